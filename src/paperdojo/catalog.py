@@ -1,0 +1,129 @@
+"""The papers paperdojo knows: the shipped reading list plus what the user added.
+
+The reading list (`ingest/papers.toml`) is read-only here; additions go to
+`<home>/ingest/library.toml` so a user's library never dirties the project's files.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import tomllib
+from dataclasses import dataclass, fields
+from pathlib import Path
+
+from .settings import Settings
+from .sources import Plan, resolve
+from .util import atomic_write_text
+
+UNCATEGORIZED = "Added by you"
+
+
+class CatalogError(ValueError):
+    """A reading list or library file that cannot be used as it is."""
+
+
+@dataclass
+class Paper:
+    id: str
+    title: str
+    category: str
+    link: str = ""  # as given by the reading list or the user
+    kind: str | None = None  # forces html / pdf / markdown
+    open_copy: str | None = None  # an open copy of a paywalled paper
+    file: str | None = None  # a local PDF the user gave (already copied into the cache)
+    origin: str = "reading-list"  # reading-list | user
+
+    def plan(self) -> Plan:
+        if not self.link:
+            return Plan("paywalled", None, "no link: a local file only")
+        return resolve(self.link, self.kind, self.open_copy)
+
+
+def slugify(text: str, max_len: int = 40) -> str:
+    slug = re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
+    return slug[:max_len].strip("-") or "paper"
+
+
+def _read(path: Path, origin: str) -> list[Paper]:
+    if not path.exists():
+        return []
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise CatalogError(f"{path} is not valid TOML: {exc}") from exc
+    known = {f.name for f in fields(Paper)}
+    papers = []
+    for i, raw in enumerate(data.get("paper", []), 1):
+        missing = {"id", "category"} - raw.keys()
+        if missing:
+            raise CatalogError(f"{path}: paper #{i} lacks {', '.join(sorted(missing))}")
+        unknown = set(raw) - known
+        if unknown:
+            raise CatalogError(f"{path}: paper {raw['id']!r} has unknown keys {sorted(unknown)}")
+        papers.append(Paper(**{"title": "", **raw, "origin": origin}))
+    return papers
+
+
+def load_catalog(settings: Settings) -> list[Paper]:
+    """Reading list first, in its order, then the user's additions; ids are unique."""
+    papers = _read(settings.reading_list, "reading-list") + _read(settings.library_file, "user")
+    seen: set[str] = set()
+    for paper in papers:
+        if paper.id in seen:
+            raise CatalogError(f"paper id {paper.id!r} appears twice (reading list and library)")
+        seen.add(paper.id)
+    return papers
+
+
+def find(papers: list[Paper], paper_id: str) -> Paper | None:
+    return next((p for p in papers if p.id == paper_id), None)
+
+
+def _toml_entry(paper: Paper) -> str:
+    lines = ["[[paper]]"]
+    for f in fields(Paper):
+        value = getattr(paper, f.name)
+        if f.name == "origin" or value in (None, ""):
+            continue
+        lines.append(f"{f.name} = {json.dumps(value, ensure_ascii=False)}")
+    return "\n".join(lines) + "\n"
+
+
+def save_library(settings: Settings, papers: list[Paper]) -> None:
+    user = [p for p in papers if p.origin == "user"]
+    body = "# Papers you added to paperdojo. Edit or delete entries freely.\n\n"
+    body += "\n".join(_toml_entry(p) for p in user)
+    atomic_write_text(settings.library_file, body)
+
+
+def add_paper(settings: Settings, paper: Paper) -> list[Paper]:
+    """Add a user paper (or replace a user paper with the same id); returns the catalog."""
+    papers = load_catalog(settings)
+    existing = find(papers, paper.id)
+    if existing and existing.origin != "user":
+        raise CatalogError(f"{paper.id!r} is already on the reading list")
+    paper.origin = "user"
+    papers = [p for p in papers if p.id != paper.id] + [paper]
+    save_library(settings, papers)
+    return papers
+
+
+def remove_paper(settings: Settings, paper_id: str) -> list[Paper]:
+    papers = load_catalog(settings)
+    paper = find(papers, paper_id)
+    if paper is None:
+        raise CatalogError(f"no paper {paper_id!r} in the library")
+    if paper.origin != "user":
+        raise CatalogError(f"{paper_id!r} is on the reading list ({settings.reading_list}); edit it there")
+    papers = [p for p in papers if p.id != paper_id]
+    save_library(settings, papers)
+    return papers
+
+
+def unique_id(papers: list[Paper], wanted: str) -> str:
+    taken = {p.id for p in papers}
+    candidate, n = wanted, 2
+    while candidate in taken:
+        candidate, n = f"{wanted}-{n}", n + 1
+    return candidate

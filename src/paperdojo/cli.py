@@ -1,0 +1,182 @@
+"""The `paperdojo` command: a thin layer of argparse and rich over the library."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from rich import box
+from rich.console import Console
+from rich.logging import RichHandler
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from . import catalog, ingest, store
+from .records import DocumentError
+from .settings import Settings
+
+console = Console(stderr=True)
+out = Console(width=None if Console().is_terminal else 160)  # piped output: wide, not 80 columns
+STATUS_STYLE = {"indexed": "green", "failed": "red", "missing": "yellow"}
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    return Settings.load(home=args.home)
+
+
+# --------------------------------------------------------------------------- ingest
+def _progress_bar() -> Progress:
+    return Progress(TextColumn("[bold]{task.description:<9}"), BarColumn(), MofNCompleteColumn(),
+                    TextColumn("{task.fields[what]}"), TimeElapsedColumn(), console=console,
+                    transient=False, disable=not console.is_terminal)
+
+
+def run_ingest(settings: Settings, pdf_dirs: Sequence[Path] = (), only: Sequence[str] = (),
+               rebuild: bool = False, retry: bool = False) -> ingest.IngestReport:
+    with _progress_bar() as bar:
+        tasks: dict[str, int] = {}
+
+        def progress(stage: str, done: int, total: int, what: str) -> None:
+            if stage not in tasks:
+                tasks[stage] = bar.add_task(stage, total=total, what="")
+            bar.update(tasks[stage], completed=done, total=total, what=what)
+
+        return ingest.ingest(settings, pdf_dirs, only or None, rebuild, retry, progress)
+
+
+def cmd_ingest(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    report = run_ingest(settings, [Path(d) for d in args.pdf_dir], args.only, args.rebuild, args.retry)
+    _print_docs(report.docs, only_problems=True)
+    verb = f"wrote {report.generation}" if report.wrote_index else "index already up to date"
+    if any("download failed" in d.reason for d in report.docs):
+        console.print("failed downloads are retried after an hour, or now with --retry")
+    console.print(
+        f"[bold]{report.count('indexed')} indexed[/], {report.count('failed')} failed, "
+        f"{report.count('missing')} missing; {report.total_chunks} chunks; embedded "
+        f"{report.embedded_chunks} chunks of {report.embedded_docs} papers, reused "
+        f"{report.reused_docs}; {verb} in {report.seconds:.1f} s ({settings.index_dir})"
+    )
+    return 0 if report.count("indexed") else 1
+
+
+# --------------------------------------------------------------------------- papers
+def _print_docs(docs: Sequence[ingest.DocStatus], only_problems: bool = False) -> None:
+    rows = [d for d in docs if not only_problems or d.status != "indexed" or d.warnings]
+    if not rows:
+        return
+    table = Table(show_lines=False, expand=True, box=None if not out.is_terminal else box.SIMPLE)
+    for col, kw in [("id", {"style": "cyan", "no_wrap": True}), ("title", {"ratio": 3}),
+                    ("category", {"ratio": 1}), ("status", {}), ("pages", {"justify": "right"}),
+                    ("chunks", {"justify": "right"}), ("reason / notes", {"ratio": 3})]:
+        table.add_column(col, **kw)
+    for d in rows:
+        style = STATUS_STYLE.get(d.status, "")
+        notes = d.reason or "; ".join(d.warnings)
+        table.add_row(d.id, d.title, d.category, f"[{style}]{d.status}[/]", str(d.pages or ""),
+                      str(d.chunks or ""), notes)
+    out.print(table)
+
+
+def paper_statuses(settings: Settings) -> list[ingest.DocStatus]:
+    """Every catalog paper with its status in the live index (missing when never ingested)."""
+    manifest = store.read_manifest(settings.index_dir) or {}
+    docs = manifest.get("docs", {})
+    result = []
+    for paper in catalog.load_catalog(settings):
+        if paper.id in docs:
+            result.append(ingest.DocStatus(**docs[paper.id]))
+        else:
+            result.append(ingest._status(paper, "missing", "not ingested yet: run `paperdojo ingest`"))
+    return result
+
+
+def cmd_papers(args: argparse.Namespace) -> int:
+    statuses = paper_statuses(_settings(args))
+    if args.json:
+        print(json.dumps([s.to_json() for s in statuses], indent=1))
+        return 0
+    _print_docs(statuses)
+    return 0
+
+
+# --------------------------------------------------------------------------- add / remove
+def cmd_add(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    paper = ingest.add_source(settings, args.source, args.category, args.title)
+    console.print(f"[bold]{paper.id}[/] is in the library ({paper.category})")
+    if args.no_ingest:
+        return 0
+    report = run_ingest(settings, only=[paper.id])
+    doc = next(d for d in report.docs if d.id == paper.id)
+    _print_docs([doc])
+    return 0 if doc.status == "indexed" else 1
+
+
+def cmd_remove(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    catalog.remove_paper(settings, args.id)
+    for path in [settings.pdf_dir / f"{args.id}.pdf", settings.pages_dir / f"{args.id}.html",
+                 settings.pages_dir / f"{args.id}.md"]:
+        path.unlink(missing_ok=True)
+    report = run_ingest(settings)
+    console.print(f"removed {args.id}; the index now has {report.count('indexed')} papers")
+    return 0
+
+
+# --------------------------------------------------------------------------- main
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="paperdojo", description=__doc__)
+    parser.add_argument("--home", type=Path, help="folder holding ingest/ and index/ "
+                        "(default: the project folder; env PAPERDOJO_HOME)")
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("ingest", help="download, parse, chunk, embed and index the reading list")
+    p.add_argument("--pdf-dir", action="append", default=[], metavar="DIR",
+                   help="local PDFs: <id>.pdf fills that paper, other files become new papers")
+    p.add_argument("--only", action="append", default=[], metavar="ID", help="just this paper")
+    p.add_argument("--rebuild", action="store_true", help="ignore cached parts; re-embed all")
+    p.add_argument("--retry", action="store_true", help="retry downloads that failed recently")
+    p.set_defaults(func=cmd_ingest)
+
+    p = sub.add_parser("papers", help="list papers with their status")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_papers)
+
+    p = sub.add_parser("add", help="add a paper: an arXiv id, a URL or a PDF file")
+    p.add_argument("source")
+    p.add_argument("--category")
+    p.add_argument("--title")
+    p.add_argument("--no-ingest", action="store_true", help="only register it")
+    p.set_defaults(func=cmd_add)
+
+    p = sub.add_parser("remove", help="remove a paper you added")
+    p.add_argument("id")
+    p.set_defaults(func=cmd_remove)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO, format="%(message)s",
+                        handlers=[RichHandler(console=console, show_path=False, show_time=False)])
+    for noisy in ("httpx", "sentence_transformers", "transformers", "faiss", "httpcore"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    try:
+        return args.func(args)
+    except (DocumentError, catalog.CatalogError, ingest.IngestError, store.IndexProblem,
+            ValueError) as exc:
+        console.print(f"[red]error:[/] {exc}")
+        return 2
+    except KeyboardInterrupt:
+        console.print("[yellow]interrupted[/]: the index is unchanged; run the command again to resume")
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,92 @@
+"""The records that flow one way: source -> pages -> sections -> chunks -> vectors -> index.
+
+Plain dataclasses so they pickle across worker processes and serialise to JSON (never pickle
+on disk). Character offsets always point into `ParsedDoc.text`, the cleaned text of the whole
+document, so a citation can be traced back to its page and highlighted.
+"""
+
+from __future__ import annotations
+
+import bisect
+from dataclasses import asdict, dataclass, field
+
+
+class DocumentError(Exception):
+    """A document that could not be had or read; the message says why and what to do."""
+
+
+@dataclass
+class Page:
+    number: int  # 1-based, as printed by a PDF viewer
+    start: int  # offset of the page's first character in ParsedDoc.text
+    end: int
+
+
+@dataclass
+class Section:
+    title: str  # e.g. "3.2 Intra-op pass", "Abstract"
+    start: int
+    end: int
+    kind: str = "body"  # body | front | abstract | references
+
+
+@dataclass
+class ParsedDoc:
+    doc_id: str
+    title: str
+    text: str
+    pages: list[Page]
+    sections: list[Section]
+    abstract: str = ""
+    warnings: list[str] = field(default_factory=list)
+
+    def page_at(self, offset: int) -> int:
+        """The page number holding character `offset`."""
+        starts = [p.start for p in self.pages]
+        i = max(0, bisect.bisect_right(starts, offset) - 1)
+        return self.pages[i].number
+
+    def page_text(self, number: int) -> str:
+        page = self.pages[number - 1]
+        return self.text[page.start : page.end]
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict) -> ParsedDoc:
+        return cls(
+            doc_id=data["doc_id"],
+            title=data["title"],
+            text=data["text"],
+            pages=[Page(**p) for p in data["pages"]],
+            sections=[Section(**s) for s in data["sections"]],
+            abstract=data.get("abstract", ""),
+            warnings=list(data.get("warnings", [])),
+        )
+
+
+@dataclass
+class Chunk:
+    """A passage with its provenance, carried all the way to the citation."""
+
+    doc_id: str
+    title: str
+    section: str
+    page_start: int
+    page_end: int
+    char_start: int
+    char_end: int
+    text: str
+    n_tokens: int = 0  # tokens of the text the embedder sees (heading prefix included)
+
+    @property
+    def chunk_id(self) -> str:
+        return f"{self.doc_id}:{self.char_start}-{self.char_end}"
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict) -> Chunk:
+        return cls(**data)

@@ -1,0 +1,107 @@
+"""One typed settings object, read from flags > env (PAPERDOJO_*) > paperdojo.toml > defaults.
+
+Everything that touches disk, the network or a model gets a `Settings` passed in; nothing reads
+the environment on its own, so tests and users can keep several corpora apart by `home`.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+BUNDLED_MODEL = "bundled:all-MiniLM-L6-v2"
+
+
+def _default_home() -> Path:
+    """The project folder when run from a checkout, else a per-user folder."""
+    if (PROJECT_ROOT / "pyproject.toml").exists():
+        return PROJECT_ROOT
+    return Path.home() / ".local" / "share" / "paperdojo"
+
+
+def _config_file() -> Path:
+    explicit = os.environ.get("PAPERDOJO_CONFIG")
+    if explicit:
+        return Path(explicit)
+    home = os.environ.get("PAPERDOJO_HOME")
+    return (Path(home) if home else _default_home()) / "paperdojo.toml"
+
+
+class Settings(BaseSettings):
+    """All knobs of paperdojo. `home` holds `ingest/` (download cache) and `index/`."""
+
+    model_config = SettingsConfigDict(env_prefix="PAPERDOJO_", extra="ignore")
+
+    home: Path = Field(default_factory=_default_home)
+    reading_list: Path = PROJECT_ROOT / "ingest" / "papers.toml"
+
+    # embedding and chunking
+    embed_model: str = BUNDLED_MODEL
+    embed_batch_size: int = 64
+    device: str = "cpu"
+    chunk_tokens: int = 192  # body tokens per chunk, capped by the model's input limit
+    chunk_overlap_tokens: int = 32  # whole sentences carried over, up to this many tokens
+    embed_with_heading: bool = True  # prefix "title / section" to the embedded text
+
+    # downloads
+    http_timeout: float = 30.0
+    http_retries: int = 3
+    http_concurrency: int = 4
+    max_download_mb: int = 200
+    retry_failed_after_s: int = 3600  # a failed download is not retried before this, unless asked
+    user_agent: str = "paperdojo/0.1 (study assistant; +https://github.com/paperdojo)"
+
+    # parsing
+    parse_workers: int = 1  # worker processes parsing PDFs while the main process embeds
+
+    @property
+    def ingest_dir(self) -> Path:
+        return self.home / "ingest"
+
+    @property
+    def pdf_dir(self) -> Path:
+        """Where downloaded PDFs live, and where a user drops a paywalled paper's PDF."""
+        return self.ingest_dir / "pdfs"
+
+    @property
+    def pages_dir(self) -> Path:
+        """Downloaded non-PDF documents (HTML posts, READMEs)."""
+        return self.ingest_dir / "pages"
+
+    @property
+    def library_file(self) -> Path:
+        """Papers the user added (`paperdojo add`, `--pdf-dir`), beside the shipped reading list."""
+        return self.ingest_dir / "library.toml"
+
+    @property
+    def fetch_log(self) -> Path:
+        return self.ingest_dir / "fetch-log.json"
+
+    @property
+    def index_dir(self) -> Path:
+        return self.home / "index"
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls, _config_file()))
+
+    @classmethod
+    def load(cls, **overrides: object) -> Settings:
+        """Settings with flag values applied; `None` flags mean "not given"."""
+        return cls(**{k: v for k, v in overrides.items() if v is not None})

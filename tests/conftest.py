@@ -1,0 +1,38 @@
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from paperdojo.embed import Embedder  # noqa: E402
+from paperdojo.settings import Settings  # noqa: E402
+
+SHARED = Path(__file__).resolve().parents[1].parent / "shared"
+
+
+def make_settings(home: Path, **kw: object) -> Settings:
+    reading_list = kw.pop("reading_list", home / "papers.toml")
+    defaults = dict(home=home, reading_list=reading_list, http_timeout=2.0, http_retries=2,
+                    parse_workers=0)
+    return Settings(**{**defaults, **kw})
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return make_settings(tmp_path / "home")
+
+
+@pytest.fixture(scope="session")
+def embedder() -> Embedder:
+    """One loaded MiniLM for the whole run (the bundled weights, offline)."""
+    return Embedder(Settings())
+
+
+@pytest.fixture(scope="session")
+def shared() -> Path:
+    if not (SHARED / "corpus").is_dir():
+        pytest.skip(f"the shared corpus is not at {SHARED} (it sits beside the checkout in CI)")
+    return SHARED

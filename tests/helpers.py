@@ -1,0 +1,145 @@
+"""Builders for the tests' own small PDFs and a real HTTP server on 127.0.0.1."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+from fpdf import FPDF
+
+Line = str | tuple[str, str]  # a body line, or ("h", heading) / ("blank", "") / ("rect", "")
+
+
+def make_pdf(path: Path, pages: list[list[Line]], header: str | None = "Proc. of the Test Conf. 2024",
+             page_numbers: bool = True, title_meta: str | None = None, encrypt: str | None = None) -> Path:
+    """A PDF whose pages hold exactly the given lines (one text line each), so tests know
+    on which page every word is."""
+    pdf = FPDF(format="A4")
+    pdf.set_auto_page_break(False)
+    if title_meta:
+        pdf.set_title(title_meta)
+    if encrypt:
+        pdf.set_encryption(owner_password="owner", user_password=encrypt)
+    for number, lines in enumerate(pages, 1):
+        pdf.add_page()
+        pdf.set_font("Helvetica", size=10)
+        if header and lines:
+            pdf.set_xy(20, 8)
+            pdf.cell(0, 5, header)
+        pdf.set_xy(20, 20)
+        for line in lines:
+            if isinstance(line, tuple):
+                kind, text = line
+                if kind == "rect":
+                    pdf.rect(30, 40, 120, 150, style="F")
+                    continue
+                if kind == "blank":
+                    pdf.ln(5)
+                    continue
+                pdf.set_font("Helvetica", style="B", size=12)
+                pdf.cell(0, 6, text, new_x="LMARGIN", new_y="NEXT")
+                pdf.set_font("Helvetica", size=10)
+            else:
+                pdf.set_x(20)
+                pdf.multi_cell(170, 5, line, new_x="LMARGIN", new_y="NEXT")
+            pdf.set_x(20)
+        if page_numbers and lines:
+            pdf.set_xy(100, 285)
+            pdf.cell(10, 5, str(number))
+    pdf.output(str(path))
+    return path
+
+
+def paper_pages(topic: str, n_pages: int = 3, sentences_per_page: int = 12) -> list[list[Line]]:
+    """A plausible paper about `topic`: abstract, numbered sections, references."""
+    pages: list[list[Line]] = []
+    for p in range(n_pages):
+        section = p + 1
+        lines: list[Line] = []
+        if p == 0:
+            lines += [("h", f"A Study of {topic.title()}"), "Ada Lovelace, Example University",
+                      ("h", "Abstract"), f"We study {topic} in depth and report what we found.",
+                      "Our method is simple and it works well in practice."]
+        name = ["Background", "Design", "Evaluation", "Discussion", "Limits", "Outlook"][(section - 1) % 6]
+        lines.append(("h", f"{section} {name} of {topic.title()}"))
+        for s in range(sentences_per_page):
+            lines.append(f"Sentence {s} of page {p + 1} explains {topic} detail number {s}.")
+        pages.append(lines)
+    pages[-1] += [("h", "References"), "[1] A. Author. Some cited work. 2020.",
+                  "[2] B. Author. Another cited work. 2021."]
+    return pages
+
+
+class Route:
+    def __init__(self, body: bytes = b"", status: int = 200, ctype: str = "application/pdf",
+                 delay: float = 0.0, cut: bool = False, fail_first: int = 0) -> None:
+        self.body, self.status, self.ctype = body, status, ctype
+        self.delay, self.cut, self.fail_first = delay, cut, fail_first
+        self.hits = 0
+
+
+class LocalServer:
+    """A real HTTP server on 127.0.0.1 with scripted routes (slow, cut short, flaky, ...)."""
+
+    def __init__(self) -> None:
+        self.routes: dict[str, Route] = {}
+        routes = self.routes
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args: object) -> None:
+                return None
+
+            def do_GET(self) -> None:  # noqa: N802 - http.server's name
+                route = routes.get(self.path)
+                if route is None:
+                    self.send_error(404)
+                    return
+                route.hits += 1
+                if route.delay:
+                    time.sleep(route.delay)
+                if route.hits <= route.fail_first:
+                    self.send_error(503)
+                    return
+                self.send_response(route.status)
+                self.send_header("Content-Type", route.ctype)
+                length = len(route.body) * (2 if route.cut else 1)
+                self.send_header("Content-Length", str(length))
+                self.end_headers()
+                body = route.body[: len(route.body) // 2] if route.cut else route.body
+                try:
+                    self.wfile.write(body)
+                except (BrokenPipeError, ConnectionResetError):
+                    return
+                if route.cut:
+                    self.close_connection = True
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    @property
+    def base(self) -> str:
+        return f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    def url(self, path: str) -> str:
+        return self.base + path
+
+    def __enter__(self) -> LocalServer:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def wait_for(predicate: Callable[[], bool], timeout: float, step: float = 0.05) -> bool:
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if predicate():
+            return True
+        time.sleep(step)
+    return False

@@ -1,0 +1,158 @@
+"""Parsing our own small PDFs, where we know every page, heading and line."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from helpers import make_pdf
+
+from paperdojo.parse import (
+    HeadingDetector,
+    ParseError,
+    clean_line,
+    is_arxiv_stamp,
+    parse_file,
+    strip_running_lines,
+)
+
+PAGES = [
+    [("h", "Pipelines for Testing Compilers"), "Grace Hopper, Test University",
+     "arXiv:2201.12023v3 [cs.LG] 28 Jun 2022",
+     ("h", "Abstract"), "We present a compiler that partitions graphs across devices.",
+     "It is evaluated on three workloads.",
+     ("h", "1 Introduction"), "Large models need many devices. The compu-",
+     "tation is split into stages. We call this a pipeline-",
+     "parallel schedule, and pipeline-parallel training is common."],
+    [("h", "2 Method"), "Our method has two passes.",
+     ("h", "2.1 Intra-op pass"), "The intra-op pass shards each operator across a mesh.",
+     "Table 1 Skip rows that look like headings",
+     ("h", "2.2 Inter-op pass"), "The inter-op pass slices the graph into stages."],
+    [("h", "3 Evaluation"), "The evaluation shows a speedup of 3.5x on eight GPUs.",
+     ("h", "References"), "[1] A. Author. Pipelines. 2019.", "[2] B. Author. Meshes. 2020."],
+]
+
+
+@pytest.fixture
+def doc(tmp_path: Path):
+    return parse_file(make_pdf(tmp_path / "p.pdf", PAGES), "p", "")
+
+
+def test_sections_pages_and_kinds(doc):
+    got = [(s.title, s.kind, doc.page_at(s.start)) for s in doc.sections]
+    assert got == [
+        ("Front matter", "front", 1),
+        ("Abstract", "abstract", 1),
+        ("1 Introduction", "body", 1),
+        ("2 Method", "body", 2),
+        ("2.1 Intra-op pass", "body", 2),
+        ("2.2 Inter-op pass", "body", 2),
+        ("3 Evaluation", "body", 3),
+        ("References", "references", 3),
+    ]
+
+
+def test_cleaning(doc):
+    assert "Proc. of the Test Conf" not in doc.text  # running header, on every page
+    assert "arXiv:2201" not in doc.text  # the side stamp
+    assert "computation is split" in doc.text  # hyphenated across lines, joined
+    assert "pipeline-parallel schedule" in doc.text  # a real hyphen (seen elsewhere) kept
+    assert "Table 1 Skip rows" in doc.text  # not taken for a heading ("1" does not follow "2.1")
+    assert doc.abstract.startswith("We present a compiler")
+    assert doc.title == "Pipelines for Testing Compilers"
+
+
+def test_page_offsets_cover_the_text(doc):
+    assert [p.number for p in doc.pages] == [1, 2, 3]
+    assert doc.pages[0].start == 0 and doc.pages[-1].end == len(doc.text)
+    assert "intra-op pass shards" in doc.page_text(2)
+    assert "speedup of 3.5x" in doc.page_text(3)
+    assert doc.page_at(doc.text.index("inter-op pass slices")) == 2
+
+
+def test_title_from_metadata(tmp_path):
+    path = make_pdf(tmp_path / "m.pdf", PAGES, title_meta="Metadata Title of the Paper")
+    assert parse_file(path, "m").title == "Metadata Title of the Paper"
+    assert parse_file(path, "m", "Given Title").title == "Given Title"
+
+
+def test_clean_line_ligatures_and_controls():
+    assert clean_line("e\ufb03cient \ufb01rst  \ufb02ow\x00") == "efficient first flow"
+    assert clean_line("\U0001d465 = 1") == "x = 1"  # math italic x
+
+
+def test_arxiv_stamp_both_directions():
+    stamp = "arXiv:2309.06180v1 [cs.LG] 12 Sep 2023"
+    assert is_arxiv_stamp(stamp) and is_arxiv_stamp(stamp[::-1])
+    assert not is_arxiv_stamp("see arXiv:2309.06180 for details")
+
+
+def test_running_lines_need_repetition():
+    pages = [["Header X", f"body {i}", "more", str(i)] for i in range(1, 6)]
+    pages[2].insert(1, "Header Y once")
+    out = strip_running_lines(pages)
+    assert all("Header X" not in p for p in out)
+    assert all(str(i) not in p for i, p in enumerate(out, 1))
+    assert "Header Y once" in out[2]
+
+
+def test_heading_numbering_must_follow():
+    d = HeadingDetector()
+    assert d.heading("1 Introduction")
+    assert d.heading("3 Skip one is allowed")
+    assert d.heading("3.1 Design")
+    assert d.heading("1 Skip ¬IsStrictInlinable(S, i)") is None
+    assert d.heading("2 AWS, 3 Shanghai Jiao Tong University, 4 Cornell") is None
+    assert d.heading("8 GPUs, the model is large") is None
+    assert d.heading("3.2 Intra-op pass") == ("3.2 Intra-op pass", "body")
+    assert d.heading("REFERENCES") == ("REFERENCES", "references")
+
+
+@pytest.mark.parametrize(
+    ("content", "reason"),
+    [
+        (b"", "empty"),
+        (b"<!DOCTYPE html><html><body>Please log in</body></html>", "HTML page where a PDF"),
+        (b"%PDF-1.7\n1 0 obj garbage", "cut short"),
+        (b"%PDF-1.4\ngarbage garbage garbage\n%%EOF\n", "broken PDF"),
+        (b"PK\x03\x04 a zip file", "not a PDF"),
+    ],
+)
+def test_bad_files_say_why(tmp_path, content, reason):
+    path = tmp_path / "bad.pdf"
+    path.write_bytes(content)
+    with pytest.raises(ParseError, match=reason):
+        parse_file(path, "bad")
+
+
+def test_encrypted_pdf(tmp_path):
+    path = make_pdf(tmp_path / "enc.pdf", PAGES, encrypt="secret")
+    with pytest.raises(ParseError, match="encrypted PDF"):
+        parse_file(path, "enc")
+
+
+def test_image_only(tmp_path):
+    only_images = make_pdf(tmp_path / "img.pdf", [[("rect", "")], [("rect", "")]], header=None)
+    with pytest.raises(ParseError, match="image-only"):
+        parse_file(only_images, "img")
+    mixed = make_pdf(tmp_path / "mixed.pdf", [PAGES[0], [("rect", "")], PAGES[2]], header=None)
+    doc = parse_file(mixed, "mixed")
+    assert any("page(s) 2" in w for w in doc.warnings)
+    assert doc.page_text(3).count("speedup") == 1
+
+
+def test_html_and_markdown(tmp_path):
+    page = tmp_path / "post.html"
+    page.write_text("<html><head><title>Triton MLIR</title><script>var x=1;</script></head><body>"
+                    "<nav>Home | About</nav><h1>Triton intro</h1><p>Triton lowers blocks to MLIR.</p>"
+                    "<h2>Layouts</h2><p>Blocked layouts map threads to elements.</p></body></html>")
+    doc = parse_file(page, "post")
+    assert doc.title == "Triton MLIR"
+    assert [s.title for s in doc.sections] == ["Triton intro", "Layouts"]
+    assert "var x" not in doc.text and "Home | About" not in doc.text
+    readme = tmp_path / "README.md"
+    readme.write_text("# TPU-MLIR\n\nA compiler for TPUs.\n\n```\ncode here\n```\n## Build\n"
+                      "Run [the script](build.sh) to build.\n")
+    doc = parse_file(readme, "readme")
+    assert [s.title for s in doc.sections] == ["TPU-MLIR", "Build"]
+    assert "Run the script to build." in doc.text and "code here" not in doc.text

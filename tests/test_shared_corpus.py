@@ -1,0 +1,61 @@
+"""The 27 real PDFs of ../shared: every chunk has pages and a section and fits the model."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from conftest import make_settings
+
+from paperdojo import store
+from paperdojo.chunk import embedding_text
+from paperdojo.ingest import ingest
+
+
+@pytest.fixture(scope="module")
+def corpus(shared, embedder, tmp_path_factory):
+    home = tmp_path_factory.mktemp("shared-home")
+    settings = make_settings(home, parse_workers=1)
+    settings.reading_list.write_text("")
+    dirs = [shared / "corpus" / "pdf", shared / "corpus" / "extra"]
+    report = ingest(settings, dirs, embedder=embedder)
+    return settings, dirs, report, store.load_index(settings.index_dir)
+
+
+def test_all_indexed_with_provenance(corpus, embedder):
+    _, _, report, index = corpus
+    assert report.count("indexed") == 27, [(d.id, d.reason) for d in report.docs if d.reason]
+    assert 2000 < len(index.chunks) < 5000
+    limit = embedder.max_input_tokens - 2
+    for c in index.chunks:
+        assert c.section and 1 <= c.page_start <= c.page_end
+        assert c.n_tokens <= limit
+    sample = index.chunks[::97]
+    counted = embedder.count_tokens([embedding_text(c, True) for c in sample])
+    assert all(n == c.n_tokens for n, c in zip(counted, sample, strict=True))
+
+
+def test_known_sections_and_pages(corpus):
+    _, _, _, index = corpus
+    sections = {(c.doc_id, c.section) for c in index.chunks}
+    for expected in [("gpipe", "2.2 Algorithm"), ("timeloop", "IV. TIMELOOP OVERVIEW"),
+                     ("tvm", "3 Optimizing Computational Graphs"), ("zero", "Abstract"),
+                     ("pagedattention", "4.1 PagedAttention")]:
+        assert expected in sections
+    assert not any("References" in s or "REFERENCES" in s for _, s in sections)
+    fused = [c for c in index.chunks if c.doc_id == "tvm" and "injective" in c.text.lower()]
+    assert fused and {c.page_start for c in fused} & {4, 5}
+
+
+def test_gold_pages_exist(corpus, shared):
+    _, _, report, _ = corpus
+    pages = {d.id: d.pages for d in report.docs}
+    for line in (shared / "eval" / "dev.jsonl").read_text().splitlines():
+        for gold in json.loads(line)["gold"]:
+            assert max(gold["pages"]) <= pages[gold["doc"]]
+
+
+def test_warm_reingest_is_fast(corpus, embedder):
+    settings, dirs, _, _ = corpus
+    again = ingest(settings, dirs, embedder=embedder)
+    assert again.embedded_docs == 0 and not again.wrote_index and again.seconds < 5
