@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import re
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -128,6 +129,58 @@ def cmd_remove(args: argparse.Namespace) -> int:
     return 0
 
 
+# --------------------------------------------------------------------------- search / eval
+def _retriever(settings: Settings):  # noqa: ANN202 - imported lazily: torch is slow to import
+    from .embed import Embedder
+    from .retrieve import Retriever
+
+    index = store.load_index(settings.index_dir)
+    return Retriever(index, Embedder(settings), settings.bm25_weight)
+
+
+def _filters(args: argparse.Namespace):  # noqa: ANN202
+    from .retrieve import Filters
+
+    return Filters(set(args.paper or []), set(args.category or []))
+
+
+def cmd_search(args: argparse.Namespace) -> int:
+    from .retrieve import find_sections
+
+    settings = _settings(args)
+    results = find_sections(_retriever(settings), args.topic, args.k, _filters(args))
+    if args.json:
+        print(json.dumps([{k: v for k, v in vars(r).items() if k != "hits"} for r in results], indent=1))
+        return 0
+    if not results:
+        console.print("nothing found (check --paper / --category)")
+        return 1
+    for n, r in enumerate(results, 1):
+        pages = f"p. {r.page_start}" + (f"-{r.page_end}" if r.page_end != r.page_start else "")
+        out.print(f"[bold]{n}. {r.title}[/] - [cyan]{r.section}[/], {pages}  [dim]({r.doc_id})[/]")
+        snippet = r.snippet.replace("[", "\\[")
+        out.print("   " + re.sub(r"\*\*(.+?)\*\*", r"[bold yellow]\1[/]", snippet))
+    return 0
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    from .evaluate import evaluate_retriever, load_questions
+
+    settings = _settings(args)
+    metrics = evaluate_retriever(_retriever(settings), load_questions(Path(args.questions)))
+    rows = metrics.pop("rows")
+    if args.json:
+        print(json.dumps(metrics))
+        return 0
+    table = Table("metric", "value", box=box.SIMPLE)
+    for key, value in metrics.items():
+        table.add_row(key, f"{value:.3f}" if isinstance(value, float) else str(value))
+    out.print(table)
+    missed = [r["id"] for r in rows if not r["page"]]
+    out.print(f"gold page not in the top 5: {', '.join(missed) or 'none'}")
+    return 0
+
+
 # --------------------------------------------------------------------------- main
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="paperdojo", description=__doc__)
@@ -155,6 +208,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-ingest", action="store_true", help="only register it")
     p.set_defaults(func=cmd_add)
 
+    p = sub.add_parser("search", help="find the sections of the papers that discuss a topic")
+    p.add_argument("topic")
+    p.add_argument("--paper", action="append", metavar="ID", help="only this paper (repeatable)")
+    p.add_argument("--category", action="append", help="only this category (repeatable)")
+    p.add_argument("-k", type=int, default=8, help="how many sections")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_search)
+
+    p = sub.add_parser("eval", help="retrieval metrics on a JSONL of questions (e.g. dev.jsonl)")
+    p.add_argument("questions")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_eval)
+
     p = sub.add_parser("remove", help="remove a paper you added")
     p.add_argument("id")
     p.set_defaults(func=cmd_remove)
@@ -165,7 +231,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO, format="%(message)s",
                         handlers=[RichHandler(console=console, show_path=False, show_time=False)])
-    for noisy in ("httpx", "sentence_transformers", "transformers", "faiss", "httpcore"):
+    for noisy in ("httpx", "sentence_transformers", "transformers", "faiss", "httpcore", "bm25s"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     try:
         return args.func(args)

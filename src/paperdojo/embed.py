@@ -45,7 +45,7 @@ class Embedder:
         hf_logging.disable_progress_bar()
 
         path = resolve_model(self.name)
-        log.info("loading embedding model %s", path)
+        log.debug("loading embedding model %s", path)
         try:
             return SentenceTransformer(path, device=self.settings.device)
         except OSError as exc:

@@ -22,7 +22,7 @@ from pypdf.errors import PdfReadError
 
 from .records import DocumentError, Page, ParsedDoc, Section
 
-PARSER_VERSION = "3"  # part of the index fingerprint: bump when cleaning or headings change
+PARSER_VERSION = "4"  # part of the index fingerprint: bump when cleaning or headings change
 logging.getLogger("pypdf").setLevel(logging.ERROR)
 log = logging.getLogger(__name__)
 
@@ -117,6 +117,7 @@ _APPENDIX = re.compile(r"^appendix(\s+[A-Z0-9]+)?([:.\-\s].{0,80})?$", re.I)
 _ABSTRACT_INLINE = re.compile(r"^abstract\s*[\u2014\u2013:.\-]\s*(?P<rest>\S.*)$", re.I)
 _CAPTION = re.compile(r"^(figure|fig\.|table|algorithm|listing|eq\.?|equation)\s*\d", re.I)
 _ROMAN_VALUES = {"I": 1, "V": 5, "X": 10}
+_SMALL_WORDS = {"a", "an", "the", "of", "and", "or", "for", "in", "on", "to", "with", "vs", "via", "by"}
 
 
 def _roman(num: str) -> int:
@@ -139,8 +140,7 @@ def title_ok(title: str) -> bool:
     if letters < 3 or letters / len(title.replace(" ", "")) < 0.75:
         return False
     capital = sum(w[0].isupper() for w in words if w[0].isalpha())
-    small = {"a", "an", "the", "of", "and", "or", "for", "in", "on", "to", "with", "vs", "via", "by"}
-    lower = [w for w in words[1:] if w[0].islower() and w.lower() not in small]
+    lower = [w for w in words[1:] if w[0].islower() and w.lower() not in _SMALL_WORDS]
     return len(words) <= 6 or capital >= 0.6 * len(words) or not lower
 
 
@@ -384,7 +384,9 @@ def pdf_title(reader: pypdf.PdfReader, first_lines: list[str]) -> str:
     for nxt in lines[1:4]:
         short = len(nxt.split()) <= (14 if title.endswith(":") else 6)
         words = nxt.split()
-        a_name = len(title.split()) >= 5 and len(words) in (2, 3) and all(w[0].isupper() for w in words)
+        dangling = title.split()[-1].lower() in _SMALL_WORDS
+        a_name = (len(title.split()) >= 5 and len(words) in (2, 3) and not dangling
+                  and all(w[0].isupper() and "-" not in w for w in words))
         if short and not a_name and "@" not in nxt and not re.search(r"\d|,", nxt) and title_ok(nxt):
             title += " " + nxt
         else:

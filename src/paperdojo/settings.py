@@ -52,6 +52,9 @@ class Settings(BaseSettings):
     chunk_overlap_tokens: int = 32  # whole sentences carried over, up to this many tokens
     embed_with_heading: bool = True  # prefix "title / section" to the embedded text
 
+    # retrieval
+    bm25_weight: float = 0.5  # fused score = cosine + bm25_weight * BM25 / best BM25 of the query
+
     # downloads
     http_timeout: float = 30.0
     http_retries: int = 3

@@ -1,0 +1,105 @@
+"""The eval harness: retrieval and answer metrics on a JSONL of interview questions.
+
+Question format (like ../shared/eval/dev.jsonl): question, gold [{doc, pages}], key_points (a list
+of variant lists), type ("unanswerable" has no gold). Key points match case-, hyphen- and
+whitespace-insensitively, as the file's own validator does.
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+import time
+import unicodedata
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from .retrieve import Hit, Retriever
+
+_HYPHENS = "-\u2010\u2011\u2012\u2013\u2014\u00ad\u2212"
+
+
+def norm(text: str) -> str:
+    text = unicodedata.normalize("NFKC", text).lower()
+    return "".join(ch for ch in text if not ch.isspace() and ch not in _HYPHENS)
+
+
+def kp_found(key_points: list[list[str]], text: str) -> list[bool]:
+    hay = norm(text)
+    return [any(norm(v) in hay for v in variants) for variants in key_points]
+
+
+@dataclass
+class Question:
+    id: str
+    question: str
+    type: str
+    gold: list[dict]
+    key_points: list[list[str]]
+
+    @property
+    def answerable(self) -> bool:
+        return self.type != "unanswerable"
+
+    def on_gold_page(self, hit: Hit) -> bool:
+        c = hit.chunk
+        return any(g["doc"] == c.doc_id and any(c.page_start <= p <= c.page_end for p in g["pages"])
+                   for g in self.gold)
+
+    def on_gold_doc(self, hit: Hit) -> bool:
+        return any(g["doc"] == hit.chunk.doc_id for g in self.gold)
+
+
+def load_questions(path: Path) -> list[Question]:
+    out = []
+    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            d = json.loads(line)
+            out.append(Question(d["id"], d["question"], d.get("type", ""), d.get("gold", []),
+                                d.get("key_points", [])))
+        except (ValueError, KeyError) as exc:
+            raise ValueError(f"{path}:{n}: not a question record ({exc})") from exc
+    return out
+
+
+def _capped(hits: list[Hit], words: int = 1000) -> str:
+    out, used = [], 0
+    for h in hits:
+        w = h.chunk.text.split()
+        out.append(" ".join(w[: max(0, words - used)]))
+        used += len(w)
+    return " ".join(out)
+
+
+def retrieval_metrics(questions: list[Question], search: Callable[[str], list[Hit]]) -> dict:
+    """doc hit@5, page hit@5, MRR@10 by page and key-point recall of the top 5."""
+    rows, times = [], []
+    for q in questions:
+        if not q.answerable:
+            continue
+        t = time.perf_counter()
+        hits = search(q.question)
+        times.append((time.perf_counter() - t) * 1000)
+        top5 = hits[:5]
+        rank = next((r for r, h in enumerate(hits[:10], 1) if q.on_gold_page(h)), None)
+        found = kp_found(q.key_points, _capped(top5))
+        rows.append({"id": q.id, "doc": any(q.on_gold_doc(h) for h in top5),
+                     "page": any(q.on_gold_page(h) for h in top5), "rr": 1 / rank if rank else 0.0,
+                     "kp": sum(found) / len(found) if found else 1.0})
+    n = len(rows)
+    return {
+        "doc_hit@5": sum(r["doc"] for r in rows) / n,
+        "page_hit@5": sum(r["page"] for r in rows) / n,
+        "mrr@10": sum(r["rr"] for r in rows) / n,
+        "kp_recall@5": sum(r["kp"] for r in rows) / n,
+        "retrieval_p50_ms": statistics.median(times),
+        "n_answerable": n,
+        "rows": rows,
+    }
+
+
+def evaluate_retriever(retriever: Retriever, questions: list[Question], k: int = 10) -> dict:
+    return retrieval_metrics(questions, lambda q: retriever.search(q, k=k))

@@ -1,0 +1,82 @@
+"""Hybrid retrieval, filters and section search over an index built from our own PDFs."""
+
+from __future__ import annotations
+
+import pytest
+from conftest import make_settings
+from helpers import make_pdf
+
+from paperdojo import store
+from paperdojo.evaluate import Question, kp_found, load_questions, retrieval_metrics
+from paperdojo.ingest import ingest
+from paperdojo.retrieve import EmptyQuery, Filters, Retriever, find_sections
+
+PIPE = [[("h", "Abstract"), "We pipeline micro-batches across accelerators.",
+         ("h", "1 Introduction"), "Pipeline parallelism splits the layers of a model into stages.",
+         "Each stage runs on its own accelerator and micro-batches flow through the stages.",
+         ("h", "2 Re-materialization"), "To save activation memory, each stage recomputes its forward pass",
+         "during the backward pass instead of storing activations."]]
+SHARD = [[("h", "Abstract"), "We shard tensors over a device mesh.",
+          ("h", "1 Introduction"), "Tensor sharding annotations let the compiler partition each operator.",
+          ("h", "2 Halo exchange"), "Convolutions with spatial partitioning need a halo exchange",
+          "of border elements between neighbouring devices."]]
+
+
+@pytest.fixture(scope="module")
+def retriever(tmp_path_factory, embedder):
+    home = tmp_path_factory.mktemp("retrieve")
+    pdfs = home / "pdfs"
+    pdfs.mkdir()
+    make_pdf(pdfs / "pipe.pdf", PIPE, header=None, title_meta="Pipe: Micro-Batch Pipelining")
+    make_pdf(pdfs / "shard.pdf", SHARD, header=None, title_meta="Shard: Tensor Sharding Compiler")
+    settings = make_settings(home)
+    settings.reading_list.write_text("")
+    ingest(settings, [pdfs], embedder=embedder)
+    return Retriever(store.load_index(settings.index_dir), embedder)
+
+
+def test_finds_the_passage(retriever):
+    hits = retriever.search("why recompute the forward pass in the backward pass?", k=3)
+    top = hits[0].chunk
+    assert (top.doc_id, top.section, top.page_start) == ("pipe", "2 Re-materialization", 1)
+    assert hits[0].score >= hits[1].score and -1 <= hits[0].dense <= 1
+
+
+def test_lexical_match_on_rare_term(retriever):
+    assert retriever.search("halo", k=1)[0].chunk.section == "2 Halo exchange"
+
+
+def test_filters(retriever):
+    hits = retriever.search("pipeline stages", k=5, filters=Filters(papers={"shard"}))
+    assert hits and {h.chunk.doc_id for h in hits} == {"shard"}
+    assert retriever.search("pipeline", filters=Filters(categories={"nope"})) == []
+    with pytest.raises(EmptyQuery):
+        retriever.search("   ")
+
+
+def test_no_duplicate_passages(retriever):
+    hits = retriever.search("micro-batches", k=10)
+    spans = [(h.chunk.doc_id, h.chunk.char_start, h.chunk.char_end) for h in hits]
+    for i, (d, s, e) in enumerate(spans):
+        assert not any(d == d2 and s < e2 and s2 < e for d2, s2, e2 in spans[i + 1 :])
+
+
+def test_find_sections_marks_terms(retriever):
+    sections = find_sections(retriever, "halo exchange between devices", k=2)
+    assert sections[0].section == "2 Halo exchange" and sections[0].doc_id == "shard"
+    assert "**halo**" in sections[0].snippet.lower()
+
+
+def test_metrics_on_known_questions(retriever, tmp_path):
+    path = tmp_path / "q.jsonl"
+    path.write_text(
+        '{"id": "a", "question": "How is activation memory saved?", "type": "mechanism", '
+        '"gold": [{"doc": "pipe", "pages": [1]}], '
+        '"key_points": [["recompute", "recomputes"], ["never said"]]}\n'
+        '{"id": "b", "question": "What is Medusa?", "type": "unanswerable", "gold": [], "key_points": []}\n')
+    qs = load_questions(path)
+    assert [q.answerable for q in qs] == [True, False]
+    m = retrieval_metrics(qs, lambda q: retriever.search(q, k=10))
+    assert m["n_answerable"] == 1 and m["page_hit@5"] == 1.0 and m["kp_recall@5"] == 0.5
+    assert kp_found([["Complex-Out Fusable"]], "complex out-fusable ops") == [True]
+    assert Question("x", "q", "t", [], []).answerable
