@@ -73,6 +73,18 @@ def paper_pages(topic: str, n_pages: int = 3, sentences_per_page: int = 12) -> l
     return pages
 
 
+# two tiny papers with known sections, for retrieval and answer tests
+PIPE = [[("h", "Abstract"), "We pipeline micro-batches across accelerators.",
+         ("h", "1 Introduction"), "Pipeline parallelism splits the layers of a model into stages.",
+         "Each stage runs on its own accelerator and micro-batches flow through the stages.",
+         ("h", "2 Re-materialization"), "To save activation memory, each stage recomputes its forward pass",
+         "during the backward pass instead of storing activations."]]
+SHARD = [[("h", "Abstract"), "We shard tensors over a device mesh.",
+          ("h", "1 Introduction"), "Tensor sharding annotations let the compiler partition each operator.",
+          ("h", "2 Halo exchange"), "Convolutions with spatial partitioning need a halo exchange",
+          "of border elements between neighbouring devices."]]
+
+
 class Route:
     def __init__(self, body: bytes = b"", status: int = 200, ctype: str = "application/pdf",
                  delay: float = 0.0, cut: bool = False, fail_first: int = 0) -> None:

@@ -236,3 +236,25 @@ def test_cli(world, embedder, capsys, monkeypatch):
     assert main(["--home", home, "ingest", "--only", "nope"]) == 2
     assert "no paper nope" in capsys.readouterr().err
     assert main(["--home", home, "add", "not a link"]) == 2
+
+
+def test_script_without_main_guard_still_indexes(tmp_path):
+    """Spawned parser workers re-import an unguarded script and die; parsing falls back in-process."""
+    pdfs = tmp_path / "pdfs"
+    pdfs.mkdir()
+    for i in range(2):
+        make_pdf(pdfs / f"p{i}.pdf", paper_pages(f"guard {i}"))
+    script = tmp_path / "unguarded.py"
+    script.write_text(
+        "from pathlib import Path\n"
+        "from paperdojo.ingest import ingest\n"
+        "from paperdojo.settings import Settings\n"
+        f"home = Path({str(tmp_path / 'home')!r})\n"
+        "home.mkdir(exist_ok=True)\n"
+        "(home / 'rl.toml').write_text('')\n"
+        "s = Settings(home=home, reading_list=home / 'rl.toml', parse_workers=1)\n"
+        f"r = ingest(s, [Path({str(pdfs)!r})])\n"
+        "print('INDEXED', r.count('indexed'))\n")
+    proc = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=300)
+    assert "INDEXED 2" in proc.stdout, proc.stderr[-2000:]
+    assert "parsing" in proc.stderr and "in this process" in proc.stderr

@@ -4,22 +4,12 @@ from __future__ import annotations
 
 import pytest
 from conftest import make_settings
-from helpers import make_pdf
+from helpers import PIPE, SHARD, make_pdf
 
 from paperdojo import store
 from paperdojo.evaluate import Question, kp_found, load_questions, retrieval_metrics
 from paperdojo.ingest import ingest
 from paperdojo.retrieve import EmptyQuery, Filters, Retriever, find_sections
-
-PIPE = [[("h", "Abstract"), "We pipeline micro-batches across accelerators.",
-         ("h", "1 Introduction"), "Pipeline parallelism splits the layers of a model into stages.",
-         "Each stage runs on its own accelerator and micro-batches flow through the stages.",
-         ("h", "2 Re-materialization"), "To save activation memory, each stage recomputes its forward pass",
-         "during the backward pass instead of storing activations."]]
-SHARD = [[("h", "Abstract"), "We shard tensors over a device mesh.",
-          ("h", "1 Introduction"), "Tensor sharding annotations let the compiler partition each operator.",
-          ("h", "2 Halo exchange"), "Convolutions with spatial partitioning need a halo exchange",
-          "of border elements between neighbouring devices."]]
 
 
 @pytest.fixture(scope="module")

@@ -163,6 +163,53 @@ def cmd_search(args: argparse.Namespace) -> int:
     return 0
 
 
+def print_answer(ans) -> None:  # noqa: ANN001 - paperdojo.answer.Answer
+    """The answer, then its sources ([n] title, section, page, link, passage)."""
+    for note in ans.notes:
+        out.print(f"[yellow]note:[/] {note}")
+    if ans.refused:
+        out.print(f"[yellow]{ans.text}[/]")
+        if ans.nearest:
+            out.print("\n[bold]Nearest sections[/]")
+            for s in ans.nearest:
+                out.print(f"  {s.title} - {s.section}, p. {s.page_start}  [dim]({s.doc_id})[/]")
+        return
+    out.print(re.sub(r"\[(\d+)\]", r"[bold cyan]\\[\1][/]", ans.text))
+    out.print("\n[bold]Sources[/]")
+    cited = {s.n for s in ans.cited}
+    for s in ans.sources:
+        c = s.chunk
+        pages = f"p. {c.page_start}" + (f"-{c.page_end}" if c.page_end != c.page_start else "")
+        flag = "" if s.n in cited else " [dim](not cited)[/]"
+        out.print(f"[bold cyan]\\[{s.n}][/] [bold]{c.title}[/], {c.section}, {pages}{flag}")
+        out.print(f"    [link={s.url}]{s.url}[/link]", highlight=False)
+        passage = s.passage.replace("[", "\\[")
+        out.print("    " + re.sub(r"\*\*(.+?)\*\*", r"[bold yellow]\1[/]", passage), highlight=False)
+    out.print(f"[dim]stages: {', '.join(ans.stages)}; {ans.ms:.0f} ms[/]")
+
+
+def _answer_json(ans) -> dict:  # noqa: ANN001
+    return {"question": ans.question, "query": ans.query, "answer": ans.text, "refused": ans.refused,
+            "reason": ans.reason, "notes": ans.notes, "mode": ans.mode, "stages": ans.stages,
+            "ms": round(ans.ms, 1),
+            "sources": [{"n": s.n, "cited": s in ans.cited, "url": s.url, "score": round(s.score, 4),
+                         **s.chunk.to_json()} for s in ans.sources],
+            "nearest": [{k: v for k, v in vars(n).items() if k != "hits"} for n in ans.nearest]}
+
+
+def cmd_ask(args: argparse.Namespace) -> int:
+    from .answer import Answerer
+
+    settings = _settings(args)
+    answerer = Answerer(_retriever(settings), settings.min_similarity, args.k)
+    ans = answerer.answer(args.question, _filters(args), args.k)
+    if args.json:
+        print(json.dumps(_answer_json(ans), indent=1))
+    else:
+        print_answer(ans)
+    return 0
+
+
 def cmd_eval(args: argparse.Namespace) -> int:
     from .evaluate import evaluate_retriever, load_questions
 
@@ -207,6 +254,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--title")
     p.add_argument("--no-ingest", action="store_true", help="only register it")
     p.set_defaults(func=cmd_add)
+
+    p = sub.add_parser("ask", help="answer a question with cited passages")
+    p.add_argument("question")
+    p.add_argument("--paper", action="append", metavar="ID", help="only this paper (repeatable)")
+    p.add_argument("--category", action="append", help="only this category (repeatable)")
+    p.add_argument("-k", "--k", type=int, default=5, help="passages to draw on")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_ask)
 
     p = sub.add_parser("search", help="find the sections of the papers that discuss a topic")
     p.add_argument("topic")

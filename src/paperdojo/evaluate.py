@@ -103,3 +103,40 @@ def retrieval_metrics(questions: list[Question], search: Callable[[str], list[Hi
 
 def evaluate_retriever(retriever: Retriever, questions: list[Question], k: int = 10) -> dict:
     return retrieval_metrics(questions, lambda q: retriever.search(q, k=k))
+
+
+def answer_metrics(questions: list[Question], ask: Callable[[str], object]) -> dict:
+    """Key-point coverage of answers, citation precision, refusals and latency.
+
+    `ask` returns an answer with `.text`, `.refused`, `.cited` (sources with `.chunk`) and `.ms`.
+    """
+    kp, cited_ok, cited_all, times = [], 0, 0, []
+    refused_unanswerable, unanswerable, false_refusals, answerable = 0, 0, 0, 0
+    for q in questions:
+        ans = ask(q.question)
+        times.append(ans.ms)
+        if not q.answerable:
+            unanswerable += 1
+            refused_unanswerable += bool(ans.refused)
+            continue
+        answerable += 1
+        if ans.refused:
+            false_refusals += 1
+            kp.append(0.0)
+            continue
+        found = kp_found(q.key_points, ans.text)
+        kp.append(sum(found) / len(found) if found else 1.0)
+        for source in ans.cited:
+            hit = Hit(source.chunk, 0.0, 0.0)
+            cited_all += 1
+            cited_ok += q.on_gold_doc(hit)
+    times.sort()
+    return {
+        "answer_kp": sum(kp) / max(1, len(kp)),
+        "citation_precision": cited_ok / max(1, cited_all),
+        "refusal_rate": refused_unanswerable / max(1, unanswerable),
+        "false_refusal_rate": false_refusals / max(1, answerable),
+        "p50_ms": statistics.median(times) if times else 0.0,
+        "p95_ms": times[min(len(times) - 1, int(0.95 * len(times)))] if times else 0.0,
+        "n": len(questions),
+    }

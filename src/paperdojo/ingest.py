@@ -16,6 +16,7 @@ import shutil
 import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -216,26 +217,34 @@ def _parse_job(path: str, doc_id: str, title: str) -> ParsedDoc | DocumentError:
         return exc
 
 
+def _parse_inline(paper: Paper, path: Path) -> ParsedDoc | Exception:
+    try:
+        return _parse_job(str(path), paper.id, paper.title)
+    except Exception as exc:  # noqa: BLE001 - one bad file must not sink the run
+        log.exception("parsing %s failed", paper.id)
+        return exc
+
+
 def _parsed_docs(settings: Settings, jobs: list[tuple[Paper, Path]]
                  ) -> Iterator[tuple[Paper, ParsedDoc | Exception]]:
-    """Parsed documents in order; parsing runs ahead in worker processes while we embed."""
+    """Parsed documents in order; parsing runs ahead in worker processes while we embed.
+
+    If the workers cannot run (a script without a __main__ guard, a killed worker), the rest is
+    parsed in this process: slower, but every paper still gets its result.
+    """
     if settings.parse_workers <= 0 or len(jobs) < 2:
         for paper, path in jobs:
-            try:
-                yield paper, _parse_job(str(path), paper.id, paper.title)
-            except Exception as exc:  # noqa: BLE001 - one bad file must not sink the run
-                log.exception("parsing %s failed", paper.id)
-                yield paper, exc
+            yield paper, _parse_inline(paper, path)
         return
     ctx = multiprocessing.get_context("spawn")  # no fork after torch has started its threads
     with ProcessPoolExecutor(settings.parse_workers, mp_context=ctx) as pool:
         futures: list[Future] = [pool.submit(_parse_job, str(path), p.id, p.title) for p, path in jobs]
-        for (paper, _), fut in zip(jobs, futures, strict=True):
+        for (paper, path), fut in zip(jobs, futures, strict=True):
             try:
                 yield paper, fut.result()
-            except Exception as exc:  # noqa: BLE001 - includes a crashed worker
-                log.exception("parsing %s failed", paper.id)
-                yield paper, exc
+            except BrokenProcessPool as exc:
+                log.warning("parser worker failed (%s); parsing %s in this process", exc, paper.id)
+                yield paper, _parse_inline(paper, path)
 
 
 def _index_one(embedder: Embedder, settings: Settings, doc: ParsedDoc, key: str
@@ -305,9 +314,11 @@ def ingest(settings: Settings, pdf_dirs: Iterable[Path] = (), only: Iterable[str
         for n, (paper, result) in enumerate(_parsed_docs(settings, jobs), 1):
             path, sha, key = meta[paper.id]
             progress("index", n - 1, len(todo), paper.id)
+            if isinstance(result, Exception):
+                reason = str(result) if isinstance(result, DocumentError) else f"unexpected error: {result!r}"
+                statuses[paper.id] = _status(paper, "failed", reason, file=str(path), sha256=sha)
+                continue
             try:
-                if isinstance(result, Exception):
-                    raise result
                 chunks, vectors = _index_one(embedder, settings, result, key)
             except DocumentError as exc:
                 statuses[paper.id] = _status(paper, "failed", str(exc), file=str(path), sha256=sha)

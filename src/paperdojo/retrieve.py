@@ -21,6 +21,7 @@ from .records import Chunk
 from .store import LoadedIndex
 
 log = logging.getLogger(__name__)
+logging.getLogger("bm25s").setLevel(logging.WARNING)  # bm25s sets DEBUG on its logger at import
 
 
 class EmptyQuery(ValueError):

@@ -54,6 +54,7 @@ class Settings(BaseSettings):
 
     # retrieval
     bm25_weight: float = 0.5  # fused score = cosine + bm25_weight * BM25 / best BM25 of the query
+    min_similarity: float = 0.25  # floor for off-topic questions; dev.jsonl answerables start at 0.55
 
     # downloads
     http_timeout: float = 30.0

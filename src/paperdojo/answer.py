@@ -1,0 +1,250 @@
+"""Questions -> short answers whose every sentence cites a passage (paper, section, page).
+
+Without a language model the answer is extractive: the sentences of the retrieved passages that
+best answer the question, at most ~150 words, each ending with its citation [n]. When the papers do
+not cover the question (it names something no indexed paper mentions, or even the best passage is
+far from it) we say so and show the nearest sections instead of making an answer up.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .chunk import sentence_spans
+from .records import Chunk
+from .retrieve import Filters, Hit, Retriever, SectionHit, find_sections, mark, query_terms
+
+MAX_WORDS = 150
+_NAMED = re.compile(r"\b[A-Za-z][\w\-]*[A-Z0-9][\w\-]*\b|\b[A-Z][a-z]{2,}\b")
+_FOLLOW_UP = re.compile(r"^(and|but|so|also|what about|how about|then|compare|versus|vs)\b|"
+                        r"\b(it|its|that|this|they|them|those|these|the same)\b", re.I)
+_COMPARE = re.compile(r"\b(compare|comparison|differ|difference|versus|vs\.?|than|unlike|both)\b", re.I)
+
+
+@dataclass
+class Source:
+    n: int
+    chunk: Chunk
+    url: str  # opens the PDF at the cited page
+    passage: str  # the passage with the question's terms marked **so**
+    score: float
+
+
+@dataclass
+class Answer:
+    question: str
+    query: str  # what was searched (a follow-up carries the previous topic)
+    text: str
+    sources: list[Source]
+    refused: bool = False
+    reason: str = ""
+    nearest: list[SectionHit] = field(default_factory=list)
+    stages: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # e.g. a named paper that is not indexed
+    mode: str = "extractive"
+    ms: float = 0.0
+
+    @property
+    def cited(self) -> list[Source]:
+        used = {int(n) for n in re.findall(r"\[(\d+)\]", self.text)}
+        return [s for s in self.sources if s.n in used]
+
+
+@dataclass
+class Turn:
+    query: str
+    papers: set[str]
+
+
+@dataclass
+class Conversation:
+    """What a follow-up question inherits: the previous topic and the papers it drew on."""
+
+    turns: list[Turn] = field(default_factory=list)
+
+    @property
+    def last(self) -> Turn | None:
+        return self.turns[-1] if self.turns else None
+
+
+def page_url(chunk: Chunk, manifest_docs: dict, home: Path | None = None) -> str:
+    """A link that opens the cited page: the online PDF with #page=N, else the local file."""
+    doc = manifest_docs.get(chunk.doc_id, {})
+    base = doc.get("page_url") or ""
+    if base and (base.endswith(".pdf") or "/pdf/" in base or "/document" in base):
+        return f"{base}#page={chunk.page_start}"
+    if doc.get("file"):
+        return Path(doc["file"]).resolve().as_uri() + f"#page={chunk.page_start}"
+    return base
+
+
+class Answerer:
+    def __init__(self, retriever: Retriever, min_similarity: float = 0.25, k: int = 5) -> None:
+        self.retriever = retriever
+        # sentence selection (measured on dev.jsonl in aggregate; see the README's table)
+        self.answer_passages = 3  # the top passages sentences are drawn from
+        self.overlap_weight = 0.3  # weight of the question's terms found in a sentence
+        self.rank_weight = 0.2  # prior for sentences of higher-ranked passages
+        self.redundancy = 0.3  # MMR penalty: similarity to sentences already chosen
+        self.max_encoded = 8  # candidate sentences scored by the model (the rest by terms only)
+        self.min_similarity = min_similarity  # calibrated on dev.jsonl: see `paperdojo eval`
+        self.k = k
+        self.docs = retriever.index.manifest.get("docs", {})
+        self.vocab = {w.lower() for c in retriever.chunks for w in re.findall(r"[\w\-]+", c.text)}
+        self.vocab |= {w.lower() for c in retriever.chunks for w in re.findall(r"[\w\-]+", c.title)}
+        self.aliases = self._aliases(indexed=True)
+        self.absent = self._aliases(indexed=False)
+
+    # ----------------------------------------------------------------- understanding the question
+    def _aliases(self, indexed: bool) -> dict[str, re.Pattern]:
+        """Names a question may use for a paper: its id and the part of its title before ':'."""
+        out: dict[str, re.Pattern] = {}
+        for doc_id, doc in self.docs.items():
+            if (doc.get("status") == "indexed") != indexed:
+                continue
+            names = {doc_id}
+            head = (doc.get("title") or "").split(":")[0].strip()
+            if head and len(head.split()) <= 3 and head.lower() != doc_id:
+                names.add(head)
+            parts = []
+            for name in names:
+                flags = 0 if any(c.isupper() for c in name[1:]) else re.I  # "ZeRO" must look like it
+                parts.append(f"(?{'i' if flags else ''}:{re.escape(name)})")
+            out[doc_id] = re.compile(r"(?<![\w\-])(" + "|".join(parts) + r")(?![\w\-]*\w)")
+        return out
+
+    def named_papers(self, text: str) -> set[str]:
+        return {doc_id for doc_id, pattern in self.aliases.items() if pattern.search(text)}
+
+    def absent_papers(self, question: str) -> list[str]:
+        """Notes for papers of the library the question names but that are not indexed."""
+        notes = []
+        for doc_id, pattern in self.absent.items():
+            if pattern.search(question):
+                doc = self.docs[doc_id]
+                why = doc.get("reason") or doc.get("status", "")
+                notes.append(f"{doc.get('title') or doc_id} is in your library but not indexed ({why}); "
+                             "the passages below come from papers that mention it")
+        return notes
+
+    def unknown_names(self, question: str) -> list[str]:
+        """Specific names in the question (acronyms, proper nouns) that no indexed text contains."""
+        words = _NAMED.findall(question)
+        first = question.split()[0] if question.split() else ""
+        out = []
+        for w in words:
+            base = re.sub(r"('s|-style|-based|-like)$", "", w)
+            if w == first and w.istitle():
+                continue
+            parts = [p for p in base.split("-") if p]
+            if base.lower() not in self.vocab and not all(p.lower() in self.vocab for p in parts):
+                out.append(base)
+        return out
+
+    def standalone(self, question: str, conversation: Conversation | None) -> tuple[str, set[str]]:
+        """The query to search and the papers to draw on, carrying a follow-up's context."""
+        papers = self.named_papers(question)
+        last = conversation.last if conversation else None
+        short = len(question.split()) <= 12
+        if last and (_FOLLOW_UP.search(question) or (short and not papers)):
+            query = f"{question} {last.query}"
+            if _COMPARE.search(question) or not papers:
+                papers |= last.papers
+            return query, papers
+        return question, papers
+
+    # ----------------------------------------------------------------- retrieval
+    def retrieve(self, query: str, papers: set[str], filters: Filters | None, k: int) -> list[Hit]:
+        """Top passages; a question naming several papers gets passages from each of them."""
+        if len(papers) >= 2 and not (filters and filters.papers):
+            per = max(2, k // len(papers))
+            lists = [self.retriever.search(query, per, Filters({p}, filters.categories if filters else set()))
+                     for p in sorted(papers)]
+            merged = [h for group in zip(*lists, strict=False) for h in group]
+            merged += [h for lst in lists for h in lst if h not in merged]
+            return sorted(merged, key=lambda h: -h.score)
+        return self.retriever.search(query, k, filters)
+
+    # ----------------------------------------------------------------- answering
+    def answer(self, question: str, filters: Filters | None = None, k: int | None = None,
+               conversation: Conversation | None = None) -> Answer:
+        started = time.perf_counter()
+        k = k or self.k
+        query, papers = self.standalone(question, conversation)
+        hits = self.retrieve(query, papers, filters, k)
+        stages = ["dense (MiniLM/FAISS)", "BM25 (bm25s, stemmed)", "fusion"]
+        stems = query_terms(self.retriever.stemmer, query)
+        sources = [Source(n, h.chunk, page_url(h.chunk, self.docs), mark(h.chunk.text, stems,
+                                                                       self.retriever.stemmer, 600),
+                          h.score) for n, h in enumerate(hits, 1)]
+        result = Answer(question, query, "", sources, stages=stages, notes=self.absent_papers(question))
+        reason = self.refusal(question, hits)
+        if reason:
+            result.refused, result.reason = True, reason
+            result.nearest = find_sections(self.retriever, query, 5, filters)
+            result.text = f"The papers in your library do not cover this: {reason}."
+        else:
+            result.text = self.extract(query, hits)
+            stages.append("extractive answer")
+        if conversation is not None:
+            cited = {s.chunk.doc_id for s in result.cited} or papers
+            conversation.turns.append(Turn(query, cited))
+        result.ms = (time.perf_counter() - started) * 1000
+        return result
+
+    def refusal(self, question: str, hits: list[Hit]) -> str:
+        if not hits:
+            return "nothing in the library matches (check the paper and category filters)"
+        unknown = self.unknown_names(question)
+        if unknown:
+            names = ", ".join(sorted(set(unknown)))
+            return f"no indexed paper mentions {names}"
+        best = max(h.dense for h in hits)
+        if best < self.min_similarity:
+            return f"even the closest passage is only loosely related (similarity {best:.2f})"
+        return ""
+
+    def extract(self, query: str, hits: list[Hit]) -> str:
+        """Query-focused sentences from the passages, ~150 words, each with its citation."""
+        cands: list[tuple[int, int, str]] = []  # (source number, position, sentence)
+        for n, h in enumerate(hits[: self.answer_passages], 1):
+            text = h.chunk.text
+            for pos, (s, e) in enumerate(sentence_spans(text, 0, len(text))):
+                sent = " ".join(text[s:e].split())
+                words = sent.split()
+                letters = sum(c.isalpha() for c in sent)
+                if 6 <= len(words) <= 70 and letters >= 0.6 * len(sent):
+                    cands.append((n, pos, sent))
+        if not cands:
+            return " ".join(f"{h.chunk.text[:300]} [{n}]" for n, h in enumerate(hits[:1], 1))
+        stems = query_terms(self.retriever.stemmer, query)
+        lexical = []
+        for n, _, sent in cands:
+            terms = {self.retriever.stemmer.stemWord(w.strip(".,;:()").lower()) for w in sent.split()}
+            lexical.append(self.overlap_weight * len(stems & terms) / max(1, len(stems))
+                           + self.rank_weight / n)
+        # only the lexically best candidates go through the model: the answer's main cost
+        keep = sorted(range(len(cands)), key=lambda i: -lexical[i])[: self.max_encoded]
+        cands = [cands[i] for i in keep]
+        lexical = [lexical[i] for i in keep]
+        emb = self.retriever.embedder.encode([query] + [c[2] for c in cands])
+        scores = [float(sim) + lex for sim, lex in zip(emb[1:] @ emb[0], lexical, strict=True)]
+        chosen: list[int] = []
+        used = 0
+        left = set(range(len(cands)))
+        while left and used < MAX_WORDS - 10:
+            def gain(i: int) -> float:
+                near = max((float(emb[1 + i] @ emb[1 + j]) for j in chosen), default=0.0)
+                return scores[i] - self.redundancy * near - (1.0 if near > 0.9 else 0.0)
+            i = max(left, key=gain)
+            left.discard(i)
+            n_words = len(cands[i][2].split())
+            if (used + n_words > MAX_WORDS and chosen) or gain(i) < -0.5:
+                continue
+            chosen.append(i)
+            used += n_words
+        chosen.sort(key=lambda i: (cands[i][0], cands[i][1]))
+        return " ".join(f"{cands[i][2].rstrip()} [{cands[i][0]}]" for i in chosen)

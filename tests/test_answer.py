@@ -1,0 +1,119 @@
+"""Extractive answers: cited, short, refused when the papers do not cover the question."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+from conftest import make_settings
+from helpers import PIPE, SHARD, make_pdf
+
+from paperdojo import store
+from paperdojo.answer import MAX_WORDS, Answerer, Conversation
+from paperdojo.cli import main
+from paperdojo.ingest import ingest
+from paperdojo.lc import PaperdojoRetriever
+from paperdojo.retrieve import Filters, Retriever
+
+READING_LIST = """[[paper]]
+id = "alpa"
+title = "Alpa: Automating Inter- and Intra-Operator Parallelism"
+category = "Graph scheduling"
+link = "https://ieeexplore.ieee.org/document/1"
+"""
+
+
+@pytest.fixture(scope="module")
+def setup(tmp_path_factory, embedder):
+    home = tmp_path_factory.mktemp("answer")
+    pdfs = home / "pdfs"
+    pdfs.mkdir()
+    make_pdf(pdfs / "pipe.pdf", PIPE, header=None, title_meta="Pipe: Micro-Batch Pipelining")
+    make_pdf(pdfs / "shard.pdf", SHARD, header=None, title_meta="Shard: Tensor Sharding Compiler")
+    settings = make_settings(home)
+    settings.reading_list.write_text(READING_LIST)
+    ingest(settings, [pdfs], embedder=embedder)
+    retriever = Retriever(store.load_index(settings.index_dir), embedder)
+    return settings, Answerer(retriever, k=4)
+
+
+def sentences_with_citations(text: str) -> list[tuple[str, int]]:
+    return [(s.strip(), int(n)) for s, n in re.findall(r"(.+?)\s\[(\d+)\]", text)]
+
+
+def test_extractive_answer_is_cited_and_short(setup):
+    _, answerer = setup
+    ans = answerer.answer("Why recompute the forward pass during the backward pass?")
+    assert not ans.refused and ans.mode == "extractive"
+    parts = sentences_with_citations(ans.text)
+    assert parts and len(ans.text.split()) <= MAX_WORDS + 2 * len(parts)
+    assert re.sub(r"\s\[\d+\]", "", ans.text).strip() == " ".join(p for p, _ in parts)
+    by_n = {s.n: s for s in ans.sources}
+    for sentence, n in parts:
+        assert " ".join(sentence.split()) in " ".join(by_n[n].chunk.text.split())
+    assert "recomputes its forward pass" in ans.text
+    top = ans.cited[0]
+    assert (top.chunk.doc_id, top.chunk.section) == ("pipe", "2 Re-materialization")
+    assert top.url.endswith("pipe.pdf#page=1") and top.url.startswith("file://")
+    assert "extractive answer" in ans.stages and ans.ms > 0
+
+
+def test_refuses_what_no_paper_mentions(setup):
+    _, answerer = setup
+    ans = answerer.answer("How does Groq's Tensor Streaming Processor schedule instructions?")
+    assert ans.refused and "Groq" in ans.reason and ans.nearest
+    assert "do not cover" in ans.text
+
+
+def test_refuses_off_topic_by_similarity(setup):
+    _, answerer = setup
+    ans = answerer.answer("what is a good recipe for tomato soup with basil")
+    assert ans.refused and "loosely related" in ans.reason
+
+
+def test_notes_a_named_paper_that_is_not_indexed(setup):
+    _, answerer = setup
+    ans = answerer.answer("How does Alpa place pipeline stages on devices?")
+    assert ans.notes and "not indexed" in ans.notes[0] and "paywalled" in ans.notes[0]
+
+
+def test_comparison_draws_on_each_paper(setup):
+    _, answerer = setup
+    ans = answerer.answer("Compare Pipe and Shard: how do they split work across devices?")
+    assert {s.chunk.doc_id for s in ans.sources} == {"pipe", "shard"}
+
+
+def test_follow_up_carries_the_topic(setup):
+    _, answerer = setup
+    conv = Conversation()
+    first = answerer.answer("How does Pipe save activation memory?", conversation=conv)
+    assert {s.chunk.doc_id for s in first.cited} == {"pipe"}
+    second = answerer.answer("and how does that compare to Shard?", conversation=conv)
+    assert "activation memory" in second.query
+    assert {s.chunk.doc_id for s in second.sources} == {"pipe", "shard"}
+
+
+def test_filters_apply(setup):
+    _, answerer = setup
+    ans = answerer.answer("How are operators partitioned?", Filters(papers={"pipe"}))
+    assert {s.chunk.doc_id for s in ans.sources} == {"pipe"}
+
+
+def test_langchain_retriever(setup):
+    _, answerer = setup
+    lc = PaperdojoRetriever(retriever=answerer.retriever, k=2, papers={"shard"})
+    docs = lc.invoke("halo exchange of border elements")
+    assert docs and docs[0].metadata["section"] == "2 Halo exchange"
+    assert {d.metadata["doc_id"] for d in docs} == {"shard"}
+    assert docs[0].metadata["url"].endswith("#page=1") and docs[0].page_content
+
+
+def test_cli_ask_json(setup, capsys, monkeypatch):
+    settings, _ = setup
+    monkeypatch.setenv("PAPERDOJO_READING_LIST", str(settings.reading_list))
+    assert main(["--home", str(settings.home), "ask", "What is a halo exchange?", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["sources"][0]["doc_id"] == "shard" and data["answer"].endswith("]")
+    assert main(["--home", str(settings.home), "ask", "  "]) == 2
+    assert "empty" in capsys.readouterr().err
