@@ -211,21 +211,71 @@ def cmd_ask(args: argparse.Namespace) -> int:
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
-    from .evaluate import evaluate_retriever, load_questions
+    from .answer import Answerer
+    from .evaluate import evaluate_all, load_questions, ratios
 
     settings = _settings(args)
-    metrics = evaluate_retriever(_retriever(settings), load_questions(Path(args.questions)))
-    rows = metrics.pop("rows")
+    questions = load_questions(Path(args.questions))
+    answerer = Answerer(_retriever(settings), settings.min_similarity)
+    answerer.answer("warm up the model")  # the first call pays for torch's start-up
+    report: dict = evaluate_all(answerer, questions)
+    if not args.no_baseline:
+        report["baseline"] = _run_baseline(settings, questions)
+        if "error" not in report["baseline"]:
+            report["ratios"] = ratios(report, report["baseline"])
+    if args.external:
+        report["external"] = _run_external(settings, answerer.retriever.embedder)
     if args.json:
-        print(json.dumps(metrics))
-        return 0
-    table = Table("metric", "value", box=box.SIMPLE)
-    for key, value in metrics.items():
-        table.add_row(key, f"{value:.3f}" if isinstance(value, float) else str(value))
-    out.print(table)
-    missed = [r["id"] for r in rows if not r["page"]]
-    out.print(f"gold page not in the top 5: {', '.join(missed) or 'none'}")
+        print(json.dumps(report))
+    else:
+        _print_eval(report)
     return 0
+
+
+def _run_baseline(settings: Settings, questions: list) -> dict:
+    from .baseline import Baseline, BaselineUnavailable
+    from .evaluate import evaluate_baseline
+
+    manifest = store.read_manifest(settings.index_dir) or {}
+    pdfs = {d: Path(m["file"]) for d, m in manifest.get("docs", {}).items()
+            if m.get("status") == "indexed" and m.get("file", "").endswith(".pdf")}
+    console.print(f"running the usual LangChain pipeline on the same {len(pdfs)} PDFs "
+                  "(it embeds everything again: minutes) ...")
+    try:
+        return evaluate_baseline(Baseline(pdfs, settings.embed_model), questions)
+    except BaselineUnavailable as exc:
+        return {"error": str(exc)}
+
+
+def _run_external(settings: Settings, embedder) -> dict:  # noqa: ANN001
+    from .external import qasper, scifact
+
+    root = settings.eval_external
+    if not root.is_dir():
+        return {"error": f"no external eval data at {root} (set PAPERDOJO_EVAL_EXTERNAL)"}
+    say = console.print
+    return {"qasper_per_paper": qasper(root / "qasper_subset", embedder, settings.bm25_weight, say),
+            "scifact": scifact(root / "scifact_beir", embedder, settings.bm25_weight, say)}
+
+
+def _fmt(value: object) -> str:
+    return "" if value is None else f"{value:.3f}" if isinstance(value, float) else str(value)
+
+
+def _print_eval(report: dict) -> None:
+    base = report.get("baseline", {})
+    table = Table("metric", "paperdojo", "usual pipeline", "ratio", box=box.SIMPLE)
+    for key in ["doc_hit@5", "page_hit@5", "mrr@10", "kp_recall@5", "answer_kp", "citation_precision",
+                "refusal_rate", "false_refusal_rate", "p50_ms", "p95_ms", "n"]:
+        ours, theirs = report.get(key), base.get(key)
+        table.add_row(key, _fmt(ours), _fmt(theirs), _fmt(report.get("ratios", {}).get(key)))
+    out.print(table)
+    if "error" in base:
+        out.print(f"[yellow]baseline skipped:[/] {base['error']}")
+    out.print(f"gold page not in the top 5: {', '.join(report['missed_pages']) or 'none'}")
+    for name, figures in report.get("external", {}).items():
+        out.print(f"{name}: " + ", ".join(f"{k} {v:.3f}" if isinstance(v, float) else f"{k} {v}"
+                                          for k, v in figures.items()))
 
 
 # --------------------------------------------------------------------------- main
@@ -271,9 +321,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_search)
 
-    p = sub.add_parser("eval", help="retrieval metrics on a JSONL of questions (e.g. dev.jsonl)")
-    p.add_argument("questions")
-    p.add_argument("--json", action="store_true")
+    p = sub.add_parser("eval", help="retrieval and answer metrics on a JSONL of questions, "
+                       "beside the usual LangChain pipeline")
+    p.add_argument("questions", help="e.g. ../shared/eval/dev.jsonl")
+    p.add_argument("--json", action="store_true", help="one JSON object")
+    p.add_argument("--no-baseline", action="store_true", help="skip the usual pipeline (minutes)")
+    p.add_argument("--external", action="store_true", help="also SciFact and QASPER (minutes)")
     p.set_defaults(func=cmd_eval)
 
     p = sub.add_parser("remove", help="remove a paper you added")

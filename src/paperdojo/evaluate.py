@@ -140,3 +140,27 @@ def answer_metrics(questions: list[Question], ask: Callable[[str], object]) -> d
         "p95_ms": times[min(len(times) - 1, int(0.95 * len(times)))] if times else 0.0,
         "n": len(questions),
     }
+
+
+RATIO_KEYS = ["doc_hit@5", "page_hit@5", "mrr@10", "kp_recall@5", "answer_kp", "citation_precision",
+              "p50_ms", "p95_ms"]
+
+
+def evaluate_all(answerer: object, questions: list[Question]) -> dict:
+    """Every metric of the harness for one system (ours: an Answerer)."""
+    retrieval = evaluate_retriever(answerer.retriever, questions)
+    rows = retrieval.pop("rows")
+    answers = answer_metrics(questions, answerer.answer)
+    return {**retrieval, **answers, "missed_pages": [r["id"] for r in rows if not r["page"]]}
+
+
+def evaluate_baseline(baseline: object, questions: list[Question]) -> dict:
+    retrieval = retrieval_metrics(questions, lambda q: baseline.search(q, k=10))
+    retrieval.pop("rows")
+    answers = answer_metrics(questions, baseline.answer)
+    return {**retrieval, **answers, "pages": baseline.n_pages, "chunks": baseline.n_chunks,
+            "build_s": round(baseline.build_s, 1)}
+
+
+def ratios(ours: dict, base: dict) -> dict:
+    return {k: round(ours[k] / base[k], 3) for k in RATIO_KEYS if base.get(k)}

@@ -56,6 +56,8 @@ class Settings(BaseSettings):
     bm25_weight: float = 0.5  # fused score = cosine + bm25_weight * BM25 / best BM25 of the query
     min_similarity: float = 0.25  # floor for off-topic questions; dev.jsonl answerables start at 0.55
 
+    eval_external: Path = PROJECT_ROOT.parent / "shared" / "eval-external"
+
     # downloads
     http_timeout: float = 30.0
     http_retries: int = 3

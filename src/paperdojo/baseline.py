@@ -1,0 +1,77 @@
+"""The pipeline most people would write by hand, run on the same PDFs for comparison.
+
+PyPDFLoader -> RecursiveCharacterTextSplitter(1000, 200) -> HuggingFaceEmbeddings (the same
+MiniLM) -> FAISS similarity_search(k=5); its answer is its top passage cut to 150 words. It lives
+in the optional `eval` extra (langchain-community, langchain-huggingface).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from .embed import resolve_model
+from .records import Chunk
+from .retrieve import Hit
+
+log = logging.getLogger(__name__)
+
+
+class BaselineUnavailable(RuntimeError):
+    pass
+
+
+@dataclass
+class BaselineAnswer:
+    text: str
+    cited: list
+    ms: float
+    refused: bool = False
+
+
+@dataclass
+class _Cited:
+    chunk: Chunk
+
+
+class Baseline:
+    def __init__(self, pdfs: dict[str, Path], model: str) -> None:
+        try:
+            import warnings
+
+            warnings.filterwarnings("ignore", ".*langchain-community.*sunset", DeprecationWarning)
+            from langchain_community.document_loaders import PyPDFLoader
+            from langchain_community.vectorstores import FAISS
+            from langchain_huggingface import HuggingFaceEmbeddings
+            from langchain_text_splitters import RecursiveCharacterTextSplitter
+        except ImportError as exc:
+            hint = "pip install -e '.[eval]'"
+            raise BaselineUnavailable(f"the baseline needs the eval extra: {hint} ({exc})") from exc
+        started = time.perf_counter()
+        self.doc_of = {str(path): doc_id for doc_id, path in pdfs.items()}
+        pages = [page for path in pdfs.values() for page in PyPDFLoader(str(path)).load()]
+        self.parse_s = time.perf_counter() - started
+        splits = RecursiveCharacterTextSplitter(chunk_size=1000, chunk_overlap=200).split_documents(pages)
+        embeddings = HuggingFaceEmbeddings(model_name=resolve_model(model),
+                                           encode_kwargs={"normalize_embeddings": True})
+        self.store = FAISS.from_documents(splits, embeddings)
+        self.n_pages, self.n_chunks = len(pages), len(splits)
+        self.build_s = time.perf_counter() - started
+
+    def search(self, query: str, k: int = 10) -> list[Hit]:
+        hits = []
+        for doc, score in self.store.similarity_search_with_score(query, k=k):
+            page = int(doc.metadata.get("page", 0)) + 1
+            doc_id = self.doc_of.get(doc.metadata.get("source", ""), "")
+            chunk = Chunk(doc_id, "", "", page, page, 0, len(doc.page_content), doc.page_content)
+            hits.append(Hit(chunk, -float(score), 0.0))
+        return hits
+
+    def answer(self, question: str) -> BaselineAnswer:
+        started = time.perf_counter()
+        hits = self.search(question, k=5)
+        text = " ".join(hits[0].chunk.text.split()[:150]) if hits else ""
+        cited = [_Cited(hits[0].chunk)] if hits else []
+        return BaselineAnswer(text, cited, (time.perf_counter() - started) * 1000)
