@@ -117,3 +117,18 @@ def test_cli_ask_json(setup, capsys, monkeypatch):
     assert data["sources"][0]["doc_id"] == "shard" and data["answer"].endswith("]")
     assert main(["--home", str(settings.home), "ask", "  "]) == 2
     assert "empty" in capsys.readouterr().err
+
+
+def test_reranker_stage_is_reported(setup, tmp_path):
+    _, answerer = setup
+    index, embedder = answerer.retriever.index, answerer.retriever.embedder
+    missing = Answerer(Retriever(index, embedder, reranker=str(tmp_path / "no-such-model")))
+    ans = missing.answer("What is a halo exchange?")
+    assert any(s.startswith("rerank unavailable") for s in ans.stages) and not ans.refused
+    # a cross-encoder built on the bundled MiniLM weights (untrained head): proves the stage runs
+    from paperdojo.embed import resolve_model
+    from paperdojo.settings import BUNDLED_MODEL
+
+    real = Retriever(index, embedder, reranker=resolve_model(BUNDLED_MODEL), rerank_pool=6)
+    hits = real.search("halo exchange", k=3)
+    assert len(hits) == 3 and any(s.startswith("rerank (") for s in real.stages())

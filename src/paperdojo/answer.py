@@ -175,7 +175,7 @@ class Answerer:
         k = k or self.k
         query, papers = self.standalone(question, conversation)
         hits = self.retrieve(query, papers, filters, k)
-        stages = ["dense (MiniLM/FAISS)", "BM25 (bm25s, stemmed)", "fusion"]
+        stages = self.retriever.stages()
         stems = query_terms(self.retriever.stemmer, query)
         sources = [Source(n, h.chunk, page_url(h.chunk, self.docs), mark(h.chunk.text, stems,
                                                                        self.retriever.stemmer, 600),

@@ -16,7 +16,7 @@ import numpy as np
 import Stemmer
 
 from .chunk import heading_text
-from .embed import Embedder
+from .embed import Embedder, resolve_model
 from .records import Chunk
 from .store import LoadedIndex
 
@@ -45,12 +45,45 @@ class Filters:
         return bool(self.papers or self.categories)
 
 
+class Reranker:
+    """An optional cross-encoder (sentence-transformers), named in settings, loaded on first use.
+
+    Offline, only a local folder or a model already in the cache loads; when it cannot load, the
+    reason is kept and reported with every answer instead of silently ranking without it.
+    """
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.error = ""
+        self._model = None
+
+    def available(self) -> bool:
+        if self._model is None and not self.error:
+            try:
+                from sentence_transformers import CrossEncoder
+
+                self._model = CrossEncoder(resolve_model(self.name), device="cpu")
+            except Exception as exc:  # noqa: BLE001 - any failure means: not available, say why
+                self.error = f"{type(exc).__name__}: {exc}"[:300]
+                log.warning("reranker %s unavailable: %s", self.name, self.error)
+        return self._model is not None
+
+    def rerank(self, query: str, hits: list[Hit]) -> list[Hit]:
+        scores = self._model.predict([(query, h.chunk.text) for h in hits], show_progress_bar=False)
+        for h, score in zip(hits, scores, strict=True):
+            h.score = float(score)
+        return sorted(hits, key=lambda h: -h.score)
+
+
 class Retriever:
     """Search over a loaded index; build once, query many times."""
 
-    def __init__(self, index: LoadedIndex, embedder: Embedder, bm25_weight: float = 0.5) -> None:
+    def __init__(self, index: LoadedIndex, embedder: Embedder, bm25_weight: float = 0.5,
+                 reranker: str = "", rerank_pool: int = 20) -> None:
         self.index = index
         self.bm25_weight = bm25_weight
+        self.reranker = Reranker(reranker) if reranker else None
+        self.rerank_pool = rerank_pool
         self.embedder = embedder
         self.chunks = index.chunks
         self.vectors = np.stack([index.faiss.reconstruct(i) for i in range(index.faiss.ntotal)]) \
@@ -93,15 +126,25 @@ class Retriever:
         lexical = lexical / lexical.max() if lexical.max() > 0 else lexical
         fused = np.where(keep, dense + self.bm25_weight * lexical, -np.inf)
         order = np.argsort(-fused)[: min(pool, int(keep.sum()))]
+        rerank = self.reranker is not None and self.reranker.available()
+        want = max(k, self.rerank_pool) if rerank else k
         hits: list[Hit] = []
         for i in order:
             c = self.chunks[i]
             if any(_overlaps(c, h.chunk) for h in hits):
                 continue
             hits.append(Hit(c, float(fused[i]), float(dense[i]), float(lexical[i])))
-            if len(hits) == k:
+            if len(hits) == want:
                 break
-        return hits
+        return self.reranker.rerank(query, hits)[:k] if rerank else hits
+
+    def stages(self) -> list[str]:
+        """What ran in a search, for the user to see."""
+        out = ["dense (MiniLM/FAISS)", "BM25 (bm25s, stemmed)", "fusion"]
+        if self.reranker is not None:
+            out.append(f"rerank ({self.reranker.name})" if self.reranker.available()
+                       else f"rerank unavailable ({self.reranker.error})")
+        return out
 
 
 def _overlaps(a: Chunk, b: Chunk) -> bool:

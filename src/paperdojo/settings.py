@@ -54,6 +54,7 @@ class Settings(BaseSettings):
 
     # retrieval
     bm25_weight: float = 0.5  # fused score = cosine + bm25_weight * BM25 / best BM25 of the query
+    reranker: str = ""  # a cross-encoder name or folder (sentence-transformers); empty: none
     min_similarity: float = 0.25  # floor for off-topic questions; dev.jsonl answerables start at 0.55
 
     eval_external: Path = PROJECT_ROOT.parent / "shared" / "eval-external"
