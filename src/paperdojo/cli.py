@@ -188,6 +188,28 @@ def print_answer(ans) -> None:  # noqa: ANN001 - paperdojo.answer.Answer
     out.print(f"[dim]stages: {', '.join(ans.stages)}; {ans.ms:.0f} ms[/]")
 
 
+def cmd_chat(args: argparse.Namespace) -> int:
+    """A conversation in the terminal: follow-up questions keep the previous topic and papers."""
+    from .answer import Answerer, Conversation
+    from .retrieve import EmptyQuery
+
+    settings = _settings(args)
+    answerer = Answerer(_retriever(settings), settings.min_similarity, args.k)
+    conversation = Conversation()
+    console.print("Ask about the papers; follow-ups keep the context. An empty line or Ctrl-D ends.")
+    while True:
+        try:
+            question = input("\n? ").strip()
+        except EOFError:
+            return 0
+        if not question:
+            return 0
+        try:
+            print_answer(answerer.answer(question, _filters(args), args.k, conversation))
+        except EmptyQuery as exc:
+            console.print(f"[red]{exc}[/]")
+
+
 def _answer_json(ans) -> dict:  # noqa: ANN001
     return {"question": ans.question, "query": ans.query, "answer": ans.text, "refused": ans.refused,
             "reason": ans.reason, "notes": ans.notes, "mode": ans.mode, "stages": ans.stages,
@@ -312,6 +334,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-k", "--k", type=int, default=5, help="passages to draw on")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_ask)
+
+    p = sub.add_parser("chat", help="ask questions in a row; follow-ups keep the context")
+    p.add_argument("--paper", action="append", metavar="ID")
+    p.add_argument("--category", action="append")
+    p.add_argument("-k", "--k", type=int, default=5)
+    p.set_defaults(func=cmd_chat)
 
     p = sub.add_parser("search", help="find the sections of the papers that discuss a topic")
     p.add_argument("topic")
