@@ -135,7 +135,8 @@ def _retriever(settings: Settings):  # noqa: ANN202 - imported lazily: torch is 
     from .retrieve import Retriever
 
     index = store.load_index(settings.index_dir)
-    return Retriever(index, Embedder(settings), settings.bm25_weight, settings.reranker)
+    return Retriever(index, Embedder(settings), settings.bm25_weight, settings.reranker,
+                     intro_prior=settings.intro_prior)
 
 
 def _filters(args: argparse.Namespace):  # noqa: ANN202

@@ -2,13 +2,16 @@
 
 Both see the chunk's heading (paper title and section) as well as its text, so a question naming
 a paper or a section matches it. Fusion is linear: cosine + w * BM25 / max BM25 of the query
-(on dev.jsonl it matched or beat reciprocal rank fusion on page hit, MRR and key-point recall).
+(on dev.jsonl it matched or beat reciprocal rank fusion on page hit, MRR and key-point recall),
+plus a small prior for abstract and introduction passages, which state a paper's key ideas in
+few words (dev.jsonl MRR 0.822 -> 0.857; QASPER's detail questions 0.525 -> 0.522).
 Overlapping chunks of one section are de-duplicated so five hits are five different passages.
 """
 
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass, field
 
 import bm25s
@@ -22,6 +25,9 @@ from .store import LoadedIndex
 
 log = logging.getLogger(__name__)
 logging.getLogger("bm25s").setLevel(logging.WARNING)  # bm25s sets DEBUG on its logger at import
+
+
+INTRO = re.compile(r"^(abstract|introduction|(1|i)(\.\d+)*\.?\s)", re.I)  # "1.1 Our Approach", "I. INTRO"
 
 
 class EmptyQuery(ValueError):
@@ -79,7 +85,7 @@ class Retriever:
     """Search over a loaded index; build once, query many times."""
 
     def __init__(self, index: LoadedIndex, embedder: Embedder, bm25_weight: float = 0.5,
-                 reranker: str = "", rerank_pool: int = 20) -> None:
+                 reranker: str = "", rerank_pool: int = 20, intro_prior: float = 0.05) -> None:
         self.index = index
         self.bm25_weight = bm25_weight
         self.reranker = Reranker(reranker) if reranker else None
@@ -94,6 +100,8 @@ class Retriever:
         if corpus:
             self.bm25.index(bm25s.tokenize(corpus, stopwords="en", stemmer=self.stemmer,
                                            show_progress=False), show_progress=False)
+        self.prior = intro_prior * np.array([bool(INTRO.match(c.section)) for c in self.chunks],
+                                            dtype=np.float32)
         docs = index.manifest.get("docs", {})
         self.category = {doc_id: d.get("category", "") for doc_id, d in docs.items()}
 
@@ -124,7 +132,7 @@ class Retriever:
         lexical = self.bm25_scores(query)
         lexical = np.where(keep, lexical, 0.0)
         lexical = lexical / lexical.max() if lexical.max() > 0 else lexical
-        fused = np.where(keep, dense + self.bm25_weight * lexical, -np.inf)
+        fused = np.where(keep, dense + self.bm25_weight * lexical + self.prior, -np.inf)
         order = np.argsort(-fused)[: min(pool, int(keep.sum()))]
         rerank = self.reranker is not None and self.reranker.available()
         want = max(k, self.rerank_pool) if rerank else k
