@@ -1,9 +1,35 @@
-"""paperdojo's app entry point. The Gradio app is not built yet (issue 4): until it is, this runs
-the command line, so `python app.py papers` and `paperdojo papers` are the same."""
+"""paperdojo's study app: `python app.py` serves it on http://127.0.0.1:7860.
 
-import sys
+Flags override settings (env PAPERDOJO_APP_HOST, PAPERDOJO_APP_PORT, PAPERDOJO_AUTH, ...).
+"""
 
-from paperdojo.cli import main
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+from pathlib import Path
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+
+from paperdojo.settings import Settings  # noqa: E402
+from paperdojo.ui import launch  # noqa: E402
+from paperdojo.workspace import Workspace  # noqa: E402
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--host")
+    parser.add_argument("--port", type=int)
+    parser.add_argument("--home", type=Path, help="folder holding ingest/ and index/")
+    parser.add_argument("--pdf-dir", action="append", type=Path, help="local PDFs for 'build index'")
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    settings = Settings.load(home=args.home, app_host=args.host, app_port=args.port,
+                             app_pdf_dirs=args.pdf_dir)
+    launch(Workspace(settings), settings.app_host, settings.app_port, settings.auth)
+
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:] or ["papers"]))
+    main()

@@ -3,6 +3,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh dev
+# the browser test drives Debian's chromium (playwright's own browser download cannot work here)
+if ! command -v chromium >/dev/null 2>&1; then
+  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium) >/dev/null \
+    || echo "could not install chromium: the browser test will fail" >&2
+fi
 export HF_HUB_OFFLINE=1
 .venv/bin/ruff check src tests app.py bench
 .venv/bin/python -m pytest -q -rs "$@"

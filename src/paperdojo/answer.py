@@ -24,6 +24,18 @@ _FOLLOW_UP = re.compile(r"^(and|but|so|also|what about|how about|then|compare|ve
 _COMPARE = re.compile(r"\b(compare|comparison|differ|difference|versus|vs\.?|than|unlike|both)\b", re.I)
 
 
+_CAPTION_INSIDE = re.compile(r".\s(Figure|Fig\.|Table)\s\d+:")
+
+
+def _readable(sent: str) -> bool:
+    """A prose sentence, not figure labels or a table row that ran into the text."""
+    words = sent.split()
+    if not 6 <= len(words) <= 70 or sum(c.isalpha() for c in sent) < 0.6 * len(sent):
+        return False
+    capitalized = sum(w[0].isupper() for w in words if w[0].isalpha())
+    return not (len(words) > 12 and capitalized > 0.5 * len(words)) and not _CAPTION_INSIDE.search(sent)
+
+
 @dataclass
 class Source:
     n: int
@@ -214,9 +226,7 @@ class Answerer:
             text = h.chunk.text
             for pos, (s, e) in enumerate(sentence_spans(text, 0, len(text))):
                 sent = " ".join(text[s:e].split())
-                words = sent.split()
-                letters = sum(c.isalpha() for c in sent)
-                if 6 <= len(words) <= 70 and letters >= 0.6 * len(sent):
+                if _readable(sent):
                     cands.append((n, pos, sent))
         if not cands:
             return " ".join(f"{h.chunk.text[:300]} [{n}]" for n, h in enumerate(hits[:1], 1))

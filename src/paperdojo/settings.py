@@ -60,6 +60,14 @@ class Settings(BaseSettings):
 
     eval_external: Path = PROJECT_ROOT.parent / "shared" / "eval-external"
 
+    # the app
+    app_host: str = "127.0.0.1"
+    app_port: int = 7860
+    app_concurrency: int = 2  # answers computed at once (CPU-bound); more queue up
+    app_pdf_dirs: list[Path] = []  # local PDF folders the app's "build index" also takes
+    auth: str = ""  # "user:password"; required when app_host is not loopback
+    max_upload_mb: int = 50
+
     # downloads
     http_timeout: float = 30.0
     http_retries: int = 3

@@ -1,0 +1,306 @@
+"""The Gradio study app: Ask (streamed, cited answers beside the highlighted page), Search, Library.
+
+Only wiring lives here; the work is done by the library (Workspace, Answerer, find_sections,
+render_page, ingest). Files served to the browser come only from the ingest cache.
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+import re
+import shutil
+import tempfile
+from pathlib import Path
+
+import gradio as gr
+
+from . import ingest, parse, store
+from .answer import Answer, Conversation
+from .pages import render_page
+from .retrieve import EmptyQuery, Filters, find_sections
+from .workspace import Workspace
+
+log = logging.getLogger(__name__)
+EXAMPLES = [
+    "How does GPipe keep activation memory low?",
+    "What four categories of operators does TVM distinguish for operator fusion?",
+    "What is the difference between ZeRO stages 1, 2 and 3?",
+    "How does Timeloop evaluate a mapping without cycle-accurate simulation?",
+    "How does vLLM's PagedAttention share KV cache between parallel samples?",
+]
+CSS = """
+.src-card {border:1px solid var(--border-color-primary); border-radius:10px; padding:10px 12px;
+           margin-bottom:8px; background: var(--background-fill-secondary);}
+.src-card .meta {color: var(--body-text-color-subdued); font-size: 0.9em;}
+.src-card mark {background:#ffe066; padding:0 2px; border-radius:3px;}
+#status {font-size: 0.9em; color: var(--body-text-color-subdued);}
+"""
+MODE = "Answers: **extractive** — sentences quoted from the papers (no language model configured)"
+
+
+# --------------------------------------------------------------------------- rendering helpers
+def marked_html(text: str) -> str:
+    """Escape a passage and turn **term** marks into <mark>."""
+    return re.sub(r"\*\*(.+?)\*\*", r"<mark>\1</mark>", html.escape(text))
+
+
+def source_card(src: dict) -> str:
+    same = src["page_end"] == src["page_start"]
+    pages = f"p. {src['page_start']}" + ("" if same else f"–{src['page_end']}")
+    link = (f' · <a href="{html.escape(src["link"])}" target="_blank">open the PDF at this page</a>'
+            if src.get("link") else "")
+    return (f'<div class="src-card"><b>[{src["n"]}] {html.escape(src["title"])}</b><br>'
+            f'<span class="meta">{html.escape(src["section"])}, {pages}{link}</span>'
+            f'<p>{marked_html(src["passage"])}</p></div>')
+
+
+def answer_markdown(ans: Answer) -> str:
+    parts = [f"> ⚠️ {note}" for note in ans.notes]
+    if ans.refused:
+        parts.append(f"**{ans.text}**")
+        if ans.nearest:
+            parts.append("Nearest sections:\n" + "\n".join(
+                f"- {s.title} — *{s.section}*, p. {s.page_start}" for s in ans.nearest))
+    else:
+        parts.append(re.sub(r"\[(\d+)\]", r"**[\1]**", ans.text))
+        cited = ", ".join(f"[{s.n}] {s.chunk.title.split(':')[0]}, {s.chunk.section}, p. {s.chunk.page_start}"
+                          for s in ans.cited)
+        parts.append(f"<sub>Sources: {html.escape(cited)} · {ans.ms:.0f} ms</sub>")
+    return "\n\n".join(parts)
+
+
+def _file_link(path: Path | None, page: int) -> str:
+    return f"/gradio_api/file={path}#page={page}" if path else ""
+
+
+# --------------------------------------------------------------------------- the app
+def build_app(ws: Workspace) -> gr.Blocks:
+    def sources_of(ans: Answer) -> list[dict]:
+        return [{"n": s.n, "doc_id": s.chunk.doc_id, "title": s.chunk.title, "section": s.chunk.section,
+                 "page_start": s.chunk.page_start, "page_end": s.chunk.page_end, "text": s.chunk.text,
+                 "passage": s.passage, "link": _file_link(ws.pdf_path(s.chunk.doc_id), s.chunk.page_start)}
+                for s in ans.sources]
+
+    def page_image(src: dict | None):
+        if not src:
+            return None
+        path = ws.pdf_path(src["doc_id"])
+        if path is None:
+            return None
+        try:
+            return render_page(path, src["page_start"], src["text"])[0]
+        except Exception:  # noqa: BLE001 - a page that cannot render must not break the answer
+            log.exception("rendering %s p.%s failed", src["doc_id"], src["page_start"])
+            return None
+
+    def choices(sources: list[dict], cited: set[int]) -> list[str]:
+        return [f"[{s['n']}] {s['title'].split(':')[0]} — {s['section']}, p. {s['page_start']}"
+                + ("" if s["n"] in cited else " (not cited)") for s in sources]
+
+    def ask(message, history, conversation, papers, categories):  # noqa: ANN001, ANN202
+        history = list(history or [])
+        conversation = conversation or Conversation()
+        keep = gr.update()
+        if not (message or "").strip():
+            gr.Warning("Type a question first.")
+            yield history, "", conversation, [], keep, keep, keep
+            return
+        history += [{"role": "user", "content": message}, {"role": "assistant", "content": "…"}]
+        yield history, "", conversation, [], keep, keep, keep
+        try:
+            answerer = ws.answerer()
+            ans = answerer.answer(message, Filters(set(papers or []), set(categories or [])),
+                                  conversation=conversation)
+        except store.IndexProblem as exc:
+            history[-1]["content"] = f"⚠️ {exc}. Open the **Library** tab to build the index."
+            yield history, "", conversation, [], keep, keep, keep
+            return
+        except EmptyQuery as exc:
+            history[-1]["content"] = f"⚠️ {exc}"
+            yield history, "", conversation, [], keep, keep, keep
+            return
+        full = answer_markdown(ans)
+        words = full.split(" ")
+        for end in range(4, len(words), 8):  # stream it in, a few words at a time
+            history[-1]["content"] = " ".join(words[:end])
+            yield history, "", conversation, [], keep, keep, keep
+        history[-1]["content"] = full
+        sources = sources_of(ans)
+        cited = {s.n for s in ans.cited}
+        first = next((s for s in sources if s["n"] in cited), sources[0] if sources else None)
+        opts = choices(sources, cited)
+        value = opts[sources.index(first)] if first else None
+        yield (history, "", conversation, sources, gr.update(choices=opts, value=value),
+               source_card(first) if first else "", page_image(first))
+
+    def show_source(choice, sources):  # noqa: ANN001, ANN202
+        if not choice or not sources:
+            return "", None
+        n = int(re.match(r"\[(\d+)\]", choice).group(1))
+        src = next((s for s in sources if s["n"] == n), None)
+        return (source_card(src), page_image(src)) if src else ("", None)
+
+    def search(topic, papers, categories):  # noqa: ANN001, ANN202
+        if not (topic or "").strip():
+            gr.Warning("Type a topic first.")
+            return [], gr.update(choices=[], value=None), "", "", None
+        try:
+            results = find_sections(ws.answerer().retriever, topic, 10,
+                                    Filters(set(papers or []), set(categories or [])))
+        except store.IndexProblem as exc:
+            return [], gr.update(choices=[], value=None), f"⚠️ {html.escape(str(exc))}", "", None
+        found = [{"n": i, "doc_id": r.doc_id, "title": r.title, "section": r.section,
+                  "page_start": r.hits[0].chunk.page_start, "page_end": r.hits[0].chunk.page_end,
+                  "text": r.hits[0].chunk.text, "passage": r.snippet,
+                  "link": _file_link(ws.pdf_path(r.doc_id), r.hits[0].chunk.page_start)}
+                 for i, r in enumerate(results, 1)]
+        listing = "".join(source_card(f) for f in found) or "Nothing found."
+        opts = [f"[{f['n']}] {f['title'].split(':')[0]} — {f['section']}, p. {f['page_start']}"
+                for f in found]
+        first = found[0] if found else None
+        return (found, gr.update(choices=opts, value=opts[0] if opts else None), listing,
+                source_card(first) if first else "", page_image(first))
+
+    def library_rows() -> list[list]:
+        return [[d.id, d.title, d.category, d.status, d.pages or "", d.chunks or "",
+                 d.reason or "; ".join(d.warnings)] for d in ws.papers()]
+
+    def filter_choices():  # noqa: ANN202
+        papers = [(f"{d.title.split(':')[0]} ({d.id})", d.id) for d in ws.papers() if d.status == "indexed"]
+        cats = sorted({d.category for d in ws.papers() if d.status == "indexed"})
+        return gr.update(choices=papers), gr.update(choices=cats)
+
+    def progress_adapter(progress: gr.Progress):  # noqa: ANN202
+        def report(stage: str, done: int, total: int, what: str) -> None:
+            progress((done, max(total, 1)), desc=f"{stage}: {what}" if what else stage)
+        return report
+
+    def rebuild(progress=gr.Progress()):  # noqa: ANN001, ANN202, B008 - Gradio's way
+        try:
+            report = ws.run_ingest(ws.settings.app_pdf_dirs, progress=progress_adapter(progress))
+        except store.IndexProblem as exc:
+            return library_rows(), f"⚠️ {exc}", *filter_choices(), ws.status()[1]
+        msg = (f"**{report.count('indexed')} indexed**, {report.count('failed')} failed, "
+               f"{report.count('missing')} missing · {report.total_chunks} passages · {report.seconds:.0f} s")
+        return library_rows(), msg, *filter_choices(), ws.status()[1]
+
+    def add(spec, category, upload, progress=gr.Progress()):  # noqa: ANN001, ANN202, B008
+        spec = (spec or "").strip()
+        try:
+            if upload:
+                spec = _stage_upload(Path(upload), ws)
+            if not spec:
+                return library_rows(), "Give an arXiv id, a URL, or upload a PDF.", *filter_choices(), \
+                    ws.status()[1]
+            paper = ingest.add_source(ws.settings, spec, (category or "").strip() or None)
+            report = ws.run_ingest(only=[paper.id], progress=progress_adapter(progress))
+        except (parse.ParseError, ValueError, store.IndexProblem, ingest.IngestError) as exc:
+            return library_rows(), f"⚠️ {html.escape(str(exc))}", *filter_choices(), ws.status()[1]
+        doc = next(d for d in report.docs if d.id == paper.id)
+        msg = (f"**{doc.title or doc.id}**: {doc.status}" + (f" — {doc.reason}" if doc.reason else "")
+               + (f" ({doc.chunks} passages)" if doc.chunks else ""))
+        return library_rows(), msg, *filter_choices(), ws.status()[1]
+
+    with gr.Blocks(title="paperdojo") as demo:
+        conversation = gr.State(None)
+        answer_sources = gr.State([])
+        search_results = gr.State([])
+        gr.Markdown("# paperdojo\nStudy ML-compiler and ML-systems papers: ask interview questions, "
+                    "get answers cited to the page.")
+        status = gr.Markdown(ws.status()[1], elem_id="status")
+        with gr.Tabs():
+            with gr.Tab("Ask", id="ask"), gr.Row(equal_height=False):
+                with gr.Column(scale=5):
+                    gr.Markdown(MODE)
+                    chat = gr.Chatbot(label="Answers", height=520, elem_id="chat", buttons=["copy"])
+                    with gr.Row():
+                        question = gr.Textbox(placeholder="Ask an interview question, e.g. how does "
+                                              "Alpa split parallelism?", show_label=False, scale=6,
+                                              elem_id="question", submit_btn=False)
+                        send = gr.Button("Ask", variant="primary", scale=1, elem_id="ask-button")
+                    with gr.Accordion("Filters: papers and categories", open=False):
+                        paper_filter = gr.Dropdown([], multiselect=True, label="Papers")
+                        category_filter = gr.Dropdown([], multiselect=True, label="Categories")
+                    gr.Examples(EXAMPLES, inputs=question, label="Try one")
+                with gr.Column(scale=4):
+                    cite = gr.Radio([], label="Sources: pick one to see its page", elem_id="sources")
+                    card = gr.HTML(elem_id="source-card")
+                    page = gr.Image(label="Cited page (passage highlighted)", type="pil",
+                                    interactive=False, elem_id="page-image", height=640,
+                                    buttons=["fullscreen"])
+            with gr.Tab("Search", id="search"):
+                with gr.Row():
+                    topic = gr.Textbox(placeholder="Find the sections about… e.g. activation recomputation",
+                                       show_label=False, scale=6, elem_id="topic")
+                    find = gr.Button("Search", variant="primary", scale=1, elem_id="search-button")
+                with gr.Row(equal_height=False):
+                    with gr.Column(scale=5):
+                        hit_pick = gr.Radio([], label="Sections, best first", elem_id="sections")
+                        listing = gr.HTML(elem_id="search-results")
+                    with gr.Column(scale=4):
+                        search_card = gr.HTML(elem_id="search-card")
+                        preview = gr.Image(label="Page preview", type="pil", interactive=False,
+                                           elem_id="search-page", height=640)
+            with gr.Tab("Library", id="library"):
+                lib_msg = gr.Markdown(elem_id="library-message")
+                with gr.Row():
+                    spec = gr.Textbox(label="Add a paper: arXiv id or URL", placeholder="2201.12023",
+                                      scale=4, elem_id="add-source")
+                    category = gr.Textbox(label="Category (optional)", scale=2)
+                    upload = gr.File(label="…or upload a PDF", file_types=[".pdf"], scale=3,
+                                     elem_id="upload")
+                with gr.Row():
+                    add_btn = gr.Button("Add and index", variant="primary", elem_id="add-button")
+                    rebuild_btn = gr.Button("Build / update the whole index", elem_id="rebuild-button")
+                table = gr.Dataframe(library_rows(), headers=["id", "title", "category", "status", "pages",
+                                                              "passages", "reason / notes"],
+                                     interactive=False, wrap=True, elem_id="library-table",
+                                     column_widths=["13%", "27%", "14%", "8%", "6%", "8%", "24%"])
+
+        ask_outputs = [chat, question, conversation, answer_sources, cite, card, page]
+        ask_inputs = [question, chat, conversation, paper_filter, category_filter]
+        gr.on([send.click, question.submit], ask, ask_inputs, ask_outputs, concurrency_id="cpu",
+              api_name="ask")
+        cite.input(show_source, [cite, answer_sources], [card, page], concurrency_id="cpu")
+        search_io = ([topic, paper_filter, category_filter],
+                     [search_results, hit_pick, listing, search_card, preview])
+        gr.on([find.click, topic.submit], search, *search_io, concurrency_id="cpu", api_name="search")
+        hit_pick.input(show_source, [hit_pick, search_results], [search_card, preview], concurrency_id="cpu",
+                       api_name="show_search_result")
+        lib_outputs = [table, lib_msg, paper_filter, category_filter, status]
+        add_btn.click(add, [spec, category, upload], lib_outputs, concurrency_limit=1)
+        rebuild_btn.click(rebuild, None, lib_outputs, concurrency_limit=1)
+        demo.load(filter_choices, None, [paper_filter, category_filter])
+    return demo
+
+
+def _stage_upload(tmp: Path, ws: Workspace) -> str:
+    """Check an upload by content and stage it under the ingest cache with a sanitized name."""
+    limit = ws.settings.max_upload_mb << 20
+    if tmp.stat().st_size > limit:
+        raise ValueError(f"the upload is larger than {ws.settings.max_upload_mb} MiB")
+    parse.check_pdf_file(tmp)  # by content, not by name
+    staging = ws.settings.ingest_dir / "uploads"
+    staging.mkdir(parents=True, exist_ok=True)
+    name = re.sub(r"[^A-Za-z0-9._-]+", "-", tmp.stem)[:60].strip("-.") or "upload"
+    with tempfile.NamedTemporaryFile(dir=staging, prefix=f"{name}-", suffix=".pdf", delete=False) as fh:
+        dest = Path(fh.name)
+    shutil.copyfile(tmp, dest)
+    return str(dest)
+
+
+def launch(ws: Workspace, host: str, port: int, auth: str = "", **kw: object) -> None:
+    """Serve the app; a login is required when binding to anything but loopback."""
+    loopback = host in {"127.0.0.1", "localhost", "::1"}
+    if not loopback and ":" not in auth:
+        raise SystemExit(f"refusing to serve on {host} without a login: set PAPERDOJO_AUTH=user:password")
+    ok, message = ws.warm_up()  # load the index and the model before the first question
+    log.info("paperdojo: %s", message)
+    demo = build_app(ws)
+    demo.queue(default_concurrency_limit=ws.settings.app_concurrency, max_size=128)
+    user, _, password = auth.partition(":")
+    demo.launch(server_name=host, server_port=port, auth=(user, password) if auth else None,
+                allowed_paths=[str(ws.settings.pdf_dir)], max_file_size=f"{ws.settings.max_upload_mb}mb",
+                theme=gr.themes.Soft(primary_hue="indigo", secondary_hue="amber"), css=CSS,
+                footer_links=[], **kw)

@@ -1,0 +1,93 @@
+"""A long-lived handle on one paperdojo home for apps: the loaded index, retriever and answerer.
+
+Loads lazily, reloads after an ingest, and turns index problems into messages a person can act
+on. The Gradio app (and anything else that serves many questions) goes through this.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import threading
+from pathlib import Path
+
+from . import catalog, ingest, store
+from .answer import Answerer
+from .embed import Embedder
+from .retrieve import Retriever
+from .settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+class Workspace:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.embedder = Embedder(settings)
+        self._answerer: Answerer | None = None
+        self._lock = threading.Lock()
+        self.ingest_lock = threading.Lock()
+
+    def answerer(self) -> Answerer:
+        """The answerer over the live index (IndexProblem when there is none or it is damaged)."""
+        with self._lock:
+            if self._answerer is None:
+                s = self.settings
+                index = store.load_index(s.index_dir)
+                retriever = Retriever(index, self.embedder, s.bm25_weight, s.reranker,
+                                      intro_prior=s.intro_prior)
+                self._answerer = Answerer(retriever, s.min_similarity)
+            return self._answerer
+
+    def status(self) -> tuple[bool, str]:
+        """Is there a usable index, and a sentence saying what it holds or what is wrong."""
+        try:
+            answerer = self.answerer()
+        except store.IndexProblem as exc:
+            return False, str(exc)
+        docs = answerer.retriever.index.manifest.get("docs", {})
+        indexed = sum(d.get("status") == "indexed" for d in docs.values())
+        return True, f"{indexed} papers, {len(answerer.retriever.chunks)} passages indexed"
+
+    def warm_up(self) -> tuple[bool, str]:
+        """Load the index and run one query, so the first user does not wait for torch."""
+        ok, message = self.status()
+        if ok:
+            self.answerer().answer("warm up: how does pipeline parallelism work?")
+        return ok, message
+
+    def reload(self) -> None:
+        with self._lock:
+            self._answerer = None
+
+    def papers(self) -> list[ingest.DocStatus]:
+        manifest = {}
+        with contextlib.suppress(store.IndexProblem):
+            manifest = store.read_manifest(self.settings.index_dir) or {}
+        docs = manifest.get("docs", {})
+        out = []
+        for paper in catalog.load_catalog(self.settings):
+            if paper.id in docs:
+                out.append(ingest.DocStatus(**docs[paper.id]))
+            else:
+                out.append(ingest._status(paper, "missing", "not ingested yet"))
+        return out
+
+    def run_ingest(self, pdf_dirs: list[Path] | None = None, only: list[str] | None = None,
+                   progress: ingest.Progress | None = None) -> ingest.IngestReport:
+        if not self.ingest_lock.acquire(blocking=False):
+            raise store.IndexBusy("an ingest is already running; wait for it to finish")
+        try:
+            report = ingest.ingest(self.settings, pdf_dirs or [], only, progress=progress,
+                                   embedder=self.embedder)
+        finally:
+            self.ingest_lock.release()
+        self.reload()
+        return report
+
+    def pdf_path(self, doc_id: str) -> Path | None:
+        """The cached PDF of a paper, only ever inside the ingest cache."""
+        path = (self.settings.pdf_dir / f"{doc_id}.pdf").resolve()
+        if path.parent != self.settings.pdf_dir.resolve() or not path.exists():
+            return None
+        return path

@@ -1,0 +1,181 @@
+"""The Gradio app in a real browser (Debian's chromium driven by Playwright) and under load."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+from conftest import make_settings
+from helpers import make_pdf, paper_pages
+
+from paperdojo.ingest import ingest
+
+ROOT = Path(__file__).resolve().parents[1]
+ARTIFACTS = ROOT / "test-artifacts"
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def app(shared, embedder, tmp_path_factory):
+    """The app on loopback over an index of TVM (from ../shared) and a small paper of ours."""
+    home = tmp_path_factory.mktemp("app-home")
+    pdfs = home / "local"
+    pdfs.mkdir()
+    shutil.copyfile(shared / "corpus" / "pdf" / "tvm.pdf", pdfs / "tvm.pdf")
+    make_pdf(pdfs / "pipe.pdf", paper_pages("pipeline stages"), title_meta="Pipe: Pipeline Stages")
+    settings = make_settings(home)
+    settings.reading_list.write_text("")
+    ingest(settings, [pdfs], embedder=embedder)
+    port = free_port()
+    env = {**os.environ, "PAPERDOJO_HOME": str(home), "PAPERDOJO_READING_LIST": str(settings.reading_list)}
+    log = open(home / "app.log", "w")  # noqa: SIM115 - closed below
+    proc = subprocess.Popen([sys.executable, str(ROOT / "app.py"), "--port", str(port)], env=env,
+                            stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}/"
+    deadline = time.time() + 120
+    while time.time() < deadline:
+        try:
+            urllib.request.urlopen(url, timeout=2)
+            break
+        except OSError:
+            assert proc.poll() is None, (home / "app.log").read_text()[-3000:]
+            time.sleep(0.5)
+    else:
+        pytest.fail("the app did not start in 120 s")
+    yield url, home
+    proc.terminate()
+    proc.wait(timeout=20)
+    log.close()
+
+
+def dev_question(shared: Path, qid: str) -> str:
+    for line in (shared / "eval" / "dev.jsonl").read_text().splitlines():
+        if json.loads(line)["id"] == qid:
+            return json.loads(line)["question"]
+    raise KeyError(qid)
+
+
+def test_browser_ask_search_upload(app, shared, tmp_path):
+    from playwright.sync_api import expect, sync_playwright
+
+    url, _ = app
+    ARTIFACTS.mkdir(exist_ok=True)
+    upload = make_pdf(tmp_path / "My Zanzibar Paper!.pdf",
+                      [[("h", "Abstract"), "Zanzibarquux tiling packs tensors into swizzled tiles.",
+                        ("h", "1 Introduction"), "The zanzibarquux layout avoids bank conflicts."]],
+                      header=None, title_meta="Zanzibarquux: Swizzled Tensor Tiles")
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
+        page = browser.new_page(viewport={"width": 1500, "height": 1100})
+        page.goto(url)
+        page.wait_for_selector("#question textarea")
+        page.fill("#question textarea", dev_question(shared, "dev-002"))
+        pressed = time.perf_counter()
+        page.keyboard.press("Enter")
+        page.wait_for_function(
+            "() => { const m = document.querySelectorAll('#chat .bot, #chat [data-testid=\"bot\"]');"
+            " return m.length && m[m.length - 1].innerText.replace('…', '').trim().length > 5; }",
+            timeout=30000)
+        first_words = time.perf_counter() - pressed
+        expect(page.locator("#chat")).to_contain_text("[1]", timeout=30000)
+        expect(page.locator("#chat")).to_contain_text("injective")
+        expect(page.locator("#page-image img")).to_be_visible(timeout=30000)
+        page.screenshot(path=str(ARTIFACTS / "1-answer.png"), full_page=True)
+        before = page.locator("#page-image img").get_attribute("src")
+        page.locator("#sources label").nth(1).click()  # another citation: its page and passage
+        expect(page.locator("#source-card")).to_contain_text("[2]", timeout=15000)
+        page.wait_for_function(
+            "b => document.querySelector('#page-image img')?.getAttribute('src') !== b", arg=before,
+            timeout=15000)
+        page.screenshot(path=str(ARTIFACTS / "2-citation.png"), full_page=True)
+
+        page.get_by_role("tab", name="Search").click()
+        page.fill("#topic textarea", "operator fusion of injective operators")
+        page.click("#search-button")
+        expect(page.locator("#search-results")).to_contain_text("TVM", timeout=30000)
+        expect(page.locator("#search-page img")).to_be_visible(timeout=30000)
+        page.screenshot(path=str(ARTIFACTS / "3-search.png"), full_page=True)
+
+        page.get_by_role("tab", name="Library").click()
+        page.locator("#upload input[type=file]").set_input_files(str(upload))
+        page.wait_for_timeout(1000)
+        page.click("#add-button")
+        expect(page.locator("#library-message")).to_contain_text("indexed", timeout=120000)
+        expect(page.locator("#library-table")).to_contain_text("Zanzibarquux")
+        page.screenshot(path=str(ARTIFACTS / "4-library.png"), full_page=True)
+
+        page.get_by_role("tab", name="Search").click()
+        page.fill("#topic textarea", "zanzibarquux swizzled tiles")
+        page.click("#search-button")
+        expect(page.locator("#search-results")).to_contain_text("Zanzibarquux", timeout=30000)
+        page.screenshot(path=str(ARTIFACTS / "5-search-upload.png"), full_page=True)
+        browser.close()
+    assert first_words < 1.0, f"first streamed words after {first_words:.2f} s"
+
+
+def test_load_ten_users(app):
+    """Ten users ask at once through Gradio's queue: all get answers; latency is reported."""
+    from gradio_client import Client
+
+    url, home = app
+    questions = ["How does TVM fuse operators?", "What is tensorization in TVM?",
+                 "How does TVM hide memory latency?", "What does the ML cost model of TVM learn?",
+                 "How are schedules explored in TVM?"] * 2
+
+    def one(q: str) -> tuple[float, str]:
+        client = Client(url, verbose=False)
+        started = time.perf_counter()
+        history = client.predict(q, [], [], [], api_name="/ask")[0]
+        return time.perf_counter() - started, json.dumps(history)
+
+    started = time.perf_counter()
+    with ThreadPoolExecutor(10) as pool:
+        results = list(pool.map(one, questions, timeout=300))
+    wall = time.perf_counter() - started
+    latencies = sorted(r[0] for r in results)
+    assert all("[1]" in r[1] for r in results)
+    figures = {"users": 10, "answers": len(results), "errors": 0, "wall_s": round(wall, 2),
+               "p50_s": round(latencies[4], 2), "p95_s": round(latencies[-1], 2)}
+    ARTIFACTS.mkdir(exist_ok=True)
+    (ARTIFACTS / "load-test.json").write_text(json.dumps(figures))
+    print("load test:", figures)
+
+
+def test_only_the_pdf_cache_is_served(app):
+    url, home = app
+    ok = urllib.request.urlopen(f"{url}gradio_api/file={home}/ingest/pdfs/tvm.pdf", timeout=10)
+    assert ok.status == 200 and ok.read(5) == b"%PDF-"
+    for path in ["/etc/passwd", f"{home}/ingest/library.toml", f"{home}/index/CURRENT",
+                 f"{home}/ingest/pdfs/../library.toml"]:
+        with pytest.raises(urllib.error.HTTPError) as err:
+            urllib.request.urlopen(f"{url}gradio_api/file={path}", timeout=10)
+        assert err.value.code in (403, 404), path
+
+
+def test_no_index_and_public_bind(tmp_path):
+    from paperdojo.ui import launch
+    from paperdojo.workspace import Workspace
+
+    ws = Workspace(make_settings(tmp_path / "empty"))
+    ok, message = ws.status()
+    assert not ok and "paperdojo ingest" in message
+    with pytest.raises(SystemExit, match="without a login"):
+        launch(ws, "0.0.0.0", free_port())
