@@ -70,3 +70,32 @@ def test_dev_retrieval_beats_the_usual_pipeline(corpus, embedder, shared):
     metrics = evaluate_retriever(Retriever(index, embedder), load_questions(shared / "eval" / "dev.jsonl"))
     assert metrics["n_answerable"] == 42 and metrics["doc_hit@5"] >= 0.95
     assert metrics["page_hit@5"] >= 0.88 and metrics["mrr@10"] >= 0.78 and metrics["kp_recall@5"] >= 0.76
+
+
+def test_grading_is_sound_on_dev(corpus, embedder, shared):
+    """Reference answer > partial answer (half of its key points dropped) > off-topic answer."""
+    import re
+
+    from paperdojo.answer import Answerer
+    from paperdojo.evaluate import kp_found
+    from paperdojo.interview import Grader, Question
+    from paperdojo.retrieve import Retriever
+
+    _, _, _, index = corpus
+    grader = Grader(Answerer(Retriever(index, embedder)))
+    rows = [json.loads(x) for x in (shared / "eval" / "dev.jsonl").read_text().splitlines()]
+    rows = [r for r in rows if r["type"] != "unanswerable"]
+    ordered = 0
+    for i, r in enumerate(rows):
+        q = Question(r["id"], r["question"], [g["doc"] for g in r["gold"]], "")
+        sentences = re.split(r"(?<=[.!?])\s+", r["answer"])
+        dropped = r["key_points"][len(r["key_points"]) // 2 :]
+        kept = [s for s in sentences if not any(kp_found(dropped, s))]
+        if not kept or len(kept) == len(sentences):
+            words = r["answer"].split()
+            half = [" ".join(words[: len(words) // 2])]
+            kept = sentences[: len(sentences) // 2] if len(sentences) > 1 else half
+        other = next(o for o in rows[i + 1 :] + rows[:i] if not {g["doc"] for g in o["gold"]} & set(q.papers))
+        full, part, off = (grader.grade(q, a).score for a in (r["answer"], " ".join(kept), other["answer"]))
+        ordered += full > part > off
+    assert ordered / len(rows) >= 0.9, f"{ordered} of {len(rows)}"

@@ -233,6 +233,97 @@ def cmd_ask(args: argparse.Namespace) -> int:
     return 0
 
 
+def _print_grade(grade) -> None:  # noqa: ANN001 - paperdojo.interview.Grade
+    colour = "green" if grade.score >= 7 else "yellow" if grade.score >= 4 else "red"
+    out.print(f"\n[bold {colour}]Score: {grade.score:g}/10[/]")
+    for reason in grade.reasons:
+        out.print(f"  - {reason}")
+    if grade.covered:
+        out.print("[green]Covered:[/] " + ", ".join(c.phrase for c in grade.covered))
+    if grade.missing:
+        out.print("[yellow]Missed:[/]")
+        for c in grade.missing:
+            ch = c.hit.chunk
+            out.print(f"  - [bold]{c.phrase}[/]: {ch.title.split(':')[0]}, {ch.section}, p. {ch.page_start}",
+                      highlight=False)
+    out.print("[bold]Model answer (from the papers):[/]")
+    print_answer(grade.model_answer)
+
+
+def _read_answer(progress, attempt: int) -> str | None:  # noqa: ANN001
+    """Lines until an empty one; each line is stored as it comes. None at end of input."""
+    lines: list[str] = []
+    while True:
+        try:
+            line = input("> " if not lines else "  ")
+        except EOFError:
+            return "\n".join(lines) if lines else None
+        if not line.strip():
+            return "\n".join(lines)
+        lines.append(line)
+        progress.update_answer(attempt, "\n".join(lines))
+
+
+def cmd_interview(args: argparse.Namespace) -> int:
+    from .answer import Answerer
+    from .interview import Grader, Progress, all_questions, pick
+
+    settings = _settings(args)
+    answerer = Answerer(_retriever(settings), settings.min_similarity)
+    questions = pick(all_questions(settings.questions_file, answerer, not args.bank_only),
+                     set(args.category or []), set(args.paper or []), args.difficulty)
+    if not questions:
+        console.print("[red]no question matches these filters[/]")
+        return 1
+    grader, progress = Grader(answerer), Progress(settings.progress_db)
+    console.print(f"Mock interview: {args.n} questions. Answer in a few sentences; an empty line "
+                  "submits, Ctrl-D stops. Your answers are saved as you type.")
+    asked: set[str] = set()
+    for i in range(1, args.n + 1):
+        q = progress.next_question(questions, asked)
+        if q is None:
+            break
+        asked.add(q.id)
+        out.print(f"\n[bold]Question {i} of {args.n}[/] [dim]({q.category}, difficulty {q.difficulty}, "
+                  f"{'our bank' if q.source == 'bank' else 'from the papers'})[/]")
+        out.print(q.text, highlight=False)
+        attempt = progress.record(q, "")
+        answer = _read_answer(progress, attempt)
+        if answer is None:
+            console.print("stopped; your progress is saved")
+            break
+        grade = grader.grade(q, answer)
+        progress.graded(attempt, q, answer, grade)
+        _print_grade(grade)
+    if args.export:
+        Path(args.export).write_text(progress.export_markdown(progress.session), encoding="utf-8")
+        console.print(f"session written to {args.export}")
+    return 0
+
+
+def cmd_progress(args: argparse.Namespace) -> int:
+    from .interview import Progress
+
+    settings = _settings(args)
+    progress = Progress(settings.progress_db)
+    mastery = progress.mastery()
+    if args.export:
+        Path(args.export).write_text(progress.export_markdown(), encoding="utf-8")
+        console.print(f"all attempts written to {args.export}")
+    if args.json:
+        print(json.dumps(mastery))
+        return 0
+    if not mastery["category"]:
+        out.print("no graded answers yet: run `paperdojo interview`")
+        return 0
+    for kind in ("category", "paper"):
+        table = Table(kind, "mastery", "questions", box=box.SIMPLE)
+        for name, (level, n) in sorted(mastery[kind].items(), key=lambda kv: kv[1][0]):
+            table.add_row(name, f"{level * 100:.0f}%", str(n))
+        out.print(table)
+    return 0
+
+
 def cmd_eval(args: argparse.Namespace) -> int:
     from .answer import Answerer
     from .evaluate import evaluate_all, load_questions, ratios
@@ -357,6 +448,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-baseline", action="store_true", help="skip the usual pipeline (minutes)")
     p.add_argument("--external", action="store_true", help="also SciFact and QASPER (minutes)")
     p.set_defaults(func=cmd_eval)
+
+    p = sub.add_parser("interview", help="a mock interview graded against the papers")
+    p.add_argument("-n", type=int, default=3, help="how many questions")
+    p.add_argument("--category", action="append")
+    p.add_argument("--paper", action="append", metavar="ID")
+    p.add_argument("--difficulty", type=int, choices=[1, 2, 3])
+    p.add_argument("--bank-only", action="store_true", help="only our written questions")
+    p.add_argument("--export", metavar="FILE.md", help="write the session as Markdown")
+    p.set_defaults(func=cmd_interview)
+
+    p = sub.add_parser("progress", help="your mastery per category and paper")
+    p.add_argument("--json", action="store_true")
+    p.add_argument("--export", metavar="FILE.md", help="all attempts as Markdown")
+    p.set_defaults(func=cmd_progress)
 
     p = sub.add_parser("remove", help="remove a paper you added")
     p.add_argument("id")

@@ -60,6 +60,10 @@ class Settings(BaseSettings):
 
     eval_external: Path = PROJECT_ROOT.parent / "shared" / "eval-external"
 
+    # interviews
+    questions_file: Path = PROJECT_ROOT / "ingest" / "questions.toml"
+    data_dir: Path | None = None  # your interview progress (SQLite); default <home>/userdata
+
     # the app
     app_host: str = "127.0.0.1"
     app_port: int = 7860
@@ -101,6 +105,10 @@ class Settings(BaseSettings):
     @property
     def fetch_log(self) -> Path:
         return self.ingest_dir / "fetch-log.json"
+
+    @property
+    def progress_db(self) -> Path:
+        return (self.data_dir or self.home / "userdata") / "progress.sqlite"
 
     @property
     def index_dir(self) -> Path:
