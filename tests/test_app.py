@@ -114,6 +114,16 @@ def test_browser_ask_search_upload(app, shared, tmp_path):
         expect(page.locator("#search-page img")).to_be_visible(timeout=30000)
         page.screenshot(path=str(ARTIFACTS / "3-search.png"), full_page=True)
 
+        page.get_by_role("tab", name="Interview").click()
+        page.click("#next-question")
+        expect(page.locator("#interview-question")).to_contain_text("?", timeout=30000)
+        page.fill("#interview-answer textarea", "TVM fuses injective operators into reductions and "
+                  "complex-out-fusable operators such as conv2d, which saves memory traffic.")
+        page.click("#submit-answer")
+        expect(page.locator("#interview-grade")).to_contain_text("Score:", timeout=60000)
+        expect(page.locator("#mastery")).to_contain_text("%")
+        page.screenshot(path=str(ARTIFACTS / "6-interview.png"), full_page=True)
+
         page.get_by_role("tab", name="Library").click()
         page.locator("#upload input[type=file]").set_input_files(str(upload))
         page.wait_for_timeout(1000)

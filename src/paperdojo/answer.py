@@ -24,6 +24,7 @@ _FOLLOW_UP = re.compile(r"^(and|but|so|also|what about|how about|then|compare|ve
 _COMPARE = re.compile(r"\b(compare|comparison|differ|difference|versus|vs\.?|than|unlike|both)\b", re.I)
 
 
+_PAPER_REFS = re.compile(r"\s?\[\d+(?:\s*[,\u2013-]\s*\d+)*\]")
 _CAPTION_INSIDE = re.compile(r".\s(Figure|Fig\.|Table)\s\d+:")
 
 
@@ -225,7 +226,7 @@ class Answerer:
         for n, h in enumerate(hits[: self.answer_passages], 1):
             text = h.chunk.text
             for pos, (s, e) in enumerate(sentence_spans(text, 0, len(text))):
-                sent = " ".join(text[s:e].split())
+                sent = _PAPER_REFS.sub("", " ".join(text[s:e].split()))  # the paper's own [22]
                 if _readable(sent):
                     cands.append((n, pos, sent))
         if not cands:

@@ -36,6 +36,8 @@ CSS = """
 .src-card mark {background:#ffe066; padding:0 2px; border-radius:3px;}
 #status {font-size: 0.9em; color: var(--body-text-color-subdued);}
 """
+CATEGORIES = ["Auto-tuning", "Graph optimizations", "Graph scheduling", "Hardware design-space exploration",
+              "End-to-end ML compiler frameworks", "Data layout"]
 MODE = "Answers: **extractive** — sentences quoted from the papers (no language model configured)"
 
 
@@ -202,6 +204,56 @@ def build_app(ws: Workspace) -> gr.Blocks:
                + (f" ({doc.chunks} passages)" if doc.chunks else ""))
         return library_rows(), msg, *filter_choices(), ws.status()[1]
 
+    def next_question(categories, difficulty, asked):  # noqa: ANN001, ANN202
+        asked = list(asked or [])
+        try:
+            _, progress, questions = ws.interview()
+        except store.IndexProblem as exc:
+            return f"⚠️ {exc}", None, None, asked, "", ""
+        from .interview import pick
+
+        level = int(difficulty) if difficulty not in (None, "any") else None
+        chosen = pick(questions, set(categories or []), set(), level)
+        q = progress.next_question(chosen, set(asked))
+        if q is None:
+            return "No more questions with these filters.", None, None, asked, "", ""
+        attempt = progress.record(q, "")
+        asked.append(q.id)
+        origin = "our bank" if q.source == "bank" else "made from the papers"
+        text = f"### {q.text}\n<sub>{q.category} · difficulty {q.difficulty} · {origin}</sub>"
+        return text, vars(q), attempt, asked, "", ""
+
+    def save_draft(answer, attempt):  # noqa: ANN001, ANN202
+        if attempt is not None:
+            ws.interview()[1].update_answer(attempt, answer or "")
+
+    def submit_answer(answer, qdict, attempt):  # noqa: ANN001, ANN202
+        if not qdict:
+            return "Press **Next question** first.", gr.update()
+        from .interview import Question
+
+        grader, progress, _ = ws.interview()
+        q = Question(**qdict)
+        grade = grader.grade(q, answer or "")
+        progress.graded(attempt, q, answer or "", grade)
+        lines = [f"## Score: {grade.score:g}/10", *[f"- {r}" for r in grade.reasons]]
+        if grade.covered:
+            lines.append("**Covered:** " + ", ".join(c.phrase for c in grade.covered))
+        if grade.missing:
+            lines.append("**Missed** (and where the papers explain it):")
+            lines += [f"- **{c.phrase}** — {c.hit.chunk.title.split(':')[0]}, {c.hit.chunk.section}, "
+                      f"p. {c.hit.chunk.page_start}" for c in grade.missing]
+        lines += ["**Model answer, from the papers:**", answer_markdown(grade.model_answer)]
+        return "\n\n".join(lines), mastery_rows()
+
+    def mastery_rows() -> list[list]:
+        try:
+            mastery = ws.interview()[1].mastery()
+        except store.IndexProblem:
+            return []
+        return [[kind, name, f"{level * 100:.0f}%", n] for kind in ("category", "paper")
+                for name, (level, n) in sorted(mastery[kind].items(), key=lambda kv: kv[1][0])]
+
     with gr.Blocks(title="paperdojo") as demo:
         conversation = gr.State(None)
         answer_sources = gr.State([])
@@ -242,6 +294,22 @@ def build_app(ws: Workspace) -> gr.Blocks:
                         search_card = gr.HTML(elem_id="search-card")
                         preview = gr.Image(label="Page preview", type="pil", interactive=False,
                                            elem_id="search-page", height=640)
+            with gr.Tab("Interview", id="interview"):
+                asked = gr.State([])
+                current = gr.State(None)
+                attempt_id = gr.State(None)
+                with gr.Row():
+                    iv_categories = gr.Dropdown(CATEGORIES, multiselect=True, label="Categories", scale=3)
+                    iv_level = gr.Dropdown(["any", "1", "2", "3"], value="any", label="Difficulty", scale=1)
+                    next_btn = gr.Button("Next question", variant="primary", scale=1, elem_id="next-question")
+                question_md = gr.Markdown("Press **Next question** to start a mock interview.",
+                                          elem_id="interview-question")
+                answer_box = gr.Textbox(lines=6, label="Your answer (saved as you type)",
+                                        elem_id="interview-answer")
+                submit_btn = gr.Button("Submit answer", elem_id="submit-answer")
+                grade_md = gr.Markdown(elem_id="interview-grade")
+                mastery_table = gr.Dataframe(mastery_rows(), headers=["by", "name", "mastery", "questions"],
+                                             interactive=False, label="Your mastery", elem_id="mastery")
             with gr.Tab("Library", id="library"):
                 lib_msg = gr.Markdown(elem_id="library-message")
                 with gr.Row():
@@ -268,6 +336,12 @@ def build_app(ws: Workspace) -> gr.Blocks:
         gr.on([find.click, topic.submit], search, *search_io, concurrency_id="cpu", api_name="search")
         hit_pick.input(show_source, [hit_pick, search_results], [search_card, preview], concurrency_id="cpu",
                        api_name="show_search_result")
+        next_btn.click(next_question, [iv_categories, iv_level, asked],
+                       [question_md, current, attempt_id, asked, answer_box, grade_md])
+        answer_box.change(save_draft, [answer_box, attempt_id], None, trigger_mode="always_last",
+                          show_progress="hidden")
+        submit_btn.click(submit_answer, [answer_box, current, attempt_id], [grade_md, mastery_table],
+                         concurrency_id="cpu")
         lib_outputs = [table, lib_msg, paper_filter, category_filter, status]
         add_btn.click(add, [spec, category, upload], lib_outputs, concurrency_limit=1)
         rebuild_btn.click(rebuild, None, lib_outputs, concurrency_limit=1)

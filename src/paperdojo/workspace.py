@@ -25,19 +25,23 @@ class Workspace:
         self.settings = settings
         self.embedder = Embedder(settings)
         self._answerer: Answerer | None = None
+        self._interview = None
         self._lock = threading.Lock()
         self.ingest_lock = threading.Lock()
 
     def answerer(self) -> Answerer:
         """The answerer over the live index (IndexProblem when there is none or it is damaged)."""
         with self._lock:
-            if self._answerer is None:
-                s = self.settings
-                index = store.load_index(s.index_dir)
-                retriever = Retriever(index, self.embedder, s.bm25_weight, s.reranker,
-                                      intro_prior=s.intro_prior)
-                self._answerer = Answerer(retriever, s.min_similarity)
-            return self._answerer
+            return self._answerer_unlocked()
+
+    def _answerer_unlocked(self) -> Answerer:
+        if self._answerer is None:
+            s = self.settings
+            index = store.load_index(s.index_dir)
+            retriever = Retriever(index, self.embedder, s.bm25_weight, s.reranker,
+                                  intro_prior=s.intro_prior)
+            self._answerer = Answerer(retriever, s.min_similarity)
+        return self._answerer
 
     def status(self) -> tuple[bool, str]:
         """Is there a usable index, and a sentence saying what it holds or what is wrong."""
@@ -49,6 +53,16 @@ class Workspace:
         indexed = sum(d.get("status") == "indexed" for d in docs.values())
         return True, f"{indexed} papers, {len(answerer.retriever.chunks)} passages indexed"
 
+    def interview(self):  # noqa: ANN201 - (Grader, Progress, questions), built on first use
+        """The grader over the live index, the user's progress store and the questions."""
+        from .interview import Grader, Progress, all_questions
+
+        with self._lock:
+            if self._interview is None:
+                self._interview = (Grader(self._answerer_unlocked()), Progress(self.settings.progress_db))
+            grader, progress = self._interview
+        return grader, progress, all_questions(self.settings.questions_file, grader.answerer)
+
     def warm_up(self) -> tuple[bool, str]:
         """Load the index and run one query, so the first user does not wait for torch."""
         ok, message = self.status()
@@ -59,6 +73,7 @@ class Workspace:
     def reload(self) -> None:
         with self._lock:
             self._answerer = None
+            self._interview = None
 
     def papers(self) -> list[ingest.DocStatus]:
         manifest = {}
