@@ -85,6 +85,23 @@ SHARD = [[("h", "Abstract"), "We shard tensors over a device mesh.",
           "of border elements between neighbouring devices."]]
 
 
+def two_paper_home(home: Path, embedder, reading_list: str = "", **settings_kw):  # noqa: ANN001, ANN201
+    """A home with PIPE and SHARD ingested (ids "pipe" and "shard"); returns its Settings."""
+    from conftest import make_settings
+
+    from paperdojo.ingest import ingest
+
+    pdfs = home / "pdfs"
+    pdfs.mkdir(parents=True, exist_ok=True)
+    make_pdf(pdfs / "pipe.pdf", PIPE, header=None, title_meta="Pipe: Micro-Batch Pipelining")
+    make_pdf(pdfs / "shard.pdf", SHARD, header=None, title_meta="Shard: Tensor Sharding Compiler")
+    settings = make_settings(home, **settings_kw)
+    settings.home.mkdir(parents=True, exist_ok=True)
+    settings.reading_list.write_text(reading_list)
+    ingest(settings, [pdfs], embedder=embedder)
+    return settings
+
+
 class Route:
     def __init__(self, body: bytes = b"", status: int = 200, ctype: str = "application/pdf",
                  delay: float = 0.0, cut: bool = False, fail_first: int = 0) -> None:

@@ -6,13 +6,11 @@ import json
 import re
 
 import pytest
-from conftest import make_settings
-from helpers import PIPE, SHARD, make_pdf
+from helpers import two_paper_home
 
 from paperdojo import store
 from paperdojo.answer import MAX_WORDS, Answerer, Conversation
 from paperdojo.cli import main
-from paperdojo.ingest import ingest
 from paperdojo.lc import PaperdojoRetriever
 from paperdojo.retrieve import Filters, Retriever
 
@@ -26,14 +24,7 @@ link = "https://ieeexplore.ieee.org/document/1"
 
 @pytest.fixture(scope="module")
 def setup(tmp_path_factory, embedder):
-    home = tmp_path_factory.mktemp("answer")
-    pdfs = home / "pdfs"
-    pdfs.mkdir()
-    make_pdf(pdfs / "pipe.pdf", PIPE, header=None, title_meta="Pipe: Micro-Batch Pipelining")
-    make_pdf(pdfs / "shard.pdf", SHARD, header=None, title_meta="Shard: Tensor Sharding Compiler")
-    settings = make_settings(home)
-    settings.reading_list.write_text(READING_LIST)
-    ingest(settings, [pdfs], embedder=embedder)
+    settings = two_paper_home(tmp_path_factory.mktemp("answer"), embedder, READING_LIST)
     retriever = Retriever(store.load_index(settings.index_dir), embedder)
     return settings, Answerer(retriever, k=4)
 

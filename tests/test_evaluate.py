@@ -5,13 +5,11 @@ from __future__ import annotations
 import json
 
 import pytest
-from conftest import make_settings
-from helpers import PIPE, SHARD, make_pdf
+from helpers import two_paper_home
 
 from paperdojo.cli import main
 from paperdojo.embed import Embedder
 from paperdojo.external import ndcg_at_10, qasper, scifact
-from paperdojo.ingest import ingest
 from paperdojo.settings import Settings
 
 QUESTIONS = [
@@ -25,14 +23,7 @@ QUESTIONS = [
 
 
 def test_eval_cli_with_baseline(tmp_path, embedder, capsys, monkeypatch):
-    pdfs = tmp_path / "pdfs"
-    pdfs.mkdir()
-    make_pdf(pdfs / "pipe.pdf", PIPE, header=None, title_meta="Pipe: Micro-Batch Pipelining")
-    make_pdf(pdfs / "shard.pdf", SHARD, header=None, title_meta="Shard: Tensor Sharding Compiler")
-    settings = make_settings(tmp_path / "home")
-    settings.home.mkdir()
-    settings.reading_list.write_text("")
-    ingest(settings, [pdfs], embedder=embedder)
+    settings = two_paper_home(tmp_path / "home", embedder)
     qfile = tmp_path / "q.jsonl"
     qfile.write_text("\n".join(json.dumps(q) for q in QUESTIONS))
     monkeypatch.setenv("PAPERDOJO_READING_LIST", str(settings.reading_list))

@@ -11,12 +11,10 @@ from collections import Counter
 
 import pexpect
 import pytest
-from conftest import make_settings
-from helpers import PIPE, SHARD, make_pdf
+from helpers import two_paper_home
 
 from paperdojo import store
 from paperdojo.answer import Answerer
-from paperdojo.ingest import ingest
 from paperdojo.interview import Grader, Progress, Question, generated_questions, load_bank, pick
 from paperdojo.retrieve import Retriever
 from paperdojo.settings import PROJECT_ROOT
@@ -47,15 +45,9 @@ GOOD = ("To save activation memory, each stage recomputes its forward pass durin
 
 @pytest.fixture(scope="module")
 def home(tmp_path_factory, embedder):
-    home = tmp_path_factory.mktemp("interview")
-    pdfs = home / "pdfs"
-    pdfs.mkdir()
-    make_pdf(pdfs / "pipe.pdf", PIPE, header=None, title_meta="Pipe: Micro-Batch Pipelining")
-    make_pdf(pdfs / "shard.pdf", SHARD, header=None, title_meta="Shard: Tensor Sharding Compiler")
-    settings = make_settings(home, questions_file=home / "questions.toml")
-    settings.reading_list.write_text("")
-    settings.questions_file.write_text(QUESTIONS)
-    ingest(settings, [pdfs], embedder=embedder)
+    root = tmp_path_factory.mktemp("interview")
+    (root / "questions.toml").write_text(QUESTIONS)
+    settings = two_paper_home(root, embedder, questions_file=root / "questions.toml")
     grader = Grader(Answerer(Retriever(store.load_index(settings.index_dir), embedder)))
     return settings, grader
 

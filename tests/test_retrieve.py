@@ -3,25 +3,16 @@
 from __future__ import annotations
 
 import pytest
-from conftest import make_settings
-from helpers import PIPE, SHARD, make_pdf
+from helpers import two_paper_home
 
 from paperdojo import store
 from paperdojo.evaluate import Question, kp_found, load_questions, retrieval_metrics
-from paperdojo.ingest import ingest
 from paperdojo.retrieve import EmptyQuery, Filters, Retriever, find_sections
 
 
 @pytest.fixture(scope="module")
 def retriever(tmp_path_factory, embedder):
-    home = tmp_path_factory.mktemp("retrieve")
-    pdfs = home / "pdfs"
-    pdfs.mkdir()
-    make_pdf(pdfs / "pipe.pdf", PIPE, header=None, title_meta="Pipe: Micro-Batch Pipelining")
-    make_pdf(pdfs / "shard.pdf", SHARD, header=None, title_meta="Shard: Tensor Sharding Compiler")
-    settings = make_settings(home)
-    settings.reading_list.write_text("")
-    ingest(settings, [pdfs], embedder=embedder)
+    settings = two_paper_home(tmp_path_factory.mktemp("retrieve"), embedder)
     return Retriever(store.load_index(settings.index_dir), embedder)
 
 
