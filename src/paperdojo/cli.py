@@ -83,21 +83,10 @@ def _print_docs(docs: Sequence[ingest.DocStatus], only_problems: bool = False) -
     out.print(table)
 
 
-def paper_statuses(settings: Settings) -> list[ingest.DocStatus]:
-    """Every catalog paper with its status in the live index (missing when never ingested)."""
-    manifest = store.read_manifest(settings.index_dir) or {}
-    docs = manifest.get("docs", {})
-    result = []
-    for paper in catalog.load_catalog(settings):
-        if paper.id in docs:
-            result.append(ingest.DocStatus(**docs[paper.id]))
-        else:
-            result.append(ingest._status(paper, "missing", "not ingested yet: run `paperdojo ingest`"))
-    return result
-
-
 def cmd_papers(args: argparse.Namespace) -> int:
-    statuses = paper_statuses(_settings(args))
+    from .workspace import Workspace
+
+    statuses = Workspace(_settings(args)).papers()
     if args.json:
         print(json.dumps([s.to_json() for s in statuses], indent=1))
         return 0

@@ -189,19 +189,20 @@ def obtain(settings: Settings, papers: list[Paper], retry: bool, progress: Progr
         plan = paper.plan()
         if plan.kind == "paywalled":
             where = settings.pdf_dir / f"{paper.id}.pdf"
-            statuses[paper.id] = _status(paper, "missing",
+            statuses[paper.id] = paper_status(paper, "missing",
                                          f"{plan.note}: get the PDF yourself and drop it at {where}")
         else:
             to_fetch.append(paper)
     for pid, reason in _download_all(settings, to_fetch, retry, progress).items():
-        statuses[pid] = _status(catalog.find(papers, pid), "failed", reason)
+        statuses[pid] = paper_status(catalog.find(papers, pid), "failed", reason)
     for paper in to_fetch:
         if paper.id not in statuses and (path := cached_file(settings, paper.id)):
             files[paper.id] = path
     return files, statuses
 
 
-def _status(paper: Paper, status: str, reason: str = "", **kw: object) -> DocStatus:
+def paper_status(paper: Paper, status: str, reason: str = "", **kw: object) -> DocStatus:
+    """A paper's status record (with the link a person can open) before or without indexing."""
     plan_url = ""
     with contextlib.suppress(ValueError):
         plan_url = paper.plan().page_url or ""
@@ -260,7 +261,7 @@ def _index_one(embedder: Embedder, settings: Settings, doc: ParsedDoc, key: str
 
 def _indexed_status(paper: Paper, path: Path, sha: str, key: str, doc: ParsedDoc,
                     n_chunks: int, reused: bool) -> DocStatus:
-    status = _status(paper, "indexed", file=str(path), sha256=sha, key=key, pages=len(doc.pages),
+    status = paper_status(paper, "indexed", file=str(path), sha256=sha, key=key, pages=len(doc.pages),
                      chunks=n_chunks, warnings=list(doc.warnings), reused=reused)
     status.title = paper.title or doc.title
     return status
@@ -293,7 +294,7 @@ def ingest(settings: Settings, pdf_dirs: Iterable[Path] = (), only: Iterable[str
         todo: list[tuple[Paper, Path, str, str]] = []
         for paper in selected:
             if paper.id in refused and paper.id not in files:
-                statuses[paper.id] = _status(paper, "failed", refused[paper.id])
+                statuses[paper.id] = paper_status(paper, "failed", refused[paper.id])
             if paper.id not in files:
                 continue
             path = files[paper.id]
@@ -316,16 +317,16 @@ def ingest(settings: Settings, pdf_dirs: Iterable[Path] = (), only: Iterable[str
             progress("index", n - 1, len(todo), paper.id)
             if isinstance(result, Exception):
                 reason = str(result) if isinstance(result, DocumentError) else f"unexpected error: {result!r}"
-                statuses[paper.id] = _status(paper, "failed", reason, file=str(path), sha256=sha)
+                statuses[paper.id] = paper_status(paper, "failed", reason, file=str(path), sha256=sha)
                 continue
             try:
                 chunks, vectors = _index_one(embedder, settings, result, key)
             except DocumentError as exc:
-                statuses[paper.id] = _status(paper, "failed", str(exc), file=str(path), sha256=sha)
+                statuses[paper.id] = paper_status(paper, "failed", str(exc), file=str(path), sha256=sha)
                 continue
             except Exception as exc:  # noqa: BLE001 - report it, keep the other papers
                 log.exception("indexing %s failed", paper.id)
-                statuses[paper.id] = _status(paper, "failed", f"unexpected error: {exc!r}",
+                statuses[paper.id] = paper_status(paper, "failed", f"unexpected error: {exc!r}",
                                              file=str(path), sha256=sha)
                 continue
             parts[paper.id] = (result, chunks, vectors)
@@ -363,7 +364,7 @@ def _carry_over(settings: Settings, papers: list[Paper], only_ids: set[str], pre
             statuses[paper.id] = DocStatus(**{**old, "status": old["status"]
                                               if old["status"] != "indexed" else "missing"})
         else:
-            statuses[paper.id] = _status(paper, "missing", "not ingested yet")
+            statuses[paper.id] = paper_status(paper, "missing", "not ingested yet")
 
 
 def _write_if_changed(settings: Settings, report: IngestReport, previous: dict | None, parts: dict,

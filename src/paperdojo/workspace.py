@@ -76,6 +76,7 @@ class Workspace:
             self._interview = None
 
     def papers(self) -> list[ingest.DocStatus]:
+        """Every catalog paper with its status in the live index (missing when never ingested)."""
         manifest = {}
         with contextlib.suppress(store.IndexProblem):
             manifest = store.read_manifest(self.settings.index_dir) or {}
@@ -85,7 +86,7 @@ class Workspace:
             if paper.id in docs:
                 out.append(ingest.DocStatus(**docs[paper.id]))
             else:
-                out.append(ingest._status(paper, "missing", "not ingested yet"))
+                out.append(ingest.paper_status(paper, "missing", "not ingested yet: run `paperdojo ingest`"))
         return out
 
     def run_ingest(self, pdf_dirs: list[Path] | None = None, only: list[str] | None = None,
