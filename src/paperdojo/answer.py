@@ -200,7 +200,7 @@ class Answerer:
             result.nearest = find_sections(self.retriever, query, 5, filters)
             result.text = f"The papers in your library do not cover this: {reason}."
         else:
-            result.text = self.extract(query, hits)
+            result.text = self.extract(query, hits, stems)
             stages.append("extractive answer")
         if conversation is not None:
             cited = {s.chunk.doc_id for s in result.cited} or papers
@@ -220,8 +220,11 @@ class Answerer:
             return f"even the closest passage is only loosely related (similarity {best:.2f})"
         return ""
 
-    def extract(self, query: str, hits: list[Hit]) -> str:
-        """Query-focused sentences from the passages, ~150 words, each with its citation."""
+    def extract(self, query: str, hits: list[Hit], stems: set[str]) -> str:
+        """Query-focused sentences from the passages, ~150 words, each with its citation.
+
+        `stems` are the query's stemmed terms (computed once per answer by the caller).
+        """
         cands: list[tuple[int, int, str]] = []  # (source number, position, sentence)
         for n, h in enumerate(hits[: self.answer_passages], 1):
             text = h.chunk.text
@@ -231,7 +234,6 @@ class Answerer:
                     cands.append((n, pos, sent))
         if not cands:
             return " ".join(f"{h.chunk.text[:300]} [{n}]" for n, h in enumerate(hits[:1], 1))
-        stems = query_terms(self.retriever.stemmer, query)
         lexical = []
         for n, _, sent in cands:
             terms = {self.retriever.stemmer.stemWord(w.strip(".,;:()").lower()) for w in sent.split()}

@@ -124,8 +124,7 @@ def _retriever(settings: Settings):  # noqa: ANN202 - imported lazily: torch is 
     from .retrieve import Retriever
 
     index = store.load_index(settings.index_dir)
-    return Retriever(index, Embedder(settings), settings.bm25_weight, settings.reranker,
-                     intro_prior=settings.intro_prior)
+    return Retriever.from_settings(index, Embedder(settings), settings)
 
 
 def _filters(args: argparse.Namespace):  # noqa: ANN202

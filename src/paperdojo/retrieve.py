@@ -21,6 +21,7 @@ import Stemmer
 from .chunk import heading_text
 from .embed import Embedder, resolve_model
 from .records import Chunk
+from .settings import Settings
 from .store import LoadedIndex
 
 log = logging.getLogger(__name__)
@@ -92,8 +93,9 @@ class Retriever:
         self.rerank_pool = rerank_pool
         self.embedder = embedder
         self.chunks = index.chunks
-        self.vectors = np.stack([index.faiss.reconstruct(i) for i in range(index.faiss.ntotal)]) \
-            if index.faiss.ntotal else np.zeros((0, index.manifest["dim"]), dtype=np.float32)
+        n = index.faiss.ntotal
+        self.vectors = index.faiss.reconstruct_n(0, n) if n else np.zeros((0, index.manifest["dim"]),
+                                                                         dtype=np.float32)
         self.stemmer = Stemmer.Stemmer("english")
         corpus = [heading_text(c.title, c.section) + "\n" + c.text for c in self.chunks]
         self.bm25 = bm25s.BM25()
@@ -104,6 +106,12 @@ class Retriever:
                                             dtype=np.float32)
         docs = index.manifest.get("docs", {})
         self.category = {doc_id: d.get("category", "") for doc_id, d in docs.items()}
+
+    @classmethod
+    def from_settings(cls, index: LoadedIndex, embedder: Embedder, settings: Settings) -> Retriever:
+        """The retriever the settings describe (fusion weight, reranker, introduction prior)."""
+        return cls(index, embedder, settings.bm25_weight, settings.reranker,
+                   intro_prior=settings.intro_prior)
 
     def mask(self, filters: Filters | None) -> np.ndarray:
         keep = np.ones(len(self.chunks), dtype=bool)

@@ -78,11 +78,14 @@ def _file_link(path: Path | None, page: int) -> str:
 
 # --------------------------------------------------------------------------- the app
 def build_app(ws: Workspace) -> gr.Blocks:
+    def source_record(n: int, chunk, passage: str) -> dict:  # noqa: ANN001 - a Chunk
+        """What the UI keeps of a cited or found passage (JSON-able, for gr.State)."""
+        return {"n": n, "doc_id": chunk.doc_id, "title": chunk.title, "section": chunk.section,
+                "page_start": chunk.page_start, "page_end": chunk.page_end, "text": chunk.text,
+                "passage": passage, "link": _file_link(ws.pdf_path(chunk.doc_id), chunk.page_start)}
+
     def sources_of(ans: Answer) -> list[dict]:
-        return [{"n": s.n, "doc_id": s.chunk.doc_id, "title": s.chunk.title, "section": s.chunk.section,
-                 "page_start": s.chunk.page_start, "page_end": s.chunk.page_end, "text": s.chunk.text,
-                 "passage": s.passage, "link": _file_link(ws.pdf_path(s.chunk.doc_id), s.chunk.page_start)}
-                for s in ans.sources]
+        return [source_record(s.n, s.chunk, s.passage) for s in ans.sources]
 
     def page_image(src: dict | None):
         if not src:
@@ -96,9 +99,10 @@ def build_app(ws: Workspace) -> gr.Blocks:
             log.exception("rendering %s p.%s failed", src["doc_id"], src["page_start"])
             return None
 
-    def choices(sources: list[dict], cited: set[int]) -> list[str]:
+    def choices(sources: list[dict], cited: set[int] | None = None) -> list[str]:
+        """Radio labels; with `cited`, passages the answer did not use are marked."""
         return [f"[{s['n']}] {s['title'].split(':')[0]} — {s['section']}, p. {s['page_start']}"
-                + ("" if s["n"] in cited else " (not cited)") for s in sources]
+                + ("" if cited is None or s["n"] in cited else " (not cited)") for s in sources]
 
     def ask(message, history, conversation, papers, categories):  # noqa: ANN001, ANN202
         history = list(history or [])
@@ -152,14 +156,9 @@ def build_app(ws: Workspace) -> gr.Blocks:
                                     Filters(set(papers or []), set(categories or [])))
         except store.IndexProblem as exc:
             return [], gr.update(choices=[], value=None), f"⚠️ {html.escape(str(exc))}", "", None
-        found = [{"n": i, "doc_id": r.doc_id, "title": r.title, "section": r.section,
-                  "page_start": r.hits[0].chunk.page_start, "page_end": r.hits[0].chunk.page_end,
-                  "text": r.hits[0].chunk.text, "passage": r.snippet,
-                  "link": _file_link(ws.pdf_path(r.doc_id), r.hits[0].chunk.page_start)}
-                 for i, r in enumerate(results, 1)]
+        found = [source_record(i, r.hits[0].chunk, r.snippet) for i, r in enumerate(results, 1)]
         listing = "".join(source_card(f) for f in found) or "Nothing found."
-        opts = [f"[{f['n']}] {f['title'].split(':')[0]} — {f['section']}, p. {f['page_start']}"
-                for f in found]
+        opts = choices(found)
         first = found[0] if found else None
         return (found, gr.update(choices=opts, value=opts[0] if opts else None), listing,
                 source_card(first) if first else "", page_image(first))
@@ -169,8 +168,9 @@ def build_app(ws: Workspace) -> gr.Blocks:
                  d.reason or "; ".join(d.warnings)] for d in ws.papers()]
 
     def filter_choices():  # noqa: ANN202
-        papers = [(f"{d.title.split(':')[0]} ({d.id})", d.id) for d in ws.papers() if d.status == "indexed"]
-        cats = sorted({d.category for d in ws.papers() if d.status == "indexed"})
+        indexed = [d for d in ws.papers() if d.status == "indexed"]
+        papers = [(f"{d.title.split(':')[0]} ({d.id})", d.id) for d in indexed]
+        cats = sorted({d.category for d in indexed})
         return gr.update(choices=papers), gr.update(choices=cats)
 
     def progress_adapter(progress: gr.Progress):  # noqa: ANN202

@@ -38,9 +38,7 @@ class Workspace:
         if self._answerer is None:
             s = self.settings
             index = store.load_index(s.index_dir)
-            retriever = Retriever(index, self.embedder, s.bm25_weight, s.reranker,
-                                  intro_prior=s.intro_prior)
-            self._answerer = Answerer(retriever, s.min_similarity)
+            self._answerer = Answerer(Retriever.from_settings(index, self.embedder, s), s.min_similarity)
         return self._answerer
 
     def status(self) -> tuple[bool, str]:
