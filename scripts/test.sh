@@ -9,5 +9,6 @@ if ! command -v chromium >/dev/null 2>&1; then
     || echo "could not install chromium: the browser test will fail" >&2
 fi
 export HF_HUB_OFFLINE=1
+export PAPERDOJO_REQUIRE_LLM=1  # the LLM tests run against a real llama.cpp server: never skip them here
 .venv/bin/ruff check src tests app.py bench
 .venv/bin/python -m pytest -q -rs "$@"

@@ -172,3 +172,48 @@ def wait_for(predicate: Callable[[], bool], timeout: float, step: float = 0.05) 
             return True
         time.sleep(step)
     return False
+
+
+class LlamaServer:
+    """The real llama.cpp server (llama-cpp-python[server]) on 127.0.0.1 with the bundled SmolLM2."""
+
+    ALIAS = "smollm2"
+
+    def __init__(self, log_path: Path, n_ctx: int = 2048) -> None:
+        import socket
+        import subprocess
+        import sys
+
+        from paperdojo.llm import bundled_gguf
+
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            self.port = s.getsockname()[1]
+        self.log = open(log_path, "w")  # noqa: SIM115 - closed in stop()
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "llama_cpp.server", "--model", str(bundled_gguf()), "--model_alias",
+             self.ALIAS, "--host", "127.0.0.1", "--port", str(self.port), "--n_ctx", str(n_ctx)],
+            stdout=self.log, stderr=subprocess.STDOUT)
+        if not wait_for(self.up, 120, 0.3):
+            self.stop()
+            raise RuntimeError(f"the llama.cpp server did not start: {log_path.read_text()[-2000:]}")
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/v1"
+
+    def up(self) -> bool:
+        import urllib.request
+
+        if self.proc.poll() is not None:
+            raise RuntimeError("the llama.cpp server exited")
+        try:
+            with urllib.request.urlopen(f"{self.base_url}/models", timeout=2) as resp:
+                return resp.status == 200
+        except OSError:
+            return False
+
+    def stop(self) -> None:
+        self.proc.kill()
+        self.proc.wait(10)
+        self.log.close()

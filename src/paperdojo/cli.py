@@ -13,10 +13,12 @@ from pathlib import Path
 from rich import box
 from rich.console import Console
 from rich.logging import RichHandler
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from . import catalog, ingest, store
+from .llm import LLMError
 from .records import DocumentError
 from .settings import Settings
 
@@ -25,8 +27,28 @@ out = Console(width=None if Console().is_terminal else 160)  # piped output: wid
 STATUS_STYLE = {"indexed": "green", "failed": "red", "missing": "yellow"}
 
 
+LLM_FLAGS = {"provider": "llm_provider", "model": "llm_model", "base_url": "llm_base_url",
+             "api_key_env": "llm_api_key_env", "temperature": "llm_temperature",
+             "max_tokens": "llm_max_tokens", "context_tokens": "llm_context_tokens"}
+
+
 def _settings(args: argparse.Namespace) -> Settings:
-    return Settings.load(home=args.home)
+    llm = {field: getattr(args, flag, None) for flag, field in LLM_FLAGS.items()}
+    return Settings.load(home=args.home, **llm)
+
+
+def _llm_flags() -> argparse.ArgumentParser:
+    """--provider and friends, shared by the commands that answer or grade."""
+    p = argparse.ArgumentParser(add_help=False)
+    g = p.add_argument_group("language model (default: settings; extractive answers need none)")
+    g.add_argument("--provider", choices=["extractive", "openai", "ollama", "llamacpp"])
+    g.add_argument("--model", help="model name, or a .gguf file for llamacpp")
+    g.add_argument("--base-url", help="e.g. http://127.0.0.1:8080/v1 (llama.cpp server, Ollama's /v1)")
+    g.add_argument("--api-key-env", help="name of the env variable holding the API key")
+    g.add_argument("--temperature", type=float)
+    g.add_argument("--max-tokens", type=int, help="tokens the model may write")
+    g.add_argument("--context-tokens", type=int, help="the model's context window")
+    return p
 
 
 # --------------------------------------------------------------------------- ingest
@@ -152,10 +174,29 @@ def cmd_search(args: argparse.Namespace) -> int:
     return 0
 
 
-def print_answer(ans) -> None:  # noqa: ANN001 - paperdojo.answer.Answer
-    """The answer, then its sources ([n] title, section, page, link, passage)."""
+def stream_answer(answerer, question: str, filters=None, k: int | None = None,  # noqa: ANN001
+                  conversation=None):  # noqa: ANN001, ANN201 - returns paperdojo.answer.Answer
+    """Print a language model's text as it comes, then the checked answer with its sources."""
+    from .answer import Answer
+
+    streamed = []
+    for item in answerer.stream(question, filters, k, conversation):
+        if isinstance(item, Answer):
+            if streamed:
+                out.print()
+            print_answer(item, "".join(streamed))
+            return item
+        streamed.append(item)
+        out.print(item, end="", markup=False, highlight=False, soft_wrap=True)
+    raise RuntimeError("the answer stream ended without an answer")
+
+
+def print_answer(ans, streamed: str = "") -> None:  # noqa: ANN001 - paperdojo.answer.Answer
+    """The answer (unless it was streamed unchanged), then its sources ([n] title, section, page)."""
     for note in ans.notes:
         out.print(f"[yellow]note:[/] {note}")
+    if streamed and streamed.strip() != ans.text.strip():
+        out.print("[bold]Checked answer:[/]")
     if ans.refused:
         out.print(f"[yellow]{ans.text}[/]")
         if ans.nearest:
@@ -163,7 +204,8 @@ def print_answer(ans) -> None:  # noqa: ANN001 - paperdojo.answer.Answer
             for s in ans.nearest:
                 out.print(f"  {s.title} - {s.section}, p. {s.page_start}  [dim]({s.doc_id})[/]")
         return
-    out.print(re.sub(r"\[(\d+)\]", r"[bold cyan]\\[\1][/]", ans.text))
+    if not streamed or streamed.strip() != ans.text.strip():
+        out.print(re.sub(r"\\\[(\d+)\]", r"[bold cyan]\\[\1][/]", escape(ans.text)), highlight=False)
     out.print("\n[bold]Sources[/]")
     cited = {s.n for s in ans.cited}
     for s in ans.sources:
@@ -174,7 +216,7 @@ def print_answer(ans) -> None:  # noqa: ANN001 - paperdojo.answer.Answer
         out.print(f"    [link={s.url}]{s.url}[/link]", highlight=False)
         passage = s.passage.replace("[", "\\[")
         out.print("    " + re.sub(r"\*\*(.+?)\*\*", r"[bold yellow]\1[/]", passage), highlight=False)
-    out.print(f"[dim]stages: {', '.join(ans.stages)}; {ans.ms:.0f} ms[/]")
+    out.print(f"[dim]stages: {', '.join(ans.stages)}; {ans.ms:.0f} ms[/]", highlight=False)
 
 
 def cmd_chat(args: argparse.Namespace) -> int:
@@ -183,7 +225,7 @@ def cmd_chat(args: argparse.Namespace) -> int:
     from .retrieve import EmptyQuery
 
     settings = _settings(args)
-    answerer = Answerer(_retriever(settings), settings.min_similarity, args.k)
+    answerer = Answerer.from_settings(_retriever(settings), settings, args.k)
     conversation = Conversation()
     console.print("Ask about the papers; follow-ups keep the context. An empty line or Ctrl-D ends.")
     while True:
@@ -194,14 +236,15 @@ def cmd_chat(args: argparse.Namespace) -> int:
         if not question:
             return 0
         try:
-            print_answer(answerer.answer(question, _filters(args), args.k, conversation))
+            stream_answer(answerer, question, _filters(args), args.k, conversation)
         except EmptyQuery as exc:
             console.print(f"[red]{exc}[/]")
 
 
 def _answer_json(ans) -> dict:  # noqa: ANN001
     return {"question": ans.question, "query": ans.query, "answer": ans.text, "refused": ans.refused,
-            "reason": ans.reason, "notes": ans.notes, "mode": ans.mode, "stages": ans.stages,
+            "reason": ans.reason, "notes": ans.notes, "mode": ans.mode, "grounded": ans.grounded,
+            "llm_error": ans.llm_error, "stages": ans.stages,
             "ms": round(ans.ms, 1),
             "sources": [{"n": s.n, "cited": s in ans.cited, "url": s.url, "score": round(s.score, 4),
                          **s.chunk.to_json()} for s in ans.sources],
@@ -212,12 +255,11 @@ def cmd_ask(args: argparse.Namespace) -> int:
     from .answer import Answerer
 
     settings = _settings(args)
-    answerer = Answerer(_retriever(settings), settings.min_similarity, args.k)
-    ans = answerer.answer(args.question, _filters(args), args.k)
+    answerer = Answerer.from_settings(_retriever(settings), settings, args.k)
     if args.json:
-        print(json.dumps(_answer_json(ans), indent=1))
+        print(json.dumps(_answer_json(answerer.answer(args.question, _filters(args), args.k)), indent=1))
     else:
-        print_answer(ans)
+        stream_answer(answerer, args.question, _filters(args), args.k)
     return 0
 
 
@@ -234,6 +276,15 @@ def _print_grade(grade) -> None:  # noqa: ANN001 - paperdojo.interview.Grade
             ch = c.hit.chunk
             out.print(f"  - [bold]{c.phrase}[/]: {ch.title.split(':')[0]}, {ch.section}, p. {ch.page_start}",
                       highlight=False)
+    if grade.rubric and grade.rubric.points:
+        out.print("[bold]Rubric from the papers[/] (by the language model):")
+        for point in grade.rubric.points:
+            verdict = {True: "[green]met[/]", False: "[red]missed[/]", None: "[dim]no verdict[/]"}[point.met]
+            out.print(f"  - {escape(point.text)} \\[{point.source}]: {verdict}", highlight=False)
+    for note in grade.notes:
+        out.print(f"[yellow]note:[/] {escape(note)}")
+    if grade.follow_up:
+        out.print(f"[bold]Follow-up:[/] {escape(grade.follow_up)}", highlight=False)
     out.print("[bold]Model answer (from the papers):[/]")
     print_answer(grade.model_answer)
 
@@ -257,7 +308,7 @@ def cmd_interview(args: argparse.Namespace) -> int:
     from .interview import Grader, Progress, all_questions, pick
 
     settings = _settings(args)
-    answerer = Answerer(_retriever(settings), settings.min_similarity)
+    answerer = Answerer.from_settings(_retriever(settings), settings)
     questions = pick(all_questions(settings.questions_file, answerer, not args.bank_only),
                      set(args.category or []), set(args.paper or []), args.difficulty)
     if not questions:
@@ -314,13 +365,19 @@ def cmd_progress(args: argparse.Namespace) -> int:
 
 def cmd_eval(args: argparse.Namespace) -> int:
     from .answer import Answerer
-    from .evaluate import evaluate_all, load_questions, ratios
+    from .evaluate import answer_metrics, evaluate_all, load_questions, ratios
 
     settings = _settings(args)
     questions = load_questions(Path(args.questions))
-    answerer = Answerer(_retriever(settings), settings.min_similarity)
+    answerer = Answerer.from_settings(_retriever(settings), settings)
+    if answerer.llm is not None:
+        console.print(f"answers by {answerer.llm.label} at {answerer.llm.where}: {answerer.llm.check()}")
     answerer.answer("warm up the model")  # the first call pays for torch's start-up
     report: dict = evaluate_all(answerer, questions)
+    report["mode"] = answerer.llm.label if answerer.llm else "extractive"
+    if answerer.llm is not None:  # the extractive answers beside the model's, same passages
+        report["extractive"] = answer_metrics(questions, Answerer(answerer.retriever,
+                                                                  settings.min_similarity).answer)
     if not args.no_baseline:
         report["baseline"] = _run_baseline(settings, questions)
         if "error" not in report["baseline"]:
@@ -365,12 +422,17 @@ def _fmt(value: object) -> str:
 
 
 def _print_eval(report: dict) -> None:
-    base = report.get("baseline", {})
-    table = Table("metric", "paperdojo", "usual pipeline", "ratio", box=box.SIMPLE)
-    for key in ["doc_hit@5", "page_hit@5", "mrr@10", "kp_recall@5", "answer_kp", "citation_precision",
-                "refusal_rate", "false_refusal_rate", "p50_ms", "p95_ms", "n"]:
+    base, extractive = report.get("baseline", {}), report.get("extractive")
+    columns = ["metric", f"paperdojo ({report.get('mode', 'extractive')})"]
+    columns += ["extractive, same passages"] if extractive else []
+    table = Table(*columns, "usual pipeline", "ratio", box=box.SIMPLE)
+    keys = ["doc_hit@5", "page_hit@5", "mrr@10", "kp_recall@5", "answer_kp", "citation_precision",
+            "refusal_rate", "false_refusal_rate", "p50_ms", "p95_ms", "n"]
+    keys += ["ungrounded", "llm_failed"] if extractive else []
+    for key in keys:
         ours, theirs = report.get(key), base.get(key)
-        table.add_row(key, _fmt(ours), _fmt(theirs), _fmt(report.get("ratios", {}).get(key)))
+        middle = [_fmt(extractive.get(key))] if extractive else []
+        table.add_row(key, _fmt(ours), *middle, _fmt(theirs), _fmt(report.get("ratios", {}).get(key)))
     out.print(table)
     if "error" in base:
         out.print(f"[yellow]baseline skipped:[/] {base['error']}")
@@ -380,6 +442,17 @@ def _print_eval(report: dict) -> None:
                                           for k, v in figures.items()))
 
 
+def cmd_doctor(args: argparse.Namespace) -> int:
+    from . import doctor
+
+    marks = {True: "[green]  ok[/]", False: "[red]FAIL[/]", None: "[dim]  --[/]"}
+    failed = 0
+    for check in doctor.run(_settings(args)):
+        out.print(f"{marks[check.ok]}  [bold]{check.name}[/]: {escape(check.detail)}", highlight=False)
+        failed += check.ok is False
+    return 1 if failed else 0
+
+
 # --------------------------------------------------------------------------- main
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="paperdojo", description=__doc__)
@@ -387,6 +460,7 @@ def build_parser() -> argparse.ArgumentParser:
                         "(default: the project folder; env PAPERDOJO_HOME)")
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     sub = parser.add_subparsers(dest="command", required=True)
+    llm = _llm_flags()
 
     p = sub.add_parser("ingest", help="download, parse, chunk, embed and index the reading list")
     p.add_argument("--pdf-dir", action="append", default=[], metavar="DIR",
@@ -407,7 +481,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-ingest", action="store_true", help="only register it")
     p.set_defaults(func=cmd_add)
 
-    p = sub.add_parser("ask", help="answer a question with cited passages")
+    p = sub.add_parser("ask", parents=[llm], help="answer a question with cited passages")
     p.add_argument("question")
     p.add_argument("--paper", action="append", metavar="ID", help="only this paper (repeatable)")
     p.add_argument("--category", action="append", help="only this category (repeatable)")
@@ -415,7 +489,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_ask)
 
-    p = sub.add_parser("chat", help="ask questions in a row; follow-ups keep the context")
+    p = sub.add_parser("chat", parents=[llm], help="ask questions in a row; follow-ups keep the context")
     p.add_argument("--paper", action="append", metavar="ID")
     p.add_argument("--category", action="append")
     p.add_argument("-k", "--k", type=int, default=5)
@@ -429,7 +503,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_search)
 
-    p = sub.add_parser("eval", help="retrieval and answer metrics on a JSONL of questions, "
+    p = sub.add_parser("eval", parents=[llm], help="retrieval and answer metrics on a JSONL of questions, "
                        "beside the usual LangChain pipeline")
     p.add_argument("questions", help="e.g. ../shared/eval/dev.jsonl")
     p.add_argument("--json", action="store_true", help="one JSON object")
@@ -437,7 +511,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--external", action="store_true", help="also SciFact and QASPER (minutes)")
     p.set_defaults(func=cmd_eval)
 
-    p = sub.add_parser("interview", help="a mock interview graded against the papers")
+    p = sub.add_parser("interview", parents=[llm], help="a mock interview graded against the papers")
     p.add_argument("-n", type=int, default=3, help="how many questions")
     p.add_argument("--category", action="append")
     p.add_argument("--paper", action="append", metavar="ID")
@@ -451,6 +525,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--export", metavar="FILE.md", help="all attempts as Markdown")
     p.set_defaults(func=cmd_progress)
 
+    p = sub.add_parser("doctor", parents=[llm], help="check the index, the embedder and the language model")
+    p.set_defaults(func=cmd_doctor)
+
     p = sub.add_parser("remove", help="remove a paper you added")
     p.add_argument("id")
     p.set_defaults(func=cmd_remove)
@@ -461,11 +538,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO, format="%(message)s",
                         handlers=[RichHandler(console=console, show_path=False, show_time=False)])
-    for noisy in ("httpx", "sentence_transformers", "transformers", "faiss", "httpcore", "bm25s"):
+    for noisy in ("httpx", "httpx2", "openai", "sentence_transformers", "transformers", "faiss", "httpcore",
+                  "bm25s"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     try:
         return args.func(args)
-    except (DocumentError, catalog.CatalogError, ingest.IngestError, store.IndexProblem,
+    except (DocumentError, catalog.CatalogError, ingest.IngestError, store.IndexProblem, LLMError,
             ValueError) as exc:
         console.print(f"[red]error:[/] {exc}")
         return 2

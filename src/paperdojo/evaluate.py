@@ -112,9 +112,12 @@ def answer_metrics(questions: list[Question], ask: Callable[[str], object]) -> d
     """
     kp, cited_ok, cited_all, times = [], 0, 0, []
     refused_unanswerable, unanswerable, false_refusals, answerable = 0, 0, 0, 0
+    ungrounded, llm_failed = 0, 0
     for q in questions:
         ans = ask(q.question)
         times.append(ans.ms)
+        ungrounded += not getattr(ans, "grounded", True)
+        llm_failed += bool(getattr(ans, "llm_error", ""))
         if not q.answerable:
             unanswerable += 1
             refused_unanswerable += bool(ans.refused)
@@ -139,6 +142,8 @@ def answer_metrics(questions: list[Question], ask: Callable[[str], object]) -> d
         "p50_ms": statistics.median(times) if times else 0.0,
         "p95_ms": times[min(len(times) - 1, int(0.95 * len(times)))] if times else 0.0,
         "n": len(questions),
+        "ungrounded": ungrounded,  # language-model answers with no valid citation
+        "llm_failed": llm_failed,  # answered extractively because the model failed
     }
 
 

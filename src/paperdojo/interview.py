@@ -27,6 +27,7 @@ from fsrs import Card, Rating, Scheduler
 from .answer import Answer, Answerer
 from .chunk import sentence_spans
 from .retrieve import Filters, Hit
+from .rubric import Rubric, grade_with_model
 
 GENERIC_SECTIONS = {
     "introduction", "evaluation", "conclusion", "conclusions", "related work", "experiments",
@@ -76,6 +77,9 @@ class Grade:
     reasons: list[str]
     model_answer: Answer
     references: list[Hit] = field(default_factory=list)
+    rubric: Rubric | None = None  # with a language model: its rubric points, met or not
+    follow_up: str = ""  # a question that probes deeper
+    notes: list[str] = field(default_factory=list)
 
 
 # --------------------------------------------------------------------------- questions
@@ -220,7 +224,27 @@ class Grader:
                    f"how much of the reference passages the answer speaks to: {similarity:.2f}"]
         if len(text.split()) < 12:  # said, not scored: the concepts and similarity carry the score
             reasons.append("very short: an interviewer expects the mechanism and the why")
-        return Grade(score, covered, missing, similarity, reasons, model, refs)
+        grade = Grade(score, covered, missing, similarity, reasons, model, refs)
+        if missing:
+            grade.follow_up = (f"You did not bring up {missing[0].phrase}: what role does it play here, "
+                               "and why?")
+        if self.answerer.llm is not None:
+            self.add_rubric(grade, q, text)
+        return grade
+
+    def add_rubric(self, grade: Grade, q: Question, answer: str) -> None:
+        """The language model's rubric grade, averaged with the concept score when it gave one."""
+        passages = [(n, f"{h.chunk.title}, {h.chunk.section}, p. {h.chunk.page_start}", h.chunk.text)
+                    for n, h in enumerate(grade.references, 1)]
+        rubric = grade_with_model(self.answerer.llm, q.text, answer, passages)
+        grade.rubric, grade.notes = rubric, grade.notes + rubric.notes
+        if rubric.score is not None:
+            judged = [p for p in rubric.points if p.met is not None]
+            grade.reasons.append(f"{self.answerer.llm.label}: meets {sum(p.met for p in judged)} of "
+                                 f"{len(judged)} rubric points drawn from the papers")
+            grade.score = round(0.5 * grade.score + 0.5 * rubric.score, 1)
+        if rubric.follow_up:
+            grade.follow_up = rubric.follow_up
 
 
 # --------------------------------------------------------------------------- progress

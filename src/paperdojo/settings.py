@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import (
@@ -57,6 +58,16 @@ class Settings(BaseSettings):
     intro_prior: float = 0.05  # added to abstract/introduction passages (overview answers)
     reranker: str = ""  # a cross-encoder name or folder (sentence-transformers); empty: none
     min_similarity: float = 0.25  # floor for off-topic questions; dev.jsonl answerables start at 0.55
+
+    # language model (none by default: answers are extractive)
+    llm_provider: Literal["extractive", "openai", "ollama", "llamacpp"] = "extractive"
+    llm_model: str = ""  # empty: the provider's default (see paperdojo.llm.DEFAULT_MODELS)
+    llm_base_url: str = ""  # openai: empty means OpenAI itself; ollama: empty means 127.0.0.1:11434
+    llm_api_key_env: str = "OPENAI_API_KEY"  # the name of the env variable holding the key
+    llm_temperature: float = 0.1
+    llm_max_tokens: int = 320  # tokens the model may write per answer
+    llm_context_tokens: int = 2048  # the model's context window: passages are fitted into it
+    llm_timeout_s: float = 60.0
 
     eval_external: Path = PROJECT_ROOT.parent / "shared" / "eval-external"
 

@@ -38,7 +38,6 @@ CSS = """
 """
 CATEGORIES = ["Auto-tuning", "Graph optimizations", "Graph scheduling", "Hardware design-space exploration",
               "End-to-end ML compiler frameworks", "Data layout"]
-MODE = "Answers: **extractive** — sentences quoted from the papers (no language model configured)"
 
 
 # --------------------------------------------------------------------------- rendering helpers
@@ -68,7 +67,7 @@ def answer_markdown(ans: Answer) -> str:
         parts.append(re.sub(r"\[(\d+)\]", r"**[\1]**", ans.text))
         cited = ", ".join(f"[{s.n}] {s.chunk.title.split(':')[0]}, {s.chunk.section}, p. {s.chunk.page_start}"
                           for s in ans.cited)
-        parts.append(f"<sub>Sources: {html.escape(cited)} · {ans.ms:.0f} ms</sub>")
+        parts.append(f"<sub>Sources: {html.escape(cited)} · {html.escape(ans.mode)} · {ans.ms:.0f} ms</sub>")
     return "\n\n".join(parts)
 
 
@@ -114,10 +113,16 @@ def build_app(ws: Workspace) -> gr.Blocks:
             return
         history += [{"role": "user", "content": message}, {"role": "assistant", "content": "…"}]
         yield history, "", conversation, [], keep, keep, keep
+        filters = Filters(set(papers or []), set(categories or []))
+        streamed, ans = "", None
         try:
-            answerer = ws.answerer()
-            ans = answerer.answer(message, Filters(set(papers or []), set(categories or [])),
-                                  conversation=conversation)
+            for item in ws.answerer().stream(message, filters, conversation=conversation):
+                if isinstance(item, Answer):
+                    ans = item
+                    break
+                streamed += item  # a language model's words, as it writes them
+                history[-1]["content"] = streamed
+                yield history, "", conversation, [], keep, keep, keep
         except store.IndexProblem as exc:
             history[-1]["content"] = f"⚠️ {exc}. Open the **Library** tab to build the index."
             yield history, "", conversation, [], keep, keep, keep
@@ -127,11 +132,12 @@ def build_app(ws: Workspace) -> gr.Blocks:
             yield history, "", conversation, [], keep, keep, keep
             return
         full = answer_markdown(ans)
-        words = full.split(" ")
-        for end in range(4, len(words), 8):  # stream it in, a few words at a time
-            history[-1]["content"] = " ".join(words[:end])
-            yield history, "", conversation, [], keep, keep, keep
-        history[-1]["content"] = full
+        if not streamed:  # an extractive answer: stream it in, a few words at a time
+            words = full.split(" ")
+            for end in range(4, len(words), 8):
+                history[-1]["content"] = " ".join(words[:end])
+                yield history, "", conversation, [], keep, keep, keep
+        history[-1]["content"] = full  # the checked answer replaces what the model streamed
         sources = sources_of(ans)
         cited = {s.n for s in ans.cited}
         first = next((s for s in sources if s["n"] in cited), sources[0] if sources else None)
@@ -243,6 +249,13 @@ def build_app(ws: Workspace) -> gr.Blocks:
             lines.append("**Missed** (and where the papers explain it):")
             lines += [f"- **{c.phrase}** — {c.hit.chunk.title.split(':')[0]}, {c.hit.chunk.section}, "
                       f"p. {c.hit.chunk.page_start}" for c in grade.missing]
+        if grade.rubric and grade.rubric.points:
+            verdict = {True: "✅ met", False: "❌ missed", None: "no verdict"}
+            lines.append("**Rubric from the papers** (by the language model):")
+            lines += [f"- {html.escape(p.text)} [{p.source}]: {verdict[p.met]}" for p in grade.rubric.points]
+        lines += [f"> ⚠️ {html.escape(note)}" for note in grade.notes]
+        if grade.follow_up:
+            lines.append(f"**Follow-up:** {html.escape(grade.follow_up)}")
         lines += ["**Model answer, from the papers:**", answer_markdown(grade.model_answer)]
         return "\n\n".join(lines), mastery_rows()
 
@@ -264,7 +277,7 @@ def build_app(ws: Workspace) -> gr.Blocks:
         with gr.Tabs():
             with gr.Tab("Ask", id="ask"), gr.Row(equal_height=False):
                 with gr.Column(scale=5):
-                    gr.Markdown(MODE)
+                    gr.Markdown(ws.answer_mode(), elem_id="answer-mode")
                     chat = gr.Chatbot(label="Answers", height=520, elem_id="chat", buttons=["copy"])
                     with gr.Row():
                         question = gr.Textbox(placeholder="Ask an interview question, e.g. how does "

@@ -14,6 +14,7 @@ from pathlib import Path
 from . import catalog, ingest, store
 from .answer import Answerer
 from .embed import Embedder
+from .llm import LLMError, from_settings
 from .retrieve import Retriever
 from .settings import Settings
 
@@ -38,7 +39,7 @@ class Workspace:
         if self._answerer is None:
             s = self.settings
             index = store.load_index(s.index_dir)
-            self._answerer = Answerer(Retriever.from_settings(index, self.embedder, s), s.min_similarity)
+            self._answerer = Answerer.from_settings(Retriever.from_settings(index, self.embedder, s), s)
         return self._answerer
 
     def status(self) -> tuple[bool, str]:
@@ -62,11 +63,31 @@ class Workspace:
         return grader, progress, all_questions(self.settings.questions_file, grader.answerer)
 
     def warm_up(self) -> tuple[bool, str]:
-        """Load the index and run one query, so the first user does not wait for torch."""
+        """Load the index and run one query, so the first user does not wait for torch.
+
+        The language model (if any) is checked too, so a wrong URL or model name shows at start-up.
+        """
         ok, message = self.status()
         if ok:
-            self.answerer().answer("warm up: how does pipeline parallelism work?")
+            answerer = self.answerer()
+            llm, answerer.llm = answerer.llm, None  # the warm-up query needs no model
+            try:
+                answerer.answer("warm up: how does pipeline parallelism work?")
+            finally:
+                answerer.llm = llm
         return ok, message
+
+    def answer_mode(self) -> str:
+        """A line for the UI: who writes the answers, and whether that works right now."""
+        llm = from_settings(self.settings)
+        if llm is None:
+            return "Answers: **extractive**: sentences quoted from the papers (no language model configured)"
+        try:
+            found = llm.check()
+        except LLMError as exc:
+            return f"Answers: **extractive**: the language model {llm.label} is not usable: {exc}"
+        return (f"Answers: written by **{llm.label}** ({found}) from the cited passages; citations are "
+                "checked, and the extractive answer stands in when the model fails")
 
     def reload(self) -> None:
         with self._lock:

@@ -1,0 +1,104 @@
+"""`paperdojo doctor`: check each configured part (index, embedder, reranker, language model) for real.
+
+Each check does the actual thing (loads the index, embeds a sentence, asks the model for a word)
+and says what works and what to do about what does not.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from . import store
+from .llm import LLM, LLMError, bundled_gguf
+from .settings import Settings, _config_file
+
+
+@dataclass
+class Check:
+    name: str
+    ok: bool | None  # None: not configured, nothing to check
+    detail: str
+
+
+def _timed(started: float) -> str:
+    return f"{(time.perf_counter() - started) * 1000:.0f} ms"
+
+
+def check_settings(settings: Settings) -> Check:
+    path = _config_file()
+    source = f"settings file {path}" if path.exists() else f"no settings file ({path}); env and defaults"
+    return Check("settings", True, f"home {settings.home}; {source}")
+
+
+def check_index(settings: Settings) -> Check:
+    try:
+        index = store.load_index(settings.index_dir)
+    except store.IndexProblem as exc:
+        return Check("index", False, str(exc))
+    docs = index.manifest.get("docs", {})
+    indexed = sum(d.get("status") == "indexed" for d in docs.values())
+    return Check("index", True, f"{indexed} papers, {len(index.chunks)} passages ({settings.index_dir})")
+
+
+def check_embedder(settings: Settings) -> Check:
+    from .embed import Embedder
+
+    started = time.perf_counter()
+    try:
+        vec = Embedder(settings).encode(["how does pipeline parallelism work?"])
+    except Exception as exc:  # noqa: BLE001 - any loading failure is the finding
+        return Check("embedder", False, f"{settings.embed_model}: {exc}")
+    return Check("embedder", True, f"{settings.embed_model}: {vec.shape[1]} dims, loaded and ran in "
+                                   f"{_timed(started)}")
+
+
+def check_reranker(settings: Settings) -> Check:
+    if not settings.reranker:
+        return Check("reranker", None, "none configured (settings.reranker)")
+    from .retrieve import Reranker
+
+    reranker = Reranker(settings.reranker)
+    if not reranker.available():
+        return Check("reranker", False, f"{settings.reranker}: {reranker.error}")
+    return Check("reranker", True, f"{settings.reranker} loaded")
+
+
+def check_llm(settings: Settings) -> Check:
+    if settings.llm_provider == "extractive":
+        return Check("language model", None, "none: answers are extractive (set llm_provider to openai, "
+                                             "ollama or llamacpp for written answers)")
+    llm = LLM(settings)
+    started = time.perf_counter()
+    try:
+        found = llm.check()
+        first, pieces = None, []
+        for piece in llm.stream([{"role": "user", "content": "Reply with the single word: ready"}]):
+            first = first or _timed(started)
+            pieces.append(piece)
+    except LLMError as exc:
+        return Check("language model", False, f"{llm.label}: {exc}")
+    said = "".join(pieces).strip().replace("\n", " ")[:60]
+    return Check("language model", True, f"{llm.label}: {found}; first words after {first}, all in "
+                                         f"{_timed(started)}: {said!r}")
+
+
+def check_local_llm() -> Check:
+    if importlib.util.find_spec("llama_cpp") is None:
+        return Check("local model", None, "llama-cpp-python not installed "
+                                          "(pip install 'paperdojo[local-llm]')")
+    try:
+        return Check("local model", True, f"llama-cpp-python installed; bundled model {bundled_gguf()}")
+    except LLMError as exc:
+        return Check("local model", False, str(exc))
+
+
+def run(settings: Settings) -> Iterator[Check]:
+    yield check_settings(settings)
+    yield check_index(settings)
+    yield check_embedder(settings)
+    yield check_reranker(settings)
+    yield check_llm(settings)
+    yield check_local_llm()
