@@ -100,7 +100,7 @@ def test_ingest_end_to_end(world, embedder):
     assert docs["beta"].title == "Beta: Data Layouts at Scale" and docs["beta"].origin == "user"
 
     index = store.load_index(settings.index_dir)
-    assert index.manifest["model"] == settings.embed_model and index.manifest["dim"] == 384
+    assert index.manifest["model"] == embedder.model_id and index.manifest["dim"] == 384
     assert index.faiss.ntotal == len(index.chunks) == report.total_chunks
     assert {c.doc_id for c in index.chunks} == {"alpha", "post", "beta", "mixed"}
     hit = next(c for c in index.chunks if "Sentence 3 of page 2 explains alpha" in c.text)

@@ -25,7 +25,7 @@ import numpy as np
 from . import catalog, fetch, parse, store
 from .catalog import Paper
 from .chunk import embedding_text
-from .embed import Embedder
+from .embed import Embedder, backend_for
 from .records import DocumentError, ParsedDoc
 from .settings import Settings
 from .util import atomic_write_json, read_json, sha256_file
@@ -82,7 +82,8 @@ class IngestReport:
 
 def fingerprint(settings: Settings) -> dict:
     """Everything that changes chunks or vectors; a change re-embeds every document."""
-    return {"model": settings.embed_model, "chunk_tokens": settings.chunk_tokens,
+    return {"model": settings.embed_model, "backend": backend_for(settings),
+            "chunk_tokens": settings.chunk_tokens,
             "overlap": settings.chunk_overlap_tokens, "heading": settings.embed_with_heading,
             "parser": parse.PARSER_VERSION, "format": store.FORMAT_VERSION}
 
@@ -383,7 +384,7 @@ def _write_if_changed(settings: Settings, report: IngestReport, previous: dict |
         dim = int((previous or {}).get("dim") or embedder.dim)
         vectors = np.zeros((0, dim), dtype=np.float32)
     texts = {d.id: parts[d.id][0].to_json() for d in ordered}
-    manifest = {"created": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "model": settings.embed_model,
+    manifest = {"created": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "model": embedder.model_id,
                 "dim": dim, "fingerprint": fp, "docs": docs_now}
     gen = store.write_generation(settings.index_dir, manifest, chunks, vectors, texts)
     report.wrote_index, report.generation = True, gen.name

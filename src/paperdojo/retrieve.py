@@ -110,6 +110,7 @@ class Retriever:
     @classmethod
     def from_settings(cls, index: LoadedIndex, embedder: Embedder, settings: Settings) -> Retriever:
         """The retriever the settings describe (fusion weight, reranker, introduction prior)."""
+        embedder = embedder.matching(index.manifest.get("model", ""))
         return cls(index, embedder, settings.bm25_weight, settings.reranker,
                    intro_prior=settings.intro_prior)
 

@@ -47,7 +47,10 @@ class Settings(BaseSettings):
 
     # embedding and chunking
     embed_model: str = BUNDLED_MODEL
-    embed_batch_size: int = 64
+    # auto: the int8 ONNX MiniLM (ONNX Runtime) for the bundled model, sentence-transformers otherwise
+    embed_backend: Literal["auto", "torch", "onnx-int8"] = "auto"
+    embed_workers: int = 2  # processes embedding in bulk (onnx-int8): one thread each, no padding
+    embed_batch_size: int = 64  # torch backend
     device: str = "cpu"
     chunk_tokens: int = 192  # body tokens per chunk, capped by the model's input limit
     chunk_overlap_tokens: int = 32  # whole sentences carried over, up to this many tokens
