@@ -14,6 +14,7 @@ from conftest import make_settings
 from helpers import LocalServer, Route, make_pdf, paper_pages, wait_for
 
 from paperdojo import catalog, store
+from paperdojo.chunk import embedding_text
 from paperdojo.cli import main
 from paperdojo.ingest import IngestError, ingest
 
@@ -258,3 +259,24 @@ def test_script_without_main_guard_still_indexes(tmp_path):
     proc = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=300)
     assert "INDEXED 2" in proc.stdout, proc.stderr[-2000:]
     assert "parsing" in proc.stderr and "in this process" in proc.stderr
+
+
+def test_embedding_cache_reembeds_only_changed_text(tmp_path, embedder):
+    """Other chunk settings re-chunk every paper; chunks whose text did not change keep their vectors."""
+    pdfs = tmp_path / "pdfs"
+    pdfs.mkdir()
+    make_pdf(pdfs / "pipe.pdf", paper_pages("pipeline stages", n_pages=4, sentences_per_page=20))
+    settings = make_settings(tmp_path / "home", chunk_overlap_tokens=32)
+    settings.home.mkdir(parents=True)
+    settings.reading_list.write_text("")
+    first = ingest(settings, [pdfs], embedder=embedder)
+    assert first.cached_vectors == 0 and first.embedded_chunks > 5
+    # without overlap, chunks start where they did but end sooner: some texts are the same
+    changed = settings.model_copy(update={"chunk_overlap_tokens": 0})
+    second = ingest(changed, [pdfs], embedder=embedder)
+    assert second.embedded_docs == 1 and 0 < second.cached_vectors < second.embedded_chunks
+    index = store.load_index(changed.index_dir)
+    fresh = embedder.encode([embedding_text(c, True) for c in index.chunks])
+    assert np.allclose(index.faiss.reconstruct_n(0, len(index.chunks)), fresh, atol=1e-5)
+    third = ingest(changed, [pdfs], embedder=embedder, rebuild=True)  # a rebuild trusts no cache
+    assert third.cached_vectors == 0 and third.embedded_chunks == second.embedded_chunks

@@ -61,3 +61,49 @@ def test_metrics_on_known_questions(retriever, tmp_path):
     assert m["n_answerable"] == 1 and m["page_hit@5"] == 1.0 and m["kp_recall@5"] == 0.5
     assert kp_found([["Complex-Out Fusable"]], "complex out-fusable ops") == [True]
     assert Question("x", "q", "t", [], []).answerable
+
+
+def test_ann_index_gives_the_same_hits_as_exact(tmp_path, embedder):
+    """An HNSW (or IVF-PQ) index finds candidates; exact re-scoring keeps the ranking of flat search."""
+    from helpers import make_pdf, paper_pages
+
+    from paperdojo.ingest import ingest
+    from paperdojo.settings import Settings
+
+    pdfs = tmp_path / "pdfs"
+    pdfs.mkdir()
+    for topic in ["pipeline stages", "tensor sharding", "kernel fusion", "memory planning"]:
+        make_pdf(pdfs / f"{topic.split()[0]}.pdf", paper_pages(topic, n_pages=6, sentences_per_page=30))
+    results, kind = {}, "hnsw"
+    for k in ["flat", kind]:
+        home = tmp_path / k
+        home.mkdir()
+        (home / "papers.toml").write_text("")
+        s = Settings(home=home, reading_list=home / "papers.toml", index_type=k, parse_workers=0)
+        ingest(s, [pdfs], embedder=embedder)
+        index = store.load_index(s.index_dir)
+        retriever = Retriever(index, embedder)
+        assert index.manifest["index_type"] == k and f"FAISS {k}" in retriever.stages()[0]
+        assert retriever.exact == (k == "flat")
+        results[k] = [[(h.chunk.doc_id, h.chunk.char_start) for h in retriever.search(q, 5, f)]
+                      for q in ["how are kernels fused?", "detail number 7 of memory planning"]
+                      for f in [None, Filters({"tensor"})]]
+    assert results["flat"] == results[kind]
+
+
+def test_index_kinds_by_size_and_ivfpq_recall():
+    import numpy as np
+
+    from paperdojo.bench import synthetic
+
+    assert [store.index_kind(n) for n in (3_000, 500_000, 5_000_000)] == ["flat", "hnsw", "ivfpq"]
+    assert store.index_kind(500, "ivfpq") == "flat"  # too few vectors to train it
+    vectors, queries = synthetic(20_000), synthetic(50, seed=7)
+    truth = (queries @ vectors.T).argsort(axis=1)[:, ::-1][:, :10]
+    index = store.build_faiss(vectors, "ivfpq")
+    codes = store.search_faiss(index, queries, 10)[1]
+    rescored = store.search_faiss(index, queries, 10, vectors)[1]
+
+    def recall(found: np.ndarray) -> float:
+        return float(np.mean([len(set(f) & set(t)) / 10 for f, t in zip(found, truth, strict=True)]))
+    assert recall(rescored) >= 0.95 and recall(rescored) > recall(codes)

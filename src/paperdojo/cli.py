@@ -81,7 +81,8 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     console.print(
         f"[bold]{report.count('indexed')} indexed[/], {report.count('failed')} failed, "
         f"{report.count('missing')} missing; {report.total_chunks} chunks; embedded "
-        f"{report.embedded_chunks} chunks of {report.embedded_docs} papers, reused "
+        f"{report.embedded_chunks} chunks of {report.embedded_docs} papers "
+        f"({report.cached_vectors} vectors from the cache), reused "
         f"{report.reused_docs}; {verb} in {report.seconds:.1f} s ({settings.index_dir})"
     )
     return 0 if report.count("indexed") else 1
@@ -442,6 +443,35 @@ def _print_eval(report: dict) -> None:
                                           for k, v in figures.items()))
 
 
+def cmd_bench(args: argparse.Namespace) -> int:
+    from . import bench
+
+    settings = _settings(args)
+    parts = set(args.only or ["ingest", "queries", "app", "scale"])
+    sizes = [int(float(n)) for n in args.sizes.split(",") if n]
+    questions = Path(args.questions) if args.questions else None
+    report = bench.run(settings, [Path(d) for d in args.pdf_dir], questions, sizes, console.print, parts,
+                       baseline=not args.no_baseline)
+    if args.json:
+        print(json.dumps(report))
+        return 0
+    for part in ("ingest", "queries", "app"):
+        if part in report:
+            table = Table(part, "measured", box=box.SIMPLE)
+            for key, value in report[part].items():
+                table.add_row(key, _fmt(value))
+            out.print(table)
+    if report.get("scale"):
+        table = Table("vectors", "index", "build s", "memory MB", "p50 ms", "p95 ms", "recall@10", "default",
+                      box=box.SIMPLE)
+        for row in report["scale"]:
+            table.add_row(f"{row['n']:,}", row["index"], _fmt(row["build_s"]), _fmt(row["memory_mb"]),
+                          _fmt(row["p50_ms"]), _fmt(row["p95_ms"]), _fmt(row["recall@10"]),
+                          "yes" if row["auto"] else "")
+        out.print(table)
+    return 0
+
+
 def cmd_doctor(args: argparse.Namespace) -> int:
     from . import doctor
 
@@ -524,6 +554,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p.add_argument("--export", metavar="FILE.md", help="all attempts as Markdown")
     p.set_defaults(func=cmd_progress)
+
+    p = sub.add_parser("bench", help="performance figures beside baselines run alongside (minutes)")
+    p.add_argument("--pdf-dir", action="append", default=[], metavar="DIR", help="PDFs for the ingest part")
+    p.add_argument("--questions", help="questions for the latency part (e.g. ../shared/eval/dev.jsonl)")
+    p.add_argument("--sizes", default="100000,1000000", help="synthetic index sizes (comma-separated)")
+    p.add_argument("--only", action="append", choices=["ingest", "queries", "app", "scale"])
+    p.add_argument("--no-baseline", action="store_true", help="skip the usual LangChain pipeline")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_bench)
 
     p = sub.add_parser("doctor", parents=[llm], help="check the index, the embedder and the language model")
     p.set_defaults(func=cmd_doctor)

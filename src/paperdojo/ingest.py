@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from . import catalog, fetch, parse, store
+from .cache import EmbeddingCache
 from .catalog import Paper
 from .chunk import embedding_text
 from .embed import Embedder, backend_for
@@ -66,7 +67,8 @@ class DocStatus:
 class IngestReport:
     docs: list[DocStatus]
     embedded_docs: int = 0
-    embedded_chunks: int = 0
+    embedded_chunks: int = 0  # chunks of the papers indexed anew
+    cached_vectors: int = 0  # of those, vectors found in the embedding cache (unchanged text)
     reused_docs: int = 0
     wrote_index: bool = False
     generation: str | None = None
@@ -249,13 +251,13 @@ def _parsed_docs(settings: Settings, jobs: list[tuple[Paper, Path]]
                 yield paper, _parse_inline(paper, path)
 
 
-def _index_one(embedder: Embedder, settings: Settings, doc: ParsedDoc, key: str
+def _index_one(embedder: Embedder, cache: EmbeddingCache, settings: Settings, doc: ParsedDoc, key: str
                ) -> tuple[list, np.ndarray]:
     chunks = embedder.chunker(settings).chunk(doc)
     if not chunks:
         raise parse.ParseError("no answerable text left after cleaning (only references?)")
     texts = [embedding_text(c, settings.embed_with_heading) for c in chunks]
-    vectors = embedder.encode(texts)
+    vectors = cache.encode(texts, embedder.encode)
     store.save_part(settings.index_dir, key, doc, chunks, vectors)
     return chunks, vectors
 
@@ -311,6 +313,9 @@ def ingest(settings: Settings, pdf_dirs: Iterable[Path] = (), only: Iterable[str
         report.reused_docs = len(parts)
         _carry_over(settings, papers, only_ids, previous, parts, statuses)
         embedder = embedder or Embedder(settings)
+        cache = EmbeddingCache(index_dir / "embed-cache.sqlite", embedder.model_id)
+        if rebuild:
+            cache.clear()
         jobs = [(p, path) for p, path, _, _ in todo]
         meta = {p.id: (path, sha, key) for p, path, sha, key in todo}
         for n, (paper, result) in enumerate(_parsed_docs(settings, jobs), 1):
@@ -321,7 +326,7 @@ def ingest(settings: Settings, pdf_dirs: Iterable[Path] = (), only: Iterable[str
                 statuses[paper.id] = paper_status(paper, "failed", reason, file=str(path), sha256=sha)
                 continue
             try:
-                chunks, vectors = _index_one(embedder, settings, result, key)
+                chunks, vectors = _index_one(embedder, cache, settings, result, key)
             except DocumentError as exc:
                 statuses[paper.id] = paper_status(paper, "failed", str(exc), file=str(path), sha256=sha)
                 continue
@@ -340,6 +345,11 @@ def ingest(settings: Settings, pdf_dirs: Iterable[Path] = (), only: Iterable[str
                 statuses[pid].warnings.append(f"kept the cached copy; refused {why}")
         report.docs = [statuses[p.id] for p in papers if p.id in statuses]
         _write_if_changed(settings, report, previous, parts, fp, rebuild, embedder)
+        report.cached_vectors = cache.hits
+        if report.wrote_index:
+            cache.keep_only([embedding_text(c, settings.embed_with_heading)
+                             for d in report.docs if d.status == "indexed" for c in parts[d.id][1]])
+        cache.close()
         store.prune_parts(index_dir, {d.id: d.key for d in report.docs if d.status == "indexed"})
     report.seconds = time.perf_counter() - started
     return report
@@ -385,7 +395,7 @@ def _write_if_changed(settings: Settings, report: IngestReport, previous: dict |
         vectors = np.zeros((0, dim), dtype=np.float32)
     texts = {d.id: parts[d.id][0].to_json() for d in ordered}
     manifest = {"created": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "model": embedder.model_id,
-                "dim": dim, "fingerprint": fp, "docs": docs_now}
+                "dim": dim, "fingerprint": fp, "docs": docs_now, "index_type": settings.index_type}
     gen = store.write_generation(settings.index_dir, manifest, chunks, vectors, texts)
     report.wrote_index, report.generation = True, gen.name
 

@@ -15,6 +15,7 @@ import re
 from dataclasses import dataclass, field
 
 import bm25s
+import faiss
 import numpy as np
 import Stemmer
 
@@ -22,7 +23,7 @@ from .chunk import heading_text
 from .embed import Embedder, resolve_model
 from .records import Chunk
 from .settings import Settings
-from .store import LoadedIndex
+from .store import LoadedIndex, search_faiss
 
 log = logging.getLogger(__name__)
 logging.getLogger("bm25s").setLevel(logging.WARNING)  # bm25s sets DEBUG on its logger at import
@@ -94,8 +95,15 @@ class Retriever:
         self.embedder = embedder
         self.chunks = index.chunks
         n = index.faiss.ntotal
-        self.vectors = index.faiss.reconstruct_n(0, n) if n else np.zeros((0, index.manifest["dim"]),
-                                                                         dtype=np.float32)
+        # exact search over all vectors in memory for a flat index; otherwise the ANN index finds
+        # candidates and their exact scores come from vectors.npy, memory-mapped
+        self.exact = isinstance(index.faiss, faiss.IndexFlat)
+        if not n:
+            self.vectors = np.zeros((0, index.manifest["dim"]), dtype=np.float32)
+        elif self.exact:
+            self.vectors = index.faiss.reconstruct_n(0, n)
+        else:
+            self.vectors = np.load(index.path / "vectors.npy", mmap_mode="r")
         self.stemmer = Stemmer.Stemmer("english")
         corpus = [heading_text(c.title, c.section) + "\n" + c.text for c in self.chunks]
         self.bm25 = bm25s.BM25()
@@ -137,9 +145,10 @@ class Retriever:
         keep = self.mask(filters)
         if not keep.any():
             return []
-        dense = self.vectors @ self.embedder.encode([query])[0]
+        qvec = self.embedder.encode([query])[0]
         lexical = self.bm25_scores(query)
         lexical = np.where(keep, lexical, 0.0)
+        dense = self.dense_scores(qvec, lexical, keep, pool)
         lexical = lexical / lexical.max() if lexical.max() > 0 else lexical
         fused = np.where(keep, dense + self.bm25_weight * lexical + self.prior, -np.inf)
         order = np.argsort(-fused)[: min(pool, int(keep.sum()))]
@@ -155,9 +164,25 @@ class Retriever:
                 break
         return self.reranker.rerank(query, hits)[:k] if rerank else hits
 
+    def dense_scores(self, qvec: np.ndarray, lexical: np.ndarray, keep: np.ndarray, pool: int) -> np.ndarray:
+        """Cosine of every chunk to the query: exact for a flat index; with an ANN index, exact for
+        the ANN candidates, the BM25 candidates and a filtered subset, -1 for the rest."""
+        if self.exact:
+            return self.vectors @ qvec
+        dense = np.full(len(self.chunks), -1.0, dtype=np.float32)
+        if keep.all():
+            _, ids = search_faiss(self.index.faiss, qvec[None, :], max(4 * pool, 200), self.vectors)
+            cand = ids[0][ids[0] >= 0]
+        else:
+            cand = np.flatnonzero(keep)
+        cand = np.union1d(cand, np.argsort(-lexical)[:pool])
+        dense[cand] = np.asarray(self.vectors[np.sort(cand)] @ qvec, dtype=np.float32)
+        return dense
+
     def stages(self) -> list[str]:
         """What ran in a search, for the user to see."""
-        out = ["dense (MiniLM/FAISS)", "BM25 (bm25s, stemmed)", "fusion"]
+        kind = self.index.manifest.get("index_type", "flat")
+        out = [f"dense (MiniLM/FAISS {kind})", "BM25 (bm25s, stemmed)", "fusion"]
         if self.reranker is not None:
             out.append(f"rerank ({self.reranker.name})" if self.reranker.available()
                        else f"rerank unavailable ({self.reranker.error})")

@@ -57,6 +57,7 @@ class Settings(BaseSettings):
     embed_with_heading: bool = True  # prefix "title / section" to the embedded text
 
     # retrieval
+    index_type: Literal["auto", "flat", "hnsw", "ivfpq"] = "auto"  # auto: by corpus size (store.index_kind)
     bm25_weight: float = 0.5  # fused score = cosine + bm25_weight * BM25 / best BM25 of the query
     intro_prior: float = 0.05  # added to abstract/introduction passages (overview answers)
     reranker: str = ""  # a cross-encoder name or folder (sentence-transformers); empty: none

@@ -1,0 +1,240 @@
+"""`paperdojo bench`: the performance figures in one run, as ratios against baselines run in it too.
+
+- ingest: cold ingest of a folder of PDFs (ours) against the usual LangChain pipeline (PyPDFLoader ->
+  RecursiveCharacterTextSplitter(1000, 200) -> HuggingFaceEmbeddings -> FAISS) on the same PDFs,
+  and the torch backend of ours; then a warm re-run and one PDF added;
+- queries: retrieval and extractive answer latency (p50/p95) on the dev questions;
+- app: seconds from `python app.py` to a served page, and its memory;
+- scale: exact, HNSW and IVF-PQ indexes on synthetic vectors (100k, 1M): build time, memory,
+  p50 query time and recall@10 against exact search.
+
+Benchmarks are not tests: they are run by hand and print what they measured.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import resource
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from collections.abc import Callable
+from pathlib import Path
+
+import faiss
+import numpy as np
+
+from . import store
+from .settings import Settings
+
+log = logging.getLogger(__name__)
+Say = Callable[[str], None]
+
+
+def _ms(samples: list[float]) -> tuple[float, float]:
+    samples = sorted(samples)
+    return statistics.median(samples), samples[min(len(samples) - 1, int(0.95 * len(samples)))]
+
+
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+# --------------------------------------------------------------------------- scale
+def synthetic(n: int, dim: int = 384, seed: int = 0) -> np.ndarray:
+    """Unit vectors with structure like sentence embeddings: 1,000 topics, 20,000 subtopics, points.
+
+    Uniform random vectors have no real neighbours and flat clusters have only a few; a hierarchy
+    gives every point close and farther neighbours. The topics and subtopics are the same for every
+    seed; `seed` draws other points around them (queries).
+    """
+    fixed = np.random.default_rng(12345)
+    topics = fixed.standard_normal((1000, dim), dtype=np.float32) / np.sqrt(dim)
+    spread = fixed.standard_normal((20_000, dim), dtype=np.float32) / np.sqrt(dim)
+    subs = topics[fixed.integers(0, 1000, 20_000)] + 0.7 * spread
+    rng = np.random.default_rng(seed)
+    out = np.empty((n, dim), dtype=np.float32)
+    for start in range(0, n, 100_000):
+        m = min(100_000, n - start)
+        noise = rng.standard_normal((m, dim), dtype=np.float32) / np.sqrt(dim)
+        block = subs[rng.integers(0, len(subs), m)] + 0.8 * noise
+        out[start : start + m] = block / np.linalg.norm(block, axis=1, keepdims=True)
+    return out
+
+
+def bench_index(index: faiss.Index, vectors: np.ndarray | None, queries: np.ndarray, truth: np.ndarray,
+                k: int = 10) -> dict:
+    """Single-query latency and recall@10 against exact search; `vectors` re-score IVF-PQ hits."""
+    found, times = [], []
+    for q in queries:
+        t = time.perf_counter()
+        _, ids = store.search_faiss(index, q[None, :], k, vectors)
+        times.append((time.perf_counter() - t) * 1000)
+        found.append(ids[0])
+    recall = float(np.mean([len(set(f) & set(t)) / k for f, t in zip(found, truth, strict=True)]))
+    p50, p95 = _ms(times)
+    return {"memory_mb": round(faiss.serialize_index(index).nbytes / 2**20, 1), "p50_ms": round(p50, 2),
+            "p95_ms": round(p95, 2), "recall@10": round(recall, 3)}
+
+
+def bench_scale(sizes: list[int], say: Say, n_queries: int = 200) -> list[dict]:
+    rows = []
+    for n in sizes:
+        say(f"scale: {n:,} synthetic vectors ...")
+        vectors = synthetic(n)
+        queries = synthetic(n_queries, seed=1 + n)
+        exact = faiss.IndexFlatIP(vectors.shape[1])
+        exact.add(vectors)
+        truth = exact.search(queries, 10)[1]
+        del exact
+        for kind in ("flat", "hnsw", "ivfpq"):
+            started = time.perf_counter()
+            index = store.build_faiss(vectors, kind)
+            build = {"n": n, "index": kind, "build_s": round(time.perf_counter() - started, 1),
+                     "auto": store.index_kind(n) == kind}
+            variants = [(kind, None)]
+            if kind == "ivfpq":  # the codes alone, and re-scored with the exact vectors (memory-mapped)
+                variants = [("ivfpq (codes only)", None), ("ivfpq + exact re-score", vectors)]
+            for name, exact_vectors in variants:
+                row = {**build, "index": name, **bench_index(index, exact_vectors, queries, truth)}
+                say(f"  {json.dumps(row)}")
+                rows.append(row)
+            del index
+    return rows
+
+
+# --------------------------------------------------------------------------- ingest
+def _home(root: Path, name: str, **kw: object) -> Settings:
+    home = root / name
+    home.mkdir(parents=True, exist_ok=True)
+    (home / "papers.toml").write_text("")
+    return Settings(home=home, reading_list=home / "papers.toml", **kw)
+
+
+def bench_ingest(pdf_dirs: list[Path], say: Say, baseline: bool = True, torch: bool = True) -> dict:
+    """Cold ingest (ours, ours on torch, the usual pipeline), warm re-run, one PDF added."""
+    from .ingest import ingest
+
+    pdfs = sorted(p for d in pdf_dirs for p in d.glob("*.pdf"))
+    out: dict = {"pdfs": len(pdfs)}
+    with tempfile.TemporaryDirectory(prefix="paperdojo-bench-") as tmp:
+        root = Path(tmp)
+        held_out = pdfs[-1]
+        first = root / "pdfs"
+        first.mkdir()
+        for p in pdfs[:-1]:
+            os.symlink(p, first / p.name)
+        all_dirs = [first, root / "last"]
+        (root / "last").mkdir()
+        os.symlink(held_out, root / "last" / held_out.name)
+        settings = _home(root, "ours")
+        say(f"ingest: ours, cold, {len(pdfs)} PDFs ...")
+        t = time.perf_counter()
+        report = ingest(settings, all_dirs)
+        out["ours_cold_s"] = round(time.perf_counter() - t, 1)
+        out["chunks"] = report.total_chunks
+        t = time.perf_counter()
+        ingest(settings, all_dirs)
+        out["ours_warm_s"] = round(time.perf_counter() - t, 2)
+        settings_b = _home(root, "add")
+        ingest(settings_b, [first])
+        t = time.perf_counter()
+        added = ingest(settings_b, all_dirs)
+        out["one_pdf_added_s"] = round(time.perf_counter() - t, 1)
+        out["one_pdf_embedded_docs"] = added.embedded_docs
+        if torch:
+            say("ingest: ours with the torch backend, cold ...")
+            t = time.perf_counter()
+            ingest(_home(root, "torch", embed_backend="torch"), all_dirs)
+            out["ours_torch_cold_s"] = round(time.perf_counter() - t, 1)
+        if baseline:
+            say("ingest: the usual LangChain pipeline, cold ...")
+            from .baseline import Baseline
+
+            t = time.perf_counter()
+            base = Baseline({p.stem: p for p in pdfs}, settings.embed_model)
+            out["baseline_cold_s"] = round(time.perf_counter() - t, 1)
+            out["baseline_parse_s"] = round(base.parse_s, 1)
+            out["baseline_chunks"] = base.n_chunks
+            out["speedup_vs_baseline"] = round(out["baseline_cold_s"] / out["ours_cold_s"], 2)
+        if torch:
+            out["speedup_vs_torch"] = round(out["ours_torch_cold_s"] / out["ours_cold_s"], 2)
+    return out
+
+
+# --------------------------------------------------------------------------- queries
+def bench_queries(settings: Settings, questions_file: Path, say: Say) -> dict:
+    """Retrieval and extractive answer latency over the dev questions (after one warm-up)."""
+    from .answer import Answerer
+    from .embed import Embedder
+    from .evaluate import load_questions
+    from .retrieve import Retriever
+
+    questions = [q.question for q in load_questions(questions_file)]
+    index = store.load_index(settings.index_dir)
+    retriever = Retriever.from_settings(index, Embedder(settings), settings)
+    answerer = Answerer(retriever, settings.min_similarity)
+    answerer.answer("warm up")
+    say(f"queries: {len(questions)} questions, retrieval then extractive answers ...")
+    search, answer = [], []
+    for q in questions:
+        t = time.perf_counter()
+        retriever.search(q, 5)
+        search.append((time.perf_counter() - t) * 1000)
+    for q in questions:
+        answer.append(answerer.answer(q).ms)
+    (s50, s95), (a50, a95) = _ms(search), _ms(answer)
+    return {"questions": len(questions), "chunks": len(index.chunks), "retrieval_p50_ms": round(s50, 1),
+            "retrieval_p95_ms": round(s95, 1), "answer_p50_ms": round(a50, 1), "answer_p95_ms": round(a95, 1)}
+
+
+# --------------------------------------------------------------------------- app start
+def bench_app(settings: Settings, say: Say, root: Path) -> dict:
+    """Seconds from `python app.py` to a served page (index loaded, model warm), and its memory."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {**os.environ, "PAPERDOJO_HOME": str(settings.home),
+           "PAPERDOJO_READING_LIST": str(settings.reading_list)}
+    say("app: starting python app.py ...")
+    started = time.perf_counter()
+    proc = subprocess.Popen([sys.executable, str(root / "app.py"), "--port", str(port)], env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        while True:
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=2)
+                break
+            except OSError:
+                if proc.poll() is not None or time.perf_counter() - started > 180:
+                    return {"error": "the app did not start"}
+                time.sleep(0.1)
+        start_s = time.perf_counter() - started
+        rss = int(Path(f"/proc/{proc.pid}/status").read_text().split("VmRSS:")[1].split()[0]) / 1024
+    finally:
+        proc.terminate()
+        proc.wait(20)
+    return {"app_start_s": round(start_s, 1), "app_rss_mb": round(rss)}
+
+
+def run(settings: Settings, pdf_dirs: list[Path], questions: Path | None, sizes: list[int], say: Say,
+        parts: set[str], baseline: bool = True) -> dict:
+    report: dict = {}
+    root = Path(__file__).resolve().parents[2]
+    if "ingest" in parts and pdf_dirs:
+        report["ingest"] = bench_ingest(pdf_dirs, say, baseline)
+    if "queries" in parts and questions:
+        report["queries"] = bench_queries(settings, questions, say)
+    if "app" in parts and (root / "app.py").exists():
+        report["app"] = bench_app(settings, say, root)
+    if "scale" in parts and sizes:
+        report["scale"] = bench_scale(sizes, say)
+    shutil.rmtree(Path(tempfile.gettempdir()) / "paperdojo-bench", ignore_errors=True)
+    return report

@@ -1,0 +1,65 @@
+"""Embedding cache: vectors by (model, exact text), in SQLite beside the index.
+
+Whole documents are reused through the index parts (store.py); this catches what parts cannot: a
+new parser version, other chunk settings or a re-downloaded PDF that changed a little produce many
+chunks whose text is unchanged, and only the changed ones are embedded again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import sqlite3
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import numpy as np
+
+Encode = Callable[[Sequence[str]], np.ndarray]
+
+
+class EmbeddingCache:
+    def __init__(self, path: Path, model_id: str) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.db = sqlite3.connect(path)
+        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.execute("CREATE TABLE IF NOT EXISTS vectors (key TEXT PRIMARY KEY, vec BLOB)")
+        self.model_id = model_id
+        self.hits = self.misses = 0
+
+    def key(self, text: str) -> str:
+        return hashlib.sha256(f"{self.model_id}\n{text}".encode()).hexdigest()[:40]
+
+    def encode(self, texts: Sequence[str], encode: Encode) -> np.ndarray:
+        """Vectors for `texts`: cached ones read back, the others computed by `encode` and stored."""
+        keys = [self.key(t) for t in texts]
+        found: dict[str, np.ndarray] = {}
+        for start in range(0, len(keys), 500):
+            batch = keys[start : start + 500]
+            marks = ",".join("?" * len(batch))
+            rows = self.db.execute(f"SELECT key, vec FROM vectors WHERE key IN ({marks})", batch)
+            found.update({k: np.frombuffer(v, dtype=np.float32) for k, v in rows})
+        missing = [i for i, k in enumerate(keys) if k not in found]
+        self.hits += len(keys) - len(missing)
+        self.misses += len(missing)
+        if missing:
+            fresh = encode([texts[i] for i in missing])
+            with self.db:
+                self.db.executemany("INSERT OR REPLACE INTO vectors VALUES (?, ?)",
+                                    [(keys[i], fresh[j].astype(np.float32).tobytes())
+                                     for j, i in enumerate(missing)])
+            found.update({keys[i]: fresh[j] for j, i in enumerate(missing)})
+        return np.stack([found[k] for k in keys]).astype(np.float32) if keys else np.zeros((0, 0), np.float32)
+
+    def keep_only(self, texts: Sequence[str]) -> None:
+        """Forget every vector but those of `texts` (the live index), so the cache does not grow."""
+        keep = {self.key(t) for t in texts}
+        stale = [k for (k,) in self.db.execute("SELECT key FROM vectors") if k not in keep]
+        with self.db:
+            self.db.executemany("DELETE FROM vectors WHERE key = ?", [(k,) for k in stale])
+
+    def clear(self) -> None:
+        with self.db:
+            self.db.execute("DELETE FROM vectors")
+
+    def close(self) -> None:
+        self.db.close()
