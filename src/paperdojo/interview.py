@@ -47,6 +47,10 @@ STOP = {
     "got", "get", "gets", "become", "becomes", "make", "makes", "made", "take", "takes", "show",
     "shows", "shown", "need", "needs", "allow", "allows", "let", "lets", "based", "given", "called",
     "see", "note", "thus", "hence", "much", "many", "very", "first", "second", "since", "after",
+    "without", "within", "among", "via", "whether", "although", "though", "unlike", "whose", "against",
+    "toward", "towards", "upon", "across", "along", "around", "through", "during", "before", "above",
+    "below", "instead", "rather", "even", "still", "yet", "just", "here", "therefore", "moreover",
+    "owing", "due",
 }
 _WORD = re.compile(r"[A-Za-z][A-Za-z0-9\-]*")
 
@@ -166,7 +170,7 @@ class Grader:
                     stems = tuple(self.stem(w) for w in low)
                     if n == 1 and not self._technical(gram[0], stems[0]):
                         continue
-                    if set(stems) <= asked:
+                    if 2 * len(set(stems) & asked) > len(set(stems)):  # mostly the question again
                         continue
                     key = " ".join(stems)
                     tf[key] += 1
