@@ -40,18 +40,21 @@ def check_index(settings: Settings) -> Check:
         return Check("index", False, str(exc))
     docs = index.manifest.get("docs", {})
     indexed = sum(d.get("status") == "indexed" for d in docs.values())
-    return Check("index", True, f"{indexed} papers, {len(index.chunks)} passages ({settings.index_dir})")
+    kind, model = index.manifest.get("index_type", "flat"), index.manifest.get("model", "?")
+    return Check("index", True, f"{indexed} papers, {len(index.chunks)} passages, {kind} index of vectors "
+                                f"by {model} ({settings.index_dir})")
 
 
 def check_embedder(settings: Settings) -> Check:
     from .embed import Embedder
 
     started = time.perf_counter()
+    embedder = Embedder(settings)
     try:
-        vec = Embedder(settings).encode(["how does pipeline parallelism work?"])
+        vec = embedder.encode(["how does pipeline parallelism work?"])
     except Exception as exc:  # noqa: BLE001 - any loading failure is the finding
         return Check("embedder", False, f"{settings.embed_model}: {exc}")
-    return Check("embedder", True, f"{settings.embed_model}: {vec.shape[1]} dims, loaded and ran in "
+    return Check("embedder", True, f"{embedder.model_id}: {vec.shape[1]} dims, loaded and ran in "
                                    f"{_timed(started)}")
 
 
