@@ -195,7 +195,7 @@ def stream_answer(answerer, question: str, filters=None, k: int | None = None,  
 def print_answer(ans, streamed: str = "") -> None:  # noqa: ANN001 - paperdojo.answer.Answer
     """The answer (unless it was streamed unchanged), then its sources ([n] title, section, page)."""
     for note in ans.notes:
-        out.print(f"[yellow]note:[/] {note}")
+        out.print(f"[yellow]note:[/] {escape(note)}", highlight=False)
     if streamed and streamed.strip() != ans.text.strip():
         out.print("[bold]Checked answer:[/]")
     if ans.refused:
