@@ -107,3 +107,15 @@ def test_index_kinds_by_size_and_ivfpq_recall():
     def recall(found: np.ndarray) -> float:
         return float(np.mean([len(set(f) & set(t)) / 10 for f, t in zip(found, truth, strict=True)]))
     assert recall(rescored) >= 0.95 and recall(rescored) > recall(codes)
+
+
+def test_compound_questions_lean_on_the_overview():
+    from paperdojo.retrieve import question_parts
+
+    assert question_parts("How does TASO find substitutions, and how does it verify them?") == [
+        "How does TASO find substitutions", "how does it verify them"]
+    assert question_parts("What is X in Orca, why is Y a poor fit, and why does Orca need Z?") == [
+        "What is X in Orca", "why is Y a poor fit", "why does Orca need Z"]
+    assert question_parts("How does GPipe keep activation memory low?") == [
+        "How does GPipe keep activation memory low"]
+    assert question_parts("What and why?") == ["What and why?"]  # too short to split: itself

@@ -87,11 +87,13 @@ class Retriever:
     """Search over a loaded index; build once, query many times."""
 
     def __init__(self, index: LoadedIndex, embedder: Embedder, bm25_weight: float = 0.5,
-                 reranker: str = "", rerank_pool: int = 20, intro_prior: float = 0.05) -> None:
+                 reranker: str = "", rerank_pool: int = 20, intro_prior: float = 0.05,
+                 compound_boost: float = 0.5) -> None:
         self.index = index
         self.bm25_weight = bm25_weight
         self.reranker = Reranker(reranker) if reranker else None
         self.rerank_pool = rerank_pool
+        self.compound_boost = compound_boost
         self.embedder = embedder
         self.chunks = index.chunks
         n = index.faiss.ntotal
@@ -120,7 +122,7 @@ class Retriever:
         """The retriever the settings describe (fusion weight, reranker, introduction prior)."""
         embedder = embedder.matching(index.manifest.get("model", ""))
         return cls(index, embedder, settings.bm25_weight, settings.reranker,
-                   intro_prior=settings.intro_prior)
+                   intro_prior=settings.intro_prior, compound_boost=settings.compound_intro_boost)
 
     def mask(self, filters: Filters | None) -> np.ndarray:
         keep = np.ones(len(self.chunks), dtype=bool)
@@ -150,7 +152,9 @@ class Retriever:
         lexical = np.where(keep, lexical, 0.0)
         dense = self.dense_scores(qvec, lexical, keep, pool)
         lexical = lexical / lexical.max() if lexical.max() > 0 else lexical
-        fused = np.where(keep, dense + self.bm25_weight * lexical + self.prior, -np.inf)
+        # a question in several parts is answered best where the paper gives its overview
+        prior = self.prior * (1 + self.compound_boost * (len(question_parts(query)) - 1))
+        fused = np.where(keep, dense + self.bm25_weight * lexical + prior, -np.inf)
         order = np.argsort(-fused)[: min(pool, int(keep.sum()))]
         rerank = self.reranker is not None and self.reranker.available()
         want = max(k, self.rerank_pool) if rerank else k
@@ -187,6 +191,15 @@ class Retriever:
             out.append(f"rerank ({self.reranker.name})" if self.reranker.available()
                        else f"rerank unavailable ({self.reranker.error})")
         return out
+
+
+_PARTS = re.compile(r"\?\s+|,\s*(?:and\s+)?(?=(?:how|why|what|when|which|where|who)\b)"
+                    r"|\s+and\s+(?=(?:how|why|what|when|which|where|who)\b)", re.I)
+
+
+def question_parts(question: str) -> list[str]:
+    """The parts of a compound question ("How does X ..., and how does it ...?"), each >= 3 words."""
+    return [p.strip(" ,?") for p in _PARTS.split(question) if len(p.split()) >= 3] or [question]
 
 
 def _overlaps(a: Chunk, b: Chunk) -> bool:

@@ -60,6 +60,7 @@ class Settings(BaseSettings):
     index_type: Literal["auto", "flat", "hnsw", "ivfpq"] = "auto"  # auto: by corpus size (store.index_kind)
     bm25_weight: float = 0.5  # fused score = cosine + bm25_weight * BM25 / best BM25 of the query
     intro_prior: float = 0.05  # added to abstract/introduction passages (overview answers)
+    compound_intro_boost: float = 0.5  # the prior grows by this share per extra part of a question
     reranker: str = ""  # a cross-encoder name or folder (sentence-transformers); empty: none
     min_similarity: float = 0.25  # floor for off-topic questions; dev.jsonl answerables start at 0.55
 
