@@ -165,6 +165,15 @@ class LocalServer:
         self.server.server_close()
 
 
+def free_port() -> int:
+    """A port on 127.0.0.1 that nothing listens on (closed again before it is returned)."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
 def wait_for(predicate: Callable[[], bool], timeout: float, step: float = 0.05) -> bool:
     deadline = time.time() + timeout
     while time.time() < deadline:
@@ -180,15 +189,12 @@ class LlamaServer:
     ALIAS = "smollm2"
 
     def __init__(self, log_path: Path, n_ctx: int = 2048) -> None:
-        import socket
         import subprocess
         import sys
 
         from paperdojo.llm import bundled_gguf
 
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            self.port = s.getsockname()[1]
+        self.port = free_port()
         self.log = open(log_path, "w")  # noqa: SIM115 - closed in stop()
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "llama_cpp.server", "--model", str(bundled_gguf()), "--model_alias",

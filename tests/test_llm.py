@@ -16,7 +16,7 @@ import threading
 import time
 
 import pytest
-from helpers import LlamaServer, make_pdf, two_paper_home
+from helpers import LlamaServer, free_port, make_pdf, two_paper_home
 
 from paperdojo import store
 from paperdojo.answer import Answer, Answerer, Conversation
@@ -189,9 +189,7 @@ def test_timeout_is_one_clear_message(home, embedder):
 
 
 def test_server_down_and_openai_without_key(home, embedder, monkeypatch):
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]  # closed again: nothing listens there
+    port = free_port()  # nothing listens there
     ans = answerer_for(home, embedder, llm_base_url=f"http://127.0.0.1:{port}/v1").answer("What is a halo?")
     assert "cannot reach the language model" in ans.llm_error and ans.cited
     monkeypatch.delenv("OPENAI_API_KEY", raising=False)  # no silent fall-back to OpenAI's service
@@ -237,9 +235,7 @@ def test_app_streams_the_model_and_falls_back_when_it_stops(home, tmp_path):
     from helpers import wait_for
 
     srv = LlamaServer(tmp_path / "server.log")
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     env = {**os.environ, "PAPERDOJO_HOME": str(home.home), "PAPERDOJO_READING_LIST": str(home.reading_list),
            "PAPERDOJO_LLM_PROVIDER": "openai", "PAPERDOJO_LLM_BASE_URL": srv.base_url,
            "PAPERDOJO_LLM_MODEL": "smollm2", "PAPERDOJO_LLM_MAX_TOKENS": "64"}

@@ -55,6 +55,12 @@ def neutralize(text: str) -> tuple[str, int]:
     return "".join(out).replace('"""', "'''"), count
 
 
+def quoted(n: int, where: str, text: str) -> tuple[str, int]:
+    """A passage as numbered, quoted data; returns (block, instruction-like sentences withheld)."""
+    body, omitted = neutralize(text)
+    return f'[{n}] {where}\n"""\n{body}\n"""', omitted
+
+
 def passage_budget(context_tokens: int, max_tokens: int) -> int:
     """Characters of passages that fit the model's context beside the instructions and the answer."""
     spare = context_tokens - max_tokens - (len(SYSTEM_PROMPT) + 300) / CHARS_PER_TOKEN
@@ -74,8 +80,7 @@ def build_prompt(question: str, sources: Sequence[Source], budget_chars: int = 6
     blocks, used, omitted = [], 0, 0
     for s in sources:
         c = s.chunk
-        body, n = neutralize(c.text)
-        block = f'[{s.n}] {c.title}, {c.section}, p. {c.page_start}\n"""\n{body}\n"""'
+        block, n = quoted(s.n, f"{c.title}, {c.section}, p. {c.page_start}", c.text)
         if used + len(block) > budget_chars and blocks:
             break
         blocks.append(block)

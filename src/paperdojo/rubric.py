@@ -12,7 +12,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from .grounding import neutralize
+from .grounding import neutralize, quoted
 from .llm import LLM, LLMError
 
 RUBRIC_PROMPT = (
@@ -54,7 +54,7 @@ class Rubric:
 
 def passages_block(passages: Sequence[tuple[int, str, str]]) -> str:
     """(n, where, text) as numbered quoted data."""
-    return "\n\n".join(f'[{n}] {where}\n"""\n{neutralize(text)[0]}\n"""' for n, where, text in passages)
+    return "\n\n".join(quoted(n, where, text)[0] for n, where, text in passages)
 
 
 def parse_points(text: str, valid: set[int]) -> tuple[list[Point], int]:
