@@ -20,6 +20,7 @@ from pathlib import Path
 
 from .chunk import sentence_spans
 from .grounding import (
+    CITATION,
     build_prompt,
     check_citations,
     clean_rewrite,
@@ -79,7 +80,7 @@ class Answer:
 
     @property
     def cited(self) -> list[Source]:
-        used = {int(n) for n in re.findall(r"\[(\d+)\]", self.text)}
+        used = {int(n) for n in CITATION.findall(self.text)}
         return [s for s in self.sources if s.n in used]
 
 

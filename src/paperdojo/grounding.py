@@ -36,7 +36,7 @@ _INSTRUCTION = re.compile(
     r"\b(ignore|disregard|forget|override)\b.{0,40}\b(instructions?|prompts?|rules|above|previous)\b"
     r"|\b(system prompt|you are now|new instructions?|respond only with|reply only with|jailbreak)\b"
     r"|<\|?(system|im_start|im_end|assistant)\|?>", re.I | re.S)
-_CITE = re.compile(r"\s?\[(\d+)\]")
+CITATION = re.compile(r"\s?\[(\d+)\]")  # "[n]" and the space before it
 
 
 def looks_like_instruction(sentence: str) -> bool:
@@ -129,9 +129,9 @@ def check_citations(text: str, sources: Sequence[Source]) -> Checked:
         removed.append(n)
         return ""
 
-    cleaned = _CITE.sub(keep, text).strip()
-    grounded = any(int(n) in valid for n in _CITE.findall(cleaned))
+    cleaned = CITATION.sub(keep, text).strip()
+    grounded = any(int(n) in valid for n in CITATION.findall(cleaned))
     spans = sentence_spans(cleaned, 0, len(cleaned))
-    uncited = sum(1 for s, e in spans if len(cleaned[s:e].split()) >= 4 and not _CITE.search(cleaned[s:e])
+    uncited = sum(1 for s, e in spans if len(cleaned[s:e].split()) >= 4 and not CITATION.search(cleaned[s:e])
                   and not re.match(r"\s*\[\d+\]", cleaned[e:e + 6]))
     return Checked(cleaned, removed, grounded, uncited)

@@ -12,7 +12,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from .grounding import neutralize, quoted
+from .grounding import CITATION, neutralize, quoted
 from .llm import LLM, LLMError
 
 RUBRIC_PROMPT = (
@@ -29,7 +29,6 @@ GRADE_PROMPT = (
 )
 _POINT = re.compile(r"^\s*(?:[-*\u2022]|\d+[.)])\s+(.+?)\s*$")
 _VERDICT = re.compile(r"^\s*(?:point\s*)?(\d+)\s*[:.)-]\s*(yes|no|met|not met|partially)\b", re.I)
-_CITE = re.compile(r"\[(\d+)\]")
 
 
 @dataclass
@@ -63,8 +62,8 @@ def parse_points(text: str, valid: set[int]) -> tuple[list[Point], int]:
         m = _POINT.match(line)
         if not m:
             continue
-        cited = [int(n) for n in _CITE.findall(m.group(1)) if int(n) in valid]
-        body = _CITE.sub("", m.group(1)).strip(" .;")
+        cited = [int(n) for n in CITATION.findall(m.group(1)) if int(n) in valid]
+        body = CITATION.sub("", m.group(1)).strip(" .;")
         if not cited or len(body.split()) < 3:
             dropped += bool(body)
             continue
