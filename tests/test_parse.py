@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pypdfium2 as pdfium
 import pytest
 from helpers import make_pdf
 
@@ -104,6 +105,8 @@ def test_heading_numbering_must_follow():
     assert d.heading("1 Skip ¬IsStrictInlinable(S, i)") is None
     assert d.heading("2 AWS, 3 Shanghai Jiao Tong University, 4 Cornell") is None
     assert d.heading("8 GPUs, the model is large") is None
+    assert d.heading("3.2 There-") is None  # a footnote "3" whose word runs on to the next line
+    assert d.heading("3.2 Reduction Factorization HasMoreReductionParallel(S,i) S") is None  # a table row
     assert d.heading("3.2 Intra-op pass") == ("3.2 Intra-op pass", "body")
     assert d.heading("REFERENCES") == ("REFERENCES", "references")
 
@@ -123,6 +126,21 @@ def test_bad_files_say_why(tmp_path, content, reason):
     path.write_bytes(content)
     with pytest.raises(ParseError, match=reason):
         parse_file(path, "bad")
+
+
+def test_pypdf_reads_what_pdfium_refuses(tmp_path, monkeypatch):
+    """PDFium does the extraction; a file it cannot open goes to pypdf, with the same result."""
+    path = make_pdf(tmp_path / "p.pdf", PAGES)
+    by_pdfium = parse_file(path, "p")
+
+    def refuse(*args, **kwargs):
+        raise pdfium.PdfiumError("Failed to load document (PDFium: Data format error).")
+
+    monkeypatch.setattr(pdfium, "PdfDocument", refuse)
+    by_pypdf = parse_file(path, "p")
+    assert [s.title for s in by_pypdf.sections] == [s.title for s in by_pdfium.sections]
+    assert by_pypdf.text.split() == by_pdfium.text.split()
+    assert [p.start for p in by_pypdf.pages] == [p.start for p in by_pdfium.pages]
 
 
 def test_encrypted_pdf(tmp_path):
