@@ -119,3 +119,48 @@ def test_compound_questions_lean_on_the_overview():
     assert question_parts("How does GPipe keep activation memory low?") == [
         "How does GPipe keep activation memory low"]
     assert question_parts("What and why?") == ["What and why?"]  # too short to split: itself
+
+
+def test_merge_chunks_keeps_text_and_provenance():
+    from paperdojo.records import Chunk
+    from paperdojo.retrieve import merge_chunks
+
+    text = "One two. Three four. Five six. Seven eight."
+    a, b, c = (Chunk("d", "T", "2 S", p, p, s, e, text[s:e])
+               for p, (s, e) in [(1, (0, 20)), (1, (9, 30)), (2, (31, 43))])
+    overlapping = merge_chunks([a, b])  # the overlap ("Three four.") once
+    assert overlapping.text == text[0:30] and (overlapping.char_start, overlapping.char_end) == (0, 30)
+    abutting = merge_chunks([b, c])
+    assert abutting.text == text[9:43] and (abutting.page_start, abutting.page_end) == (1, 2)
+
+
+def test_neighbouring_hits_make_one_passage(tmp_path, embedder):
+    """Consecutive chunks of a section that both rank high come back as one passage, not two."""
+    from helpers import make_pdf, paper_pages
+
+    from paperdojo.ingest import ingest
+    from paperdojo.settings import Settings
+
+    pdfs = tmp_path / "pdfs"
+    pdfs.mkdir()
+    make_pdf(pdfs / "pipe.pdf", paper_pages("pipeline stages", n_pages=3, sentences_per_page=40))
+    (tmp_path / "papers.toml").write_text("")
+    s = Settings(home=tmp_path, reading_list=tmp_path / "papers.toml", parse_workers=0)
+    ingest(s, [pdfs], embedder=embedder)
+    index = store.load_index(s.index_dir)
+    position = {c.char_start: i for i, c in enumerate(index.chunks)}
+    query = "which detail number of pipeline stages does page 2 explain?"
+    for most in (1, 2, 3):
+        hits = Retriever(index, embedder, merge_chunks=most).search(query, k=6)
+        spans = []
+        for h in hits:
+            first = position[h.chunk.char_start]
+            last = max(i for i, c in enumerate(index.chunks) if c.char_end <= h.chunk.char_end)
+            assert last - first + 1 <= most and h.matched.chunk_id in {
+                c.chunk_id for c in index.chunks[first : last + 1]}
+            spans.append((first, last))
+        for i, (a, b) in enumerate(spans):  # no two passages are neighbours in one section
+            assert not any(a - 1 <= y and x <= b + 1 and index.chunks[a].section == index.chunks[x].section
+                           for x, y in spans[i + 1 :])
+        if most > 1:
+            assert any(b > a for a, b in spans)

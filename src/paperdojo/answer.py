@@ -332,7 +332,7 @@ class Answerer:
         """
         cands: list[tuple[int, int, str]] = []  # (source number, position, sentence)
         for n, h in enumerate(hits[: self.answer_passages], 1):
-            text = h.chunk.text
+            text = h.matched.text  # the part of a merged passage that matched: measured better
             for pos, (s, e) in enumerate(sentence_spans(text, 0, len(text))):
                 sent = _PAPER_REFS.sub("", " ".join(text[s:e].split()))  # the paper's own [22]
                 if _readable(sent) and not looks_like_instruction(sent):

@@ -5,7 +5,9 @@ a paper or a section matches it. Fusion is linear: cosine + w * BM25 / max BM25 
 (on dev.jsonl it matched or beat reciprocal rank fusion on page hit, MRR and key-point recall),
 plus a small prior for abstract and introduction passages, which state a paper's key ideas in
 few words (dev.jsonl MRR 0.822 -> 0.857; QASPER's detail questions 0.525 -> 0.522).
-Overlapping chunks of one section are de-duplicated so five hits are five different passages.
+A chunk also gains a share of its better neighbour's score (relevant text comes in stretches), and
+neighbouring chunks of one section that both rank high are merged into one passage, so five hits
+are five different passages.
 """
 
 from __future__ import annotations
@@ -42,6 +44,10 @@ class Hit:
     score: float  # fused score (higher is better)
     dense: float  # cosine similarity of query and chunk
     bm25: float = 0.0  # BM25 score normalized by the query's best
+    matched: Chunk | None = None  # the chunk that scored; `chunk` may hold its neighbours too
+
+    def __post_init__(self) -> None:
+        self.matched = self.matched or self.chunk
 
 
 @dataclass
@@ -88,8 +94,10 @@ class Retriever:
 
     def __init__(self, index: LoadedIndex, embedder: Embedder, bm25_weight: float = 0.5,
                  reranker: str = "", rerank_pool: int = 20, intro_prior: float = 0.05,
-                 compound_boost: float = 0.5) -> None:
+                 compound_boost: float = 0.5, merge_chunks: int = 2, neighbour_weight: float = 0.2) -> None:
         self.index = index
+        self.neighbour_weight = neighbour_weight
+        self.merge_chunks = merge_chunks  # neighbouring hits of one section merge up to this many chunks
         self.bm25_weight = bm25_weight
         self.reranker = Reranker(reranker) if reranker else None
         self.rerank_pool = rerank_pool
@@ -112,6 +120,8 @@ class Retriever:
         if corpus:
             self.bm25.index(bm25s.tokenize(corpus, stopwords="en", stemmer=self.stemmer,
                                            show_progress=False), show_progress=False)
+        self.same_next = np.array([self._same_section(i, i + 1) for i in range(len(self.chunks) - 1)],
+                                  dtype=bool)
         self.prior = intro_prior * np.array([bool(INTRO.match(c.section)) for c in self.chunks],
                                             dtype=np.float32)
         docs = index.manifest.get("docs", {})
@@ -122,7 +132,8 @@ class Retriever:
         """The retriever the settings describe (fusion weight, reranker, introduction prior)."""
         embedder = embedder.matching(index.manifest.get("model", ""))
         return cls(index, embedder, settings.bm25_weight, settings.reranker,
-                   intro_prior=settings.intro_prior, compound_boost=settings.compound_intro_boost)
+                   intro_prior=settings.intro_prior, compound_boost=settings.compound_intro_boost,
+                   merge_chunks=settings.merge_chunks, neighbour_weight=settings.neighbour_weight)
 
     def mask(self, filters: Filters | None) -> np.ndarray:
         keep = np.ones(len(self.chunks), dtype=bool)
@@ -154,19 +165,53 @@ class Retriever:
         lexical = lexical / lexical.max() if lexical.max() > 0 else lexical
         # a question in several parts is answered best where the paper gives its overview
         prior = self.prior * (1 + self.compound_boost * (len(question_parts(query)) - 1))
-        fused = np.where(keep, dense + self.bm25_weight * lexical + prior, -np.inf)
+        fused = np.where(keep, self.with_neighbours(dense + self.bm25_weight * lexical) + prior, -np.inf)
         order = np.argsort(-fused)[: min(pool, int(keep.sum()))]
         rerank = self.reranker is not None and self.reranker.available()
         want = max(k, self.rerank_pool) if rerank else k
+        hits = self._passages(order, fused, dense, lexical, want)
+        return self.reranker.rerank(query, hits)[:k] if rerank else hits
+
+    def _passages(self, order: np.ndarray, fused: np.ndarray, dense: np.ndarray, lexical: np.ndarray,
+                  want: int) -> list[Hit]:
+        """Hits in score order, where consecutive chunks of one section that rank high join into one
+        passage of up to `merge_chunks` chunks (the best one stays `matched`), and no text comes twice."""
         hits: list[Hit] = []
+        spans: list[tuple[int, int]] = []  # the chunk indices each hit holds (first, last)
         for i in order:
-            c = self.chunks[i]
-            if any(_overlaps(c, h.chunk) for h in hits):
+            near = [n for n, (a, b) in enumerate(spans) if a - 1 <= i <= b + 1 and self._same_section(i, a)]
+            if any(spans[n][0] <= i <= spans[n][1] for n in near):
                 continue
-            hits.append(Hit(c, float(fused[i]), float(dense[i]), float(lexical[i])))
+            if near:
+                for group in (near, near[:1]):  # fill the gap between two passages, else join the better
+                    lo = min([i] + [spans[n][0] for n in group])
+                    hi = max([i] + [spans[n][1] for n in group])
+                    if hi - lo + 1 <= self.merge_chunks:
+                        for n in sorted(group[1:], reverse=True):
+                            del spans[n], hits[n]
+                        spans[group[0]] = (lo, hi)
+                        hits[group[0]].chunk = merge_chunks(self.chunks[lo : hi + 1])
+                        break
+                continue
+            hits.append(Hit(self.chunks[i], float(fused[i]), float(dense[i]), float(lexical[i])))
+            spans.append((i, i))
             if len(hits) == want:
                 break
-        return self.reranker.rerank(query, hits)[:k] if rerank else hits
+        return hits
+
+    def _same_section(self, i: int, j: int) -> bool:
+        a, b = self.chunks[i], self.chunks[j]
+        return a.doc_id == b.doc_id and a.section == b.section
+
+    def with_neighbours(self, score: np.ndarray) -> np.ndarray:
+        """Each chunk gains a share of its better neighbour's score (same section): relevant text
+        comes in stretches, so a chunk amid relevant text is likelier to answer than a lone match
+        (dev.jsonl MRR 0.835 -> 0.864, key points 0.873 -> 0.918; QASPER 0.524 -> 0.527)."""
+        if not self.neighbour_weight or len(score) < 2:
+            return score
+        left = np.concatenate([[0.0], np.where(self.same_next, score[:-1], 0.0)])
+        right = np.concatenate([np.where(self.same_next, score[1:], 0.0), [0.0]])
+        return score + self.neighbour_weight * np.clip(np.maximum(left, right), 0.0, None)
 
     def dense_scores(self, qvec: np.ndarray, lexical: np.ndarray, keep: np.ndarray, pool: int) -> np.ndarray:
         """Cosine of every chunk to the query: exact for a flat index; with an ANN index, exact for
@@ -180,6 +225,7 @@ class Retriever:
         else:
             cand = np.flatnonzero(keep)
         cand = np.union1d(cand, np.argsort(-lexical)[:pool])
+        cand = np.unique(np.clip(np.concatenate([cand - 1, cand, cand + 1]), 0, len(self.chunks) - 1))
         dense[cand] = np.asarray(self.vectors[np.sort(cand)] @ qvec, dtype=np.float32)
         return dense
 
@@ -202,8 +248,15 @@ def question_parts(question: str) -> list[str]:
     return [p.strip(" ,?") for p in _PARTS.split(question) if len(p.split()) >= 3] or [question]
 
 
-def _overlaps(a: Chunk, b: Chunk) -> bool:
-    return a.doc_id == b.doc_id and a.char_start < b.char_end and b.char_start < a.char_end
+def merge_chunks(chunks: list[Chunk]) -> Chunk:
+    """Consecutive chunks of one section as one passage (overlapping text once)."""
+    text, end = chunks[0].text, chunks[0].char_end
+    for c in chunks[1:]:
+        text += c.text[end - c.char_start :] if c.char_start < end else " " + c.text
+        end = max(end, c.char_end)
+    first, last = chunks[0], chunks[-1]
+    return Chunk(first.doc_id, first.title, first.section, first.page_start, last.page_end,
+                 first.char_start, end, text, sum(c.n_tokens for c in chunks))
 
 
 @dataclass

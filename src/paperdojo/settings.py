@@ -53,7 +53,7 @@ class Settings(BaseSettings):
     embed_batch_size: int = 64  # torch backend
     device: str = "cpu"
     chunk_tokens: int = 192  # body tokens per chunk, capped by the model's input limit
-    chunk_overlap_tokens: int = 32  # whole sentences carried over, up to this many tokens
+    chunk_overlap_tokens: int = 0  # whole sentences carried over, up to this many tokens (see README)
     embed_with_heading: bool = True  # prefix "title / section" to the embedded text
 
     # retrieval
@@ -61,6 +61,8 @@ class Settings(BaseSettings):
     bm25_weight: float = 0.5  # fused score = cosine + bm25_weight * BM25 / best BM25 of the query
     intro_prior: float = 0.05  # added to abstract/introduction passages (overview answers)
     compound_intro_boost: float = 0.5  # the prior grows by this share per extra part of a question
+    neighbour_weight: float = 0.2  # a chunk gains this share of its better neighbour's score (same section)
+    merge_chunks: int = 2  # neighbouring hits of one section make one passage of up to this many chunks
     reranker: str = ""  # a cross-encoder name or folder (sentence-transformers); empty: none
     min_similarity: float = 0.25  # floor for off-topic questions; dev.jsonl answerables start at 0.55
 
