@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-Encode = Callable[[Sequence[str]], np.ndarray]
+Submit = Callable[[Sequence[str]], Callable[[], np.ndarray]]  # starts embedding; call the result to wait
 
 
 class EmbeddingCache:
@@ -29,8 +29,9 @@ class EmbeddingCache:
     def key(self, text: str) -> str:
         return hashlib.sha256(f"{self.model_id}\n{text}".encode()).hexdigest()[:40]
 
-    def encode(self, texts: Sequence[str], encode: Encode) -> np.ndarray:
-        """Vectors for `texts`: cached ones read back, the others computed by `encode` and stored."""
+    def start(self, texts: Sequence[str], submit: Submit) -> Callable[[], np.ndarray]:
+        """Vectors for `texts`: cached ones read back, the others started by `submit`; the returned
+        function waits for them, stores them and gives all vectors in order."""
         keys = [self.key(t) for t in texts]
         found: dict[str, np.ndarray] = {}
         for start in range(0, len(keys), 500):
@@ -41,14 +42,20 @@ class EmbeddingCache:
         missing = [i for i, k in enumerate(keys) if k not in found]
         self.hits += len(keys) - len(missing)
         self.misses += len(missing)
-        if missing:
-            fresh = encode([texts[i] for i in missing])
-            with self.db:
-                self.db.executemany("INSERT OR REPLACE INTO vectors VALUES (?, ?)",
-                                    [(keys[i], fresh[j].astype(np.float32).tobytes())
-                                     for j, i in enumerate(missing)])
-            found.update({keys[i]: fresh[j] for j, i in enumerate(missing)})
-        return np.stack([found[k] for k in keys]).astype(np.float32) if keys else np.zeros((0, 0), np.float32)
+        pending = submit([texts[i] for i in missing]) if missing else None
+
+        def finish() -> np.ndarray:
+            if pending is not None:
+                fresh = pending()
+                with self.db:
+                    self.db.executemany("INSERT OR REPLACE INTO vectors VALUES (?, ?)",
+                                        [(keys[i], fresh[j].astype(np.float32).tobytes())
+                                         for j, i in enumerate(missing)])
+                found.update({keys[i]: fresh[j] for j, i in enumerate(missing)})
+            if not keys:
+                return np.zeros((0, 0), np.float32)
+            return np.stack([found[k] for k in keys]).astype(np.float32)
+        return finish
 
     def keep_only(self, texts: Sequence[str]) -> None:
         """Forget every vector but those of `texts` (the live index), so the cache does not grow."""

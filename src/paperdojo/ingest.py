@@ -251,15 +251,24 @@ def _parsed_docs(settings: Settings, jobs: list[tuple[Paper, Path]]
                 yield paper, _parse_inline(paper, path)
 
 
-def _index_one(embedder: Embedder, cache: EmbeddingCache, settings: Settings, doc: ParsedDoc, key: str
-               ) -> tuple[list, np.ndarray]:
+@dataclass
+class _Embedding:
+    """A paper whose chunks are being embedded while the next one is parsed and chunked."""
+
+    paper: Paper
+    doc: ParsedDoc
+    chunks: list
+    key: str
+    wait: Callable[[], np.ndarray]
+
+
+def _start_one(embedder: Embedder, cache: EmbeddingCache, settings: Settings, paper: Paper,
+               doc: ParsedDoc, key: str) -> _Embedding:
     chunks = embedder.chunker(settings).chunk(doc)
     if not chunks:
         raise parse.ParseError("no answerable text left after cleaning (only references?)")
     texts = [embedding_text(c, settings.embed_with_heading) for c in chunks]
-    vectors = cache.encode(texts, embedder.encode)
-    store.save_part(settings.index_dir, key, doc, chunks, vectors)
-    return chunks, vectors
+    return _Embedding(paper, doc, chunks, key, cache.start(texts, embedder.submit))
 
 
 def _indexed_status(paper: Paper, path: Path, sha: str, key: str, doc: ParsedDoc,
@@ -318,27 +327,47 @@ def ingest(settings: Settings, pdf_dirs: Iterable[Path] = (), only: Iterable[str
             cache.clear()
         jobs = [(p, path) for p, path, _, _ in todo]
         meta = {p.id: (path, sha, key) for p, path, sha, key in todo}
+        if todo:
+            embedder.start_workers()  # they load the model while the first paper is parsed
+
+        def failed(paper: Paper, exc: BaseException, logged: bool = False) -> None:
+            path, sha, _ = meta[paper.id]
+            if isinstance(exc, DocumentError):
+                reason = str(exc)
+            else:
+                if not logged:
+                    log.error("indexing %s failed", paper.id, exc_info=exc)
+                reason = f"unexpected error: {exc!r}"
+            statuses[paper.id] = paper_status(paper, "failed", reason, file=str(path), sha256=sha)
+
+        def finish(job: _Embedding) -> None:
+            try:
+                vectors = job.wait()
+                store.save_part(settings.index_dir, job.key, job.doc, job.chunks, vectors)
+            except Exception as exc:  # noqa: BLE001 - report it, keep the other papers
+                failed(job.paper, exc)
+                return
+            path, sha, key = meta[job.paper.id]
+            parts[job.paper.id] = (job.doc, job.chunks, vectors)
+            statuses[job.paper.id] = _indexed_status(job.paper, path, sha, key, job.doc, len(job.chunks),
+                                                     False)
+            report.embedded_docs += 1
+            report.embedded_chunks += len(job.chunks)
+
+        embedding: list[_Embedding] = []  # at most two papers: one embedding, the next queued behind it
         for n, (paper, result) in enumerate(_parsed_docs(settings, jobs), 1):
-            path, sha, key = meta[paper.id]
             progress("index", n - 1, len(todo), paper.id)
             if isinstance(result, Exception):
-                reason = str(result) if isinstance(result, DocumentError) else f"unexpected error: {result!r}"
-                statuses[paper.id] = paper_status(paper, "failed", reason, file=str(path), sha256=sha)
+                failed(paper, result, logged=True)  # by the parser
                 continue
             try:
-                chunks, vectors = _index_one(embedder, cache, settings, result, key)
-            except DocumentError as exc:
-                statuses[paper.id] = paper_status(paper, "failed", str(exc), file=str(path), sha256=sha)
-                continue
+                embedding.append(_start_one(embedder, cache, settings, paper, result, meta[paper.id][2]))
             except Exception as exc:  # noqa: BLE001 - report it, keep the other papers
-                log.exception("indexing %s failed", paper.id)
-                statuses[paper.id] = paper_status(paper, "failed", f"unexpected error: {exc!r}",
-                                             file=str(path), sha256=sha)
-                continue
-            parts[paper.id] = (result, chunks, vectors)
-            statuses[paper.id] = _indexed_status(paper, path, sha, key, result, len(chunks), False)
-            report.embedded_docs += 1
-            report.embedded_chunks += len(chunks)
+                failed(paper, exc)
+            while len(embedding) > 1:
+                finish(embedding.pop(0))
+        for job in embedding:
+            finish(job)
         progress("index", len(todo), len(todo), "")
         for pid, why in refused.items():
             if pid in statuses and statuses[pid].status == "indexed":
