@@ -160,7 +160,7 @@ class Grader:
         where: dict[str, Hit] = {}
         surface: dict[str, str] = {}
         for hit in refs:
-            words = _WORD.findall(hit.chunk.text)
+            words = _WORD.findall(hit.matched.text)
             for n in (1, 2, 3):
                 for i in range(len(words) - n + 1):
                     gram = words[i : i + n]
@@ -205,7 +205,7 @@ class Grader:
             return Grade(0.0, [], concepts, 0.0, [reason], model, refs)
         said = self._stems(text)
         sentences = [text[s:e] for s, e in sentence_spans(text, 0, len(text))] or [text]
-        ref_sents = [t[a:b] for t in (h.chunk.text for h in refs) for a, b in sentence_spans(t, 0, len(t))
+        ref_sents = [t[a:b] for t in (h.matched.text for h in refs) for a, b in sentence_spans(t, 0, len(t))
                      if len(t[a:b].split()) >= 5] or [h.chunk.text for h in refs]
         vecs = self.embedder.encode([q.text] + ref_sents + sentences + [c.phrase for c in concepts])
         q_vec, ref_vecs = vecs[0], vecs[1 : 1 + len(ref_sents)]
