@@ -2,7 +2,8 @@
 
 Sizes are counted with the model's own tokenizer, including the "title / section" heading that is
 embedded with each chunk, so nothing is silently truncated by the model. Chunks never cross a
-section boundary; a small overlap of whole sentences keeps an idea from being cut in two.
+section boundary; an optional overlap of whole sentences (off by default: neighbouring chunks are
+merged at query time instead) keeps an idea from being cut in two.
 References are left out of the answerable text.
 """
 
