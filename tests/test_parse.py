@@ -77,6 +77,24 @@ def test_title_from_metadata(tmp_path):
     assert parse_file(path, "m", "Given Title").title == "Given Title"
 
 
+def test_title_from_the_largest_type(tmp_path):
+    """No metadata: the first block of the first page's largest type, the arXiv stamp aside; a short
+    capitalized second line ("Parameter Models") is part of it, the author line after it is not."""
+    from fpdf import FPDF
+
+    pdf = FPDF(format="A4")
+    pdf.add_page()
+    for size, text in [(20, "arXiv:1910.02054v3 [cs.LG] 13 May 2020"),
+                       (17, "ZeRO: Memory Optimizations Toward Training Trillion"), (17, "Parameter Models"),
+                       (11, "Samyam Rajbhandari, Example University"), (12, "Abstract"),
+                       (10, "We shard optimizer states, gradients and parameters across data-parallel ranks.")]:
+        pdf.set_font("Helvetica", size=size)
+        pdf.cell(0, size * 0.6, text, new_x="LMARGIN", new_y="NEXT")
+    path = tmp_path / "zero.pdf"
+    pdf.output(str(path))
+    assert parse_file(path, "zero").title == "ZeRO: Memory Optimizations Toward Training Trillion Parameter Models"
+
+
 def test_clean_line_ligatures_and_controls():
     assert clean_line("e\ufb03cient \ufb01rst  \ufb02ow\x00") == "efficient first flow"
     assert clean_line("\U0001d465 = 1") == "x = 1"  # math italic x

@@ -438,8 +438,8 @@ def add_source(settings: Settings, spec: str, category: str | None = None,
     if local.is_file():
         parse.check_pdf_file(local)
         if not title:
-            lines, _, meta = parse.pdf_page_lines(local)
-            title = parse.pdf_title(meta, lines[0])
+            lines, _, extracted = parse.pdf_page_lines(local)
+            title = parse.pdf_title(extracted, lines[0])
         new_id = catalog.unique_id(papers, catalog.slugify(title or local.stem))
         paper = Paper(new_id, title or "", category or catalog.UNCATEGORIZED,
                       file=str(local.resolve()), origin="user")
