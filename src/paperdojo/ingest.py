@@ -26,7 +26,7 @@ from . import catalog, fetch, parse, store
 from .cache import EmbeddingCache
 from .catalog import Paper
 from .chunk import embedding_text
-from .embed import Embedder, backend_for
+from .embed import Embedder, Pending, backend_for
 from .records import DocumentError, ParsedDoc
 from .settings import Settings
 from .util import atomic_write_json, read_json, sha256_file
@@ -259,7 +259,7 @@ class _Embedding:
     doc: ParsedDoc
     chunks: list
     key: str
-    wait: Callable[[], np.ndarray]
+    wait: Pending
 
 
 def _start_one(embedder: Embedder, cache: EmbeddingCache, settings: Settings, paper: Paper,
