@@ -181,12 +181,9 @@ def search_faiss(index: faiss.Index, queries: np.ndarray, k: int, vectors: np.nd
                  ) -> tuple[np.ndarray, np.ndarray]:
     """Top-k (scores, ids). IVF-PQ codes are approximate: with `vectors` (the exact ones, e.g.
     memory-mapped from vectors.npy) ten times as many candidates are re-scored exactly."""
-    if not isinstance(index, faiss.IndexIVFPQ):
+    if not isinstance(index, faiss.IndexIVFPQ) or vectors is None:
         return index.search(queries, k)
-    pool = k * 10 if vectors is not None else k
-    _, ids = index.search(queries, pool)
-    if vectors is None:
-        return index.search(queries, k)
+    _, ids = index.search(queries, k * 10)
     scores = np.full(ids.shape, -np.inf, dtype=np.float32)
     for row, (q, cand) in enumerate(zip(queries, ids, strict=True)):
         ok = cand >= 0
