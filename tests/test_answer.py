@@ -9,8 +9,9 @@ import pytest
 from helpers import two_paper_home
 
 from paperdojo import store
-from paperdojo.answer import MAX_WORDS, Answerer, Conversation
+from paperdojo.answer import Answerer, Conversation
 from paperdojo.cli import main
+from paperdojo.extract import MAX_WORDS
 from paperdojo.lc import PaperdojoRetriever
 from paperdojo.retrieve import Filters, Retriever
 

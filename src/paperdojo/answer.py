@@ -18,13 +18,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .chunk import sentence_spans
+from .extract import Selection, extract
 from .grounding import (
     CITATION,
     build_prompt,
     check_citations,
     clean_rewrite,
-    looks_like_instruction,
     passage_budget,
     rewrite_messages,
 )
@@ -33,24 +32,10 @@ from .records import Chunk
 from .retrieve import Filters, Hit, Retriever, SectionHit, find_sections, mark, query_terms
 from .settings import Settings
 
-MAX_WORDS = 150
 _NAMED = re.compile(r"\b[A-Za-z][\w\-]*[A-Z0-9][\w\-]*\b|\b[A-Z][a-z]{2,}\b")
 _FOLLOW_UP = re.compile(r"^(and|but|so|also|what about|how about|then|compare|versus|vs)\b|"
                         r"\b(it|its|that|this|they|them|those|these|the same)\b", re.I)
 _COMPARE = re.compile(r"\b(compare|comparison|differ|difference|versus|vs\.?|than|unlike|both)\b", re.I)
-
-
-_PAPER_REFS = re.compile(r"\s?\[\d+(?:\s*[,\u2013-]\s*\d+)*\]")
-_CAPTION_INSIDE = re.compile(r".\s(Figure|Fig\.|Table)\s\d+:")
-
-
-def _readable(sent: str) -> bool:
-    """A prose sentence, not figure labels or a table row that ran into the text."""
-    words = sent.split()
-    if not 6 <= len(words) <= 70 or sum(c.isalpha() for c in sent) < 0.6 * len(sent):
-        return False
-    capitalized = sum(w[0].isupper() for w in words if w[0].isalpha())
-    return not (len(words) > 12 and capitalized > 0.5 * len(words)) and not _CAPTION_INSIDE.search(sent)
 
 
 @dataclass
@@ -119,12 +104,7 @@ class Answerer:
         self.retriever = retriever
         self.llm = llm  # None: extractive answers
         self.passage_chars = passage_chars  # passages a language model gets, fitted to its context
-        # sentence selection (measured on dev.jsonl in aggregate; see the README's table)
-        self.answer_passages = 3  # the top passages sentences are drawn from
-        self.overlap_weight = 0.3  # weight of the question's terms found in a sentence
-        self.rank_weight = 0.2  # prior for sentences of higher-ranked passages
-        self.redundancy = 0.3  # MMR penalty: similarity to sentences already chosen
-        self.max_encoded = 8  # candidate sentences scored by the model (the rest by terms only)
+        self.selection = Selection()  # how the extractive answer picks its sentences
         self.min_similarity = min_similarity  # calibrated on dev.jsonl: see `paperdojo eval`
         self.k = k
         self.docs = retriever.index.manifest.get("docs", {})
@@ -328,41 +308,8 @@ class Answerer:
     def extract(self, query: str, hits: list[Hit], stems: set[str]) -> str:
         """Query-focused sentences from the passages, ~150 words, each with its citation.
 
-        `stems` are the query's stemmed terms (computed once per answer by the caller).
+        `stems` are the query's stemmed terms (computed once per answer by the caller). Sentences come
+        from the chunk that matched in each passage, not the merged passage: measured better.
         """
-        cands: list[tuple[int, int, str]] = []  # (source number, position, sentence)
-        for n, h in enumerate(hits[: self.answer_passages], 1):
-            text = h.matched.text  # the part of a merged passage that matched: measured better
-            for pos, (s, e) in enumerate(sentence_spans(text, 0, len(text))):
-                sent = _PAPER_REFS.sub("", " ".join(text[s:e].split()))  # the paper's own [22]
-                if _readable(sent) and not looks_like_instruction(sent):
-                    cands.append((n, pos, sent))
-        if not cands:
-            return " ".join(f"{h.chunk.text[:300]} [{n}]" for n, h in enumerate(hits[:1], 1))
-        lexical = []
-        for n, _, sent in cands:
-            terms = {self.retriever.stemmer.stemWord(w.strip(".,;:()").lower()) for w in sent.split()}
-            lexical.append(self.overlap_weight * len(stems & terms) / max(1, len(stems))
-                           + self.rank_weight / n)
-        # only the lexically best candidates go through the model: the answer's main cost
-        keep = sorted(range(len(cands)), key=lambda i: -lexical[i])[: self.max_encoded]
-        cands = [cands[i] for i in keep]
-        lexical = [lexical[i] for i in keep]
-        emb = self.retriever.embedder.encode([query] + [c[2] for c in cands])
-        scores = [float(sim) + lex for sim, lex in zip(emb[1:] @ emb[0], lexical, strict=True)]
-        chosen: list[int] = []
-        used = 0
-        left = set(range(len(cands)))
-        while left and used < MAX_WORDS - 10:
-            def gain(i: int) -> float:
-                near = max((float(emb[1 + i] @ emb[1 + j]) for j in chosen), default=0.0)
-                return scores[i] - self.redundancy * near - (1.0 if near > 0.9 else 0.0)
-            i = max(left, key=gain)
-            left.discard(i)
-            n_words = len(cands[i][2].split())
-            if (used + n_words > MAX_WORDS and chosen) or gain(i) < -0.5:
-                continue
-            chosen.append(i)
-            used += n_words
-        chosen.sort(key=lambda i: (cands[i][0], cands[i][1]))
-        return " ".join(f"{cands[i][2].rstrip()} [{cands[i][0]}]" for i in chosen)
+        return extract(query, [h.matched.text for h in hits], stems, self.retriever.stemmer,
+                       self.retriever.embedder, self.selection)
