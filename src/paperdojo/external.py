@@ -1,14 +1,16 @@
-"""External retrieval checks nobody here wrote: BEIR SciFact and the QASPER subset (nDCG@10).
+"""External checks nobody here wrote: BEIR SciFact and the QASPER subset.
 
 SciFact anchors the retrieval stack's correctness (one document = one abstract, no chunking):
 all-MiniLM-L6-v2 is published at nDCG@10 0.645 and BM25 at 0.665. QASPER ranks the paragraphs of
-one paper for its questions (per-paper retrieval, as its README asks).
+one paper for its questions (per-paper retrieval, as its README asks, nDCG@10), and checks the
+extractive answer drawn from the top paragraphs against the annotators' answer spans.
 """
 
 from __future__ import annotations
 
 import json
 import math
+import re
 from collections.abc import Callable
 from pathlib import Path
 
@@ -17,6 +19,9 @@ import numpy as np
 import Stemmer
 
 from .embed import Embedder
+from .evaluate import norm
+from .extract import Selection, extract
+from .retrieve import query_terms
 
 
 def ndcg_at_10(ranked: list[str], relevant: dict[str, int]) -> float:
@@ -81,7 +86,11 @@ def scifact(root: Path, embedder: Embedder, bm25_weight: float = 0.5,
 
 
 def qasper(root: Path, embedder: Embedder, bm25_weight: float = 0.5,
-           progress: Callable[[str], None] = print) -> dict[str, float]:
+           progress: Callable[[str], None] = print, selection: Selection | None = None) -> dict[str, float]:
+    """Per-paper paragraph retrieval (nDCG@10 by ranker), and the extractive answer from the top
+    hybrid paragraphs: `answer_span` (it holds a gold span whole) and `answer_recall` (best share of
+    a gold span's words)."""
+    selection = selection or Selection()
     paragraphs = _jsonl(root / "corpus.jsonl")
     qrels = _qrels(root / "qrels.tsv")
     questions = [q for q in _jsonl(root / "questions.jsonl") if q["qid"] in qrels]
@@ -89,7 +98,8 @@ def qasper(root: Path, embedder: Embedder, bm25_weight: float = 0.5,
     by_doc: dict[str, list[dict]] = {}
     for p in paragraphs:
         by_doc.setdefault(p["doc_id"], []).append(p)
-    results: dict[str, list[float]] = {"dense": [], "bm25": [], "hybrid": []}
+    results: dict[str, list[float]] = {"dense": [], "bm25": [], "hybrid": [], "answer_span": [],
+                                       "answer_recall": []}
     for doc_id, paras in by_doc.items():
         qs = [q for q in questions if q["doc_id"] == doc_id]
         if not qs:
@@ -100,6 +110,26 @@ def qasper(root: Path, embedder: Embedder, bm25_weight: float = 0.5,
         for name, matrix in scorer.scores([q["question"] for q in qs]).items():
             for q, row in zip(qs, np.argsort(-matrix, axis=1), strict=True):
                 results[name].append(ndcg_at_10([ids[i] for i in row[:10]], qrels[q["qid"]]))
-    out = {name: float(np.mean(v)) for name, v in results.items()}
+                if name == "hybrid" and q.get("extractive_spans"):
+                    answer = extract(q["question"], [paras[i]["text"] for i in row[:selection.passages]],
+                                     query_terms(scorer.stemmer, q["question"]), scorer.stemmer, embedder,
+                                     selection)
+                    span, recall = span_match(q["extractive_spans"], answer)
+                    results["answer_span"].append(span)
+                    results["answer_recall"].append(recall)
+    out = {name: float(np.mean(v)) if v else 0.0 for name, v in results.items()}
     out["n_queries"] = len(results["dense"])
+    out["n_answers"] = len(results["answer_span"])
     return out
+
+
+def span_match(spans: list[str], answer: str) -> tuple[float, float]:
+    """Whether the answer holds a gold span whole, and the best share of a span's words it holds.
+
+    Words are compared as sets, lower-cased; spans match as key points do (case, hyphens, spaces).
+    """
+    hay = norm(answer)
+    words = set(re.findall(r"\w+", answer.lower()))
+    whole = any(norm(s) and norm(s) in hay for s in spans)
+    shares = [len(set(w) & words) / len(set(w)) for s in spans if (w := re.findall(r"\w+", s.lower()))]
+    return float(whole), max(shares, default=0.0)
