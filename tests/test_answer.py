@@ -150,6 +150,21 @@ def test_llm_prompt_and_citation_check(setup):
     assert checked.text == "Halos move border data [1]. Also. And this sentence cites nothing."
     assert checked.removed == [9] and checked.grounded and checked.uncited == 1
     assert check_citations("No citations here.", ans.sources).grounded is False
+    assert "Question: What is a halo exchange?\n\nAnswer from the passages" in user  # the reminder last
+
+
+def test_uncited_sentence_cites_the_passage_that_holds_it(setup):
+    """A model that copies a passage's words but forgets the [n] gets that passage's number; a
+    sentence no passage supports stays uncited."""
+    from paperdojo.grounding import check_citations
+
+    _, answerer = setup
+    sources = answerer.answer("What is a halo exchange?").sources
+    n, words = sources[1].n, " ".join(sources[1].chunk.text.split(". ")[0].split()[:12]).rstrip(".")
+    assert len(words.split()) >= 4
+    checked = check_citations(f"{words}. Purple elephants dance on quiet mountains.", sources)
+    assert checked.text == f"{words}. [{n}] Purple elephants dance on quiet mountains."
+    assert checked.grounded and checked.attributed == 1 and checked.uncited == 1
 
 
 def test_cli_chat_follow_up(setup, monkeypatch, capsys):

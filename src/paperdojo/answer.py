@@ -292,6 +292,9 @@ class Answerer:
             result.text += "\n\nEvidence from the papers: " + self.extract(result.query, hits, stems)
         elif checked.uncited:
             result.notes.append(f"{checked.uncited} sentence(s) of the model's answer cite no passage")
+        if checked.attributed:
+            result.notes.append(f"{checked.attributed} sentence(s) the model left uncited now cite the "
+                                "passage that holds most of their words")
 
     def refusal(self, question: str, hits: list[Hit]) -> str:
         if not hits:
