@@ -13,8 +13,8 @@ from pathlib import Path
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
+from paperdojo.app.ui import launch  # noqa: E402
 from paperdojo.settings import Settings  # noqa: E402
-from paperdojo.ui import launch  # noqa: E402
 from paperdojo.workspace import Workspace  # noqa: E402
 
 

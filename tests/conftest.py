@@ -7,7 +7,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from paperdojo.embed import Embedder  # noqa: E402
+from paperdojo.library.embed import Embedder  # noqa: E402
 from paperdojo.settings import Settings  # noqa: E402
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"

@@ -89,7 +89,7 @@ def two_paper_home(home: Path, embedder, reading_list: str = "", **settings_kw):
     """A home with PIPE and SHARD ingested (ids "pipe" and "shard"); returns its Settings."""
     from conftest import make_settings
 
-    from paperdojo.ingest import ingest
+    from paperdojo.library.ingest import ingest
 
     pdfs = home / "pdfs"
     pdfs.mkdir(parents=True, exist_ok=True)
@@ -192,7 +192,7 @@ class LlamaServer:
         import subprocess
         import sys
 
-        from paperdojo.llm import bundled_gguf
+        from paperdojo.answering.llm import bundled_gguf
 
         self.port = free_port()
         self.log = open(log_path, "w")  # noqa: SIM115 - closed in stop()

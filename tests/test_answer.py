@@ -9,11 +9,11 @@ import pytest
 from helpers import two_paper_home
 
 from paperdojo import store
-from paperdojo.answer import Answerer, Conversation
+from paperdojo.answering.answer import Answerer, Conversation
+from paperdojo.answering.extract import MAX_WORDS
+from paperdojo.answering.lc import PaperdojoRetriever
+from paperdojo.answering.retrieve import Filters, Retriever
 from paperdojo.cli import main
-from paperdojo.extract import MAX_WORDS
-from paperdojo.lc import PaperdojoRetriever
-from paperdojo.retrieve import Filters, Retriever
 
 READING_LIST = """[[paper]]
 id = "alpa"
@@ -118,7 +118,7 @@ def test_reranker_stage_is_reported(setup, tmp_path):
     ans = missing.answer("What is a halo exchange?")
     assert any(s.startswith("rerank unavailable") for s in ans.stages) and not ans.refused
     # a cross-encoder built on the bundled MiniLM weights (untrained head): proves the stage runs
-    from paperdojo.embed import resolve_model
+    from paperdojo.library.embed import resolve_model
     from paperdojo.settings import BUNDLED_MODEL
 
     real = Retriever(index, embedder, reranker=resolve_model(BUNDLED_MODEL), rerank_pool=6)
@@ -127,7 +127,7 @@ def test_reranker_stage_is_reported(setup, tmp_path):
 
 
 def test_llm_prompt_and_citation_check(setup):
-    from paperdojo.grounding import build_prompt, check_citations, neutralize, passage_budget
+    from paperdojo.answering.grounding import build_prompt, check_citations, neutralize, passage_budget
 
     _, answerer = setup
     ans = answerer.answer("What is a halo exchange?")
@@ -156,7 +156,7 @@ def test_llm_prompt_and_citation_check(setup):
 def test_uncited_sentence_cites_the_passage_that_holds_it(setup):
     """A model that copies a passage's words but forgets the [n] gets that passage's number; a
     sentence no passage supports stays uncited."""
-    from paperdojo.grounding import check_citations
+    from paperdojo.answering.grounding import check_citations
 
     _, answerer = setup
     sources = answerer.answer("What is a halo exchange?").sources

@@ -17,7 +17,7 @@ import pytest
 from conftest import make_settings
 from helpers import free_port, make_pdf, paper_pages
 
-from paperdojo.ingest import ingest
+from paperdojo.library.ingest import ingest
 
 ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = ROOT / "test-artifacts"
@@ -174,7 +174,7 @@ def test_only_the_pdf_cache_is_served(app):
 
 
 def test_no_index_and_public_bind(tmp_path):
-    from paperdojo.ui import launch
+    from paperdojo.app.ui import launch
     from paperdojo.workspace import Workspace
 
     ws = Workspace(make_settings(tmp_path / "empty"))

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from helpers import make_pdf, paper_pages
 
-from paperdojo.chunk import embedding_text, sentence_spans
-from paperdojo.parse import parse_file
+from paperdojo.library.chunk import embedding_text, sentence_spans
+from paperdojo.library.parse import parse_file
 from paperdojo.settings import Settings
 
 

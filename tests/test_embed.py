@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from paperdojo import store
-from paperdojo.embed import ONNX_INT8, Embedder, IndexMismatch
+from paperdojo.library.embed import ONNX_INT8, Embedder, IndexMismatch
 from paperdojo.settings import Settings
 
 TEXTS = ["Pipeline parallelism splits the layers of a model into stages.",

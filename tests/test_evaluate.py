@@ -8,8 +8,8 @@ import pytest
 from helpers import two_paper_home
 
 from paperdojo.cli import main
-from paperdojo.embed import Embedder
-from paperdojo.external import ndcg_at_10, qasper, scifact, span_match
+from paperdojo.evaluation.external import ndcg_at_10, qasper, scifact, span_match
+from paperdojo.library.embed import Embedder
 from paperdojo.settings import Settings
 
 QUESTIONS = [

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from helpers import LocalServer, Route, make_pdf, paper_pages
 
-from paperdojo.fetch import FetchError, download, make_client
-from paperdojo.sources import Plan
+from paperdojo.library.fetch import FetchError, download, make_client
+from paperdojo.library.sources import Plan
 
 
 @pytest.fixture

@@ -14,9 +14,9 @@ from conftest import make_settings
 from helpers import LocalServer, Route, make_pdf, paper_pages, wait_for
 
 from paperdojo import catalog, store
-from paperdojo.chunk import embedding_text
 from paperdojo.cli import main
-from paperdojo.ingest import IngestError, ingest
+from paperdojo.library.chunk import embedding_text
+from paperdojo.library.ingest import IngestError, ingest
 
 READING_LIST = """
 [[paper]]
@@ -248,7 +248,7 @@ def test_script_without_main_guard_still_indexes(tmp_path):
     script = tmp_path / "unguarded.py"
     script.write_text(
         "from pathlib import Path\n"
-        "from paperdojo.ingest import ingest\n"
+        "from paperdojo.library.ingest import ingest\n"
         "from paperdojo.settings import Settings\n"
         f"home = Path({str(tmp_path / 'home')!r})\n"
         "home.mkdir(exist_ok=True)\n"

@@ -14,10 +14,10 @@ import pytest
 from helpers import two_paper_home
 
 from paperdojo import store
-from paperdojo.answer import Answerer
-from paperdojo.interview import Grader, Progress, Question, generated_questions, load_bank, pick
-from paperdojo.retrieve import Retriever
+from paperdojo.answering.answer import Answerer
+from paperdojo.answering.retrieve import Retriever
 from paperdojo.settings import PROJECT_ROOT
+from paperdojo.study.interview import Grader, Progress, Question, generated_questions, load_bank, pick
 
 QUESTIONS = """
 [[question]]

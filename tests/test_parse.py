@@ -8,7 +8,7 @@ import pypdfium2 as pdfium
 import pytest
 from helpers import make_pdf
 
-from paperdojo.parse import (
+from paperdojo.library.parse import (
     HeadingDetector,
     ParseError,
     clean_line,

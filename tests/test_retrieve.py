@@ -6,8 +6,8 @@ import pytest
 from helpers import two_paper_home
 
 from paperdojo import store
-from paperdojo.evaluate import Question, kp_found, load_questions, retrieval_metrics
-from paperdojo.retrieve import EmptyQuery, Filters, Retriever, find_sections
+from paperdojo.answering.retrieve import EmptyQuery, Filters, Retriever, find_sections
+from paperdojo.evaluation.evaluate import Question, kp_found, load_questions, retrieval_metrics
 
 
 @pytest.fixture(scope="module")
@@ -67,7 +67,7 @@ def test_ann_index_gives_the_same_hits_as_exact(tmp_path, embedder):
     """An HNSW (or IVF-PQ) index finds candidates; exact re-scoring keeps the ranking of flat search."""
     from helpers import make_pdf, paper_pages
 
-    from paperdojo.ingest import ingest
+    from paperdojo.library.ingest import ingest
     from paperdojo.settings import Settings
 
     pdfs = tmp_path / "pdfs"
@@ -94,7 +94,7 @@ def test_ann_index_gives_the_same_hits_as_exact(tmp_path, embedder):
 def test_index_kinds_by_size_and_ivfpq_recall():
     import numpy as np
 
-    from paperdojo.bench import synthetic
+    from paperdojo.evaluation.bench import synthetic
 
     assert [store.index_kind(n) for n in (3_000, 500_000, 5_000_000)] == ["flat", "ivfpq", "ivfpq"]
     assert store.index_kind(500, "ivfpq") == "flat"  # too few vectors to train it
@@ -110,7 +110,7 @@ def test_index_kinds_by_size_and_ivfpq_recall():
 
 
 def test_compound_questions_lean_on_the_overview():
-    from paperdojo.retrieve import question_parts
+    from paperdojo.answering.retrieve import question_parts
 
     assert question_parts("How does TASO find substitutions, and how does it verify them?") == [
         "How does TASO find substitutions", "how does it verify them"]
@@ -122,8 +122,8 @@ def test_compound_questions_lean_on_the_overview():
 
 
 def test_merge_chunks_keeps_text_and_provenance():
+    from paperdojo.answering.retrieve import merge_chunks
     from paperdojo.records import Chunk
-    from paperdojo.retrieve import merge_chunks
 
     text = "One two. Three four. Five six. Seven eight."
     a, b, c = (Chunk("d", "T", "2 S", p, p, s, e, text[s:e])
@@ -138,7 +138,7 @@ def test_neighbouring_hits_make_one_passage(tmp_path, embedder):
     """Consecutive chunks of a section that both rank high come back as one passage, not two."""
     from helpers import make_pdf, paper_pages
 
-    from paperdojo.ingest import ingest
+    from paperdojo.library.ingest import ingest
     from paperdojo.settings import Settings
 
     pdfs = tmp_path / "pdfs"

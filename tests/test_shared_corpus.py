@@ -8,8 +8,8 @@ import pytest
 from conftest import make_settings
 
 from paperdojo import store
-from paperdojo.chunk import embedding_text
-from paperdojo.ingest import ingest
+from paperdojo.library.chunk import embedding_text
+from paperdojo.library.ingest import ingest
 
 
 @pytest.fixture(scope="module")
@@ -63,8 +63,8 @@ def test_warm_reingest_is_fast(corpus, embedder):
 
 def test_dev_retrieval_beats_the_usual_pipeline(corpus, embedder, shared):
     """The usual LangChain pipeline measured 0.79 / 0.69 / 0.71 here (page hit, MRR, key points)."""
-    from paperdojo.evaluate import evaluate_retriever, load_questions
-    from paperdojo.retrieve import Retriever
+    from paperdojo.answering.retrieve import Retriever
+    from paperdojo.evaluation.evaluate import evaluate_retriever, load_questions
 
     _, _, _, index = corpus
     metrics = evaluate_retriever(Retriever(index, embedder), load_questions(shared / "eval" / "dev.jsonl"))
@@ -76,10 +76,10 @@ def test_grading_is_sound_on_dev(corpus, embedder, shared):
     """Reference answer > partial answer (half of its key points dropped) > off-topic answer."""
     import re
 
-    from paperdojo.answer import Answerer
-    from paperdojo.evaluate import kp_found
-    from paperdojo.interview import Grader, Question
-    from paperdojo.retrieve import Retriever
+    from paperdojo.answering.answer import Answerer
+    from paperdojo.answering.retrieve import Retriever
+    from paperdojo.evaluation.evaluate import kp_found
+    from paperdojo.study.interview import Grader, Question
 
     _, _, _, index = corpus
     grader = Grader(Answerer(Retriever(index, embedder)))

@@ -7,9 +7,9 @@ import re
 import pytest
 
 from paperdojo import catalog
-from paperdojo.catalog import CatalogError, Paper
+from paperdojo.library.catalog import CatalogError, Paper
+from paperdojo.library.sources import arxiv_id, resolve
 from paperdojo.settings import PROJECT_ROOT, Settings
-from paperdojo.sources import arxiv_id, resolve
 
 
 @pytest.mark.parametrize(

@@ -17,10 +17,10 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from . import catalog, ingest, store
-from .llm import LLMError
-from .records import DocumentError
-from .settings import Settings
+from paperdojo.answering.llm import LLMError
+from paperdojo.library import catalog, ingest, store
+from paperdojo.records import DocumentError
+from paperdojo.settings import Settings
 
 console = Console(stderr=True)
 out = Console(width=None if Console().is_terminal else 160)  # piped output: wide, not 80 columns
@@ -107,7 +107,7 @@ def _print_docs(docs: Sequence[ingest.DocStatus], only_problems: bool = False) -
 
 
 def cmd_papers(args: argparse.Namespace) -> int:
-    from .workspace import Workspace
+    from paperdojo.workspace import Workspace
 
     statuses = Workspace(_settings(args)).papers()
     if args.json:
@@ -143,21 +143,21 @@ def cmd_remove(args: argparse.Namespace) -> int:
 
 # --------------------------------------------------------------------------- search / eval
 def _retriever(settings: Settings):  # noqa: ANN202 - imported lazily: torch is slow to import
-    from .embed import Embedder
-    from .retrieve import Retriever
+    from paperdojo.answering.retrieve import Retriever
+    from paperdojo.library.embed import Embedder
 
     index = store.load_index(settings.index_dir)
     return Retriever.from_settings(index, Embedder(settings), settings)
 
 
 def _filters(args: argparse.Namespace):  # noqa: ANN202
-    from .retrieve import Filters
+    from paperdojo.answering.retrieve import Filters
 
     return Filters(set(args.paper or []), set(args.category or []))
 
 
 def cmd_search(args: argparse.Namespace) -> int:
-    from .retrieve import find_sections
+    from paperdojo.answering.retrieve import find_sections
 
     settings = _settings(args)
     results = find_sections(_retriever(settings), args.topic, args.k, _filters(args))
@@ -176,9 +176,9 @@ def cmd_search(args: argparse.Namespace) -> int:
 
 
 def stream_answer(answerer, question: str, filters=None, k: int | None = None,  # noqa: ANN001
-                  conversation=None):  # noqa: ANN001, ANN201 - returns paperdojo.answer.Answer
+                  conversation=None):  # noqa: ANN001, ANN201 - returns paperdojo.answering.answer.Answer
     """Print a language model's text as it comes, then the checked answer with its sources."""
-    from .answer import Answer
+    from paperdojo.answering.answer import Answer
 
     streamed = []
     for item in answerer.stream(question, filters, k, conversation):
@@ -192,7 +192,7 @@ def stream_answer(answerer, question: str, filters=None, k: int | None = None,  
     raise RuntimeError("the answer stream ended without an answer")
 
 
-def print_answer(ans, streamed: str = "") -> None:  # noqa: ANN001 - paperdojo.answer.Answer
+def print_answer(ans, streamed: str = "") -> None:  # noqa: ANN001 - paperdojo.answering.answer.Answer
     """The answer (unless it was streamed unchanged), then its sources ([n] title, section, page)."""
     for note in ans.notes:
         out.print(f"[yellow]note:[/] {escape(note)}", highlight=False)
@@ -222,8 +222,8 @@ def print_answer(ans, streamed: str = "") -> None:  # noqa: ANN001 - paperdojo.a
 
 def cmd_chat(args: argparse.Namespace) -> int:
     """A conversation in the terminal: follow-up questions keep the previous topic and papers."""
-    from .answer import Answerer, Conversation
-    from .retrieve import EmptyQuery
+    from paperdojo.answering.answer import Answerer, Conversation
+    from paperdojo.answering.retrieve import EmptyQuery
 
     settings = _settings(args)
     answerer = Answerer.from_settings(_retriever(settings), settings, args.k)
@@ -253,7 +253,7 @@ def _answer_json(ans) -> dict:  # noqa: ANN001
 
 
 def cmd_ask(args: argparse.Namespace) -> int:
-    from .answer import Answerer
+    from paperdojo.answering.answer import Answerer
 
     settings = _settings(args)
     answerer = Answerer.from_settings(_retriever(settings), settings, args.k)
@@ -264,7 +264,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
     return 0
 
 
-def _print_grade(grade) -> None:  # noqa: ANN001 - paperdojo.interview.Grade
+def _print_grade(grade) -> None:  # noqa: ANN001 - paperdojo.study.interview.Grade
     colour = "green" if grade.score >= 7 else "yellow" if grade.score >= 4 else "red"
     out.print(f"\n[bold {colour}]Score: {grade.score:g}/10[/]")
     for reason in grade.reasons:
@@ -305,8 +305,8 @@ def _read_answer(progress, attempt: int) -> str | None:  # noqa: ANN001
 
 
 def cmd_interview(args: argparse.Namespace) -> int:
-    from .answer import Answerer
-    from .interview import Grader, Progress, all_questions, pick
+    from paperdojo.answering.answer import Answerer
+    from paperdojo.study.interview import Grader, Progress, all_questions, pick
 
     settings = _settings(args)
     answerer = Answerer.from_settings(_retriever(settings), settings)
@@ -342,7 +342,7 @@ def cmd_interview(args: argparse.Namespace) -> int:
 
 
 def cmd_progress(args: argparse.Namespace) -> int:
-    from .interview import Progress
+    from paperdojo.study.interview import Progress
 
     settings = _settings(args)
     progress = Progress(settings.progress_db)
@@ -365,8 +365,8 @@ def cmd_progress(args: argparse.Namespace) -> int:
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
-    from .answer import Answerer
-    from .evaluate import answer_metrics, evaluate_all, load_questions, ratios
+    from paperdojo.answering.answer import Answerer
+    from paperdojo.evaluation.evaluate import answer_metrics, evaluate_all, load_questions, ratios
 
     settings = _settings(args)
     questions = load_questions(Path(args.questions))
@@ -393,8 +393,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
 
 def _run_baseline(settings: Settings, questions: list) -> dict:
-    from .baseline import Baseline, BaselineUnavailable
-    from .evaluate import evaluate_baseline
+    from paperdojo.evaluation.baseline import Baseline, BaselineUnavailable
+    from paperdojo.evaluation.evaluate import evaluate_baseline
 
     manifest = store.read_manifest(settings.index_dir) or {}
     pdfs = {d: Path(m["file"]) for d, m in manifest.get("docs", {}).items()
@@ -408,7 +408,7 @@ def _run_baseline(settings: Settings, questions: list) -> dict:
 
 
 def _run_external(settings: Settings, embedder) -> dict:  # noqa: ANN001
-    from .external import qasper, scifact
+    from paperdojo.evaluation.external import qasper, scifact
 
     root = settings.eval_external
     if not root.is_dir():
@@ -444,7 +444,7 @@ def _print_eval(report: dict) -> None:
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
-    from . import bench
+    from paperdojo.evaluation import bench
 
     settings = _settings(args)
     parts = set(args.only or ["ingest", "queries", "app", "scale"])
@@ -473,7 +473,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
 
 def cmd_doctor(args: argparse.Namespace) -> int:
-    from . import doctor
+    from paperdojo import doctor
 
     marks = {True: "[green]  ok[/]", False: "[red]FAIL[/]", None: "[dim]  --[/]"}
     failed = 0

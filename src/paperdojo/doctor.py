@@ -11,9 +11,9 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from . import store
-from .llm import LLM, LLMError, bundled_gguf
-from .settings import Settings, _config_file
+from paperdojo.answering.llm import LLM, LLMError, bundled_gguf
+from paperdojo.library import store
+from paperdojo.settings import Settings, _config_file
 
 
 @dataclass
@@ -46,7 +46,7 @@ def check_index(settings: Settings) -> Check:
 
 
 def check_embedder(settings: Settings) -> Check:
-    from .embed import Embedder
+    from paperdojo.library.embed import Embedder
 
     started = time.perf_counter()
     embedder = Embedder(settings)
@@ -61,7 +61,7 @@ def check_embedder(settings: Settings) -> Check:
 def check_reranker(settings: Settings) -> Check:
     if not settings.reranker:
         return Check("reranker", None, "none configured (settings.reranker)")
-    from .retrieve import Reranker
+    from paperdojo.answering.retrieve import Reranker
 
     reranker = Reranker(settings.reranker)
     if not reranker.available():

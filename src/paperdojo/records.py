@@ -90,3 +90,14 @@ class Chunk:
     @classmethod
     def from_json(cls, data: dict) -> Chunk:
         return cls(**data)
+
+
+@dataclass
+class Source:
+    """A numbered passage given as evidence for an answer: `n` is its [n] in the answer text."""
+
+    n: int
+    chunk: Chunk
+    url: str  # opens the PDF at the cited page
+    passage: str  # the passage with the question's terms marked **so**
+    score: float

@@ -68,7 +68,7 @@ class Settings(BaseSettings):
 
     # language model (none by default: answers are extractive)
     llm_provider: Literal["extractive", "openai", "ollama", "llamacpp"] = "extractive"
-    llm_model: str = ""  # empty: the provider's default (see paperdojo.llm.DEFAULT_MODELS)
+    llm_model: str = ""  # empty: the provider's default (see paperdojo.answering.llm.DEFAULT_MODELS)
     llm_base_url: str = ""  # openai: empty means OpenAI itself; ollama: empty means 127.0.0.1:11434
     llm_api_key_env: str = "OPENAI_API_KEY"  # the name of the env variable holding the key
     llm_temperature: float = 0.1

@@ -11,12 +11,12 @@ import logging
 import threading
 from pathlib import Path
 
-from . import catalog, ingest, store
-from .answer import Answerer
-from .embed import Embedder
-from .llm import LLMError, from_settings
-from .retrieve import Retriever
-from .settings import Settings
+from paperdojo.answering.answer import Answerer
+from paperdojo.answering.llm import LLMError, from_settings
+from paperdojo.answering.retrieve import Retriever
+from paperdojo.library import catalog, ingest, store
+from paperdojo.library.embed import Embedder
+from paperdojo.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +54,7 @@ class Workspace:
 
     def interview(self):  # noqa: ANN201 - (Grader, Progress, questions), built on first use
         """The grader over the live index, the user's progress store and the questions."""
-        from .interview import Grader, Progress, all_questions
+        from paperdojo.study.interview import Grader, Progress, all_questions
 
         with self._lock:
             if self._interview is None:

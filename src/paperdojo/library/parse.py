@@ -24,7 +24,7 @@ import pypdfium2 as pdfium
 import pypdfium2.raw as pdfium_c
 from pypdf.errors import PdfReadError
 
-from .records import DocumentError, Page, ParsedDoc, Section
+from paperdojo.records import DocumentError, Page, ParsedDoc, Section
 
 PARSER_VERSION = "6"  # part of the index fingerprint: bump when cleaning or headings change
 logging.getLogger("pypdf").setLevel(logging.ERROR)

@@ -15,11 +15,11 @@ from pathlib import Path
 
 import gradio as gr
 
-from . import ingest, parse, store
-from .answer import Answer, Conversation
-from .pages import render_page
-from .retrieve import EmptyQuery, Filters, find_sections
-from .workspace import Workspace
+from paperdojo.answering.answer import Answer, Conversation
+from paperdojo.answering.retrieve import EmptyQuery, Filters, find_sections
+from paperdojo.app.pages import render_page
+from paperdojo.library import ingest, parse, store
+from paperdojo.workspace import Workspace
 
 log = logging.getLogger(__name__)
 EXAMPLES = [
@@ -216,7 +216,7 @@ def build_app(ws: Workspace) -> gr.Blocks:
             _, progress, questions = ws.interview()
         except store.IndexProblem as exc:
             return f"⚠️ {exc}", None, None, asked, "", ""
-        from .interview import pick
+        from paperdojo.study.interview import pick
 
         level = int(difficulty) if difficulty not in (None, "any") else None
         chosen = pick(questions, set(categories or []), set(), level)
@@ -236,7 +236,7 @@ def build_app(ws: Workspace) -> gr.Blocks:
     def submit_answer(answer, qdict, attempt):  # noqa: ANN001, ANN202
         if not qdict:
             return "Press **Next question** first.", gr.update()
-        from .interview import Question
+        from paperdojo.study.interview import Question
 
         grader, progress, _ = ws.interview()
         q = Question(**qdict)

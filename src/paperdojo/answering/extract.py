@@ -13,8 +13,8 @@ from typing import Protocol
 
 import numpy as np
 
-from .chunk import sentence_spans
-from .grounding import looks_like_instruction
+from paperdojo.answering.grounding import looks_like_instruction
+from paperdojo.library.chunk import sentence_spans
 
 MAX_WORDS = 150
 _PAPER_REFS = re.compile(r"\s?\[\d+(?:\s*[,\u2013-]\s*\d+)*\]")

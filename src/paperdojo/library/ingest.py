@@ -22,14 +22,14 @@ from pathlib import Path
 
 import numpy as np
 
-from . import catalog, fetch, parse, store
-from .cache import EmbeddingCache
-from .catalog import Paper
-from .chunk import embedding_text
-from .embed import Embedder, Pending, backend_for
-from .records import DocumentError, ParsedDoc
-from .settings import Settings
-from .util import atomic_write_json, read_json, sha256_file
+from paperdojo.library import catalog, fetch, parse, store
+from paperdojo.library.cache import EmbeddingCache
+from paperdojo.library.catalog import Paper
+from paperdojo.library.chunk import embedding_text
+from paperdojo.library.embed import Embedder, Pending, backend_for
+from paperdojo.records import DocumentError, ParsedDoc
+from paperdojo.settings import Settings
+from paperdojo.util import atomic_write_json, read_json, sha256_file
 
 log = logging.getLogger(__name__)
 Progress = Callable[[str, int, int, str], None]  # stage, done, total, what
@@ -446,7 +446,7 @@ def add_source(settings: Settings, spec: str, category: str | None = None,
         _copy_in(local, settings.pdf_dir / f"{new_id}.pdf")
         catalog.add_paper(settings, paper)
         return paper
-    from .sources import arxiv_id, resolve
+    from paperdojo.library.sources import arxiv_id, resolve
 
     plan = resolve(spec)  # raises ValueError for what is neither a link nor an arXiv id
     aid = arxiv_id(spec)

@@ -24,9 +24,9 @@ from pathlib import Path
 
 import numpy as np
 
-from .chunk import Chunker
-from .settings import BUNDLED_MODEL, Settings
-from .store import IndexProblem
+from paperdojo.library.chunk import Chunker
+from paperdojo.library.store import IndexProblem
+from paperdojo.settings import BUNDLED_MODEL, Settings
 
 log = logging.getLogger(__name__)
 ONNX_INT8 = "onnx-int8"

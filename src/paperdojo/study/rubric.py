@@ -12,8 +12,8 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from .grounding import CITATION, neutralize, quoted
-from .llm import LLM, LLMError
+from paperdojo.answering.grounding import CITATION, neutralize, quoted
+from paperdojo.answering.llm import LLM, LLMError
 
 RUBRIC_PROMPT = (
     "You write grading rubrics for interview answers about ML systems papers. From the numbered "

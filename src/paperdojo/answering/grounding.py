@@ -12,15 +12,12 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import Stemmer
 from bm25s.stopwords import STOPWORDS_EN
 
-from .chunk import sentence_spans
-
-if TYPE_CHECKING:
-    from .answer import Source
+from paperdojo.library.chunk import sentence_spans
+from paperdojo.records import Source
 
 SYSTEM_PROMPT = (
     "You answer interview questions about ML compiler and ML systems papers. Use only the numbered "

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from .retrieve import Hit, Retriever
+from paperdojo.answering.retrieve import Hit, Retriever
 
 _HYPHENS = "-\u2010\u2011\u2012\u2013\u2014\u00ad\u2212"
 

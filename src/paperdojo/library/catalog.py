@@ -12,9 +12,9 @@ import tomllib
 from dataclasses import dataclass, fields
 from pathlib import Path
 
-from .settings import Settings
-from .sources import Plan, resolve
-from .util import atomic_write_text
+from paperdojo.library.sources import Plan, resolve
+from paperdojo.settings import Settings
+from paperdojo.util import atomic_write_text
 
 UNCATEGORIZED = "Added by you"
 

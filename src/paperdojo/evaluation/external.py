@@ -18,10 +18,10 @@ import bm25s
 import numpy as np
 import Stemmer
 
-from .embed import Embedder
-from .evaluate import norm
-from .extract import Selection, extract
-from .retrieve import query_terms
+from paperdojo.answering.extract import Selection, extract
+from paperdojo.answering.retrieve import query_terms
+from paperdojo.evaluation.evaluate import norm
+from paperdojo.library.embed import Embedder
 
 
 def ndcg_at_10(ranked: list[str], relevant: dict[str, int]) -> float:

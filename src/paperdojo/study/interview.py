@@ -24,10 +24,10 @@ from pathlib import Path
 import numpy as np
 from fsrs import Card, Rating, Scheduler
 
-from .answer import Answer, Answerer
-from .chunk import sentence_spans
-from .retrieve import Filters, Hit
-from .rubric import Rubric, grade_with_model
+from paperdojo.answering.answer import Answer, Answerer
+from paperdojo.answering.retrieve import Filters, Hit
+from paperdojo.library.chunk import sentence_spans
+from paperdojo.study.rubric import Rubric, grade_with_model
 
 GENERIC_SECTIONS = {
     "introduction", "evaluation", "conclusion", "conclusions", "related work", "experiments",

@@ -13,15 +13,15 @@ from langchain_core.documents import Document
 from langchain_core.retrievers import BaseRetriever
 from pydantic import ConfigDict
 
-from .answer import page_url
-from .retrieve import Filters, Retriever
+from paperdojo.answering.answer import page_url
+from paperdojo.answering.retrieve import Filters, Retriever
 
 
 class PaperdojoRetriever(BaseRetriever):
     """`PaperdojoRetriever(retriever=Retriever(load_index(...), Embedder(settings)), k=5)`."""
 
     model_config = ConfigDict(arbitrary_types_allowed=True)
-    retriever: Any  # a paperdojo.retrieve.Retriever (pydantic cannot check its type)
+    retriever: Any  # a paperdojo.answering.retrieve.Retriever (pydantic cannot check its type)
     k: int = 5
     papers: set[str] = set()
     categories: set[str] = set()

@@ -22,11 +22,11 @@ from tenacity import (
     wait_exponential_jitter,
 )
 
-from .parse import ParseError, check_pdf_file, looks_like_html
-from .records import DocumentError
-from .settings import Settings
-from .sources import Plan
-from .util import sha256_file
+from paperdojo.library.parse import ParseError, check_pdf_file, looks_like_html
+from paperdojo.library.sources import Plan
+from paperdojo.records import DocumentError
+from paperdojo.settings import Settings
+from paperdojo.util import sha256_file
 
 log = logging.getLogger(__name__)
 

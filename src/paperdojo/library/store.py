@@ -33,8 +33,8 @@ from pathlib import Path
 import faiss
 import numpy as np
 
-from .records import Chunk, ParsedDoc
-from .util import atomic_write_json, atomic_write_text, sha256_file, sha256_text
+from paperdojo.records import Chunk, ParsedDoc
+from paperdojo.util import atomic_write_json, atomic_write_text, sha256_file, sha256_text
 
 log = logging.getLogger(__name__)
 FORMAT_VERSION = 1

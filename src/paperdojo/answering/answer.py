@@ -18,8 +18,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .extract import Selection, extract
-from .grounding import (
+from paperdojo.answering.extract import Selection, extract
+from paperdojo.answering.grounding import (
     CITATION,
     build_prompt,
     check_citations,
@@ -27,24 +27,15 @@ from .grounding import (
     passage_budget,
     rewrite_messages,
 )
-from .llm import LLM, LLMError, from_settings
-from .records import Chunk
-from .retrieve import Filters, Hit, Retriever, SectionHit, find_sections, mark, query_terms
-from .settings import Settings
+from paperdojo.answering.llm import LLM, LLMError, from_settings
+from paperdojo.answering.retrieve import Filters, Hit, Retriever, SectionHit, find_sections, mark, query_terms
+from paperdojo.records import Chunk, Source
+from paperdojo.settings import Settings
 
 _NAMED = re.compile(r"\b[A-Za-z][\w\-]*[A-Z0-9][\w\-]*\b|\b[A-Z][a-z]{2,}\b")
 _FOLLOW_UP = re.compile(r"^(and|but|so|also|what about|how about|then|compare|versus|vs)\b|"
                         r"\b(it|its|that|this|they|them|those|these|the same)\b", re.I)
 _COMPARE = re.compile(r"\b(compare|comparison|differ|difference|versus|vs\.?|than|unlike|both)\b", re.I)
-
-
-@dataclass
-class Source:
-    n: int
-    chunk: Chunk
-    url: str  # opens the PDF at the cited page
-    passage: str  # the passage with the question's terms marked **so**
-    score: float
 
 
 @dataclass

@@ -12,9 +12,9 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from .embed import resolve_model
-from .records import Chunk
-from .retrieve import Hit
+from paperdojo.answering.retrieve import Hit
+from paperdojo.library.embed import resolve_model
+from paperdojo.records import Chunk
 
 log = logging.getLogger(__name__)
 

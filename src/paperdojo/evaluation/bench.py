@@ -31,8 +31,8 @@ from pathlib import Path
 import faiss
 import numpy as np
 
-from . import store
-from .settings import Settings
+from paperdojo.library import store
+from paperdojo.settings import Settings
 
 log = logging.getLogger(__name__)
 Say = Callable[[str], None]
@@ -120,7 +120,7 @@ def _home(root: Path, name: str, **kw: object) -> Settings:
 
 def bench_ingest(pdf_dirs: list[Path], say: Say, baseline: bool = True, torch: bool = True) -> dict:
     """Cold ingest (ours, ours on torch, the usual pipeline), warm re-run, one PDF added."""
-    from .ingest import ingest
+    from paperdojo.library.ingest import ingest
 
     pdfs = sorted(p for d in pdf_dirs for p in d.glob("*.pdf"))
     out: dict = {"pdfs": len(pdfs)}
@@ -161,7 +161,7 @@ def bench_ingest(pdf_dirs: list[Path], say: Say, baseline: bool = True, torch: b
             out["ours_torch_cold_s"] = round(time.perf_counter() - t, 1)
         if baseline:
             say("ingest: the usual LangChain pipeline, cold ...")
-            from .baseline import Baseline
+            from paperdojo.evaluation.baseline import Baseline
 
             t = time.perf_counter()
             base = Baseline({p.stem: p for p in pdfs}, settings.embed_model)
@@ -177,10 +177,10 @@ def bench_ingest(pdf_dirs: list[Path], say: Say, baseline: bool = True, torch: b
 # --------------------------------------------------------------------------- queries
 def bench_queries(settings: Settings, questions_file: Path, say: Say) -> dict:
     """Retrieval and extractive answer latency over the dev questions (after one warm-up)."""
-    from .answer import Answerer
-    from .embed import Embedder
-    from .evaluate import load_questions
-    from .retrieve import Retriever
+    from paperdojo.answering.answer import Answerer
+    from paperdojo.answering.retrieve import Retriever
+    from paperdojo.evaluation.evaluate import load_questions
+    from paperdojo.library.embed import Embedder
 
     questions = [q.question for q in load_questions(questions_file)]
     index = store.load_index(settings.index_dir)

@@ -21,11 +21,11 @@ import faiss
 import numpy as np
 import Stemmer
 
-from .chunk import heading_text
-from .embed import Embedder, resolve_model
-from .records import Chunk
-from .settings import Settings
-from .store import LoadedIndex, search_faiss
+from paperdojo.library.chunk import heading_text
+from paperdojo.library.embed import Embedder, resolve_model
+from paperdojo.library.store import LoadedIndex, search_faiss
+from paperdojo.records import Chunk
+from paperdojo.settings import Settings
 
 log = logging.getLogger(__name__)
 logging.getLogger("bm25s").setLevel(logging.WARNING)  # bm25s sets DEBUG on its logger at import

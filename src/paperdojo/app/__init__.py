@@ -1,0 +1,1 @@
+"""The Gradio study app: a thin view over `paperdojo.workspace.Workspace`."""
