@@ -1,0 +1,37 @@
+"""Is a file a complete PDF? Refusals that say what the file is instead."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from paperdojo.records import DocumentError
+
+
+class ParseError(DocumentError):
+    """A file that cannot be turned into text; the message says why."""
+
+
+def looks_like_html(head: bytes) -> bool:
+    """Do the first bytes of a file look like an HTML page (a paywall or login page)?"""
+    sample = head[:2048].lstrip().lower()
+    return sample.startswith((b"<!doctype html", b"<html")) or b"<html" in sample[:512]
+
+
+def check_pdf_file(path: Path, drop_hint: str = "") -> None:
+    """Refuse what is not a complete PDF, saying what it is instead."""
+    size = path.stat().st_size
+    if size == 0:
+        raise ParseError("the file is empty (0 bytes)")
+    with open(path, "rb") as fh:
+        head = fh.read(2048)
+        fh.seek(max(0, size - 2048))
+        tail = fh.read()
+    if b"%PDF-" not in head[:1024]:
+        if looks_like_html(head):
+            hint = f"; download the PDF in a browser and {drop_hint}" if drop_hint else ""
+            raise ParseError(
+                "an HTML page where a PDF was expected (a paywall, login or captcha page?)" + hint
+            )
+        raise ParseError(f"not a PDF: the file starts with {head[:12]!r}")
+    if b"%%EOF" not in tail:
+        raise ParseError("the PDF is cut short (no %%EOF marker at its end)")

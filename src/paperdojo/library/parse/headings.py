@@ -1,0 +1,119 @@
+"""Section headings: numbered ("3.2 Intra-op pass", "II. BACKGROUND"), named ("Abstract", "Related
+Work") or, in papers without numbering, short ALL-CAPS lines; numbers that do not follow the ones
+before them are refused (table rows and list items look like headings too)."""
+
+from __future__ import annotations
+
+import re
+
+NAMED = {
+    "abstract", "introduction", "related work", "related works", "background", "motivation",
+    "conclusion", "conclusions", "discussion", "evaluation", "future work", "summary",
+    "conclusion and future work", "conclusions and future work", "acknowledgments",
+    "acknowledgements", "acknowledgment", "acknowledgement", "references", "bibliography",
+    "appendix", "appendices", "limitations", "experiments", "results",
+}
+REFERENCES = {"references", "bibliography"}
+NUMBERED = re.compile(r"^(?P<num>\d{1,2}(?:\.\d{1,2}){0,3})\.?\s+(?P<title>[A-Z].{1,100})$")
+ROMAN = re.compile(r"^(?P<num>[IVX]{1,6})\.\s+(?P<title>[A-Z].{1,100})$")
+_LETTERED = re.compile(r"^(?P<num>[A-H](?:\.\d{1,2}){0,2})\.?\s+(?P<title>[A-Z].{1,100})$")
+_APPENDIX = re.compile(r"^appendix(\s+[A-Z0-9]+)?([:.\-\s].{0,80})?$", re.I)
+ABSTRACT_INLINE = re.compile(r"^abstract\s*[\u2014\u2013:.\-]\s*(?P<rest>\S.*)$", re.I)
+_CAPTION = re.compile(r"^(figure|fig\.|table|algorithm|listing|eq\.?|equation)\s*\d", re.I)
+_ROMAN_VALUES = {"I": 1, "V": 5, "X": 10}
+SMALL_WORDS = {"a", "an", "the", "of", "and", "or", "for", "in", "on", "to", "with", "vs", "via", "by"}
+
+
+def _roman(num: str) -> int:
+    total = 0
+    for a, b in zip(num, num[1:] + " ", strict=True):
+        v = _ROMAN_VALUES[a]
+        total += -v if b != " " and _ROMAN_VALUES.get(b, 0) > v else v
+    return total
+
+
+def title_ok(title: str) -> bool:
+    """Could this be a section title rather than a sentence, a table row or a label?"""
+    title = title.strip()
+    words = title.split()
+    if not 1 <= len(words) <= 12 or title[-1] in ".,;=-" or _CAPTION.match(title):
+        return False  # a sentence, or a word hyphenated at the line's end ("3 There-" of a footnote)
+    if re.search(r"[=@\[\]{}<>|#$%^*~]|https?:|\d{3,}|\s\d+\s|,\s*\d|\w\(", title) or title.count(",") > 1:
+        return False  # affiliations ("2 AWS, 3 Shanghai"), numbers in running text, code "f(S,i)"
+    letters = sum(c.isalpha() for c in title)
+    if letters < 3 or letters / len(title.replace(" ", "")) < 0.75:
+        return False
+    capital = sum(w[0].isupper() for w in words if w[0].isalpha())
+    lower = [w for w in words[1:] if w[0].islower() and w.lower() not in SMALL_WORDS]
+    return len(words) <= 6 or capital >= 0.6 * len(words) or not lower
+
+
+class HeadingDetector:
+    """Decides line by line whether a line is a heading, keeping the numbering consistent."""
+
+    def __init__(self, caps: bool = False) -> None:
+        self.caps = caps  # also take short ALL-CAPS lines (papers without numbered headings)
+        self.numbers: tuple[int, ...] = ()
+        self.roman = 0
+        self.letters = ""
+        self.seen_named: set[str] = set()
+        self.after_references = False
+
+    def _numbered_follows(self, num: tuple[int, ...]) -> bool:
+        """Does "num" continue the numbering seen so far (allowing one missed heading)?"""
+        last = self.numbers
+        if not last:
+            return num[0] in (1, 2) and all(n <= 2 for n in num[1:])
+        top = last[0]
+        if top < num[0] <= top + 2:  # the next section, perhaps through its first subsection
+            return all(n <= 2 for n in num[1:])
+        if num[0] != top or len(num) == 1:
+            return False
+        k = len(num) - 1
+        parent = num[:-1]
+        if last[:k] == parent:  # a sibling or a first child
+            prev = last[k] if len(last) > k else 0
+            return prev < num[-1] <= prev + 2
+        # a new parent one level up, e.g. 3.2.4 -> 3.3.1
+        shallower = len(last) >= k and last[: k - 1] == parent[: k - 1]
+        return shallower and last[k - 1] < parent[-1] <= last[k - 1] + 1 and num[-1] <= 2
+
+    def heading(self, line: str) -> tuple[str, str] | None:
+        """(title, kind) when `line` is a heading, else None."""
+        bare = line.strip().rstrip(":").strip()
+        low = bare.lower()
+        if low in NAMED and low not in self.seen_named and (bare.isupper() or bare.istitle()
+                                                            or bare[0].isupper()):
+            self.seen_named.add(low)
+            kind = "references" if low in REFERENCES else "abstract" if low == "abstract" else "body"
+            self.after_references = self.after_references or kind == "references"
+            return bare, kind
+        if (m := NUMBERED.match(bare)) and title_ok(m["title"]):
+            num = tuple(int(x) for x in m["num"].split("."))
+            if self._numbered_follows(num) and not self.after_references:
+                self.numbers = num
+                kind = "references" if m["title"].lower() in REFERENCES else "body"
+                self.after_references = kind == "references"
+                return bare, kind
+        if (m := ROMAN.match(bare)) and title_ok(m["title"]) and not self.numbers:
+            value = _roman(m["num"])
+            if self.roman < value <= self.roman + 2:
+                self.roman = value
+                return bare, "body"
+        if self.caps and bare.isupper() and 2 <= len(bare.split()) <= 8 and title_ok(bare) \
+                and sum(c.isalpha() for c in bare) >= 8 and not self.after_references:
+            return bare, "body"
+        if self.after_references or "appendix" in self.seen_named:
+            if _APPENDIX.match(bare) and len(bare.split()) <= 10:
+                self.after_references = False
+                self.letters = "A"
+                return bare, "body"
+            if (m := _LETTERED.match(bare)) and title_ok(m["title"]):
+                letter = m["num"][0]
+                if (not self.letters and letter == "A") or (
+                    self.letters and ord(self.letters) <= ord(letter) <= ord(self.letters) + 1
+                ):
+                    self.letters = letter
+                    self.after_references = False
+                    return bare, "body"
+        return None
