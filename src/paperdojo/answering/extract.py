@@ -50,12 +50,16 @@ def readable(sent: str) -> bool:
 
 
 def candidates(passages: list[str]) -> list[tuple[int, int, str]]:
-    """(passage number from 1, position, sentence) of every readable sentence of the passages."""
+    """(passage number from 1, position, sentence) of every readable sentence of the passages; a
+    sentence met again (text drawn twice, the same paper twice) is kept at its first place only."""
     out = []
+    seen: set[str] = set()
     for n, text in enumerate(passages, 1):
         for pos, (s, e) in enumerate(sentence_spans(text, 0, len(text))):
             sent = _PAPER_REFS.sub("", " ".join(text[s:e].split()))  # the paper's own [22]
-            if readable(sent) and not looks_like_instruction(sent):
+            key = " ".join(sent.lower().split())
+            if readable(sent) and not looks_like_instruction(sent) and key not in seen:
+                seen.add(key)
                 out.append((n, pos, sent))
     return out
 

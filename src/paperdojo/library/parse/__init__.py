@@ -29,7 +29,7 @@ from paperdojo.library.parse.pdftext import PdfText, pdf_page_lines, pdf_page_te
 from paperdojo.library.parse.titles import pdf_title
 from paperdojo.records import ParsedDoc
 
-PARSER_VERSION = "6"  # part of the index fingerprint: bump when cleaning or headings change
+PARSER_VERSION = "7"  # part of the index fingerprint: bump when cleaning or headings change
 
 __all__ = [
     "PARSER_VERSION", "HeadingDetector", "ParseError", "PdfText", "assemble", "check_pdf_file",

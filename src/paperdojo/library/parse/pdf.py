@@ -7,7 +7,14 @@ from pathlib import Path
 from paperdojo.library.parse.assemble import assemble
 from paperdojo.library.parse.check import check_pdf_file
 from paperdojo.library.parse.clean import hyphen_vocab
-from paperdojo.library.parse.headings import ABSTRACT_INLINE, NUMBERED, ROMAN, HeadingDetector, title_ok
+from paperdojo.library.parse.headings import (
+    ABSTRACT_INLINE,
+    NUMBERED,
+    ROMAN,
+    HeadingDetector,
+    split_run_in,
+    title_ok,
+)
 from paperdojo.library.parse.pdftext import pdf_page_lines
 from paperdojo.library.parse.titles import pdf_title
 from paperdojo.records import ParsedDoc
@@ -30,6 +37,10 @@ def parse_pdf(path: Path, doc_id: str, title: str = "") -> ParsedDoc:
                 detector.seen_named.add("abstract")
                 items.append((number, "abstract", "Abstract"))
                 items.append((number, "line", m["rest"]))
+                continue
+            if (run_in := split_run_in(line, detector.caps)) and (found := detector.heading(run_in[0])):
+                items.append((number, found[1], found[0]))
+                items.append((number, "line", run_in[1]))
                 continue
             found = detector.heading(line)
             items.append((number, found[1], found[0]) if found else (number, "line", line))

@@ -16,6 +16,7 @@ from pypdf.errors import PdfReadError
 
 from paperdojo.library.parse.check import ParseError
 from paperdojo.library.parse.clean import clean_line, is_arxiv_stamp, strip_running_lines
+from paperdojo.library.parse.layout import reading_text
 
 logging.getLogger("pypdf").setLevel(logging.ERROR)
 log = logging.getLogger(__name__)
@@ -74,6 +75,7 @@ def _pdfium_texts(path: Path) -> PdfText:
                 raw = textpage.get_text_range()
                 if i == 0:
                     out.largest = _largest_lines(textpage, raw)
+                raw = reading_text(page, textpage, raw)
                 textpage.close()
                 page.close()
             except Exception as exc:  # noqa: BLE001 - a damaged page must not sink the paper

@@ -1,0 +1,243 @@
+"""Text as a reader sees it: invisible duplicates dropped, columns read one after the other.
+
+PDFium gives a page's text in the order the PDF writes it, with a line break where the text jumps
+to a new line. Two things go wrong in real files:
+
+- OCR tools leave the recognized text as an invisible layer (text render mode 3) over the page;
+  when the page also carries visible text at the same place, every line is read twice.
+- A two-column page whose PDF writes the columns' lines alternately (or a line of each column on
+  the same baseline, which PDFium joins into one line) is read across the gutter.
+
+This module works on the lines of PDFium's text and their rectangles (`FPDFText_CountRects`, about
+one rectangle per text object, far cheaper than a box per character): an invisible line whose
+rectangle lies on visible text with the same words is dropped; a page is two-column when a vertical
+gutter in the middle of the page is crossed by few lines and has enough lines on each side; its
+lines are then split at the gutter and read band by band (full-width lines, e.g. a title or a wide
+figure, separate the bands): the left column top to bottom, then the right column.
+A page whose lines already come column by column keeps the PDF's order (it also carries what the
+geometry cannot see, such as where a float or a footnote belongs).
+"""
+
+from __future__ import annotations
+
+import ctypes
+import re
+from dataclasses import dataclass, field
+
+import pypdfium2 as pdfium
+import pypdfium2.raw as pdfium_c
+
+_INVISIBLE = pdfium_c.FPDF_TEXTRENDERMODE_INVISIBLE
+_LINE = re.compile(r"[^\r\n]+")
+_WORDS = re.compile(r"\w+")
+
+
+@dataclass
+class Line:
+    """One line of PDFium's text: text offsets [start, end), its rectangles (left, bottom, right,
+    top in PDF points, y upwards) in writing order, and whether its text is drawn invisibly."""
+
+    start: int
+    end: int
+    rects: list[tuple[float, float, float, float]] = field(default_factory=list)
+    invisible: bool = False
+
+    @property
+    def box(self) -> tuple[float, float, float, float]:
+        return (min(r[0] for r in self.rects), min(r[1] for r in self.rects),
+                max(r[2] for r in self.rects), max(r[3] for r in self.rects))
+
+
+@dataclass
+class Piece:
+    """A line or the part of a line on one side of the gutter, with its box and column."""
+
+    text: str
+    box: tuple[float, float, float, float]
+    column: str  # "L", "R" or "F" (full width: crosses the gutter)
+    order: int  # position in the PDF's writing order
+
+
+def _lines(textpage: pdfium.PdfTextPage, text: str) -> list[Line]:
+    raw = textpage.raw
+    left, top, right, bottom = (ctypes.c_double() for _ in range(4))
+    refs = [ctypes.byref(x) for x in (left, top, right, bottom)]
+    out = []
+    for m in _LINE.finditer(text):
+        line = Line(m.start(), m.end())
+        first = pdfium_c.FPDFText_GetCharIndexFromTextIndex(raw, m.start())
+        last = pdfium_c.FPDFText_GetCharIndexFromTextIndex(raw, m.end() - 1)
+        if first >= 0 and last >= first:
+            for k in range(pdfium_c.FPDFText_CountRects(raw, first, last - first + 1)):
+                if pdfium_c.FPDFText_GetRect(raw, k, *refs):
+                    line.rects.append((left.value, bottom.value, right.value, top.value))
+            obj = pdfium_c.FPDFText_GetTextObject(raw, first)
+            line.invisible = bool(obj) and pdfium_c.FPDFTextObj_GetTextRenderMode(obj) == _INVISIBLE
+        out.append(line)
+    return out
+
+
+def _overlap(a: tuple[float, ...], b: tuple[float, ...]) -> float:
+    """The share of box a's area covered by box b."""
+    w = min(a[2], b[2]) - max(a[0], b[0])
+    h = min(a[3], b[3]) - max(a[1], b[1])
+    area = max(1e-6, (a[2] - a[0]) * (a[3] - a[1]))
+    return max(0.0, w) * max(0.0, h) / area
+
+
+def drop_invisible_duplicates(text: str, lines: list[Line]) -> list[Line]:
+    """The lines without invisible ones that repeat visible text at the same place: at least half
+    of the invisible line's box lies on visible lines that hold at least 80% of its words.
+    Invisible text alone on its page (an OCR layer over a scan) is kept: it is the only text."""
+    visible = [ln for ln in lines if not ln.invisible and ln.rects]
+    if not visible or not any(ln.invisible for ln in lines):
+        return lines
+    keep = []
+    for ln in lines:
+        if ln.invisible and ln.rects:
+            box = ln.box
+            under = [v for v in visible if _overlap(box, v.box) > 0 or _overlap(v.box, box) > 0]
+            covered = sum(_overlap(box, v.box) for v in under)
+            words = _WORDS.findall(text[ln.start : ln.end].lower())
+            seen = {w for v in under for w in _WORDS.findall(text[v.start : v.end].lower())}
+            if covered >= 0.5 and words and sum(w in seen for w in words) >= 0.8 * len(words):
+                continue
+        keep.append(ln)
+    return keep
+
+
+def find_gutter(lines: list[Line], page_width: float) -> float | None:
+    """The x of a two-column page's gutter (PDF points), or None for a page of another shape.
+
+    The gutter is the x in the middle half of the page covered by the fewest rectangles of lines
+    at least a tenth of the page wide (page numbers, labels and formula pieces aside); the page is
+    two-column when at most 15% of those lines cross it and at least 25% of their parts (and at
+    least 4) lie on each side."""
+    measured = [ln for ln in lines if ln.rects and ln.box[2] - ln.box[0] >= 0.1 * page_width]
+    if len(measured) < 8 or page_width <= 0:
+        return None
+    step = 2.0
+    lo, hi = 0.25 * page_width, 0.75 * page_width
+    bins = int((hi - lo) / step) + 1
+    cover = [0] * bins
+    for ln in measured:
+        hit = set()
+        for r in ln.rects:
+            a = max(0, int((r[0] - lo) / step))
+            b = min(bins - 1, int((r[2] - lo) / step))
+            hit.update(range(a, b + 1))
+        for i in hit:
+            cover[i] += 1
+    least = min(cover)
+    # the middle of the widest run of least-covered bins
+    best, run_start, best_len = None, None, 0
+    for i in range(bins + 1):
+        if i < bins and cover[i] == least:
+            run_start = i if run_start is None else run_start
+            continue
+        if run_start is not None and i - run_start > best_len:
+            best, best_len = (run_start + i - 1) / 2, i - run_start
+        run_start = None
+    if best is None or best_len * step < 4 or least > 0.15 * len(measured):
+        return None
+    gutter = lo + best * step + step / 2
+    left = sum(any(r[2] <= gutter for r in ln.rects) for ln in measured)
+    right = sum(any(r[0] >= gutter for r in ln.rects) for ln in measured)
+    parts = left + right
+    if min(left, right) < 4 or min(left, right) < 0.25 * parts:
+        return None
+    return gutter
+
+
+def _pieces(textpage: pdfium.PdfTextPage, text: str, lines: list[Line], gutter: float) -> list[Piece]:
+    """Lines cut at the gutter where they have a gap there, each part given its column; a line
+    without geometry (zero-size glyphs) goes with the piece before it."""
+    raw = textpage.raw
+    out: list[Piece] = []
+    for ln in lines:
+        if not ln.rects:
+            before = out[-1] if out else None
+            out.append(Piece(text[ln.start : ln.end], before.box if before else (0, 0, 0, 0),
+                             before.column if before else "F", len(out)))
+            continue
+        left = [r for r in ln.rects if r[2] <= gutter]
+        right = [r for r in ln.rects if r[0] >= gutter]
+        if len(left) + len(right) < len(ln.rects):  # a rectangle crosses the gutter
+            out.append(Piece(text[ln.start : ln.end], ln.box, "F", len(out)))
+            continue
+        if not left or not right:
+            out.append(Piece(text[ln.start : ln.end], ln.box, "L" if left else "R", len(out)))
+            continue
+        # both sides on one line: cut where the first rectangle right of the gutter starts
+        first = min(right, key=lambda r: r[0])
+        char = pdfium_c.FPDFText_GetCharIndexAtPos(raw, first[0] + 0.5, (first[1] + first[3]) / 2, 1.0, 1.0)
+        cut = pdfium_c.FPDFText_GetTextIndexFromCharIndex(raw, char) if char >= 0 else -1
+        if not ln.start < cut < ln.end:
+            out.append(Piece(text[ln.start : ln.end], ln.box, "F", len(out)))
+            continue
+        for rects, a, b, column in ((left, ln.start, cut, "L"), (right, cut, ln.end, "R")):
+            box = (min(r[0] for r in rects), min(r[1] for r in rects),
+                   max(r[2] for r in rects), max(r[3] for r in rects))
+            out.append(Piece(text[a:b].strip(), box, column, len(out)))
+    return out
+
+
+def _interleaved(pieces: list[Piece], page_width: float) -> bool:
+    """Does the writing order go back and forth between the columns, line after line?
+
+    Counted on lines of running text (at least a quarter of the page wide, five words, 70% letters:
+    not table rows, author names or formula pieces): a switch to the other column counts when it
+    lands on the line just below the one last read in that column (a table's repeated header or a
+    float does not). More than 4 such switches, and more than a quarter of the lines."""
+    prose = [p for p in pieces if p.column in "LR" and p.box[2] - p.box[0] >= 0.25 * page_width
+             and _prose(p.text)]
+    last: dict[str, Piece] = {}
+    switches = 0
+    for a, b in zip(prose, prose[1:], strict=False):
+        last[a.column] = a
+        before = last.get(b.column)
+        height = max(1.0, b.box[3] - b.box[1])
+        if a.column != b.column and before and 0 < before.box[1] - b.box[1] <= 2.5 * height:
+            switches += 1
+    return switches > max(4, 0.25 * len(prose))
+
+
+def _prose(text: str) -> bool:
+    compact = text.replace(" ", "")
+    return len(text.split()) >= 5 and sum(c.isalpha() for c in compact) >= 0.7 * max(1, len(compact))
+
+
+def column_order(pieces: list[Piece]) -> list[Piece]:
+    """Band by band from the top (full-width pieces separate the bands): the left column top to
+    bottom, then the right column, then the full-width piece below them."""
+    full = sorted((p for p in pieces if p.column == "F"), key=lambda p: -(p.box[1] + p.box[3]))
+    bands: list[list[Piece]] = [[] for _ in range(len(full) + 1)]
+    for p in pieces:
+        if p.column == "F":
+            continue
+        middle = (p.box[1] + p.box[3]) / 2
+        band = sum((f.box[1] + f.box[3]) / 2 > middle for f in full)
+        bands[band].append(p)
+    out: list[Piece] = []
+    for i, band in enumerate(bands):
+        for column in "LR":
+            out.extend(sorted((p for p in band if p.column == column), key=lambda p: (-p.box[1], p.box[0])))
+        if i < len(full):
+            out.append(full[i])
+    return out
+
+
+def reading_text(page: pdfium.PdfPage, textpage: pdfium.PdfTextPage, text: str) -> str:
+    """The page's text in reading order, lines separated by "\\n"; `text` unchanged when there is
+    nothing to fix (no invisible duplicate, no interleaved columns)."""
+    lines = _lines(textpage, text)
+    kept = drop_invisible_duplicates(text, lines)
+    width = page.get_width()
+    gutter = find_gutter(kept, width)
+    if gutter is not None:
+        pieces = _pieces(textpage, text, kept, gutter)
+        if _interleaved(pieces, width):
+            return "\n".join(p.text for p in column_order(pieces))
+    if len(kept) == len(lines):
+        return text
+    return "\n".join(text[ln.start : ln.end] for ln in kept)
