@@ -26,6 +26,7 @@ import numpy as np
 
 from paperdojo.library.chunk import Chunker
 from paperdojo.library.store import IndexProblem
+from paperdojo.library.workers import watch_parent
 from paperdojo.settings import BUNDLED_MODEL, Settings
 
 log = logging.getLogger(__name__)
@@ -106,8 +107,10 @@ class OnnxMiniLM:
 _worker: OnnxMiniLM | None = None
 
 
-def _worker_init() -> None:
+def _worker_init(parent_pid: int) -> None:
+    """An embedding worker: ends when its parent does, then loads the model (one thread)."""
     global _worker
+    watch_parent(parent_pid)
     _worker = OnnxMiniLM(threads=1)
 
 
@@ -237,7 +240,7 @@ class Embedder:
         if self._pool is None:
             ctx = multiprocessing.get_context("spawn")  # no fork: tokenizers and ORT hold threads
             self._pool = ProcessPoolExecutor(self.settings.embed_workers, mp_context=ctx,
-                                             initializer=_worker_init)
+                                             initializer=_worker_init, initargs=(os.getpid(),))
             atexit.register(self.close)
         return self._pool
 

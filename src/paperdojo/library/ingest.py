@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import multiprocessing
+import os
 import shutil
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -27,6 +28,7 @@ from paperdojo.library.cache import EmbeddingCache
 from paperdojo.library.catalog import Paper
 from paperdojo.library.chunk import embedding_text
 from paperdojo.library.embed import Embedder, Pending, backend_for
+from paperdojo.library.workers import watch_parent
 from paperdojo.records import DocumentError, ParsedDoc
 from paperdojo.settings import Settings
 from paperdojo.util import atomic_write_json, read_json, sha256_file
@@ -241,7 +243,8 @@ def _parsed_docs(settings: Settings, jobs: list[tuple[Paper, Path]]
             yield paper, _parse_inline(paper, path)
         return
     ctx = multiprocessing.get_context("spawn")  # no fork after torch has started its threads
-    with ProcessPoolExecutor(settings.parse_workers, mp_context=ctx) as pool:
+    with ProcessPoolExecutor(settings.parse_workers, mp_context=ctx, initializer=watch_parent,
+                             initargs=(os.getpid(),)) as pool:
         futures: list[Future] = [pool.submit(_parse_job, str(path), p.id, p.title) for p, path in jobs]
         for (paper, path), fut in zip(jobs, futures, strict=True):
             try:
