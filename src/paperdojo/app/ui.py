@@ -17,6 +17,7 @@ import gradio as gr
 
 from paperdojo.answering.answer import Answer, Conversation
 from paperdojo.answering.retrieve import EmptyQuery, Filters, find_sections
+from paperdojo.app import safe
 from paperdojo.app.pages import render_page
 from paperdojo.library import ingest, parse, store
 from paperdojo.workspace import Workspace
@@ -41,33 +42,28 @@ CATEGORIES = ["Auto-tuning", "Graph optimizations", "Graph scheduling", "Hardwar
 
 
 # --------------------------------------------------------------------------- rendering helpers
-def marked_html(text: str) -> str:
-    """Escape a passage and turn **term** marks into <mark>."""
-    return re.sub(r"\*\*(.+?)\*\*", r"<mark>\1</mark>", html.escape(text))
-
-
 def source_card(src: dict) -> str:
     same = src["page_end"] == src["page_start"]
     pages = f"p. {src['page_start']}" + ("" if same else f"–{src['page_end']}")
     link = (f' · <a href="{html.escape(src["link"])}" target="_blank">open the PDF at this page</a>'
             if src.get("link") else "")
-    return (f'<div class="src-card"><b>[{src["n"]}] {html.escape(src["title"])}</b><br>'
-            f'<span class="meta">{html.escape(src["section"])}, {pages}{link}</span>'
-            f'<p>{marked_html(src["passage"])}</p></div>')
+    return (f'<div class="src-card"><b>[{src["n"]}] {safe.text(src["title"])}</b><br>'
+            f'<span class="meta">{safe.text(src["section"])}, {pages}{link}</span>'
+            f'<p>{safe.marked(src["passage"])}</p></div>')
 
 
 def answer_markdown(ans: Answer) -> str:
-    parts = [f"> ⚠️ {note}" for note in ans.notes]
+    parts = [f"> ⚠️ {safe.text(note)}" for note in ans.notes]
     if ans.refused:
-        parts.append(f"**{ans.text}**")
+        parts.append(f"**{safe.text(ans.text)}**")
         if ans.nearest:
             parts.append("Nearest sections:\n" + "\n".join(
-                f"- {s.title} — *{s.section}*, p. {s.page_start}" for s in ans.nearest))
+                f"- {safe.text(s.title)} — *{safe.text(s.section)}*, p. {s.page_start}" for s in ans.nearest))
     else:
-        parts.append(re.sub(r"\[(\d+)\]", r"**[\1]**", ans.text))
+        parts.append(safe.cited(ans.text))
         cited = ", ".join(f"[{s.n}] {s.chunk.title.split(':')[0]}, {s.chunk.section}, p. {s.chunk.page_start}"
                           for s in ans.cited)
-        parts.append(f"<sub>Sources: {html.escape(cited)} · {html.escape(ans.mode)} · {ans.ms:.0f} ms</sub>")
+        parts.append(f"<sub>Sources: {safe.text(cited)} · {safe.text(ans.mode)} · {ans.ms:.0f} ms</sub>")
     return "\n\n".join(parts)
 
 
@@ -111,7 +107,8 @@ def build_app(ws: Workspace) -> gr.Blocks:
             gr.Warning("Type a question first.")
             yield history, "", conversation, [], keep, keep, keep
             return
-        history += [{"role": "user", "content": message}, {"role": "assistant", "content": "…"}]
+        history += [{"role": "user", "content": safe.text(message, inline=False)},
+                    {"role": "assistant", "content": "…"}]
         yield history, "", conversation, [], keep, keep, keep
         filters = Filters(set(papers or []), set(categories or []))
         streamed, ans = "", None
@@ -120,15 +117,15 @@ def build_app(ws: Workspace) -> gr.Blocks:
                 if isinstance(item, Answer):
                     ans = item
                     break
-                streamed += item  # a language model's words, as it writes them
-                history[-1]["content"] = streamed
+                streamed += item  # a language model's words, as it writes them: data, escaped
+                history[-1]["content"] = safe.cited(streamed)
                 yield history, "", conversation, [], keep, keep, keep
         except store.IndexProblem as exc:
-            history[-1]["content"] = f"⚠️ {exc}. Open the **Library** tab to build the index."
+            history[-1]["content"] = f"⚠️ {safe.text(exc)}. Open the **Library** tab to build the index."
             yield history, "", conversation, [], keep, keep, keep
             return
         except EmptyQuery as exc:
-            history[-1]["content"] = f"⚠️ {exc}"
+            history[-1]["content"] = f"⚠️ {safe.text(exc)}"
             yield history, "", conversation, [], keep, keep, keep
             return
         full = answer_markdown(ans)
@@ -161,13 +158,16 @@ def build_app(ws: Workspace) -> gr.Blocks:
             results = find_sections(ws.answerer().retriever, topic, 10,
                                     Filters(set(papers or []), set(categories or [])))
         except store.IndexProblem as exc:
-            return [], gr.update(choices=[], value=None), f"⚠️ {html.escape(str(exc))}", "", None
+            return [], gr.update(choices=[], value=None), f"⚠️ {safe.text(exc)}", "", None
         found = [source_record(i, r.hits[0].chunk, r.snippet) for i, r in enumerate(results, 1)]
         listing = "".join(source_card(f) for f in found) or "Nothing found."
         opts = choices(found)
         first = found[0] if found else None
         return (found, gr.update(choices=opts, value=opts[0] if opts else None), listing,
                 source_card(first) if first else "", page_image(first))
+
+    def status_line() -> str:
+        return safe.text(ws.status()[1])
 
     def library_rows() -> list[list]:
         return [[d.id, d.title, d.category, d.status, d.pages or "", d.chunks or "",
@@ -188,10 +188,10 @@ def build_app(ws: Workspace) -> gr.Blocks:
         try:
             report = ws.run_ingest(ws.settings.app_pdf_dirs, progress=progress_adapter(progress))
         except store.IndexProblem as exc:
-            return library_rows(), f"⚠️ {exc}", *filter_choices(), ws.status()[1]
+            return library_rows(), f"⚠️ {safe.text(exc)}", *filter_choices(), status_line()
         msg = (f"**{report.count('indexed')} indexed**, {report.count('failed')} failed, "
                f"{report.count('missing')} missing · {report.total_chunks} passages · {report.seconds:.0f} s")
-        return library_rows(), msg, *filter_choices(), ws.status()[1]
+        return library_rows(), msg, *filter_choices(), status_line()
 
     def add(spec, category, upload, progress=gr.Progress()):  # noqa: ANN001, ANN202, B008
         spec = (spec or "").strip()
@@ -200,22 +200,23 @@ def build_app(ws: Workspace) -> gr.Blocks:
                 spec = _stage_upload(Path(upload), ws)
             if not spec:
                 return library_rows(), "Give an arXiv id, a URL, or upload a PDF.", *filter_choices(), \
-                    ws.status()[1]
+                    status_line()
             paper = ingest.add_source(ws.settings, spec, (category or "").strip() or None)
             report = ws.run_ingest(only=[paper.id], progress=progress_adapter(progress))
         except (parse.ParseError, ValueError, store.IndexProblem, ingest.IngestError) as exc:
-            return library_rows(), f"⚠️ {html.escape(str(exc))}", *filter_choices(), ws.status()[1]
+            return library_rows(), f"⚠️ {safe.text(exc)}", *filter_choices(), status_line()
         doc = next(d for d in report.docs if d.id == paper.id)
-        msg = (f"**{doc.title or doc.id}**: {doc.status}" + (f" — {doc.reason}" if doc.reason else "")
+        msg = (f"**{safe.text(doc.title or doc.id)}**: {doc.status}"
+               + (f" — {safe.text(doc.reason)}" if doc.reason else "")
                + (f" ({doc.chunks} passages)" if doc.chunks else ""))
-        return library_rows(), msg, *filter_choices(), ws.status()[1]
+        return library_rows(), msg, *filter_choices(), status_line()
 
     def next_question(categories, difficulty, asked):  # noqa: ANN001, ANN202
         asked = list(asked or [])
         try:
             _, progress, questions = ws.interview()
         except store.IndexProblem as exc:
-            return f"⚠️ {exc}", None, None, asked, "", ""
+            return f"⚠️ {safe.text(exc)}", None, None, asked, "", ""
         from paperdojo.study.interview import pick
 
         level = int(difficulty) if difficulty not in (None, "any") else None
@@ -226,7 +227,8 @@ def build_app(ws: Workspace) -> gr.Blocks:
         attempt = progress.record(q, "")
         asked.append(q.id)
         origin = "our bank" if q.source == "bank" else "made from the papers"
-        text = f"### {q.text}\n<sub>{q.category} · difficulty {q.difficulty} · {origin}</sub>"
+        text = (f"### {safe.text(q.text)}\n<sub>{safe.text(q.category)} · difficulty {q.difficulty} · "
+                f"{origin}</sub>")
         return text, vars(q), attempt, asked, "", ""
 
     def save_draft(answer, attempt):  # noqa: ANN001, ANN202
@@ -242,20 +244,21 @@ def build_app(ws: Workspace) -> gr.Blocks:
         q = Question(**qdict)
         grade = grader.grade(q, answer or "")
         progress.graded(attempt, q, answer or "", grade)
-        lines = [f"## Score: {grade.score:g}/10", *[f"- {r}" for r in grade.reasons]]
+        lines = [f"## Score: {grade.score:g}/10", *[f"- {safe.text(r)}" for r in grade.reasons]]
         if grade.covered:
-            lines.append("**Covered:** " + ", ".join(c.phrase for c in grade.covered))
+            lines.append("**Covered:** " + ", ".join(safe.text(c.phrase) for c in grade.covered))
         if grade.missing:
             lines.append("**Missed** (and where the papers explain it):")
-            lines += [f"- **{c.phrase}** — {c.hit.chunk.title.split(':')[0]}, {c.hit.chunk.section}, "
-                      f"p. {c.hit.chunk.page_start}" for c in grade.missing]
+            lines += [f"- **{safe.text(c.phrase)}** — {safe.text(c.hit.chunk.title.split(':')[0])}, "
+                      f"{safe.text(c.hit.chunk.section)}, p. {c.hit.chunk.page_start}" for c in grade.missing]
         if grade.rubric and grade.rubric.points:
             verdict = {True: "✅ met", False: "❌ missed", None: "no verdict"}
             lines.append("**Rubric from the papers** (by the language model):")
-            lines += [f"- {html.escape(p.text)} [{p.source}]: {verdict[p.met]}" for p in grade.rubric.points]
-        lines += [f"> ⚠️ {html.escape(note)}" for note in grade.notes]
+            lines += [f"- {safe.text(p.text)} &#91;{safe.text(p.source)}&#93;: {verdict[p.met]}"
+                      for p in grade.rubric.points]
+        lines += [f"> ⚠️ {safe.text(note)}" for note in grade.notes]
         if grade.follow_up:
-            lines.append(f"**Follow-up:** {html.escape(grade.follow_up)}")
+            lines.append(f"**Follow-up:** {safe.text(grade.follow_up)}")
         lines += ["**Model answer, from the papers:**", answer_markdown(grade.model_answer)]
         return "\n\n".join(lines), mastery_rows()
 
@@ -273,11 +276,11 @@ def build_app(ws: Workspace) -> gr.Blocks:
         search_results = gr.State([])
         gr.Markdown("# paperdojo\nStudy ML-compiler and ML-systems papers: ask interview questions, "
                     "get answers cited to the page.")
-        status = gr.Markdown(ws.status()[1], elem_id="status")
+        status = gr.Markdown(status_line(), elem_id="status")
         with gr.Tabs():
             with gr.Tab("Ask", id="ask"), gr.Row(equal_height=False):
                 with gr.Column(scale=5):
-                    gr.Markdown(ws.answer_mode(), elem_id="answer-mode")
+                    gr.Markdown(safe.text(ws.answer_mode()), elem_id="answer-mode")
                     chat = gr.Chatbot(label="Answers", height=520, elem_id="chat", buttons=["copy"])
                     with gr.Row():
                         question = gr.Textbox(placeholder="Ask an interview question, e.g. how does "
