@@ -191,6 +191,8 @@ def build_app(ws: Workspace) -> gr.Blocks:
             return library_rows(), f"⚠️ {exc}", *filter_choices(), ws.status()[1]
         msg = (f"**{report.count('indexed')} indexed**, {report.count('failed')} failed, "
                f"{report.count('missing')} missing · {report.total_chunks} passages · {report.seconds:.0f} s")
+        msg += "".join(f"\n- {html.escape(pid)} ({status}): {html.escape(reason)}"
+                       for pid, status, reason in report.problems())
         return library_rows(), msg, *filter_choices(), ws.status()[1]
 
     def add(spec, category, upload, progress=gr.Progress()):  # noqa: ANN001, ANN202, B008

@@ -27,6 +27,7 @@ from paperdojo.library.cache import EmbeddingCache
 from paperdojo.library.catalog import Paper
 from paperdojo.library.chunk import embedding_text
 from paperdojo.library.embed import Embedder, Pending, backend_for
+from paperdojo.library.sources import Plan
 from paperdojo.records import DocumentError, ParsedDoc
 from paperdojo.settings import Settings
 from paperdojo.util import atomic_write_json, read_json, sha256_file
@@ -76,6 +77,10 @@ class IngestReport:
 
     def count(self, status: str) -> int:
         return sum(d.status == status for d in self.docs)
+
+    def problems(self) -> list[tuple[str, str, str]]:
+        """(id, status, reason) of every paper not indexed, in catalog order: what to show a user."""
+        return [(d.id, d.status, d.reason) for d in self.docs if d.status != "indexed"]
 
     @property
     def total_chunks(self) -> int:
@@ -142,15 +147,22 @@ def import_pdf_dirs(settings: Settings, papers: list[Paper], dirs: Iterable[Path
     return papers, refused
 
 
-def _download_all(settings: Settings, papers: list[Paper], retry: bool,
+def _download_all(settings: Settings, papers: list[tuple[Paper, Plan]], retry: bool,
                   progress: Progress) -> dict[str, str]:
-    """Fetch what is not cached; returns the failure reason per paper id."""
+    """Fetch what is not cached; returns the failure reason per paper id.
+
+    Whatever goes wrong with one download (fetch.py turns every error into a FetchError; anything
+    else is caught here too) fails that paper alone: the others are fetched and indexed.
+    """
     failures: dict[str, str] = {}
-    log_data: dict = read_json(settings.fetch_log, {}) or {}
+    try:
+        log_data: dict = read_json(settings.fetch_log, {}) or {}
+    except (OSError, ValueError) as exc:
+        log.warning("the download log %s is unreadable (%s); starting a new one", settings.fetch_log, exc)
+        log_data = {}
     now = time.time()
     wanted = []
-    for paper in papers:
-        plan = paper.plan()
+    for paper, plan in papers:
         entry = log_data.get(paper.id, {})
         recent = entry.get("failed_at", 0) > now - settings.retry_failed_after_s
         if not retry and recent and entry.get("url") == plan.url:
@@ -169,13 +181,18 @@ def _download_all(settings: Settings, papers: list[Paper], retry: bool,
                 got = fut.result()
                 log_data[paper.id] = {"url": plan.url, "sha256": got.sha256, "bytes": got.size,
                                       "fetched_at": time.time()}
-            except DocumentError as exc:
+            except Exception as exc:  # noqa: BLE001 - one download's failure is that paper's alone
+                if not isinstance(exc, DocumentError):
+                    log.error("downloading %s failed", paper.id, exc_info=exc)
                 failures[paper.id] = f"download failed: {exc}"
                 log_data[paper.id] = {"url": plan.url, "error": failures[paper.id],
                                       "failed_at": time.time()}
             done += 1
             progress("download", done, len(wanted), paper.id)
-    atomic_write_json(settings.fetch_log, log_data)
+    try:
+        atomic_write_json(settings.fetch_log, log_data)
+    except OSError as exc:
+        log.warning("cannot write the download log %s (%s)", settings.fetch_log, exc)
     return failures
 
 
@@ -184,21 +201,25 @@ def obtain(settings: Settings, papers: list[Paper], retry: bool, progress: Progr
     """The file of every paper, or its status (missing / failed) with the reason."""
     files: dict[str, Path] = {}
     statuses: dict[str, DocStatus] = {}
-    to_fetch = []
+    to_fetch: list[tuple[Paper, Plan]] = []
     for paper in papers:
         if path := cached_file(settings, paper.id):
             files[paper.id] = path
             continue
-        plan = paper.plan()
+        try:
+            plan = paper.plan()
+        except ValueError as exc:
+            statuses[paper.id] = paper_status(paper, "failed", f"{exc} (fix its link in the library)")
+            continue
         if plan.kind == "paywalled":
             where = settings.pdf_dir / f"{paper.id}.pdf"
             statuses[paper.id] = paper_status(paper, "missing",
-                                         f"{plan.note}: get the PDF yourself and drop it at {where}")
+                                              f"{plan.note}: get the PDF yourself and drop it at {where}")
         else:
-            to_fetch.append(paper)
+            to_fetch.append((paper, plan))
     for pid, reason in _download_all(settings, to_fetch, retry, progress).items():
         statuses[pid] = paper_status(catalog.find(papers, pid), "failed", reason)
-    for paper in to_fetch:
+    for paper, _ in to_fetch:
         if paper.id not in statuses and (path := cached_file(settings, paper.id)):
             files[paper.id] = path
     return files, statuses
