@@ -24,7 +24,7 @@ from paperdojo.settings import Settings
 
 console = Console(stderr=True)
 out = Console(width=None if Console().is_terminal else 160)  # piped output: wide, not 80 columns
-STATUS_STYLE = {"indexed": "green", "failed": "red", "missing": "yellow"}
+STATUS_STYLE = {"indexed": "green", "failed": "red", "missing": "yellow", "duplicate": "blue"}
 
 
 LLM_FLAGS = {"provider": "llm_provider", "model": "llm_model", "base_url": "llm_base_url",
@@ -58,8 +58,8 @@ def _progress_bar() -> Progress:
                     transient=False, disable=not console.is_terminal)
 
 
-def run_ingest(settings: Settings, pdf_dirs: Sequence[Path] = (), only: Sequence[str] = (),
-               rebuild: bool = False, retry: bool = False) -> ingest.IngestReport:
+def _with_progress(work):  # noqa: ANN001, ANN202 - work(progress) -> whatever it returns
+    """Run `work` with a progress callback drawing one bar per stage on the terminal."""
     with _progress_bar() as bar:
         tasks: dict[str, int] = {}
 
@@ -68,7 +68,13 @@ def run_ingest(settings: Settings, pdf_dirs: Sequence[Path] = (), only: Sequence
                 tasks[stage] = bar.add_task(stage, total=total, what="")
             bar.update(tasks[stage], completed=done, total=total, what=what)
 
-        return ingest.ingest(settings, pdf_dirs, only or None, rebuild, retry, progress)
+        return work(progress)
+
+
+def run_ingest(settings: Settings, pdf_dirs: Sequence[Path] = (), only: Sequence[str] = (),
+               rebuild: bool = False, retry: bool = False) -> ingest.IngestReport:
+    return _with_progress(lambda progress: ingest.ingest(settings, pdf_dirs, only or None, rebuild, retry,
+                                                         progress))
 
 
 def cmd_ingest(args: argparse.Namespace) -> int:
@@ -80,7 +86,9 @@ def cmd_ingest(args: argparse.Namespace) -> int:
         console.print("failed downloads are retried after an hour, or now with --retry")
     console.print(
         f"[bold]{report.count('indexed')} indexed[/], {report.count('failed')} failed, "
-        f"{report.count('missing')} missing; {report.total_chunks} chunks; embedded "
+        f"{report.count('missing')} missing"
+        + (f", {report.count('duplicate')} duplicates" if report.count("duplicate") else "")
+        + f"; {report.total_chunks} chunks; embedded "
         f"{report.embedded_chunks} chunks of {report.embedded_docs} papers "
         f"({report.cached_vectors} vectors from the cache), reused "
         f"{report.reused_docs}; {verb} in {report.seconds:.1f} s ({settings.index_dir})"
@@ -120,14 +128,15 @@ def cmd_papers(args: argparse.Namespace) -> int:
 # --------------------------------------------------------------------------- add / remove
 def cmd_add(args: argparse.Namespace) -> int:
     settings = _settings(args)
-    paper = ingest.add_source(settings, args.source, args.category, args.title)
-    console.print(f"[bold]{paper.id}[/] is in the library ({paper.category})")
     if args.no_ingest:
+        paper = ingest.add_source(settings, args.source, args.category, args.title)
+        console.print(f"[bold]{escape(paper.id)}[/] is in the library ({escape(paper.category)})")
         return 0
-    report = run_ingest(settings, only=[paper.id])
-    doc = next(d for d in report.docs if d.id == paper.id)
-    _print_docs([doc])
-    return 0 if doc.status == "indexed" else 1
+    added = _with_progress(lambda progress: ingest.add(settings, args.source, args.category, args.title,
+                                                       progress))
+    _print_docs([added.status])
+    console.print(escape(added.message), highlight=False)
+    return 0 if added.status.status == "indexed" else 1
 
 
 def cmd_remove(args: argparse.Namespace) -> int:

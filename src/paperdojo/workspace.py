@@ -120,6 +120,19 @@ class Workspace:
         self.reload()
         return report
 
+    def add(self, spec: str, category: str | None = None,
+            progress: ingest.Progress | None = None) -> ingest.Added:
+        """Add a paper (arXiv id, DOI, URL or a PDF file) and index it; the same document already
+        in the library is recognized (ingest.add). Raises IndexBusy while another ingest runs."""
+        if not self.ingest_lock.acquire(blocking=False):
+            raise store.IndexBusy("an ingest is already running; wait for it to finish")
+        try:
+            added = ingest.add(self.settings, spec, category, progress=progress, embedder=self.embedder)
+        finally:
+            self.ingest_lock.release()
+        self.reload()
+        return added
+
     def pdf_path(self, doc_id: str) -> Path | None:
         """The cached PDF of a paper, only ever inside the ingest cache."""
         path = (self.settings.pdf_dir / f"{doc_id}.pdf").resolve()

@@ -19,6 +19,7 @@ from paperdojo.answering.answer import Answer, Conversation
 from paperdojo.answering.retrieve import EmptyQuery, Filters, find_sections
 from paperdojo.app.pages import render_page
 from paperdojo.library import ingest, parse, store
+from paperdojo.records import DocumentError
 from paperdojo.workspace import Workspace
 
 log = logging.getLogger(__name__)
@@ -203,13 +204,14 @@ def build_app(ws: Workspace) -> gr.Blocks:
             if not spec:
                 return library_rows(), "Give an arXiv id, a URL, or upload a PDF.", *filter_choices(), \
                     ws.status()[1]
-            paper = ingest.add_source(ws.settings, spec, (category or "").strip() or None)
-            report = ws.run_ingest(only=[paper.id], progress=progress_adapter(progress))
-        except (parse.ParseError, ValueError, store.IndexProblem, ingest.IngestError) as exc:
+            added = ws.add(spec, (category or "").strip() or None, progress=progress_adapter(progress))
+        except (DocumentError, ValueError, store.IndexProblem, ingest.IngestError) as exc:
             return library_rows(), f"⚠️ {html.escape(str(exc))}", *filter_choices(), ws.status()[1]
-        doc = next(d for d in report.docs if d.id == paper.id)
-        msg = (f"**{doc.title or doc.id}**: {doc.status}" + (f" — {doc.reason}" if doc.reason else "")
-               + (f" ({doc.chunks} passages)" if doc.chunks else ""))
+        doc = added.status
+        msg = (f"**{html.escape(doc.title or doc.id)}**: {doc.status}"
+               + (f" — {html.escape(doc.reason)}" if doc.reason else "")
+               + (f" ({doc.chunks} passages)" if doc.chunks else "")
+               + (f" · {html.escape(added.message)}" if added.known else ""))
         return library_rows(), msg, *filter_choices(), ws.status()[1]
 
     def next_question(categories, difficulty, asked):  # noqa: ANN001, ANN202
