@@ -174,6 +174,16 @@ def build_app(ws: Workspace) -> gr.Blocks:
         return [[d.id, d.title, d.category, d.status, d.pages or "", d.chunks or "",
                  d.reason or "; ".join(d.warnings)] for d in ws.papers()]
 
+    def folders_markdown() -> str:
+        """Each watched folder's coverage and the files not indexed (escaped: names are data)."""
+        lines = []
+        for folder in ws.folders():
+            lines.append(f"**Watched folder** `{html.escape(folder.folder)}`: {folder.coverage}")
+            lines += [f"- {html.escape(Path(f.path).name)}: {f.status}"
+                      + (f" — {html.escape(f.reason)}" if f.reason else "")
+                      for f in folder.files if f.status != "indexed"]
+        return "\n".join(lines)
+
     def filter_choices():  # noqa: ANN202
         indexed = [d for d in ws.papers() if d.status == "indexed"]
         papers = [(f"{d.title.split(':')[0]} ({d.id})", d.id) for d in indexed]
@@ -342,6 +352,8 @@ def build_app(ws: Workspace) -> gr.Blocks:
                                                               "passages", "reason / notes"],
                                      interactive=False, wrap=True, elem_id="library-table",
                                      column_widths=["13%", "27%", "14%", "8%", "6%", "8%", "24%"])
+                gr.Markdown(folders_markdown, every=10 if ws.settings.watch_dirs else None,
+                            elem_id="watched-folders")
 
         ask_outputs = [chat, question, conversation, answer_sources, cite, card, page]
         ask_inputs = [question, chat, conversation, paper_filter, category_filter]
