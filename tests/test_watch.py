@@ -58,7 +58,9 @@ def test_watched_folder_follows_add_change_rename_delete(tmp_path, embedder):
         os.replace(tmp, folder / "Heron Allocator.pdf")
         assert wait_for(lambda: _indexed(settings).get("heron-allocator", {}).get("pages") == 5, FOLLOW_S)
         print(f"change followed in {time.time() - t0:.1f} s")
-        parts_before = sorted((settings.index_dir / "parts").rglob("*.npy"))
+        parts = settings.index_dir / "parts"
+        assert wait_for(lambda: len(list(parts.rglob("*.npy"))) == 1, FOLLOW_S)  # the old version pruned
+        parts_before = sorted(parts.rglob("*.npy"))
 
         # rename: recognized by its sha256, nothing embedded again
         t0 = time.time()
@@ -71,7 +73,7 @@ def test_watched_folder_follows_add_change_rename_delete(tmp_path, embedder):
         print(f"rename followed in {time.time() - t0:.1f} s")
         assert [p.id for p in catalog.load_catalog(settings)] == ["heron-allocator"]
         assert list(_indexed(settings)) == ["heron-allocator"]
-        assert sorted((settings.index_dir / "parts").rglob("*.npy")) == parts_before
+        assert sorted(parts.rglob("*.npy")) == parts_before
         [cov] = watch.folder_status(settings, folders)
         assert cov.coverage == "1 of 1 files indexed" and cov.files[0].path.endswith("heron-final.pdf")
 
