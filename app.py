@@ -24,11 +24,16 @@ def main() -> None:
     parser.add_argument("--port", type=int)
     parser.add_argument("--home", type=Path, help="folder holding ingest/ and index/")
     parser.add_argument("--pdf-dir", action="append", type=Path, help="local PDFs for 'build index'")
+    parser.add_argument("--watch", action="append", type=Path, metavar="DIR",
+                        help="keep the library in step with this folder of PDFs while the app runs")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     settings = Settings.load(home=args.home, app_host=args.host, app_port=args.port,
-                             app_pdf_dirs=args.pdf_dir)
-    launch(Workspace(settings), settings.app_host, settings.app_port, settings.auth)
+                             app_pdf_dirs=args.pdf_dir, watch_dirs=args.watch)
+    workspace = Workspace(settings)
+    if settings.watch_dirs:
+        workspace.start_watching(settings.watch_dirs)
+    launch(workspace, settings.app_host, settings.app_port, settings.auth)
 
 
 if __name__ == "__main__":

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import socket
+import struct
 import threading
 import time
 from collections.abc import Callable
@@ -103,10 +105,15 @@ def two_paper_home(home: Path, embedder, reading_list: str = "", **settings_kw):
 
 
 class Route:
+    """What the server answers at one path: `headers` adds headers (Location, Content-Encoding...),
+    `reset` drops the connection with a TCP reset instead of answering."""
+
     def __init__(self, body: bytes = b"", status: int = 200, ctype: str = "application/pdf",
-                 delay: float = 0.0, cut: bool = False, fail_first: int = 0) -> None:
+                 delay: float = 0.0, cut: bool = False, fail_first: int = 0,
+                 headers: dict[str, str] | None = None, reset: bool = False) -> None:
         self.body, self.status, self.ctype = body, status, ctype
         self.delay, self.cut, self.fail_first = delay, cut, fail_first
+        self.headers, self.reset = headers or {}, reset
         self.hits = 0
 
 
@@ -132,8 +139,15 @@ class LocalServer:
                 if route.hits <= route.fail_first:
                     self.send_error(503)
                     return
+                if route.reset:  # SO_LINGER 0: close() sends RST, as a crashing server or firewall does
+                    self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                    self.close_connection = True
+                    self.connection.close()
+                    return
                 self.send_response(route.status)
                 self.send_header("Content-Type", route.ctype)
+                for name, value in route.headers.items():
+                    self.send_header(name, value)
                 length = len(route.body) * (2 if route.cut else 1)
                 self.send_header("Content-Length", str(length))
                 self.end_headers()
@@ -167,8 +181,6 @@ class LocalServer:
 
 def free_port() -> int:
     """A port on 127.0.0.1 that nothing listens on (closed again before it is returned)."""
-    import socket
-
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]

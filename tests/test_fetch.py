@@ -78,3 +78,106 @@ def test_auto_kind_takes_html_posts(server, settings):
 def test_sends_user_agent(server, settings):
     with make_client(settings) as client:
         assert client.headers["user-agent"].startswith("paperdojo/")
+
+
+# --------------------------------------------------------------------------- every failure is one paper's
+@pytest.fixture
+def bad_server(tmp_path):
+    """One route per kind of failure a user meets in the wild."""
+    with LocalServer() as srv:
+        srv.routes.update({
+            "/loop-a": Route(status=302, headers={"Location": "/loop-b"}),
+            "/loop-b": Route(status=302, headers={"Location": "/loop-a"}),
+            "/gzip.pdf": Route(b"%PDF-1.4 this body is not gzip at all " * 20,
+                               headers={"Content-Encoding": "gzip"}),
+            "/reset.pdf": Route(reset=True),
+            "/bad-location": Route(status=302, headers={"Location": "http://[::1/x.pdf"}),
+        })
+        yield srv
+
+
+def fetch_error(server, settings, path) -> str:
+    with pytest.raises(FetchError) as info:
+        fetch(server, settings, path)
+    assert not list(settings.pdf_dir.glob("*")) and not list(settings.ingest_dir.glob(".download-*"))
+    return str(info.value)
+
+
+def test_redirect_loop_is_a_fetch_error(bad_server, settings):
+    assert "redirects in a loop" in fetch_error(bad_server, settings, "/loop-a")
+    assert bad_server.routes["/loop-a"].hits >= 10  # httpx followed it, then gave up
+
+
+def test_body_claiming_gzip_is_a_fetch_error(bad_server, settings):
+    reason = fetch_error(bad_server, settings, "/gzip.pdf")
+    assert "cannot be decoded" in reason and "gzip" in reason and "drop it at" in reason
+
+
+def test_connection_reset_is_a_fetch_error(bad_server, settings):
+    reason = fetch_error(bad_server, settings, "/reset.pdf")
+    assert "connection" in reason and "--retry" in reason and "(2 attempts)" in reason
+
+
+@pytest.mark.parametrize("url", ["http://a\x01b.example/x.pdf", "http://" + "a" * 300 + ".example/x.pdf"])
+def test_invalid_url_is_a_fetch_error(settings, url):
+    with make_client(settings) as client, pytest.raises(FetchError, match="not a usable link"):
+        download(Plan("pdf", url), "doc", settings, client)
+
+
+def test_redirect_to_an_invalid_url_is_a_fetch_error(bad_server, settings):
+    assert "not a usable link" in fetch_error(bad_server, settings, "/bad-location")
+
+
+WRITE_REFUSED = """
+import resource, signal, sys
+sys.path.insert(0, {tests!r})
+from conftest import make_settings
+from pathlib import Path
+from paperdojo.library.fetch import FetchError, download, make_client
+from paperdojo.library.sources import Plan
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # the write fails with EFBIG instead of killing us
+resource.setrlimit(resource.RLIMIT_FSIZE, (64 << 10, 64 << 10))
+settings = make_settings(Path({home!r}))
+with make_client(settings) as client:
+    try:
+        download(Plan("pdf", {url!r}), "big", settings, client)
+    except FetchError as exc:
+        print("REASON", exc)
+"""
+
+
+def test_file_system_refusing_the_write_is_a_fetch_error(tmp_path):
+    """A file system that refuses the write (here: the kernel's file size limit, EFBIG, as a full
+    disk gives ENOSPC) fails the download with a reason, in a process of its own."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    with LocalServer() as srv:
+        srv.routes["/big.pdf"] = Route(b"%PDF-1.4\n" + b"0" * (256 << 10) + b"\n%%EOF\n")
+        script = WRITE_REFUSED.format(tests=str(Path(__file__).parent), home=str(tmp_path / "home"),
+                                      url=srv.url("/big.pdf"))
+        proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert "REASON cannot save the download" in proc.stdout, proc.stderr[-2000:]
+    assert "larger than this file system or process allows" in proc.stdout and "--retry" in proc.stdout
+    assert not list((tmp_path / "home" / "ingest").glob(".download-*"))  # nothing half-written left
+
+
+def test_landing_page_is_not_the_paper(settings):
+    landing = (b'<!DOCTYPE html><html><head><meta name="citation_title" content="A Paper">'
+               b'<meta name="citation_doi" content="10.1145/1"></head><body><h2>Abstract</h2>'
+               b"<p>We study things.</p><a>Access through your institution</a> <a>Purchase this article"
+               b"</a></body></html>")
+    no_meta = (b"<html><body><h1>A Paper</h1><h2>Abstract</h2><p>We study things.</p>"
+               b"<button>Buy this article</button></body></html>")
+    post = b"<html><body><h1>Layouts</h1><p>An abstract idea. Subscribe to our newsletter.</p></body></html>"
+    with LocalServer() as srv:
+        srv.routes.update({"/doi/10.1145/1": Route(landing, ctype="text/html"),
+                           "/article/2": Route(no_meta, ctype="text/html"),
+                           "/post/": Route(post, ctype="text/html")})
+        for path, kind in [("/doi/10.1145/1", "pdf"), ("/doi/10.1145/1", "auto"), ("/article/2", "auto")]:
+            with make_client(settings) as client, pytest.raises(FetchError) as info:
+                download(Plan(kind, srv.url(path)), "doc", settings, client)
+            assert str(info.value).startswith("a landing page, not the paper: download the PDF and add it")
+        with make_client(settings) as client:  # a blog post is still read as a web page
+            assert download(Plan("auto", srv.url("/post/")), "post", settings, client).kind == "html"

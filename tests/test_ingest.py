@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -280,3 +282,80 @@ def test_embedding_cache_reembeds_only_changed_text(tmp_path, embedder):
     assert np.allclose(index.faiss.reconstruct_n(0, len(index.chunks)), fresh, atol=1e-5)
     third = ingest(changed, [pdfs], embedder=embedder, rebuild=True)  # a rebuild trusts no cache
     assert third.cached_vectors == 0 and third.embedded_chunks == second.embedded_chunks
+
+
+# --------------------------------------------------------------------------- one bad link fails one paper
+BATCH = """
+import json, resource, signal, sys
+sys.path.insert(0, {tests!r})
+from pathlib import Path
+from conftest import make_settings
+from paperdojo.library import store
+from paperdojo.library.ingest import ingest
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # an over-long write fails with EFBIG instead of killing us
+resource.setrlimit(resource.RLIMIT_FSIZE, (1 << 20, 1 << 20))  # a file system refusing the big write
+settings = make_settings(Path({home!r}))
+report = ingest(settings)
+index = store.load_index(settings.index_dir)
+print(json.dumps({{"docs": {{d.id: [d.status, d.reason] for d in report.docs}},
+                  "indexed": sorted({{c.doc_id for c in index.chunks}})}}))
+"""
+
+BAD_LINKS = {  # id -> (route or link, the words its reason must hold)
+    "loop": ("/loop-a", "redirects in a loop"),
+    "gzip": ("/gzip.pdf", "cannot be decoded"),
+    "reset": ("/reset.pdf", "the connection broke"),
+    "badurl": ("http://[::1/x.pdf", "not a usable link"),
+    "badredirect": ("/bad-location", "not a usable link"),
+    "toobig": ("/big.pdf", "cannot save the download"),
+}
+
+
+def test_batch_with_one_bad_link_of_each_kind(tmp_path):
+    """Two good papers and one bad link of each kind: the two are indexed, each bad link fails
+    alone with its own reason, and the index is written."""
+    good = {name: make_pdf(tmp_path / f"{name}.pdf", paper_pages(f"{name} scheduling")).read_bytes()
+            for name in ("good1", "good2")}
+    with LocalServer() as srv:
+        srv.routes.update({
+            "/good1.pdf": Route(good["good1"]), "/good2.pdf": Route(good["good2"]),
+            "/loop-a": Route(status=302, headers={"Location": "/loop-b"}),
+            "/loop-b": Route(status=302, headers={"Location": "/loop-a"}),
+            "/gzip.pdf": Route(b"%PDF-1.4 not gzip " * 50, headers={"Content-Encoding": "gzip"}),
+            "/reset.pdf": Route(reset=True),
+            "/bad-location": Route(status=302, headers={"Location": "http://[::1/x.pdf"}),
+            "/big.pdf": Route(b"%PDF-1.4\n" + b"0" * (4 << 20) + b"\n%%EOF\n"),
+        })
+        entries = {"good1": srv.url("/good1.pdf"), "good2": srv.url("/good2.pdf")}
+        entries.update({pid: link if link.startswith("http") else srv.url(link)
+                        for pid, (link, _) in BAD_LINKS.items()})
+        home = tmp_path / "home"
+        home.mkdir()
+        (home / "papers.toml").write_text("".join(
+            f'[[paper]]\nid = "{pid}"\ncategory = "C"\nlink = "{link}"\nkind = "pdf"\n\n'
+            for pid, link in entries.items()))
+        script = BATCH.format(tests=str(Path(__file__).parent), home=str(home))
+        proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0 and proc.stdout.strip(), proc.stderr[-3000:]
+    result = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert result["indexed"] == ["good1", "good2"]
+    for pid, (_, words) in BAD_LINKS.items():
+        status, reason = result["docs"][pid]
+        assert status == "failed" and words in reason, (pid, reason)
+    assert "Traceback" not in proc.stderr
+
+
+def test_cli_add_of_a_bad_link_says_why(tmp_path, capsys, monkeypatch):
+    """`paperdojo add` of a redirect loop: the reason, no traceback, a non-zero exit code."""
+    settings = make_settings(tmp_path / "home")
+    settings.home.mkdir()
+    settings.reading_list.write_text("")
+    monkeypatch.setenv("PAPERDOJO_READING_LIST", str(settings.reading_list))
+    with LocalServer() as srv:
+        srv.routes.update({"/loop-a.pdf": Route(status=302, headers={"Location": "/loop-b.pdf"}),
+                           "/loop-b.pdf": Route(status=302, headers={"Location": "/loop-a.pdf"})})
+        code = main(["--home", str(settings.home), "add", srv.url("/loop-a.pdf")])
+    captured = capsys.readouterr()
+    assert code != 0
+    assert "redirects in a loop" in captured.out + captured.err
+    assert "Traceback" not in captured.out + captured.err

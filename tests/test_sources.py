@@ -89,3 +89,18 @@ def test_broken_reading_list(settings):
     settings.reading_list.write_text("[[paper\n")
     with pytest.raises(CatalogError, match="not valid TOML"):
         catalog.load_catalog(settings)
+
+
+@pytest.mark.parametrize("link", ["http://[::1/x.pdf", "http://example.org:99999/a.pdf",
+                                  "http://exa mple.org/a", "https://example.org/a\x00.pdf",
+                                  "https:///nohost.pdf"])
+def test_unusable_links_are_named(link):
+    with pytest.raises(ValueError, match="not a usable link"):
+        resolve(link)
+
+
+def test_doi_links_resolve_to_the_publisher():
+    for link in ["10.1145/3373376.3378508", "doi:10.1145/3373376.3378508"]:
+        plan = resolve(link)
+        assert (plan.kind, plan.url) == ("pdf", "https://doi.org/10.1145/3373376.3378508")
+    assert resolve("https://doi.org/10.48550/arXiv.2201.12023").url == "https://arxiv.org/pdf/2201.12023"

@@ -24,7 +24,7 @@ from paperdojo.settings import Settings
 
 console = Console(stderr=True)
 out = Console(width=None if Console().is_terminal else 160)  # piped output: wide, not 80 columns
-STATUS_STYLE = {"indexed": "green", "failed": "red", "missing": "yellow"}
+STATUS_STYLE = {"indexed": "green", "failed": "red", "missing": "yellow", "duplicate": "blue"}
 
 
 LLM_FLAGS = {"provider": "llm_provider", "model": "llm_model", "base_url": "llm_base_url",
@@ -58,8 +58,8 @@ def _progress_bar() -> Progress:
                     transient=False, disable=not console.is_terminal)
 
 
-def run_ingest(settings: Settings, pdf_dirs: Sequence[Path] = (), only: Sequence[str] = (),
-               rebuild: bool = False, retry: bool = False) -> ingest.IngestReport:
+def _with_progress(work):  # noqa: ANN001, ANN202 - work(progress) -> whatever it returns
+    """Run `work` with a progress callback drawing one bar per stage on the terminal."""
     with _progress_bar() as bar:
         tasks: dict[str, int] = {}
 
@@ -68,7 +68,13 @@ def run_ingest(settings: Settings, pdf_dirs: Sequence[Path] = (), only: Sequence
                 tasks[stage] = bar.add_task(stage, total=total, what="")
             bar.update(tasks[stage], completed=done, total=total, what=what)
 
-        return ingest.ingest(settings, pdf_dirs, only or None, rebuild, retry, progress)
+        return work(progress)
+
+
+def run_ingest(settings: Settings, pdf_dirs: Sequence[Path] = (), only: Sequence[str] = (),
+               rebuild: bool = False, retry: bool = False) -> ingest.IngestReport:
+    return _with_progress(lambda progress: ingest.ingest(settings, pdf_dirs, only or None, rebuild, retry,
+                                                         progress))
 
 
 def cmd_ingest(args: argparse.Namespace) -> int:
@@ -80,7 +86,9 @@ def cmd_ingest(args: argparse.Namespace) -> int:
         console.print("failed downloads are retried after an hour, or now with --retry")
     console.print(
         f"[bold]{report.count('indexed')} indexed[/], {report.count('failed')} failed, "
-        f"{report.count('missing')} missing; {report.total_chunks} chunks; embedded "
+        f"{report.count('missing')} missing"
+        + (f", {report.count('duplicate')} duplicates" if report.count("duplicate") else "")
+        + f"; {report.total_chunks} chunks; embedded "
         f"{report.embedded_chunks} chunks of {report.embedded_docs} papers "
         f"({report.cached_vectors} vectors from the cache), reused "
         f"{report.reused_docs}; {verb} in {report.seconds:.1f} s ({settings.index_dir})"
@@ -106,28 +114,91 @@ def _print_docs(docs: Sequence[ingest.DocStatus], only_problems: bool = False) -
     out.print(table)
 
 
+def _print_folders(folders: Sequence) -> None:  # watch.FolderStatus
+    """Each watched folder's coverage, then its files that are not indexed, with the reason."""
+    for folder in folders:
+        out.print(f"[bold]Watched folder {escape(folder.folder)}[/]: {folder.coverage}", highlight=False)
+        for f in folder.files:
+            if f.status != "indexed" or f.reason:
+                style = STATUS_STYLE.get(f.status, "")
+                what = f" ({escape(f.paper_id)})" if f.paper_id else ""
+                out.print(f"  {escape(Path(f.path).name)}{what}: [{style}]{f.status}[/]"
+                          + (f": {escape(f.reason)}" if f.reason else ""), highlight=False)
+
+
 def cmd_papers(args: argparse.Namespace) -> int:
     from paperdojo.workspace import Workspace
 
-    statuses = Workspace(_settings(args)).papers()
+    workspace = Workspace(_settings(args))
+    statuses = workspace.papers()
     if args.json:
         print(json.dumps([s.to_json() for s in statuses], indent=1))
         return 0
     _print_docs(statuses)
+    _print_folders(workspace.folders())
     return 0
+
+
+def cmd_watch(args: argparse.Namespace) -> int:
+    """Keep the library in step with folders of PDFs until Ctrl-C (or one sync with --once)."""
+    from paperdojo.library import watch
+    from paperdojo.library.embed import Embedder
+
+    settings = _settings(args)
+    if args.status:
+        folders = watch.folder_status(settings, watch.watched_folders(settings))
+        if args.json:
+            print(json.dumps([f.to_json() for f in folders], indent=1))
+        else:
+            _print_folders(folders)
+        return 0
+    if not args.dirs:
+        raise ValueError("give the folders to watch: paperdojo watch DIR [DIR...]")
+    try:
+        folders = watch.remember(settings, [Path(d) for d in args.dirs])
+    except NotADirectoryError as exc:
+        raise ValueError(str(exc)) from exc
+
+    embedder = Embedder(settings)  # one for every sync: its worker processes stay up between changes
+
+    def run_sync() -> None:
+        report = run_ingest_watched(settings, folders, embedder)
+        _print_docs(report.docs, only_problems=True)
+        verb = f"wrote {report.generation}" if report.wrote_index else "the index already follows them"
+        coverage = "; ".join(f"{Path(f.folder).name}: {f.coverage}"
+                             for f in watch.folder_status(settings, folders))
+        console.print(f"{coverage}; embedded {report.embedded_chunks} chunks of {report.embedded_docs} "
+                      f"papers; {verb}", highlight=False)
+
+    try:
+        if args.once:
+            run_sync()
+            return 0
+        console.print(f"watching {', '.join(str(f) for f in folders)}: add, change, rename or delete PDFs "
+                      "there; Ctrl-C stops", highlight=False)
+        watch.watch(folders, run_sync, debounce_ms=args.debounce_ms, force_polling=args.poll or None)
+        return 0
+    finally:
+        embedder.close()
+
+
+def run_ingest_watched(settings: Settings, folders: Sequence[Path], embedder) -> ingest.IngestReport:  # noqa: ANN001
+    return _with_progress(lambda progress: ingest.ingest(settings, list(folders), progress=progress,
+                                                         embedder=embedder, forget_missing=True))
 
 
 # --------------------------------------------------------------------------- add / remove
 def cmd_add(args: argparse.Namespace) -> int:
     settings = _settings(args)
-    paper = ingest.add_source(settings, args.source, args.category, args.title)
-    console.print(f"[bold]{paper.id}[/] is in the library ({paper.category})")
     if args.no_ingest:
+        paper = ingest.add_source(settings, args.source, args.category, args.title)
+        console.print(f"[bold]{escape(paper.id)}[/] is in the library ({escape(paper.category)})")
         return 0
-    report = run_ingest(settings, only=[paper.id])
-    doc = next(d for d in report.docs if d.id == paper.id)
-    _print_docs([doc])
-    return 0 if doc.status == "indexed" else 1
+    added = _with_progress(lambda progress: ingest.add(settings, args.source, args.category, args.title,
+                                                       progress))
+    _print_docs([added.status])
+    console.print(escape(added.message), highlight=False)
+    return 0 if added.status.status == "indexed" else 1
 
 
 def cmd_remove(args: argparse.Namespace) -> int:
@@ -504,7 +575,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_papers)
 
-    p = sub.add_parser("add", help="add a paper: an arXiv id, a URL or a PDF file")
+    p = sub.add_parser("watch", help="keep the library in step with folders of PDFs (new, changed, "
+                       "renamed, deleted files) until Ctrl-C")
+    p.add_argument("dirs", nargs="*", metavar="DIR", help="folders of PDFs (remembered for `papers`)")
+    p.add_argument("--once", action="store_true", help="sync once and exit (e.g. from cron)")
+    p.add_argument("--status", action="store_true", help="show each watched file's status and exit")
+    p.add_argument("--json", action="store_true", help="with --status: JSON")
+    p.add_argument("--poll", action="store_true", help="poll instead of OS events (network drives)")
+    p.add_argument("--debounce-ms", type=int, default=1600, help="group changes over this long")
+    p.set_defaults(func=cmd_watch)
+
+    p = sub.add_parser("add", help="add a paper: an arXiv id, a DOI, a URL or a PDF file")
     p.add_argument("source")
     p.add_argument("--category")
     p.add_argument("--title")
@@ -587,7 +668,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         console.print(f"[red]error:[/] {exc}")
         return 2
     except KeyboardInterrupt:
-        console.print("[yellow]interrupted[/]: the index is unchanged; run the command again to resume")
+        console.print("[yellow]interrupted[/]: the live index is whole; run the command again to resume")
         return 130
 
 

@@ -87,6 +87,7 @@ class Settings(BaseSettings):
     app_port: int = 7860
     app_concurrency: int = 2  # answers computed at once (CPU-bound); more queue up
     app_pdf_dirs: list[Path] = []  # local PDF folders the app's "build index" also takes
+    watch_dirs: list[Path] = []  # folders the app keeps the library in step with (app.py --watch)
     auth: str = ""  # "user:password"; required when app_host is not loopback
     max_upload_mb: int = 50
 
@@ -119,6 +120,11 @@ class Settings(BaseSettings):
     def library_file(self) -> Path:
         """Papers the user added (`paperdojo add`, `--pdf-dir`), beside the shipped reading list."""
         return self.ingest_dir / "library.toml"
+
+    @property
+    def watched_file(self) -> Path:
+        """The folders `paperdojo watch` keeps the library in step with (their coverage is shown)."""
+        return self.ingest_dir / "watched.json"
 
     @property
     def fetch_log(self) -> Path:

@@ -14,7 +14,7 @@ from pathlib import Path
 from paperdojo.answering.answer import Answerer
 from paperdojo.answering.llm import LLMError, from_settings
 from paperdojo.answering.retrieve import Retriever
-from paperdojo.library import catalog, ingest, store
+from paperdojo.library import catalog, ingest, store, watch
 from paperdojo.library.embed import Embedder
 from paperdojo.settings import Settings
 
@@ -109,16 +109,54 @@ class Workspace:
         return out
 
     def run_ingest(self, pdf_dirs: list[Path] | None = None, only: list[str] | None = None,
-                   progress: ingest.Progress | None = None) -> ingest.IngestReport:
+                   progress: ingest.Progress | None = None, forget_missing: bool = False
+                   ) -> ingest.IngestReport:
+        """Ingest (see library.ingest.ingest) and switch to the new generation; IndexBusy while
+        another ingest of this workspace or another process runs."""
         if not self.ingest_lock.acquire(blocking=False):
             raise store.IndexBusy("an ingest is already running; wait for it to finish")
         try:
             report = ingest.ingest(self.settings, pdf_dirs or [], only, progress=progress,
-                                   embedder=self.embedder)
+                                   embedder=self.embedder, forget_missing=forget_missing)
         finally:
             self.ingest_lock.release()
         self.reload()
         return report
+
+    def folders(self) -> list[watch.FolderStatus]:
+        """The watched folders with each PDF's status and the coverage (N of M files indexed)."""
+        return watch.folder_status(self.settings, watch.watched_folders(self.settings))
+
+    def start_watching(self, folders: list[Path]) -> threading.Event:
+        """Keep the library in step with `folders` in a background thread (library.watch); each
+        sync goes through run_ingest, so answers switch to the new generation. Set the returned
+        event to stop."""
+        folders = watch.remember(self.settings, folders)
+        stop = threading.Event()
+
+        def run_sync() -> None:
+            report = self.run_ingest(folders, forget_missing=True)
+            done = f"wrote {report.generation}" if report.wrote_index else "no change"
+            log.info("watched folders synced: %d indexed, %d failed; %s", report.count("indexed"),
+                     report.count("failed"), done)
+
+        thread = threading.Thread(target=watch.watch, args=(folders, run_sync, stop), daemon=True,
+                                  name="paperdojo-watch")
+        thread.start()
+        return stop
+
+    def add(self, spec: str, category: str | None = None,
+            progress: ingest.Progress | None = None) -> ingest.Added:
+        """Add a paper (arXiv id, DOI, URL or a PDF file) and index it; the same document already
+        in the library is recognized (ingest.add). Raises IndexBusy while another ingest runs."""
+        if not self.ingest_lock.acquire(blocking=False):
+            raise store.IndexBusy("an ingest is already running; wait for it to finish")
+        try:
+            added = ingest.add(self.settings, spec, category, progress=progress, embedder=self.embedder)
+        finally:
+            self.ingest_lock.release()
+        self.reload()
+        return added
 
     def pdf_path(self, doc_id: str) -> Path | None:
         """The cached PDF of a paper, only ever inside the ingest cache."""

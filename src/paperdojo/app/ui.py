@@ -20,6 +20,7 @@ from paperdojo.answering.retrieve import EmptyQuery, Filters, find_sections
 from paperdojo.app import safe
 from paperdojo.app.pages import render_page
 from paperdojo.library import ingest, parse, store
+from paperdojo.records import DocumentError
 from paperdojo.workspace import Workspace
 
 log = logging.getLogger(__name__)
@@ -173,6 +174,16 @@ def build_app(ws: Workspace) -> gr.Blocks:
         return [[d.id, d.title, d.category, d.status, d.pages or "", d.chunks or "",
                  d.reason or "; ".join(d.warnings)] for d in ws.papers()]
 
+    def folders_markdown() -> str:
+        """Each watched folder's coverage and the files not indexed (escaped: names are data)."""
+        lines = []
+        for folder in ws.folders():
+            lines.append(f"**Watched folder** {safe.text(folder.folder)}: {folder.coverage}")
+            lines += [f"- {safe.text(Path(f.path).name)}: {f.status}"
+                      + (f" — {safe.text(f.reason)}" if f.reason else "")
+                      for f in folder.files if f.status != "indexed"]
+        return "\n".join(lines)
+
     def filter_choices():  # noqa: ANN202
         indexed = [d for d in ws.papers() if d.status == "indexed"]
         papers = [(f"{d.title.split(':')[0]} ({d.id})", d.id) for d in indexed]
@@ -191,6 +202,8 @@ def build_app(ws: Workspace) -> gr.Blocks:
             return library_rows(), f"⚠️ {safe.text(exc)}", *filter_choices(), status_line()
         msg = (f"**{report.count('indexed')} indexed**, {report.count('failed')} failed, "
                f"{report.count('missing')} missing · {report.total_chunks} passages · {report.seconds:.0f} s")
+        msg += "".join(f"\n- {safe.text(pid)} ({status}): {safe.text(reason)}"
+                       for pid, status, reason in report.problems())
         return library_rows(), msg, *filter_choices(), status_line()
 
     def add(spec, category, upload, progress=gr.Progress()):  # noqa: ANN001, ANN202, B008
@@ -201,14 +214,14 @@ def build_app(ws: Workspace) -> gr.Blocks:
             if not spec:
                 return library_rows(), "Give an arXiv id, a URL, or upload a PDF.", *filter_choices(), \
                     status_line()
-            paper = ingest.add_source(ws.settings, spec, (category or "").strip() or None)
-            report = ws.run_ingest(only=[paper.id], progress=progress_adapter(progress))
-        except (parse.ParseError, ValueError, store.IndexProblem, ingest.IngestError) as exc:
+            added = ws.add(spec, (category or "").strip() or None, progress=progress_adapter(progress))
+        except (DocumentError, ValueError, store.IndexProblem, ingest.IngestError) as exc:
             return library_rows(), f"⚠️ {safe.text(exc)}", *filter_choices(), status_line()
-        doc = next(d for d in report.docs if d.id == paper.id)
+        doc = added.status
         msg = (f"**{safe.text(doc.title or doc.id)}**: {doc.status}"
                + (f" — {safe.text(doc.reason)}" if doc.reason else "")
-               + (f" ({doc.chunks} passages)" if doc.chunks else ""))
+               + (f" ({doc.chunks} passages)" if doc.chunks else "")
+               + (f" · {safe.text(added.message)}" if added.known else ""))
         return library_rows(), msg, *filter_choices(), status_line()
 
     def next_question(categories, difficulty, asked):  # noqa: ANN001, ANN202
@@ -341,6 +354,8 @@ def build_app(ws: Workspace) -> gr.Blocks:
                                                               "passages", "reason / notes"],
                                      interactive=False, wrap=True, elem_id="library-table",
                                      column_widths=["13%", "27%", "14%", "8%", "6%", "8%", "24%"])
+                gr.Markdown(folders_markdown, every=10 if ws.settings.watch_dirs else None,
+                            elem_id="watched-folders")
 
         ask_outputs = [chat, question, conversation, answer_sources, cite, card, page]
         ask_inputs = [question, chat, conversation, paper_filter, category_filter]

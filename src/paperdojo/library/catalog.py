@@ -12,6 +12,7 @@ import tomllib
 from dataclasses import dataclass, fields
 from pathlib import Path
 
+from paperdojo.library.identity import canonical_source
 from paperdojo.library.sources import Plan, resolve
 from paperdojo.settings import Settings
 from paperdojo.util import atomic_write_text
@@ -78,6 +79,18 @@ def load_catalog(settings: Settings) -> list[Paper]:
 
 def find(papers: list[Paper], paper_id: str) -> Paper | None:
     return next((p for p in papers if p.id == paper_id), None)
+
+
+def find_by_source(papers: list[Paper], link: str) -> Paper | None:
+    """The paper whose link (or open copy) names the same document as `link`, by canonical source
+    (identity.canonical_source: arXiv id without version, HAL id, DOI, normalized URL), or None."""
+    wanted = canonical_source(link)
+    if wanted is None:
+        return None
+    for paper in papers:
+        if wanted in {canonical_source(paper.link), canonical_source(paper.open_copy or "")}:
+            return paper
+    return None
 
 
 def _toml_entry(paper: Paper) -> str:

@@ -2,13 +2,21 @@
 
 Nothing half-written is ever used: bodies stream into a temporary file beside the target and
 are renamed into place only after they were checked (a PDF starts with %PDF, ends with %%EOF and
-opens; an HTML page where a PDF was expected is refused with a reason a person can act on).
+opens; an HTML page where a PDF was expected is refused with a reason a person can act on; a
+publisher's landing page with an abstract and a paywall is named as such).
+
+`download` raises only `FetchError`: every failure of one download (any httpx error, redirect
+loops, an invalid link, a body that cannot be decoded, a reset connection, a disk that refuses the
+write, anything unforeseen) becomes one sentence saying what happened and what to do, so the
+caller fails that paper alone.
 """
 
 from __future__ import annotations
 
+import errno
 import logging
 import os
+import re
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -95,26 +103,98 @@ def _stream_to_temp(client: httpx.Client, url: str, dest_dir: Path, limit: int) 
         return Path(tmp), resp.headers.get("content-type", "").split(";")[0].strip().lower()
 
 
-def _describe(exc: BaseException, settings: Settings) -> str:
+LANDING = "a landing page, not the paper: download the PDF and add it"
+_SCHOLARLY_META = re.compile(rb"<meta[^>]+(?:name|property)\s*=\s*[\"']?(?:citation_(?:title|doi|abstract"
+                             rb"|pdf_url|journal_title|conference_title)|dc\.identifier|prism\.doi)", re.I)
+_ABSTRACT = re.compile(rb"\babstract\b", re.I)
+_PAYWALL = re.compile(
+    rb"access through your institution|purchase (?:this |the )?(?:article|pdf|access|chapter)"
+    rb"|buy (?:this )?(?:article|chapter|pdf)|rent this article|institutional (?:login|access|sign[ -]in)"
+    rb"|get (?:full[ -]text )?access|pay[ -]per[ -]view|subscribe to (?:the |this )?journal"
+    rb"|log ?in to (?:view|access|read)|sign ?in to (?:view|access|read)", re.I)
+_PDF_URL = re.compile(rb"<meta[^>]+name\s*=\s*[\"']?citation_pdf_url[\"']?[^>]*content\s*=\s*[\"']([^\"']+)",
+                      re.I)
+
+
+def landing_page(body: bytes) -> str | None:
+    """Why `body` (an HTML page) is a paper's landing page rather than the paper, or None.
+
+    A landing page carries scholarly metadata (Highwire `citation_*`, Dublin Core or PRISM
+    identifiers, as publishers and DOI targets do) or an abstract beside a paywall's words
+    ("access through your institution", "purchase this article", ...).
+    """
+    pdf_url = _PDF_URL.search(body)
+    hint = f" (the page names its PDF at {pdf_url.group(1).decode('utf-8', 'replace')})" if pdf_url else ""
+    if _SCHOLARLY_META.search(body) or (_ABSTRACT.search(body) and _PAYWALL.search(body)):
+        return LANDING + hint
+    return None
+
+
+def _describe(exc: BaseException, settings: Settings, url: str, drop_hint: str) -> str:
+    """One sentence for a failed download: what happened at `url` and what the user can do."""
+    later = "try again later (`paperdojo ingest --retry`)"
+    yourself = f"or download it in a browser and {drop_hint}"
+    if isinstance(exc, _Retryable):
+        return f"the server kept failing ({exc}): {later}, {yourself}"
     if isinstance(exc, httpx.TimeoutException):
-        return f"timed out after {settings.http_timeout:g} s"
+        return f"timed out after {settings.http_timeout:g} s at {url}: {later}, {yourself}"
+    if isinstance(exc, httpx.TooManyRedirects):
+        return (f"the server redirects in a loop at {url} ({exc}): open the link in a browser and add "
+                f"the address where the PDF finally opens, {yourself}")
+    if isinstance(exc, httpx.DecodingError):
+        return (f"the server's answer at {url} cannot be decoded ({exc}): its body is not in the "
+                f"encoding it claims (e.g. gzip); {later}, {yourself}")
+    if isinstance(exc, httpx.InvalidURL | httpx.UnsupportedProtocol | UnicodeError) \
+            or "invalid url" in str(exc).lower():
+        return f"not a usable link ({exc}) at {url}: check the address"
     if isinstance(exc, httpx.RemoteProtocolError):
-        return f"the connection closed before the whole body arrived ({exc})"
+        return (f"the connection closed before the whole body arrived ({exc}) at {url}: {later}, "
+                f"{yourself}")
     if isinstance(exc, httpx.ConnectError):
-        return f"cannot connect ({exc})"
-    return str(exc) or type(exc).__name__
+        return f"cannot connect ({exc}) to {url}: check the address and your network, then {later}"
+    if isinstance(exc, httpx.ReadError | httpx.WriteError | httpx.NetworkError):
+        return f"the connection broke ({exc or 'reset by the server'}) at {url}: {later}, {yourself}"
+    if isinstance(exc, httpx.HTTPError):
+        return f"{type(exc).__name__}: {exc} at {url}: {later}, {yourself}"
+    if isinstance(exc, OSError):
+        where = exc.filename or settings.ingest_dir
+        what = {errno.ENOSPC: "the disk is full", errno.EDQUOT: "the disk quota is used up",
+                errno.EFBIG: "the file is larger than this file system or process allows",
+                errno.EROFS: "the file system is read-only",
+                errno.EACCES: "permission denied", errno.EPERM: "permission denied"}.get(
+                    exc.errno or 0, exc.strerror or str(exc))
+        return (f"cannot save the download from {url} in {where}: {what}; free some space or make "
+                f"{settings.ingest_dir} writable, then run `paperdojo ingest --retry`")
+    return f"unexpected {type(exc).__name__} while downloading {url}: {exc}; {later}, {yourself}"
 
 
 def download(plan: Plan, doc_id: str, settings: Settings, client: httpx.Client) -> Fetched:
     """Fetch `plan.url` into the cache as `<doc_id>.pdf` (pdfs/) or `.html`/`.md` (pages/).
 
-    Raises FetchError with the reason a person can act on.
+    Raises FetchError, and only FetchError, with the reason a person can act on; nothing is left
+    half-written and no other paper's file is touched.
     """
     if plan.url is None:
         raise FetchError(plan.note or "no download link")
+    drop_hint = f"drop it at {settings.pdf_dir / (doc_id + '.pdf')}"
+    try:
+        return _download(plan, doc_id, settings, client, drop_hint)
+    except FetchError:
+        raise
+    except RetryError as exc:
+        last = exc.last_attempt.exception()
+        attempts = exc.last_attempt.attempt_number
+        raise FetchError(f"{_describe(last, settings, plan.url, drop_hint)} ({attempts} attempts)") from last
+    except Exception as exc:  # noqa: BLE001 - any failure of one download is that paper's failure
+        if not isinstance(exc, httpx.HTTPError | httpx.InvalidURL | OSError | UnicodeError):
+            log.warning("unexpected error downloading %s", plan.url, exc_info=exc)
+        raise FetchError(_describe(exc, settings, plan.url, drop_hint)) from exc
+
+
+def _download(plan: Plan, doc_id: str, settings: Settings, client: httpx.Client, drop_hint: str) -> Fetched:
+    assert plan.url is not None
     dest_dir = settings.ingest_dir
     dest_dir.mkdir(parents=True, exist_ok=True)
-    drop_hint = f"drop it at {settings.pdf_dir / (doc_id + '.pdf')}"
     retrying = Retrying(
         stop=stop_after_attempt(max(1, settings.http_retries)),
         wait=wait_exponential_jitter(multiplier=0.5, max=8.0),
@@ -122,16 +202,16 @@ def download(plan: Plan, doc_id: str, settings: Settings, client: httpx.Client) 
         reraise=False,
     )
     limit = settings.max_download_mb << 20
-    try:
-        tmp, content_type = retrying(_stream_to_temp, client, plan.url, dest_dir, limit)
-    except RetryError as exc:
-        last = exc.last_attempt.exception()
-        attempts = exc.last_attempt.attempt_number
-        raise FetchError(f"{_describe(last, settings)} at {plan.url} ({attempts} attempts)") from last
+    tmp, content_type = retrying(_stream_to_temp, client, plan.url, dest_dir, limit)
     try:
         with open(tmp, "rb") as fh:
             head = fh.read(2048)
         kind = _classify(head, content_type) if plan.kind == "auto" else plan.kind
+        if kind in ("pdf", "html") and b"%PDF-" not in head[:1024] and looks_like_html(head):
+            with open(tmp, "rb") as fh:
+                landing = landing_page(fh.read(512 << 10))
+            if landing and (kind == "pdf" or plan.kind == "auto"):
+                raise FetchError(f"{landing}; {drop_hint} (from {plan.url})")
         if kind == "pdf":
             try:
                 check_pdf_file(tmp, drop_hint)

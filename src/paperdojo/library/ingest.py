@@ -19,15 +19,17 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath
+from urllib.parse import urlparse
 
 import numpy as np
 
-from paperdojo.library import catalog, fetch, parse, store
+from paperdojo.library import catalog, fetch, identity, parse, store
 from paperdojo.library.cache import EmbeddingCache
 from paperdojo.library.catalog import Paper
 from paperdojo.library.chunk import embedding_text
 from paperdojo.library.embed import Embedder, Pending, backend_for
+from paperdojo.library.sources import Plan, resolve
 from paperdojo.library.workers import watch_parent
 from paperdojo.records import DocumentError, ParsedDoc
 from paperdojo.settings import Settings
@@ -47,7 +49,7 @@ class DocStatus:
     title: str
     category: str
     origin: str
-    status: str  # indexed | failed | missing
+    status: str  # indexed | failed | missing | duplicate (the same file as `same_as`, indexed once)
     reason: str = ""
     file: str = ""
     sha256: str = ""
@@ -57,6 +59,7 @@ class DocStatus:
     link: str = ""
     page_url: str = ""
     warnings: list[str] = field(default_factory=list)
+    same_as: str = ""  # for a duplicate: the paper indexed with this content
     reused: bool = False
 
     def to_json(self) -> dict:
@@ -78,6 +81,10 @@ class IngestReport:
 
     def count(self, status: str) -> int:
         return sum(d.status == status for d in self.docs)
+
+    def problems(self) -> list[tuple[str, str, str]]:
+        """(id, status, reason) of every paper not indexed, in catalog order: what to show a user."""
+        return [(d.id, d.status, d.reason) for d in self.docs if d.status != "indexed"]
 
     @property
     def total_chunks(self) -> int:
@@ -105,9 +112,21 @@ def cached_file(settings: Settings, doc_id: str) -> Path | None:
     return None
 
 
-def _copy_in(src: Path, dest: Path) -> None:
+def cached_files(settings: Settings, papers: Iterable[Paper]) -> dict[str, Path]:
+    """Paper id -> its file in the cache, for the papers that have one (catalog order)."""
+    return {p.id: path for p in papers if (path := cached_file(settings, p.id))}
+
+
+def find_by_content(settings: Settings, papers: list[Paper], sha256: str) -> Paper | None:
+    """The first paper whose cached file has this sha256 (the same document, whatever brought
+    it), or None."""
+    pid = identity.paper_with_content(cached_files(settings, papers), sha256)
+    return catalog.find(papers, pid) if pid else None
+
+
+def _copy_in(src: Path, dest: Path, src_sha: str | None = None) -> None:
     """Copy atomically, skipping the copy when the content is already there."""
-    if dest.exists() and sha256_file(dest) == sha256_file(src):
+    if dest.exists() and sha256_file(dest) == (src_sha or sha256_file(src)):
         return
     dest.parent.mkdir(parents=True, exist_ok=True)
     tmp = dest.with_name(f".{dest.name}.part")
@@ -115,44 +134,118 @@ def _copy_in(src: Path, dest: Path) -> None:
     tmp.replace(dest)
 
 
-def import_pdf_dirs(settings: Settings, papers: list[Paper], dirs: Iterable[Path]
-                    ) -> tuple[list[Paper], dict[str, str]]:
-    """Local PDFs fill reading-list entries by id (file stem) or become new user papers.
+def _pdf_title(path: Path) -> str:
+    """The title printed on a PDF's first page (or in its metadata), "" when it has none."""
+    try:
+        lines, _, extracted = parse.pdf_page_lines(path)
+        return parse.pdf_title(extracted, lines[0]) or ""
+    except Exception:  # noqa: BLE001 - a title is a nicety; the file's own check reports real problems
+        return ""
+
+
+def folder_pdfs(folder: Path) -> list[Path]:
+    """The PDFs of a folder (by name, not hidden, not a partial download), sorted."""
+    return sorted(p for p in folder.iterdir()
+                  if p.suffix.lower() == ".pdf" and not p.name.startswith(".") and p.is_file())
+
+
+def import_pdf_dirs(settings: Settings, papers: list[Paper], dirs: Iterable[Path],
+                    forget_missing: bool = False) -> tuple[list[Paper], dict[str, str]]:
+    """Local PDFs join the catalog, each document once.
+
+    A file is the paper that came from the same path before (its content may have changed); else
+    the paper whose cached file has the same sha256 (a renamed file keeps its paper and its
+    vectors; a copy adds nothing); else the reading-list paper named by its stem (`<id>.pdf` fills
+    it); else a new user paper whose id comes from the file name, or the PDF's title when the name
+    says nothing (CJK, "download (1)"), or a short content hash. No file ever replaces another
+    paper's cached file. With `forget_missing` (a watched folder), user papers whose file was in
+    one of `dirs` and is gone leave the catalog and the cache.
 
     Returns the catalog and, per paper id, why a given file was refused.
     """
+    dirs = list(dirs)
     refused: dict[str, str] = {}
-    added = False
+    changed = False
     for folder in dirs:
         if not folder.is_dir():
             raise IngestError(f"--pdf-dir {folder}: not a folder")
-        for src in sorted(p for p in folder.iterdir() if p.suffix.lower() == ".pdf"):
-            paper = catalog.find(papers, src.stem) or catalog.find(papers, catalog.slugify(src.stem))
-            if paper is None:
-                new_id = catalog.unique_id(papers, catalog.slugify(src.stem))
-                paper = Paper(new_id, "", catalog.UNCATEGORIZED, file=str(src.resolve()), origin="user")
-                papers.append(paper)
-                added = True
-            try:
-                parse.check_pdf_file(src)
-            except parse.ParseError as exc:
-                refused[paper.id] = f"{src}: {exc}"
+    by_file = {p.file: p for p in papers if p.file}
+    contents: dict[str, str] | None = None  # sha256 -> paper id, built when first needed
+    for src in (f for folder in dirs for f in folder_pdfs(folder)):
+        path = str(src.resolve())
+        try:
+            sha = sha256_file(src)
+        except OSError as exc:
+            log.warning("cannot read %s (%s); skipped", src, exc)
+            continue
+        paper = by_file.get(path)
+        if paper is None:
+            if contents is None:
+                contents = identity.content_index(cached_files(settings, papers))
+            other = catalog.find(papers, contents.get(sha, ""))
+            if other is not None:
+                if other.origin == "user" and other.file and not Path(other.file).exists():
+                    log.info("%s is %s, moved or renamed: kept, not indexed again", src, other.id)
+                    by_file.pop(other.file, None)
+                    other.file, by_file[path], changed = path, other, True
+                else:
+                    log.info("%s has the same content as %s: indexed once, as %s", src, other.id, other.id)
                 continue
-            _copy_in(src, settings.pdf_dir / f"{paper.id}.pdf")
-    if added:
+            slug = identity.useful_slug(src.stem)
+            named = catalog.find(papers, src.stem) or (catalog.find(papers, slug) if slug else None)
+            if named is not None and (named.origin == "reading-list" or not named.file):
+                paper = named
+        if paper is None:
+            title = "" if identity.useful_slug(src.stem) else _pdf_title(src)
+            new_id = identity.paper_id((p.id for p in papers), src.stem, title, sha)
+            paper = Paper(new_id, "", catalog.UNCATEGORIZED, file=path, origin="user")
+            papers.append(paper)
+            by_file[path] = paper
+            changed = True
+        try:
+            parse.check_pdf_file(src)
+        except parse.ParseError as exc:
+            refused[paper.id] = f"{src}: {exc}"
+            continue
+        _copy_in(src, settings.pdf_dir / f"{paper.id}.pdf", sha)
+        if contents is not None:
+            contents.setdefault(sha, paper.id)
+    if forget_missing:
+        roots = [d.resolve() for d in dirs]
+        for paper in [p for p in papers if p.origin == "user" and p.file]:
+            file = Path(paper.file)
+            if any(file.is_relative_to(r) for r in roots) and not file.exists():
+                log.info("%s is gone from its folder: %s leaves the library", file, paper.id)
+                papers.remove(paper)
+                _forget_cached(settings, paper.id)
+                changed = True
+    if changed:
         catalog.save_library(settings, papers)
     return papers, refused
 
 
-def _download_all(settings: Settings, papers: list[Paper], retry: bool,
+def _forget_cached(settings: Settings, doc_id: str) -> None:
+    for path in (settings.pdf_dir / f"{doc_id}.pdf", settings.pages_dir / f"{doc_id}.html",
+                 settings.pages_dir / f"{doc_id}.md"):
+        path.unlink(missing_ok=True)
+
+
+def _download_all(settings: Settings, papers: list[tuple[Paper, Plan]], retry: bool,
                   progress: Progress) -> dict[str, str]:
-    """Fetch what is not cached; returns the failure reason per paper id."""
+    """Fetch what is not cached; returns the failure reason per paper id.
+
+    Whatever goes wrong with one download (fetch.py turns every error into a FetchError; anything
+    else is caught here too) fails that paper alone: the others are fetched and indexed.
+    """
     failures: dict[str, str] = {}
-    log_data: dict = read_json(settings.fetch_log, {}) or {}
+    try:
+        log_data: dict = read_json(settings.fetch_log, {}) or {}
+    except (OSError, ValueError) as exc:
+        log.warning("the download log %s is unreadable (%s); starting a new one", settings.fetch_log, exc)
+        log_data = {}
     now = time.time()
     wanted = []
-    for paper in papers:
-        plan = paper.plan()
+    for paper, plan in papers:
         entry = log_data.get(paper.id, {})
         recent = entry.get("failed_at", 0) > now - settings.retry_failed_after_s
         if not retry and recent and entry.get("url") == plan.url:
@@ -171,13 +264,18 @@ def _download_all(settings: Settings, papers: list[Paper], retry: bool,
                 got = fut.result()
                 log_data[paper.id] = {"url": plan.url, "sha256": got.sha256, "bytes": got.size,
                                       "fetched_at": time.time()}
-            except DocumentError as exc:
+            except Exception as exc:  # noqa: BLE001 - one download's failure is that paper's alone
+                if not isinstance(exc, DocumentError):
+                    log.error("downloading %s failed", paper.id, exc_info=exc)
                 failures[paper.id] = f"download failed: {exc}"
                 log_data[paper.id] = {"url": plan.url, "error": failures[paper.id],
                                       "failed_at": time.time()}
             done += 1
             progress("download", done, len(wanted), paper.id)
-    atomic_write_json(settings.fetch_log, log_data)
+    try:
+        atomic_write_json(settings.fetch_log, log_data)
+    except OSError as exc:
+        log.warning("cannot write the download log %s (%s)", settings.fetch_log, exc)
     return failures
 
 
@@ -186,21 +284,25 @@ def obtain(settings: Settings, papers: list[Paper], retry: bool, progress: Progr
     """The file of every paper, or its status (missing / failed) with the reason."""
     files: dict[str, Path] = {}
     statuses: dict[str, DocStatus] = {}
-    to_fetch = []
+    to_fetch: list[tuple[Paper, Plan]] = []
     for paper in papers:
         if path := cached_file(settings, paper.id):
             files[paper.id] = path
             continue
-        plan = paper.plan()
+        try:
+            plan = paper.plan()
+        except ValueError as exc:
+            statuses[paper.id] = paper_status(paper, "failed", f"{exc} (fix its link in the library)")
+            continue
         if plan.kind == "paywalled":
             where = settings.pdf_dir / f"{paper.id}.pdf"
             statuses[paper.id] = paper_status(paper, "missing",
-                                         f"{plan.note}: get the PDF yourself and drop it at {where}")
+                                              f"{plan.note}: get the PDF yourself and drop it at {where}")
         else:
-            to_fetch.append(paper)
+            to_fetch.append((paper, plan))
     for pid, reason in _download_all(settings, to_fetch, retry, progress).items():
         statuses[pid] = paper_status(catalog.find(papers, pid), "failed", reason)
-    for paper in to_fetch:
+    for paper, _ in to_fetch:
         if paper.id not in statuses and (path := cached_file(settings, paper.id)):
             files[paper.id] = path
     return files, statuses
@@ -285,14 +387,20 @@ def _indexed_status(paper: Paper, path: Path, sha: str, key: str, doc: ParsedDoc
 # --------------------------------------------------------------------------- the run
 def ingest(settings: Settings, pdf_dirs: Iterable[Path] = (), only: Iterable[str] | None = None,
            rebuild: bool = False, retry: bool = False, progress: Progress | None = None,
-           embedder: Embedder | None = None) -> IngestReport:
-    """Bring the index up to date with the catalog; returns what happened to every paper."""
+           embedder: Embedder | None = None, forget_missing: bool = False) -> IngestReport:
+    """Bring the index up to date with the catalog; returns what happened to every paper.
+
+    The same content is indexed once: a paper whose file has the sha256 of a paper before it (in
+    catalog order, or one kept from the live index with `only`) is a "duplicate" of it.
+    `forget_missing` is for watched folders (see import_pdf_dirs).
+    """
     started = time.perf_counter()
     progress = progress or _noop
     index_dir = settings.index_dir
     with store.writer_lock(index_dir):
         store.clean_stale(index_dir)
-        papers, refused = import_pdf_dirs(settings, catalog.load_catalog(settings), list(pdf_dirs))
+        papers, refused = import_pdf_dirs(settings, catalog.load_catalog(settings), list(pdf_dirs),
+                                          forget_missing)
         only_ids = set(only or [])
         unknown = only_ids - {p.id for p in papers}
         if unknown:
@@ -307,6 +415,10 @@ def ingest(settings: Settings, pdf_dirs: Iterable[Path] = (), only: Iterable[str
         fp = fingerprint(settings)
         parts: dict[str, tuple[ParsedDoc, list, np.ndarray]] = {}
         todo: list[tuple[Paper, Path, str, str]] = []
+        first_with: dict[str, str] = {}  # sha256 -> the paper indexed with that content
+        for pid, old in (previous or {}).get("docs", {}).items():
+            if only_ids and pid not in only_ids and old.get("status") == "indexed" and old.get("sha256"):
+                first_with.setdefault(old["sha256"], pid)
         for paper in selected:
             if paper.id in refused and paper.id not in files:
                 statuses[paper.id] = paper_status(paper, "failed", refused[paper.id])
@@ -314,6 +426,12 @@ def ingest(settings: Settings, pdf_dirs: Iterable[Path] = (), only: Iterable[str
                 continue
             path = files[paper.id]
             sha = sha256_file(path)
+            same = first_with.setdefault(sha, paper.id)
+            if same != paper.id:
+                why = f"the same file as {same}: indexed once, as {same}"
+                statuses[paper.id] = paper_status(paper, "duplicate", why, file=str(path), sha256=sha,
+                                                  same_as=same)
+                continue
             key = store.part_key(sha + "\n" + paper.title, fp)
             part = None if rebuild else store.load_part(index_dir, paper.id, key)
             if part:
@@ -435,29 +553,80 @@ def _write_if_changed(settings: Settings, report: IngestReport, previous: dict |
 # --------------------------------------------------------------------------- adding papers
 def add_source(settings: Settings, spec: str, category: str | None = None,
                title: str | None = None) -> Paper:
-    """Register an arXiv id, a URL or a local PDF as a user paper (not yet ingested)."""
+    """Register an arXiv id, a DOI, a URL or a local PDF as a user paper (not yet ingested).
+
+    What is already in the library is returned as it is: a link naming the same document (by
+    canonical source: `2201.12023v3` is the reading list's Alpa) or a file with the same content
+    (by sha256). Raises ValueError for what is neither a link nor a readable file, ParseError for
+    a file that is not a usable PDF.
+    """
     papers = catalog.load_catalog(settings)
     local = Path(spec).expanduser()
     if local.is_file():
         parse.check_pdf_file(local)
-        if not title:
-            lines, _, extracted = parse.pdf_page_lines(local)
-            title = parse.pdf_title(extracted, lines[0])
-        new_id = catalog.unique_id(papers, catalog.slugify(title or local.stem))
+        sha = sha256_file(local)
+        if existing := find_by_content(settings, papers, sha):
+            log.info("%s has the same content as %s: nothing added", local, existing.id)
+            return existing
+        title = title or _pdf_title(local)
+        new_id = identity.paper_id((p.id for p in papers), title or "", local.stem, sha)
         paper = Paper(new_id, title or "", category or catalog.UNCATEGORIZED,
                       file=str(local.resolve()), origin="user")
-        _copy_in(local, settings.pdf_dir / f"{new_id}.pdf")
+        _copy_in(local, settings.pdf_dir / f"{new_id}.pdf", sha)
         catalog.add_paper(settings, paper)
         return paper
-    from paperdojo.library.sources import arxiv_id, resolve
-
-    plan = resolve(spec)  # raises ValueError for what is neither a link nor an arXiv id
-    aid = arxiv_id(spec)
-    for existing in papers:
-        if existing.link and (existing.link == spec or (aid and arxiv_id(existing.link) == aid)):
-            return existing
-    base = f"arxiv-{aid}" if aid else catalog.slugify(Path(plan.url or spec).stem or spec)
-    paper = Paper(catalog.unique_id(papers, catalog.slugify(base)), title or "",
-                  category or catalog.UNCATEGORIZED, link=spec, origin="user")
+    plan = resolve(spec)  # raises ValueError for what is neither a link nor an arXiv id / DOI
+    if existing := catalog.find_by_source(papers, spec):
+        return existing
+    aid = identity.arxiv_id(spec, keep_version=False)
+    taken = [p.id for p in papers]
+    if aid:
+        new_id = identity.paper_id(taken, f"arxiv-{aid}")
+    else:
+        name = PurePosixPath(urlparse(plan.url or spec).path).stem
+        new_id = identity.paper_id(taken, name, title or "", identity.canonical_source(spec) or spec)
+    paper = Paper(new_id, title or "", category or catalog.UNCATEGORIZED, link=spec, origin="user")
     catalog.add_paper(settings, paper)
     return paper
+
+
+@dataclass
+class Added:
+    """What `add` did: the paper the source is (new or already known), its status, and one line
+    for the user."""
+
+    paper: Paper
+    status: DocStatus
+    known: bool  # the source or its content was already in the library
+    message: str
+
+
+def add(settings: Settings, spec: str, category: str | None = None, title: str | None = None,
+        progress: Progress | None = None, embedder: Embedder | None = None) -> Added:
+    """Register `spec` (see add_source) and index it; one paper per document.
+
+    A link whose download turns out to hold a file already indexed under another paper does not
+    stay as a second entry: it is removed again and the known paper is returned. Raises what
+    add_source and ingest raise (ValueError, ParseError, IngestError, IndexBusy); a failed download
+    is a status with its reason, not an exception.
+    """
+    before = {p.id for p in catalog.load_catalog(settings)}
+    paper = add_source(settings, spec, category, title)
+    known = paper.id in before
+    report = ingest(settings, only=[paper.id], progress=progress, embedder=embedder)
+    docs = {d.id: d for d in report.docs}
+    status = docs[paper.id]
+    if status.status == "duplicate" and not known and paper.origin == "user":
+        catalog.remove_paper(settings, paper.id)
+        _forget_cached(settings, paper.id)
+        same = catalog.find(catalog.load_catalog(settings), status.same_as) or paper
+        return Added(same, docs.get(same.id, status), True,
+                     f"{spec} is the same file as {same.id} ({same.title or 'no title'}): nothing added")
+    label = f"{paper.id} ({paper.title or status.title or 'no title'})"
+    if known:
+        message = f"already in the library as {label}: {status.status}"
+    else:
+        message = f"added {label}: {status.status}"
+    if status.reason:
+        message += f": {status.reason}"
+    return Added(paper, status, known, message)

@@ -10,7 +10,9 @@ import re
 from dataclasses import dataclass
 from urllib.parse import urlparse
 
-ARXIV_ID = re.compile(r"^(?:arxiv:)?(\d{4}\.\d{4,5}(?:v\d+)?|[a-z\-]+(?:\.[A-Z]{2})?/\d{7}(?:v\d+)?)$", re.I)
+from paperdojo.library.identity import arxiv_id, doi_of
+
+__all__ = ["Plan", "arxiv_id", "resolve"]
 
 
 @dataclass(frozen=True)
@@ -27,28 +29,28 @@ class Plan:
         return {"pdf": ".pdf", "html": ".html", "markdown": ".md"}.get(self.kind, "")
 
 
-def arxiv_id(link: str) -> str | None:
-    """The arXiv identifier in a bare id or an arxiv.org abs/pdf URL, else None."""
-    link = link.strip()
-    match = ARXIV_ID.match(link)
-    if match:
-        return match.group(1)
-    url = urlparse(link)
-    if url.hostname not in {"arxiv.org", "www.arxiv.org", "export.arxiv.org"}:
-        return None
-    path = re.sub(r"^/(abs|pdf|html)/", "", url.path)
-    path = re.sub(r"\.pdf$", "", path.rstrip("/"))
-    return path if ARXIV_ID.match(path) else None
-
-
 def resolve(link: str, kind: str | None = None, open_copy: str | None = None) -> Plan:
-    """The download plan for a reading-list link (`kind` forces html/pdf/markdown)."""
+    """The download plan for a reading-list link (`kind` forces html/pdf/markdown).
+
+    Raises ValueError, saying what is wrong, for what is neither an http(s) link, an arXiv id nor a
+    DOI, and for links that cannot be requested (a space or control character, a bad port or host).
+    """
     link = link.strip()
+    if re.search(r"[\s\x00-\x1f\x7f]", link):
+        raise ValueError(f"not a usable link: {link!r} holds a space or control character; check the address")
+    try:
+        urlparse(link).port  # noqa: B018 - raises ValueError for a bad IPv6 host or port
+    except ValueError as exc:
+        raise ValueError(f"not a usable link: {link!r} ({exc}); check the address") from exc
     if aid := arxiv_id(link):
         return Plan("pdf", f"https://arxiv.org/pdf/{aid}", page_url=f"https://arxiv.org/pdf/{aid}")
+    if (doi := doi_of(link)) and not urlparse(link).hostname:
+        link = f"https://doi.org/{doi}"  # doi:10.x/y or a bare DOI: the resolver's link
     url = urlparse(link)
     if url.scheme not in {"http", "https"}:
-        raise ValueError(f"not a link or arXiv id: {link!r}")
+        raise ValueError(f"not a link, arXiv id or DOI: {link!r}")
+    if not url.hostname:
+        raise ValueError(f"not a usable link: {link!r} has no host name; check the address")
     host = url.hostname or ""
     if kind in {"html", "pdf", "markdown"}:
         return Plan(kind, link, page_url=link)
@@ -70,6 +72,10 @@ def resolve(link: str, kind: str | None = None, open_copy: str | None = None) ->
             pdf = f"{url.scheme}://{host}{path}/document"
             return Plan("pdf", pdf, page_url=pdf)
         return Plan("pdf", link, page_url=link)
+    if (url.hostname or "").lower() in {"doi.org", "dx.doi.org", "www.doi.org"}:
+        # a DOI leads to the publisher's page: the PDF when it is open, else a landing page that
+        # fetch.py refuses with what to do
+        return Plan("pdf", link, "a DOI: the publisher's copy", page_url=link)
     if url.path.lower().endswith(".pdf") or "/pdf/" in url.path or "portal" in url.path:
         return Plan("pdf", link, page_url=link)
     # Unknown page: decided by what the server sends (a PDF, or an HTML post).

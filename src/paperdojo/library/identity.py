@@ -1,0 +1,184 @@
+"""A paper's identity: its canonical source and its content hash.
+
+Two ways in name the same paper when they share either:
+
+- the canonical source (`canonical_source`): an arXiv id without its version, a HAL id without its
+  version, a DOI (lower-cased; arXiv's own DOIs become the arXiv id), else the normalized URL
+  (scheme and host lower-cased, default port, fragment, tracking parameters and trailing slash
+  dropped);
+- the sha256 of the file (`content_index`, `paper_with_content`), whichever path brought it (the
+  reading list, `paperdojo add`, `--pdf-dir`, an upload, a watched folder).
+
+Ids are made here too (`paper_id`): a file or link name that reduces to nothing useful (CJK or
+emoji only, "download (1)", "paper") falls back to the title, then to a short hash, so distinct
+documents never share an id and never overwrite each other's cached file.
+
+These are pure functions of links and files, no network; the Zotero import builds on them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Iterable
+from pathlib import Path
+from urllib.parse import parse_qsl, urlencode, urlparse, urlunparse
+
+from paperdojo.util import sha256_file
+
+ARXIV_ID = re.compile(r"^(?:arxiv:)?(\d{4}\.\d{4,5}|[a-z\-]+(?:\.[A-Z]{2})?/\d{7})(v\d+)?$", re.I)
+DOI = re.compile(r"(10\.\d{4,9}/[^\s\"<>#?]+)", re.I)
+HAL_ID = re.compile(r"\b((?:hal|inria|tel|cea|in2p3|halshs|hal-[a-z]+|[a-z]+)-\d{8})(v\d+)?\b", re.I)
+TRACKING = re.compile(r"^(utm_.*|fbclid|gclid|mc_[ce]id|ref|ref_src|source|via)$", re.I)
+# file or link names that say nothing about the paper (after slugify, without a trailing -N)
+GENERIC_NAMES = {"paper", "papers", "document", "doc", "download", "downloads", "file", "untitled",
+                 "pdf", "main", "fulltext", "full-text", "article", "manuscript", "preprint", "scan",
+                 "print", "view", "index", "content", "upload", "new", "copy", "abs"}
+
+
+def slugify(text: str, max_len: int = 40) -> str:
+    """Lower-case ASCII letters and digits joined by "-", at most `max_len` characters ("" if none)."""
+    slug = re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
+    return slug[:max_len].strip("-")
+
+
+def useful_slug(text: str, max_len: int = 40) -> str:
+    """`slugify(text)`, or "" when that says nothing about the paper: under 3 characters, only
+    digits and dashes of a copy counter, or a generic word like "download (1)" or "paper"."""
+    slug = slugify(text, max_len)
+    core = re.sub(r"(-\d{1,3})+$", "", slug)
+    if len(re.sub(r"[^a-z0-9]", "", core)) < 3 or core in GENERIC_NAMES:
+        return ""
+    return slug
+
+
+def arxiv_id(link: str, keep_version: bool = True) -> str | None:
+    """The arXiv identifier in a bare id (`2201.12023v3`, `arxiv:cs/0501001`), an arxiv.org
+    abs/pdf/html URL or an arXiv DOI (10.48550/arXiv.2201.12023); None for anything else.
+
+    With `keep_version=False` the version suffix (v3) is dropped: the paper, not one revision.
+    """
+    link = link.strip()
+    match = ARXIV_ID.match(link)
+    if not match:
+        url = urlparse(link)
+        host = (url.hostname or "").lower()
+        if host in {"arxiv.org", "www.arxiv.org", "export.arxiv.org"}:
+            path = re.sub(r"^/(abs|pdf|html)/", "", url.path)
+            match = ARXIV_ID.match(re.sub(r"\.pdf$", "", path.rstrip("/")))
+        elif doi := doi_of(link):
+            match = ARXIV_ID.match(doi.removeprefix("10.48550/arxiv."))
+    if not match:
+        return None
+    return match.group(1) + ((match.group(2) or "") if keep_version else "")
+
+
+def doi_of(link: str) -> str | None:
+    """The DOI (lower-cased: DOIs are case-insensitive) in `doi:10...`, a bare `10.xxxx/...`, a
+    doi.org link or a publisher path holding `/doi/[abs|pdf|full]/10...`; None otherwise."""
+    link = link.strip()
+    url = urlparse(link)
+    host = (url.hostname or "").lower()
+    if link.lower().startswith("doi:") or re.match(r"^10\.\d{4,9}/", link):
+        candidate = link[4:] if link.lower().startswith("doi:") else link
+    elif host in {"doi.org", "dx.doi.org", "www.doi.org"}:
+        candidate = url.path.lstrip("/")
+    elif "/doi/" in url.path:
+        candidate = re.sub(r"^.*?/doi/(?:(?:abs|pdf|full|epdf|pdfdirect|book)/)?", "", url.path)
+    else:
+        return None
+    match = DOI.match(candidate.strip())
+    return match.group(1).rstrip(".").lower() if match else None
+
+
+def hal_id(link: str) -> str | None:
+    """The HAL identifier without version (`hal-01828312`) of a link on a HAL server, else None."""
+    url = urlparse(link.strip())
+    host = (url.hostname or "").lower()
+    if not ("hal." in host or host.startswith("hal") or host.endswith("archives-ouvertes.fr")):
+        return None
+    match = HAL_ID.search(url.path)
+    return match.group(1).lower() if match else None
+
+
+def normalized_url(link: str) -> str:
+    """`link` with scheme and host lower-cased, default port, fragment, tracking parameters
+    (utm_*, fbclid, ...) and a trailing slash dropped, and the query sorted.
+
+    Raises ValueError for what is not an http(s) link with a host.
+    """
+    url = urlparse(link.strip())
+    if url.scheme.lower() not in {"http", "https"} or not url.hostname:
+        raise ValueError(f"not an http(s) link: {link!r}")
+    host = url.hostname.lower()
+    port = url.port  # raises ValueError for a port out of range
+    default = {"http": 80, "https": 443}[url.scheme.lower()]
+    netloc = host if port in (None, default) else f"{host}:{port}"
+    query = urlencode(sorted((k, v) for k, v in parse_qsl(url.query, keep_blank_values=True)
+                             if not TRACKING.match(k)))
+    path = url.path.rstrip("/") or ""
+    return urlunparse(("https", netloc, path, "", query, ""))  # http and https: the same document
+
+
+def canonical_source(link: str) -> str | None:
+    """The identity of what a link names: "arxiv:2201.12023", "hal:hal-01828312",
+    "doi:10.1145/3373376.3378508" or "url:https://host/path"; None for an empty or unusable link.
+
+    Versions are dropped (arXiv v3, HAL v2): a new revision of a paper is the same paper. http and
+    https name the same document.
+    """
+    link = (link or "").strip()
+    if not link:
+        return None
+    if aid := arxiv_id(link, keep_version=False):
+        return f"arxiv:{aid.lower()}"
+    if hid := hal_id(link):
+        return f"hal:{hid}"
+    if doi := doi_of(link):
+        return f"doi:{doi}"
+    try:
+        return f"url:{normalized_url(link)}"
+    except ValueError:
+        return None
+
+
+def same_source(a: str, b: str) -> bool:
+    """Do two links name the same paper (by `canonical_source`)?"""
+    ca, cb = canonical_source(a), canonical_source(b)
+    return ca is not None and ca == cb
+
+
+def short_hash(text: str, n: int = 8) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:n]
+
+
+def paper_id(taken: Iterable[str], name: str = "", title: str = "", fallback_key: str = "") -> str:
+    """A new id not in `taken`: the slug of `name` (a file stem, a link's last part) when it says
+    something, else the slug of `title`, else "paper-" + 8 hex digits of sha256(`fallback_key`)
+    (a file's content hash or a link); "-2", "-3"... keep it unique."""
+    wanted = useful_slug(name) or useful_slug(title) or f"paper-{short_hash(fallback_key or name or title)}"
+    taken = set(taken)
+    candidate, n = wanted, 2
+    while candidate in taken:
+        candidate, n = f"{wanted}-{n}", n + 1
+    return candidate
+
+
+def content_index(files: dict[str, Path]) -> dict[str, str]:
+    """sha256 of each file -> the first id (in the given order) whose file has that content.
+
+    `files` maps a paper id to its cached file; a missing file is skipped.
+    """
+    index: dict[str, str] = {}
+    for pid, path in files.items():
+        if path.is_file():
+            index.setdefault(sha256_file(path), pid)
+    return index
+
+
+def paper_with_content(files: dict[str, Path], sha256: str) -> str | None:
+    """The id of the first paper whose cached file has this sha256, or None."""
+    for pid, path in files.items():
+        if path.is_file() and sha256_file(path) == sha256:
+            return pid
+    return None

@@ -1,0 +1,191 @@
+"""One paper, one entry: identity by canonical source and by content, ids unique per document."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+from conftest import make_settings
+from helpers import LocalServer, Route, make_pdf, paper_pages
+
+from paperdojo.cli import main
+from paperdojo.library import catalog, ingest, store
+from paperdojo.settings import PROJECT_ROOT
+
+
+@pytest.mark.parametrize(("link", "canonical"), [
+    ("2201.12023", "arxiv:2201.12023"),
+    ("2201.12023v3", "arxiv:2201.12023"),
+    ("arXiv:2201.12023v1", "arxiv:2201.12023"),
+    ("https://arxiv.org/abs/2201.12023v1", "arxiv:2201.12023"),
+    ("http://export.arxiv.org/pdf/2201.12023v2.pdf", "arxiv:2201.12023"),
+    ("https://doi.org/10.48550/arXiv.2201.12023", "arxiv:2201.12023"),
+    ("cs/0501001v2", "arxiv:cs/0501001"),
+    ("https://inria.hal.science/hal-01828312/document", "hal:hal-01828312"),
+    ("https://hal.inria.fr/hal-01828312v2", "hal:hal-01828312"),
+    ("doi:10.1145/3373376.3378508", "doi:10.1145/3373376.3378508"),
+    ("https://dl.acm.org/doi/pdf/10.1145/3373376.3378508", "doi:10.1145/3373376.3378508"),
+    ("https://DOI.org/10.1145/3373376.3378508", "doi:10.1145/3373376.3378508"),
+    ("HTTP://Example.ORG:80/a/paper.pdf?utm_source=x&b=2&a=1#page=3", "url:https://example.org/a/paper.pdf?a=1&b=2"),
+    ("https://example.org/posts/triton/", "url:https://example.org/posts/triton"),
+    ("", None),
+    ("not a link", None),
+])
+def test_canonical_source(link, canonical):
+    from paperdojo.library.identity import canonical_source
+
+    assert canonical_source(link) == canonical
+
+
+def test_ids_fall_back_to_title_then_hash():
+    from paperdojo.library.identity import paper_id, useful_slug
+
+    assert useful_slug("深度学习编译器") == "" and useful_slug("download (1)") == ""
+    assert useful_slug("🙂") == ""
+    assert useful_slug("Alpa v3 final") == "alpa-v3-final"
+    assert paper_id([], "深度学习编译器", "Otter: Compiling Deep Learning Graphs", "x") == \
+        "otter-compiling-deep-learning-graphs"
+    a, b = paper_id([], "张量程序优化", "", "sha-a"), paper_id([], "深度学习编译器", "", "sha-b")
+    assert a.startswith("paper-") and b.startswith("paper-") and a != b
+    assert paper_id(["tvm", "tvm-2"], "TVM") == "tvm-3"
+
+
+@pytest.fixture
+def reading_list_settings(tmp_path):
+    """A home beside the project's real reading list (Alpa is https://arxiv.org/abs/2201.12023)."""
+    settings = make_settings(tmp_path / "home", reading_list=PROJECT_ROOT / "ingest" / "papers.toml")
+    settings.home.mkdir()
+    return settings
+
+
+@pytest.mark.parametrize("spec", ["2201.12023v3", "https://arxiv.org/abs/2201.12023v1", "arXiv:2201.12023",
+                                  "https://arxiv.org/pdf/2201.12023v2.pdf"])
+def test_versioned_arxiv_id_is_the_reading_lists_alpa(reading_list_settings, spec):
+    paper = ingest.add_source(reading_list_settings, spec)
+    assert paper.id == "alpa" and paper.origin == "reading-list"
+    assert not [p for p in catalog.load_catalog(reading_list_settings) if p.origin == "user"]
+
+
+def test_cli_add_versioned_id_names_alpa(reading_list_settings, capsys, monkeypatch):
+    monkeypatch.setenv("PAPERDOJO_READING_LIST", str(reading_list_settings.reading_list))
+    assert main(["--home", str(reading_list_settings.home), "add", "2201.12023v3", "--no-ingest"]) == 0
+    assert "alpa" in capsys.readouterr().err
+    assert not reading_list_settings.library_file.exists()
+
+
+def _home(tmp_path, reading_list: str = ""):
+    settings = make_settings(tmp_path / "home")
+    settings.home.mkdir()
+    settings.reading_list.write_text(reading_list)
+    return settings
+
+
+def _two_cjk_named_pdfs(folder):
+    """Two different papers whose file names (CJK) reduce to no ASCII id at all."""
+    folder.mkdir(parents=True, exist_ok=True)
+    otter = [[("h", "Otter: Compiling Deep Learning Graphs"), ("h", "Abstract"),
+              "Otter lowers deep learning graphs to fused kernels with a cost model.",
+              ("h", "1 Introduction"), "The otter compiler fuses elementwise chains into one kernel."]]
+    badger = [[("h", "Badger: Optimizing Tensor Programs"), ("h", "Abstract"),
+               "Badger searches tensor program schedules with learned rewards.",
+               ("h", "1 Introduction"), "The badger tuner ranks loop tilings by measured latency."]]
+    make_pdf(folder / "深度学习编译器.pdf", otter, header=None,
+             title_meta="Otter: Compiling Deep Learning Graphs")
+    make_pdf(folder / "张量程序优化.pdf", badger, header=None,
+             title_meta="Badger: Optimizing Tensor Programs")
+    return folder
+
+
+def _check_two_distinct(settings, report, words: dict[str, str]):
+    indexed = [d for d in report.docs if d.status == "indexed"]
+    assert len(indexed) == 2 and len({d.id for d in indexed}) == 2
+    assert len({d.sha256 for d in indexed}) == 2  # two cached files, neither overwritten
+    for d in indexed:
+        assert ingest.sha256_file(settings.pdf_dir / f"{d.id}.pdf") == d.sha256
+    index = store.load_index(settings.index_dir)
+    for word, title_word in words.items():  # each paper's text is under its own id and title
+        docs = {c.doc_id for c in index.chunks if word in c.text.lower()}
+        assert len(docs) == 1
+        doc = next(d for d in indexed if d.id in docs)
+        assert title_word in doc.title
+
+
+def test_same_slug_names_are_two_papers(tmp_path, embedder):
+    settings = _home(tmp_path)
+    folder = _two_cjk_named_pdfs(tmp_path / "cjk")
+    report = ingest.ingest(settings, [folder], embedder=embedder)
+    _check_two_distinct(settings, report, {"otter compiler": "Otter", "badger tuner": "Badger"})
+    again = ingest.ingest(settings, [folder], embedder=embedder)  # stable: nothing new, nothing redone
+    assert again.embedded_docs == 0 and len(catalog.load_catalog(settings)) == 2
+
+
+def test_shared_same_slug_case(tmp_path, embedder, shared):
+    """The field case itself (../shared/cases/same-slug-names), read where it lies."""
+    settings = _home(tmp_path)
+    report = ingest.ingest(settings, [shared / "cases" / "same-slug-names"], embedder=embedder)
+    indexed = [d for d in report.docs if d.status == "indexed"]
+    assert len(indexed) == 2 and len({d.sha256 for d in indexed}) == 2
+    assert {d.title.split(":")[0] for d in indexed} == {"Otter", "Badger"}
+
+
+def test_same_name_in_two_folders_overwrites_nothing(tmp_path, embedder):
+    settings = _home(tmp_path)
+    a, b = tmp_path / "a", tmp_path / "b"
+    a.mkdir(), b.mkdir()
+    make_pdf(a / "My Paper.pdf", paper_pages("walrus schedules"))
+    make_pdf(b / "my_paper.pdf", paper_pages("narwhal layouts"))
+    report = ingest.ingest(settings, [a, b], embedder=embedder)
+    _check_two_distinct(settings, report, {"walrus": "", "narwhal": ""})
+
+
+def test_same_content_is_one_paper_whatever_path(tmp_path, embedder):
+    """The reading list's download, a copy under another name in --pdf-dir, `add` of the file and
+    of another copy (an upload): one entry, indexed once."""
+    pdf = make_pdf(tmp_path / "srv.pdf", paper_pages("pelican pipelines"))
+    with LocalServer() as srv:
+        srv.routes["/pelican.pdf"] = Route(pdf.read_bytes())
+        settings = _home(tmp_path, f'[[paper]]\nid = "pelican"\ntitle = "Pelican"\ncategory = "C"\n'
+                                   f'link = "{srv.url("/pelican.pdf")}"\n')
+        ingest.ingest(settings, embedder=embedder)
+    local = tmp_path / "local"
+    local.mkdir()
+    shutil.copy(pdf, local / "pelican-v1 (copy).pdf")
+    report = ingest.ingest(settings, [local], embedder=embedder)
+    assert [(d.id, d.status) for d in report.docs] == [("pelican", "indexed")]
+    upload1, upload2 = tmp_path / "upload-a1b2.pdf", tmp_path / "upload-c3d4.pdf"
+    shutil.copy(pdf, upload1), shutil.copy(pdf, upload2)
+    assert ingest.add_source(settings, str(upload1)).id == "pelican"
+    assert ingest.add_source(settings, str(upload2)).id == "pelican"
+    assert [p.id for p in catalog.load_catalog(settings)] == ["pelican"]
+    index = store.load_index(settings.index_dir)
+    assert {c.doc_id for c in index.chunks} == {"pelican"}
+
+
+def test_a_link_to_a_known_file_adds_nothing(tmp_path, embedder):
+    """`add` of a URL whose download is a paper already indexed: no second entry, no second copy."""
+    pdf = make_pdf(tmp_path / "srv.pdf", paper_pages("heron allocators"))
+    with LocalServer() as srv:
+        srv.routes.update({"/heron.pdf": Route(pdf.read_bytes()),
+                           "/mirror/heron-final.pdf": Route(pdf.read_bytes())})
+        settings = _home(tmp_path, f'[[paper]]\nid = "heron"\ntitle = "Heron"\ncategory = "C"\n'
+                                   f'link = "{srv.url("/heron.pdf")}"\n')
+        ingest.ingest(settings, embedder=embedder)
+        added = ingest.add(settings, srv.url("/mirror/heron-final.pdf"), embedder=embedder)
+    assert added.known and added.paper.id == "heron" and added.status.status == "indexed"
+    assert "same file as heron" in added.message
+    assert [p.id for p in catalog.load_catalog(settings)] == ["heron"]
+    assert sorted(p.name for p in settings.pdf_dir.iterdir()) == ["heron.pdf"]
+    assert {c.doc_id for c in store.load_index(settings.index_dir).chunks} == {"heron"}
+
+
+def test_two_reading_list_entries_with_one_file(tmp_path, embedder):
+    pdf = make_pdf(tmp_path / "srv.pdf", paper_pages("ibis graphs"))
+    with LocalServer() as srv:
+        srv.routes.update({"/a.pdf": Route(pdf.read_bytes()), "/b.pdf": Route(pdf.read_bytes())})
+        entries = "".join(f'[[paper]]\nid = "{i}"\ncategory = "C"\nlink = "{srv.url(f"/{i}.pdf")}"\n\n'
+                          for i in ("a", "b"))
+        settings = _home(tmp_path, entries)
+        report = ingest.ingest(settings, embedder=embedder)
+    docs = {d.id: d for d in report.docs}
+    assert docs["a"].status == "indexed" and docs["b"].status == "duplicate" and docs["b"].same_as == "a"
+    assert {c.doc_id for c in store.load_index(settings.index_dir).chunks} == {"a"}
