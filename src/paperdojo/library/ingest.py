@@ -89,7 +89,7 @@ def fingerprint(settings: Settings) -> dict:
     return {"model": settings.embed_model, "backend": backend_for(settings),
             "chunk_tokens": settings.chunk_tokens,
             "overlap": settings.chunk_overlap_tokens, "heading": settings.embed_with_heading,
-            "parser": parse.PARSER_VERSION, "format": store.FORMAT_VERSION}
+            "parser": parse.PARSER_VERSION, "ocr": settings.ocr, "format": store.FORMAT_VERSION}
 
 
 def _noop(stage: str, done: int, total: int, what: str) -> None:
@@ -216,16 +216,16 @@ def paper_status(paper: Paper, status: str, reason: str = "", **kw: object) -> D
 
 
 # --------------------------------------------------------------------------- parse, chunk, embed
-def _parse_job(path: str, doc_id: str, title: str) -> ParsedDoc | DocumentError:
+def _parse_job(path: str, doc_id: str, title: str, ocr: bool = True) -> ParsedDoc | DocumentError:
     try:
-        return parse.parse_file(Path(path), doc_id, title)
+        return parse.parse_file(Path(path), doc_id, title, ocr)
     except DocumentError as exc:
         return exc
 
 
-def _parse_inline(paper: Paper, path: Path) -> ParsedDoc | Exception:
+def _parse_inline(paper: Paper, path: Path, ocr: bool = True) -> ParsedDoc | Exception:
     try:
-        return _parse_job(str(path), paper.id, paper.title)
+        return _parse_job(str(path), paper.id, paper.title, ocr)
     except Exception as exc:  # noqa: BLE001 - one bad file must not sink the run
         log.exception("parsing %s failed", paper.id)
         return exc
@@ -240,18 +240,19 @@ def _parsed_docs(settings: Settings, jobs: list[tuple[Paper, Path]]
     """
     if settings.parse_workers <= 0 or len(jobs) < 2:
         for paper, path in jobs:
-            yield paper, _parse_inline(paper, path)
+            yield paper, _parse_inline(paper, path, settings.ocr)
         return
     ctx = multiprocessing.get_context("spawn")  # no fork after torch has started its threads
     with ProcessPoolExecutor(settings.parse_workers, mp_context=ctx, initializer=watch_parent,
                              initargs=(os.getpid(),)) as pool:
-        futures: list[Future] = [pool.submit(_parse_job, str(path), p.id, p.title) for p, path in jobs]
+        futures: list[Future] = [pool.submit(_parse_job, str(path), p.id, p.title, settings.ocr)
+                                  for p, path in jobs]
         for (paper, path), fut in zip(jobs, futures, strict=True):
             try:
                 yield paper, fut.result()
             except BrokenProcessPool as exc:
                 log.warning("parser worker failed (%s); parsing %s in this process", exc, paper.id)
-                yield paper, _parse_inline(paper, path)
+                yield paper, _parse_inline(paper, path, settings.ocr)
 
 
 @dataclass
@@ -359,7 +360,9 @@ def ingest(settings: Settings, pdf_dirs: Iterable[Path] = (), only: Iterable[str
 
         embedding: list[_Embedding] = []  # at most two papers: one embedding, the next queued behind it
         for n, (paper, result) in enumerate(_parsed_docs(settings, jobs), 1):
-            progress("index", n - 1, len(todo), paper.id)
+            ocr_pages = sum(p.ocr for p in result.pages) if isinstance(result, ParsedDoc) else 0
+            progress("index", n - 1, len(todo), paper.id + (f" ({ocr_pages} page(s) read by OCR)"
+                                                            if ocr_pages else ""))
             if isinstance(result, Exception):
                 failed(paper, result, logged=True)  # by the parser
                 continue
@@ -441,8 +444,7 @@ def add_source(settings: Settings, spec: str, category: str | None = None,
     if local.is_file():
         parse.check_pdf_file(local)
         if not title:
-            lines, _, extracted = parse.pdf_page_lines(local)
-            title = parse.pdf_title(extracted, lines[0])
+            title = parse.pdf_file_title(local, settings.ocr)
         new_id = catalog.unique_id(papers, catalog.slugify(title or local.stem))
         paper = Paper(new_id, title or "", category or catalog.UNCATEGORIZED,
                       file=str(local.resolve()), origin="user")
