@@ -282,9 +282,8 @@ def print_answer(ans, streamed: str = "") -> None:  # noqa: ANN001 - paperdojo.a
     cited = {s.n for s in ans.cited}
     for s in ans.sources:
         c = s.chunk
-        pages = f"p. {c.page_start}" + (f"-{c.page_end}" if c.page_end != c.page_start else "")
         flag = "" if s.n in cited else " [dim](not cited)[/]"
-        out.print(f"[bold cyan]\\[{s.n}][/] [bold]{c.title}[/], {c.section}, {pages}{flag}")
+        out.print(f"[bold cyan]\\[{s.n}][/] [bold]{c.title}[/], {c.section}, {c.pages_label}{flag}")
         out.print(f"    [link={s.url}]{s.url}[/link]", highlight=False)
         passage = s.passage.replace("[", "\\[")
         out.print("    " + re.sub(r"\*\*(.+?)\*\*", r"[bold yellow]\1[/]", passage), highlight=False)

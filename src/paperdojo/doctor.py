@@ -88,6 +88,29 @@ def check_llm(settings: Settings) -> Check:
                                          f"{_timed(started)}: {said!r}")
 
 
+def check_ocr(settings: Settings) -> Check:
+    """OCR of scanned pages: reads a word drawn with Pillow, as a scanned page would give it."""
+    if not settings.ocr:
+        return Check("OCR", None, "off (settings.ocr, PAPERDOJO_OCR=0): scanned pages are skipped")
+    import numpy as np
+    from PIL import Image, ImageDraw, ImageFont
+
+    from paperdojo.library.parse import ocr
+
+    try:
+        font = ImageFont.truetype("DejaVuSans.ttf", 40)
+    except OSError:
+        font = ImageFont.load_default(size=40)
+    image = Image.new("L", (640, 120), 255)
+    ImageDraw.Draw(image).text((30, 30), "paperdojo reads scans", fill=0, font=font)
+    started = time.perf_counter()
+    try:
+        found = " ".join(text for text, _ in ocr.read_lines(np.stack([np.asarray(image)] * 3, axis=-1)))
+    except Exception as exc:  # noqa: BLE001 - any loading failure is the finding
+        return Check("OCR", False, f"rapidocr-onnxruntime: {exc}")
+    return Check("OCR", "scans" in found, f"rapidocr-onnxruntime read {found!r} in {_timed(started)}")
+
+
 def check_local_llm() -> Check:
     if importlib.util.find_spec("llama_cpp") is None:
         return Check("local model", None, "llama-cpp-python not installed "
@@ -104,4 +127,5 @@ def run(settings: Settings) -> Iterator[Check]:
     yield check_embedder(settings)
     yield check_reranker(settings)
     yield check_llm(settings)
+    yield check_ocr(settings)
     yield check_local_llm()

@@ -20,6 +20,7 @@ class Page:
     number: int  # 1-based, as printed by a PDF viewer
     start: int  # offset of the page's first character in ParsedDoc.text
     end: int
+    ocr: bool = False  # the text was read by OCR from the page image (no text layer)
 
 
 @dataclass
@@ -79,6 +80,13 @@ class Chunk:
     char_end: int
     text: str
     n_tokens: int = 0  # tokens of the text the embedder sees (heading prefix included)
+    ocr: bool = False  # some of its text was read by OCR from a page image: quote with care
+
+    @property
+    def pages_label(self) -> str:
+        """"p. 3", "p. 3-4", with " (OCR)" when its text was read by OCR: the source line."""
+        pages = f"p. {self.page_start}" + (f"-{self.page_end}" if self.page_end != self.page_start else "")
+        return pages + (" (OCR)" if self.ocr else "")
 
     @property
     def chunk_id(self) -> str:

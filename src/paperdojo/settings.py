@@ -101,6 +101,7 @@ class Settings(BaseSettings):
 
     # parsing
     parse_workers: int = 1  # worker processes parsing PDFs while the main process embeds
+    ocr: bool = True  # read PDF pages without a text layer by OCR (offline); PAPERDOJO_OCR=0 turns it off
 
     @property
     def ingest_dir(self) -> Path:

@@ -43,9 +43,14 @@ CATEGORIES = ["Auto-tuning", "Graph optimizations", "Graph scheduling", "Hardwar
 
 
 # --------------------------------------------------------------------------- rendering helpers
+def _ocr_mark(src: dict) -> str:
+    """" (OCR)" for a passage whose text was read by OCR from a page image."""
+    return " (OCR)" if src.get("ocr") else ""
+
+
 def source_card(src: dict) -> str:
     same = src["page_end"] == src["page_start"]
-    pages = f"p. {src['page_start']}" + ("" if same else f"–{src['page_end']}")
+    pages = f"p. {src['page_start']}" + ("" if same else f"–{src['page_end']}") + _ocr_mark(src)
     link = (f' · <a href="{html.escape(src["link"])}" target="_blank">open the PDF at this page</a>'
             if src.get("link") else "")
     return (f'<div class="src-card"><b>[{src["n"]}] {safe.text(src["title"])}</b><br>'
@@ -63,7 +68,7 @@ def answer_markdown(ans: Answer) -> str:
     else:
         parts.append(safe.cited(ans.text))
         cited = ", ".join(f"[{s.n}] {s.chunk.title.split(':')[0]}, {s.chunk.section}, p. {s.chunk.page_start}"
-                          for s in ans.cited)
+                          + (" (OCR)" if s.chunk.ocr else "") for s in ans.cited)
         parts.append(f"<sub>Sources: {safe.text(cited)} · {safe.text(ans.mode)} · {ans.ms:.0f} ms</sub>")
     return "\n\n".join(parts)
 
@@ -78,7 +83,8 @@ def build_app(ws: Workspace) -> gr.Blocks:
         """What the UI keeps of a cited or found passage (JSON-able, for gr.State)."""
         return {"n": n, "doc_id": chunk.doc_id, "title": chunk.title, "section": chunk.section,
                 "page_start": chunk.page_start, "page_end": chunk.page_end, "text": chunk.text,
-                "passage": passage, "link": _file_link(ws.pdf_path(chunk.doc_id), chunk.page_start)}
+                "passage": passage, "link": _file_link(ws.pdf_path(chunk.doc_id), chunk.page_start),
+                "ocr": chunk.ocr}
 
     def sources_of(ans: Answer) -> list[dict]:
         return [source_record(s.n, s.chunk, s.passage) for s in ans.sources]
@@ -98,7 +104,8 @@ def build_app(ws: Workspace) -> gr.Blocks:
     def choices(sources: list[dict], cited: set[int] | None = None) -> list[str]:
         """Radio labels; with `cited`, passages the answer did not use are marked."""
         return [f"[{s['n']}] {s['title'].split(':')[0]} — {s['section']}, p. {s['page_start']}"
-                + ("" if cited is None or s["n"] in cited else " (not cited)") for s in sources]
+                + _ocr_mark(s) + ("" if cited is None or s["n"] in cited else " (not cited)")
+                for s in sources]
 
     def ask(message, history, conversation, papers, categories):  # noqa: ANN001, ANN202
         history = list(history or [])

@@ -118,8 +118,10 @@ class Chunker:
         spans, counts = self._pieces(doc.text, spans, counts, budget)
         chunks = []
         for s, e in self._pack(spans, counts, budget):
-            chunks.append(Chunk(doc.doc_id, doc.title, section.title, doc.page_at(s),
-                                doc.page_at(e - 1), s, e, doc.text[s:e]))
+            first, last = doc.page_at(s), doc.page_at(e - 1)
+            ocr = any(p.ocr for p in doc.pages[first - 1 : last])
+            chunks.append(Chunk(doc.doc_id, doc.title, section.title, first, last, s, e, doc.text[s:e],
+                                ocr=ocr))
         return chunks
 
     def chunk(self, doc: ParsedDoc) -> list[Chunk]:

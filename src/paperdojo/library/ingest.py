@@ -96,7 +96,7 @@ def fingerprint(settings: Settings) -> dict:
     return {"model": settings.embed_model, "backend": backend_for(settings),
             "chunk_tokens": settings.chunk_tokens,
             "overlap": settings.chunk_overlap_tokens, "heading": settings.embed_with_heading,
-            "parser": parse.PARSER_VERSION, "format": store.FORMAT_VERSION}
+            "parser": parse.PARSER_VERSION, "ocr": settings.ocr, "format": store.FORMAT_VERSION}
 
 
 def _noop(stage: str, done: int, total: int, what: str) -> None:
@@ -132,15 +132,6 @@ def _copy_in(src: Path, dest: Path, src_sha: str | None = None) -> None:
     tmp = dest.with_name(f".{dest.name}.part")
     shutil.copyfile(src, tmp)
     tmp.replace(dest)
-
-
-def _pdf_title(path: Path) -> str:
-    """The title printed on a PDF's first page (or in its metadata), "" when it has none."""
-    try:
-        lines, _, extracted = parse.pdf_page_lines(path)
-        return parse.pdf_title(extracted, lines[0]) or ""
-    except Exception:  # noqa: BLE001 - a title is a nicety; the file's own check reports real problems
-        return ""
 
 
 def folder_pdfs(folder: Path) -> list[Path]:
@@ -196,7 +187,7 @@ def import_pdf_dirs(settings: Settings, papers: list[Paper], dirs: Iterable[Path
             if named is not None and (named.origin == "reading-list" or not named.file):
                 paper = named
         if paper is None:
-            title = "" if identity.useful_slug(src.stem) else _pdf_title(src)
+            title = "" if identity.useful_slug(src.stem) else parse.pdf_file_title(src, settings.ocr)
             new_id = identity.paper_id((p.id for p in papers), src.stem, title, sha)
             paper = Paper(new_id, "", catalog.UNCATEGORIZED, file=path, origin="user")
             papers.append(paper)
@@ -318,16 +309,16 @@ def paper_status(paper: Paper, status: str, reason: str = "", **kw: object) -> D
 
 
 # --------------------------------------------------------------------------- parse, chunk, embed
-def _parse_job(path: str, doc_id: str, title: str) -> ParsedDoc | DocumentError:
+def _parse_job(path: str, doc_id: str, title: str, ocr: bool = True) -> ParsedDoc | DocumentError:
     try:
-        return parse.parse_file(Path(path), doc_id, title)
+        return parse.parse_file(Path(path), doc_id, title, ocr)
     except DocumentError as exc:
         return exc
 
 
-def _parse_inline(paper: Paper, path: Path) -> ParsedDoc | Exception:
+def _parse_inline(paper: Paper, path: Path, ocr: bool = True) -> ParsedDoc | Exception:
     try:
-        return _parse_job(str(path), paper.id, paper.title)
+        return _parse_job(str(path), paper.id, paper.title, ocr)
     except Exception as exc:  # noqa: BLE001 - one bad file must not sink the run
         log.exception("parsing %s failed", paper.id)
         return exc
@@ -342,18 +333,19 @@ def _parsed_docs(settings: Settings, jobs: list[tuple[Paper, Path]]
     """
     if settings.parse_workers <= 0 or len(jobs) < 2:
         for paper, path in jobs:
-            yield paper, _parse_inline(paper, path)
+            yield paper, _parse_inline(paper, path, settings.ocr)
         return
     ctx = multiprocessing.get_context("spawn")  # no fork after torch has started its threads
     with ProcessPoolExecutor(settings.parse_workers, mp_context=ctx, initializer=watch_parent,
                              initargs=(os.getpid(),)) as pool:
-        futures: list[Future] = [pool.submit(_parse_job, str(path), p.id, p.title) for p, path in jobs]
+        futures: list[Future] = [pool.submit(_parse_job, str(path), p.id, p.title, settings.ocr)
+                                  for p, path in jobs]
         for (paper, path), fut in zip(jobs, futures, strict=True):
             try:
                 yield paper, fut.result()
             except BrokenProcessPool as exc:
                 log.warning("parser worker failed (%s); parsing %s in this process", exc, paper.id)
-                yield paper, _parse_inline(paper, path)
+                yield paper, _parse_inline(paper, path, settings.ocr)
 
 
 @dataclass
@@ -477,7 +469,9 @@ def ingest(settings: Settings, pdf_dirs: Iterable[Path] = (), only: Iterable[str
 
         embedding: list[_Embedding] = []  # at most two papers: one embedding, the next queued behind it
         for n, (paper, result) in enumerate(_parsed_docs(settings, jobs), 1):
-            progress("index", n - 1, len(todo), paper.id)
+            ocr_pages = sum(p.ocr for p in result.pages) if isinstance(result, ParsedDoc) else 0
+            progress("index", n - 1, len(todo), paper.id + (f" ({ocr_pages} page(s) read by OCR)"
+                                                            if ocr_pages else ""))
             if isinstance(result, Exception):
                 failed(paper, result, logged=True)  # by the parser
                 continue
@@ -568,7 +562,7 @@ def add_source(settings: Settings, spec: str, category: str | None = None,
         if existing := find_by_content(settings, papers, sha):
             log.info("%s has the same content as %s: nothing added", local, existing.id)
             return existing
-        title = title or _pdf_title(local)
+        title = title or parse.pdf_file_title(local, settings.ocr)
         new_id = identity.paper_id((p.id for p in papers), title or "", local.stem, sha)
         paper = Paper(new_id, title or "", category or catalog.UNCATEGORIZED,
                       file=str(local.resolve()), origin="user")

@@ -29,20 +29,32 @@ from paperdojo.library.parse.pdftext import PdfText, pdf_page_lines, pdf_page_te
 from paperdojo.library.parse.titles import pdf_title
 from paperdojo.records import ParsedDoc
 
+
+def pdf_file_title(path: Path, ocr: bool = True) -> str:
+    """A PDF's title from its metadata or first page (read by OCR when it has no text and `ocr`);
+    "" when nothing is found. Reads only the first page."""
+    try:
+        lines, _, extracted = pdf_page_lines(path, ocr, max_pages=1)
+    except ParseError:
+        return ""
+    return pdf_title(extracted, lines[0])
+
 PARSER_VERSION = "7"  # part of the index fingerprint: bump when cleaning or headings change
 
 __all__ = [
     "PARSER_VERSION", "HeadingDetector", "ParseError", "PdfText", "assemble", "check_pdf_file",
     "clean_line", "is_arxiv_stamp", "looks_like_html", "parse_file", "parse_html", "parse_markdown",
-    "parse_pdf", "pdf_page_lines", "pdf_page_texts", "pdf_title", "strip_running_lines", "title_ok",
+    "parse_pdf", "pdf_file_title", "pdf_page_lines", "pdf_page_texts", "pdf_title", "strip_running_lines",
+    "title_ok",
 ]
 
 
-def parse_file(path: Path, doc_id: str, title: str = "") -> ParsedDoc:
-    """Dispatch on the file's kind (by its suffix; PDFs are checked by content too)."""
+def parse_file(path: Path, doc_id: str, title: str = "", ocr: bool = True) -> ParsedDoc:
+    """Dispatch on the file's kind (by its suffix; PDFs are checked by content too); `ocr`: read a
+    PDF's pages without a text layer by OCR. Raises ParseError saying why a file has no text."""
     suffix = path.suffix.lower()
     if suffix in {".html", ".htm"}:
         return parse_html(path, doc_id, title)
     if suffix in {".md", ".markdown", ".txt"}:
         return parse_markdown(path, doc_id, title)
-    return parse_pdf(path, doc_id, title)
+    return parse_pdf(path, doc_id, title, ocr)

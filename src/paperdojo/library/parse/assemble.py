@@ -54,8 +54,10 @@ class _Builder:
 
 
 def assemble(doc_id: str, title: str, items: list[tuple[int, str, str]], n_pages: int,
-             warnings: list[str], vocab: tuple[set[str], set[str]] | None = None) -> ParsedDoc:
-    """Build a ParsedDoc from (page, kind, text) items, kind being "line" or a section kind."""
+             warnings: list[str], vocab: tuple[set[str], set[str]] | None = None,
+             ocr_pages: frozenset[int] = frozenset()) -> ParsedDoc:
+    """Build a ParsedDoc from (page, kind, text) items, kind being "line" or a section kind;
+    pages in `ocr_pages` are marked as read by OCR."""
     vocab = vocab or (set(), set())
     b = _Builder()
     starts: dict[int, int] = {}
@@ -77,6 +79,6 @@ def assemble(doc_id: str, title: str, items: list[tuple[int, str, str]], n_pages
     pages = []
     for number in range(1, n_pages + 1):
         end = starts.get(number + 1, len(text))
-        pages.append(Page(number, starts[number], end))
+        pages.append(Page(number, starts[number], end, ocr=number in ocr_pages))
     abstract = next((text[s.start : s.end].strip() for s in sections if s.kind == "abstract"), "")
     return ParsedDoc(doc_id, title, text, pages, sections, abstract[:3000], warnings)

@@ -20,10 +20,11 @@ from paperdojo.library.parse.titles import pdf_title
 from paperdojo.records import ParsedDoc
 
 
-def parse_pdf(path: Path, doc_id: str, title: str = "") -> ParsedDoc:
-    """A PDF -> ParsedDoc; raises ParseError when the file is not a readable PDF or has no text."""
+def parse_pdf(path: Path, doc_id: str, title: str = "", ocr: bool = True) -> ParsedDoc:
+    """A PDF -> ParsedDoc, pages without a text layer read by OCR when `ocr`; raises ParseError when
+    the file is not a readable PDF or has no text."""
     check_pdf_file(path)
-    pages, warnings, extracted = pdf_page_lines(path)
+    pages, warnings, extracted = pdf_page_lines(path, ocr)
     title = title or pdf_title(extracted, pages[0]) or doc_id
     numbered = sum(
         1 for lines in pages for x in lines
@@ -44,4 +45,5 @@ def parse_pdf(path: Path, doc_id: str, title: str = "") -> ParsedDoc:
                 continue
             found = detector.heading(line)
             items.append((number, found[1], found[0]) if found else (number, "line", line))
-    return assemble(doc_id, title, items, len(pages), warnings, hyphen_vocab(pages))
+    return assemble(doc_id, title, items, len(pages), warnings, hyphen_vocab(pages),
+                    frozenset(extracted.ocr_pages))
