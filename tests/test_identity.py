@@ -189,3 +189,23 @@ def test_two_reading_list_entries_with_one_file(tmp_path, embedder):
     docs = {d.id: d for d in report.docs}
     assert docs["a"].status == "indexed" and docs["b"].status == "duplicate" and docs["b"].same_as == "a"
     assert {c.doc_id for c in store.load_index(settings.index_dir).chunks} == {"a"}
+
+
+def test_workspace_add_of_the_same_upload_twice(tmp_path):
+    """The app's Add (through Workspace): the second upload of one PDF names the first paper."""
+    from paperdojo.workspace import Workspace
+
+    settings = _home(tmp_path)
+    pdf = make_pdf(tmp_path / "Stork Scheduler.pdf", paper_pages("stork scheduling"))
+    staged = [tmp_path / f"upload-{i}.pdf" for i in (1, 2)]
+    for path in staged:
+        shutil.copy(pdf, path)
+    ws = Workspace(settings)
+    try:
+        first = ws.add(str(staged[0]))
+        second = ws.add(str(staged[1]))
+    finally:
+        ws.embedder.close()
+    assert first.status.status == "indexed" and not first.known
+    assert second.known and second.paper.id == first.paper.id and "already in the library" in second.message
+    assert len(catalog.load_catalog(settings)) == 1
