@@ -35,7 +35,7 @@ MODEL = genanki.Model(
                 "qfmt": "{{Question}}<br><small>{{Category}} &middot; {{Paper}}</small>",
                 "afmt": "{{FrontSide}}<hr id=answer>{{Answer}}<div class=sources>{{Sources}}</div>"}],
     css=CSS)
-Progress_ = Callable[[int, int, str], None]  # done, total, question id
+OnProgress = Callable[[int, int, str], None]  # done, total, question id
 
 
 @dataclass
@@ -74,7 +74,7 @@ def answer_html(answer: Answer) -> tuple[str, str]:
     return text, f"<ul>{''.join(items)}</ul>" if items else ""
 
 
-def build_cards(questions: list[Question], answerer: Answerer, progress: Progress_ | None = None
+def build_cards(questions: list[Question], answerer: Answerer, progress: OnProgress | None = None
                 ) -> tuple[list[AnkiCard], list[str]]:
     """One card per question the papers answer; returns (cards, ids of questions left out and why)."""
     indexed = {c.doc_id for c in answerer.retriever.chunks}
