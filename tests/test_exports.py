@@ -155,3 +155,17 @@ def test_export_bibtex_of_the_papers_an_answer_cites(home, tmp_path: Path, monke
     cited = list(dict.fromkeys(s.chunk.doc_id for s in Workspace(home).ask(question).cited))
     assert keys == cited and keys[0] == "shard" and "gpipe-arxiv" not in keys
     assert main(["--home", str(home.home), "export", "csl-json", "--paper", "nope"]) == 2
+
+
+def test_doctor_reports_the_integrations(home, tmp_path: Path) -> None:
+    from paperdojo import doctor
+
+    mcp, anki_check, zot = doctor.check_mcp(), doctor.check_anki(home), doctor.check_zotero()
+    assert mcp.ok is True and "mcp 2." in mcp.detail and "answered" in mcp.detail
+    assert anki_check.ok is True and "read back" in anki_check.detail
+    assert "graded answers (none yet" in anki_check.detail  # this home has no progress
+    assert zot.ok in (True, None) and "pyzotero" in zot.detail
+    progress = Progress(home.progress_db)
+    q = all_questions(home.questions_file, Workspace(home).answerer(), generated=False)[0]
+    progress.graded(progress.record(q, "x"), q, "x", Grade(5.0, [], [], 0.0, [], None))
+    assert "your 1 graded answers" in doctor.check_anki(home).detail
