@@ -233,7 +233,7 @@ def cmd_search(args: argparse.Namespace) -> int:
     settings = _settings(args)
     results = find_sections(_retriever(settings), args.topic, args.k, _filters(args))
     if args.json:
-        print(json.dumps([{k: v for k, v in vars(r).items() if k != "hits"} for r in results], indent=1))
+        print(json.dumps([r.to_json() for r in results], indent=1))
         return 0
     if not results:
         console.print("nothing found (check --paper / --category)")
@@ -312,23 +312,13 @@ def cmd_chat(args: argparse.Namespace) -> int:
             console.print(f"[red]{exc}[/]")
 
 
-def _answer_json(ans) -> dict:  # noqa: ANN001
-    return {"question": ans.question, "query": ans.query, "answer": ans.text, "refused": ans.refused,
-            "reason": ans.reason, "notes": ans.notes, "mode": ans.mode, "grounded": ans.grounded,
-            "llm_error": ans.llm_error, "stages": ans.stages,
-            "ms": round(ans.ms, 1),
-            "sources": [{"n": s.n, "cited": s in ans.cited, "url": s.url, "score": round(s.score, 4),
-                         **s.chunk.to_json()} for s in ans.sources],
-            "nearest": [{k: v for k, v in vars(n).items() if k != "hits"} for n in ans.nearest]}
-
-
 def cmd_ask(args: argparse.Namespace) -> int:
     from paperdojo.answering.answer import Answerer
 
     settings = _settings(args)
     answerer = Answerer.from_settings(_retriever(settings), settings, args.k)
     if args.json:
-        print(json.dumps(_answer_json(answerer.answer(args.question, _filters(args), args.k)), indent=1))
+        print(json.dumps(answerer.answer(args.question, _filters(args), args.k).to_json(), indent=1))
     else:
         stream_answer(answerer, args.question, _filters(args), args.k)
     return 0
@@ -650,6 +640,11 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("remove", help="remove a paper you added")
     p.add_argument("id")
     p.set_defaults(func=cmd_remove)
+
+    # bridges to other tools (MCP clients, Anki, BibTeX / CSL-JSON, Zotero): cli_integrations.py
+    from paperdojo import cli_integrations
+
+    cli_integrations.register(sub, _settings, llm)
     return parser
 
 

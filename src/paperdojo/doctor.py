@@ -6,10 +6,13 @@ and says what works and what to do about what does not.
 
 from __future__ import annotations
 
+import contextlib
+import importlib.metadata
 import importlib.util
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 from paperdojo.answering.llm import LLM, LLMError, bundled_gguf
 from paperdojo.library import store
@@ -121,6 +124,95 @@ def check_local_llm() -> Check:
         return Check("local model", False, str(exc))
 
 
+def _version(dist: str) -> str:
+    try:
+        return importlib.metadata.version(dist)
+    except importlib.metadata.PackageNotFoundError:
+        return "?"
+
+
+def check_mcp() -> Check:
+    """The MCP SDK (2.x) is there and a server answers its own client (in process)."""
+    try:
+        import anyio
+        from mcp import Client
+        from mcp.server.mcpserver import MCPServer
+    except ImportError as exc:
+        return Check("MCP server", False, f"the MCP SDK (mcp >= 2) is not usable: {exc}; "
+                                          "reinstall with scripts/setup.sh")
+    server = MCPServer("doctor")
+    server.add_tool(lambda: "pong", name="ping")
+
+    async def round_trip() -> list[str]:
+        async with Client(server) as client:
+            return [t.name for t in (await client.list_tools()).tools]
+
+    try:
+        tools = anyio.run(round_trip)
+    except Exception as exc:  # noqa: BLE001 - any SDK failure is the finding
+        return Check("MCP server", False, f"mcp {_version('mcp')}: a test server did not answer: {exc!r}")
+    return Check("MCP server", tools == ["ping"], f"mcp {_version('mcp')}: a test server answered its "
+                 "client; `paperdojo mcp` serves stdio, `--http PORT` serves http://127.0.0.1:PORT/mcp")
+
+
+def check_anki(settings: Settings) -> Check:
+    """genanki writes a deck that opens as Anki's zip + SQLite; how many answers drive --weak."""
+    import sqlite3
+    import tempfile
+    import zipfile
+
+    try:
+        import genanki
+    except ImportError as exc:
+        return Check("Anki export", False, f"genanki is not installed: {exc}")
+    model = genanki.Model(1, "doctor", fields=[{"name": "Q"}], templates=[{"name": "c", "qfmt": "{{Q}}",
+                                                                          "afmt": "{{Q}}"}])
+    deck = genanki.Deck(2, "doctor")
+    deck.add_note(genanki.Note(model=model, fields=["ok"]))
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "doctor.apkg"
+        try:
+            genanki.Package(deck).write_to_file(str(path))
+            with zipfile.ZipFile(path) as z:
+                (Path(tmp) / "c.anki2").write_bytes(z.read("collection.anki2"))
+            db = sqlite3.connect(Path(tmp) / "c.anki2")
+            notes = db.execute("SELECT count(*) FROM notes").fetchone()[0]
+            db.close()
+        except (OSError, zipfile.BadZipFile, sqlite3.Error, KeyError) as exc:
+            return Check("Anki export", False, f"genanki {_version('genanki')} wrote no readable deck: {exc}")
+    graded = 0
+    if settings.progress_db.exists():
+        db = sqlite3.connect(settings.progress_db)
+        with contextlib.suppress(sqlite3.Error):
+            graded = db.execute("SELECT count(*) FROM attempts WHERE score IS NOT NULL").fetchone()[0]
+        db.close()
+    weak = (f"--weak draws on your {graded} graded answers" if graded
+            else "--weak needs graded answers (none yet: `paperdojo interview`)")
+    return Check("Anki export", notes == 1, f"genanki {_version('genanki')}: a test deck written and read "
+                 f"back; {weak}; bibtexparser {_version('bibtexparser')} for BibTeX")
+
+
+def check_zotero() -> Check:
+    """pyzotero is there; is Zotero's local API answering, or a data folder in the usual place?"""
+    import httpx
+
+    if importlib.util.find_spec("pyzotero") is None:
+        return Check("Zotero import", False, "pyzotero is not installed (reinstall with scripts/setup.sh)")
+    found = [str(p) for p in (Path.home() / "Zotero", Path.home() / "zotero")
+             if (p / "zotero.sqlite").is_file()]
+    folder = f"data folder {found[0]} (--data-dir)" if found else "no data folder at ~/Zotero"
+    try:
+        reply = httpx.get("http://localhost:23119/connector/ping", timeout=1.0)
+        running = reply.status_code == 200
+    except httpx.HTTPError:
+        running = False
+    api = ("Zotero is running: --local can use its local API" if running else
+           "Zotero's local API is not answering on localhost:23119 (start Zotero 7 and allow other "
+           "applications to communicate with it, for --local)")
+    return Check("Zotero import", True if (running or found) else None,
+                 f"pyzotero {_version('pyzotero')}; {folder}; {api}")
+
+
 def run(settings: Settings) -> Iterator[Check]:
     yield check_settings(settings)
     yield check_index(settings)
@@ -129,3 +221,6 @@ def run(settings: Settings) -> Iterator[Check]:
     yield check_llm(settings)
     yield check_ocr(settings)
     yield check_local_llm()
+    yield check_mcp()
+    yield check_anki(settings)
+    yield check_zotero()

@@ -11,14 +11,19 @@ import logging
 import threading
 from pathlib import Path
 
-from paperdojo.answering.answer import Answerer
+from paperdojo.answering.answer import Answer, Answerer
 from paperdojo.answering.llm import LLMError, from_settings
-from paperdojo.answering.retrieve import Retriever
-from paperdojo.library import catalog, ingest, store, watch
+from paperdojo.answering.retrieve import Filters, Retriever, SectionHit, find_sections, merge_chunks
+from paperdojo.library import bibliography, catalog, ingest, store, watch
 from paperdojo.library.embed import Embedder
+from paperdojo.records import Chunk, ParsedDoc
 from paperdojo.settings import Settings
 
 log = logging.getLogger(__name__)
+
+
+class NotFound(ValueError, LookupError):
+    """A paper, page or passage the live index does not hold; the message says what exists."""
 
 
 class Workspace:
@@ -27,6 +32,8 @@ class Workspace:
         self.embedder = Embedder(settings)
         self._answerer: Answerer | None = None
         self._interview = None
+        self._docs: dict[str, dict] | None = None  # docs.json of the live generation, read on first use
+        self._chunks: dict[str, Chunk] | None = None
         self._lock = threading.Lock()
         self.ingest_lock = threading.Lock()
 
@@ -93,6 +100,90 @@ class Workspace:
         with self._lock:
             self._answerer = None
             self._interview = None
+            self._docs = self._chunks = None
+
+    def citation_records(self, ids: list[str] | None = None) -> list[bibliography.Record]:
+        """Citation records of the library's papers (or of `ids`, in that order; NotFound for an
+        unknown id), completed from the indexed first pages when there is an index."""
+        papers = {p.id: p for p in catalog.load_catalog(self.settings)}
+        unknown = [i for i in ids or [] if i not in papers]
+        if unknown:
+            raise NotFound(f"no paper {', '.join(unknown)} in the library; `paperdojo papers` lists them")
+        statuses = {d.id: d for d in self.papers()}
+        texts: dict[str, dict] = {}
+        with contextlib.suppress(store.IndexProblem):
+            texts = store.load_index(self.settings.index_dir, verify=False).doc_texts()
+        stored = bibliography.load_metadata(self.settings)
+        out = []
+        for pid in ids or list(papers):
+            doc, status = texts.get(pid), statuses.get(pid)
+            first = ParsedDoc.from_json(doc).page_text(1) if doc and doc.get("pages") else ""
+            if status and status.file.endswith(".pdf") and not bibliography.identifiers_in(first)[0]:
+                first += "\n" + bibliography.first_page_text(Path(status.file))  # the margin's arXiv stamp
+            out.append(bibliography.record_for(papers[pid], status.title if status else "", first,
+                                               stored.get(pid)))
+        return out
+
+    # ----------------------------------------------------------------- reading the live index
+    def ask(self, question: str, filters: Filters | None = None, k: int | None = None) -> Answer:
+        """The cited answer (EmptyQuery for a blank question, IndexProblem without an index)."""
+        return self.answerer().answer(question, filters, k)
+
+    def search_sections(self, topic: str, k: int = 8, filters: Filters | None = None) -> list[SectionHit]:
+        """The sections that discuss `topic`, best first (see retrieve.find_sections)."""
+        return find_sections(self.answerer().retriever, topic, k, filters)
+
+    def indexed_ids(self) -> list[str]:
+        """The ids of the papers the live index holds, in index order."""
+        docs = self.answerer().retriever.index.manifest.get("docs", {})
+        return [d for d, m in docs.items() if m.get("status") == "indexed"]
+
+    def check_paper(self, doc_id: str) -> str:
+        """`doc_id` when the live index holds it, else NotFound naming the ids that exist."""
+        ids = self.indexed_ids()
+        if doc_id not in ids:
+            shown = ", ".join(ids[:40]) + (" ..." if len(ids) > 40 else "")
+            raise NotFound(f"no indexed paper {doc_id!r}; the index holds: {shown or 'nothing'}")
+        return doc_id
+
+    def parsed(self, doc_id: str) -> ParsedDoc:
+        """A paper's cleaned text with its pages and sections (NotFound for an unknown id)."""
+        self.check_paper(doc_id)
+        answerer = self.answerer()
+        with self._lock:
+            if self._docs is None:
+                self._docs = answerer.retriever.index.doc_texts()
+            data = self._docs.get(doc_id)
+        if data is None:
+            raise NotFound(f"the index has no text for {doc_id!r}; rebuild it with `paperdojo ingest`")
+        return ParsedDoc.from_json(data)
+
+    def page_text(self, doc_id: str, page: int) -> str:
+        """The text of page `page` (1-based, as a PDF viewer counts) of a paper."""
+        doc = self.parsed(doc_id)
+        if not 1 <= page <= len(doc.pages):
+            raise NotFound(f"{doc_id} has pages 1 to {len(doc.pages)}, not {page}")
+        return doc.page_text(page)
+
+    def chunk(self, chunk_id: str) -> Chunk:
+        """The passage with this id (`doc:char_start-char_end`, as sources and hits carry it)."""
+        chunks = self.answerer().retriever.chunks
+        with self._lock:
+            if self._chunks is None:
+                self._chunks = {c.chunk_id: c for c in chunks}
+            found = self._chunks.get(chunk_id)
+        if found is None:  # a source that joined neighbouring chunks: doc:first_start-last_end
+            doc_id, _, span = chunk_id.rpartition(":")
+            start, _, end = span.partition("-")
+            if start.isdigit() and end.isdigit():
+                inside = sorted((c for c in chunks if c.doc_id == doc_id and c.char_start >= int(start)
+                                 and c.char_end <= int(end)), key=lambda c: c.char_start)
+                span_found = (inside[0].char_start, max(c.char_end for c in inside)) if inside else None
+                if span_found == (int(start), int(end)):
+                    return merge_chunks(inside)
+            raise NotFound(f"no passage {chunk_id!r}: passage ids look like 'gpipe:10470-12165' and come "
+                           "from the sources of an answer or a search")
+        return found
 
     def papers(self) -> list[ingest.DocStatus]:
         """Every catalog paper with its status in the live index (missing when never ingested)."""

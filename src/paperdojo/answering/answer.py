@@ -59,6 +59,17 @@ class Answer:
         used = {int(n) for n in CITATION.findall(self.text)}
         return [s for s in self.sources if s.n in used]
 
+    def to_json(self) -> dict:
+        """The answer with every source's provenance (doc, section, pages, char offsets, link), as
+        `paperdojo ask --json` prints it and the MCP server returns it."""
+        cited = {s.n for s in self.cited}
+        return {"question": self.question, "query": self.query, "answer": self.text, "refused": self.refused,
+                "reason": self.reason, "notes": self.notes, "mode": self.mode, "grounded": self.grounded,
+                "llm_error": self.llm_error, "stages": self.stages, "ms": round(self.ms, 1),
+                "sources": [{"n": s.n, "cited": s.n in cited, "url": s.url, "score": round(s.score, 4),
+                             **s.chunk.to_json()} for s in self.sources],
+                "nearest": [n.to_json() for n in self.nearest]}
+
 
 @dataclass
 class Turn:

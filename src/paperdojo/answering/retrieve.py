@@ -270,6 +270,10 @@ class SectionHit:
     snippet: str  # with the query's terms marked as **term**
     hits: list[Hit]
 
+    def to_json(self) -> dict:
+        """The section's provenance (doc, section, pages, score, snippet), as `paperdojo search --json`."""
+        return {k: v for k, v in vars(self).items() if k != "hits"}
+
 
 def query_terms(stemmer: Stemmer.Stemmer, query: str) -> set[str]:
     words = bm25s.tokenize([query], stopwords="en", stemmer=None, return_ids=False,

@@ -316,6 +316,11 @@ class Progress:
         return {kind: {k: (sum(v) / len(v), len(v)) for k, v in groups.items()}
                 for kind, groups in out.items()}
 
+    def latest_scores(self) -> dict[str, float]:
+        """The latest graded score (0-10) of each question id answered at least once."""
+        rows = self.db.execute("SELECT question_id, score FROM attempts WHERE score IS NOT NULL ORDER BY id")
+        return dict(rows.fetchall())
+
     def next_question(self, questions: list[Question], asked: set[str]) -> Question | None:
         """Due reviews first, then unseen questions of the weakest category, then the least known."""
         pool = [q for q in questions if q.id not in asked]
