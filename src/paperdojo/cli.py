@@ -249,7 +249,8 @@ def _answer_json(ans) -> dict:  # noqa: ANN001
             "ms": round(ans.ms, 1),
             "sources": [{"n": s.n, "cited": s in ans.cited, "url": s.url, "score": round(s.score, 4),
                          **s.chunk.to_json()} for s in ans.sources],
-            "nearest": [{k: v for k, v in vars(n).items() if k != "hits"} for n in ans.nearest]}
+            "nearest": [{k: v for k, v in vars(n).items() if k != "hits"} for n in ans.nearest],
+            "citations": [c.to_json() for c in ans.citations]}
 
 
 def cmd_ask(args: argparse.Namespace) -> int:

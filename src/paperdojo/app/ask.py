@@ -10,7 +10,15 @@ import gradio as gr
 from paperdojo.answering.answer import Answer, Conversation
 from paperdojo.answering.retrieve import EmptyQuery, Filters
 from paperdojo.app import safe
-from paperdojo.app.common import answer_markdown, choices, page_image, show_source, source_card, source_record
+from paperdojo.app.common import (
+    answer_markdown,
+    choices,
+    page_image,
+    show_citation,
+    show_source,
+    source_card,
+    source_record,
+)
 from paperdojo.library import store
 from paperdojo.workspace import Workspace
 
@@ -32,7 +40,12 @@ class AskTab:
 
 
 def sources_of(ws: Workspace, ans: Answer) -> list[dict]:
-    return [source_record(ws, s.n, s.chunk, s.passage) for s in ans.sources]
+    """The answer's sources as UI records, each with the sentences it is cited for (and their pages)."""
+    cites: dict[int, list[dict]] = {}
+    for i, c in enumerate(ans.citations):
+        cites.setdefault(c.n, []).append({"i": i, "sentence": c.sentence, "page_start": c.page_start,
+                                          "page_end": c.page_end})
+    return [source_record(ws, s.n, s.chunk, s.passage, cites.get(s.n)) for s in ans.sources]
 
 
 def ask(ws: Workspace, message: str, history: list, conversation: Conversation | None,
@@ -100,11 +113,13 @@ def build(ws: Workspace) -> AskTab:
                 category_filter = gr.Dropdown([], multiselect=True, label="Categories")
             gr.Examples(EXAMPLES, inputs=question, label="Try one")
         with gr.Column(scale=4):
+            page = gr.Image(label="Cited page: the sentence marked strongly, its passage lightly", type="pil",
+                            interactive=False, elem_id="page-image", height=560, buttons=["fullscreen"],
+                            alt_text="The cited page of the paper, with the cited sentence highlighted")
             cite = gr.Radio([], label="Sources: pick one to see its page", elem_id="sources")
             card = gr.HTML(elem_id="source-card")
-            page = gr.Image(label="Cited page (passage highlighted)", type="pil",
-                            interactive=False, elem_id="page-image", height=640,
-                            buttons=["fullscreen"])
+            pick = gr.Textbox(elem_id="cite-pick", label="cited sentence picked", show_label=False,
+                              container=False)
 
     def on_ask(message, history, conv, papers, categories):  # noqa: ANN001, ANN202 - Gradio's values
         yield from ask(ws, message, history, conv, papers, categories)
@@ -114,4 +129,6 @@ def build(ws: Workspace) -> AskTab:
     gr.on([send.click, question.submit], on_ask, inputs, outputs, concurrency_id="cpu", api_name="ask")
     cite.input(lambda choice, sources: show_source(ws, choice, sources), [cite, answer_sources],
                [card, page], concurrency_id="cpu")
+    pick.change(lambda value, sources: show_citation(ws, value, sources), [pick, answer_sources],
+               [cite, card, page], concurrency_id="cpu", show_progress="hidden")
     return AskTab(paper_filter, category_filter)

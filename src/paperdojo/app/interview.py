@@ -5,8 +5,10 @@ from __future__ import annotations
 import gradio as gr
 
 from paperdojo.app import safe
-from paperdojo.app.common import answer_markdown
+from paperdojo.app.common import answer_markdown, located, pages_label
 from paperdojo.library import store
+from paperdojo.library.chunk import sentence_spans
+from paperdojo.records import Chunk
 from paperdojo.workspace import Workspace
 
 CATEGORIES = ["Auto-tuning", "Graph optimizations", "Graph scheduling", "Hardware design-space exploration",
@@ -36,15 +38,22 @@ def next_question(ws: Workspace, categories: list[str] | None, difficulty: str |
     return text, vars(q), attempt, asked, "", ""
 
 
-def grade_markdown(grade) -> str:  # noqa: ANN001 - a study.interview.Grade
-    """A grade as Markdown: score, reasons, covered and missed concepts, rubric, model answer."""
+def grade_markdown(grade, pointer=lambda chunk, phrase: None) -> str:  # noqa: ANN001 - a Grade
+    """A grade as Markdown: score, reasons, covered and missed concepts, rubric, model answer.
+
+    pointer(chunk, phrase): the cite dict of the sentence of `chunk` that holds `phrase`, or None.
+    """
     lines = [f"## Score: {grade.score:g}/10", *[f"- {safe.text(r)}" for r in grade.reasons]]
     if grade.covered:
         lines.append("**Covered:** " + ", ".join(safe.text(c.phrase) for c in grade.covered))
     if grade.missing:
         lines.append("**Missed** (and where the papers explain it):")
-        lines += [f"- **{safe.text(c.phrase)}** — {safe.text(c.hit.chunk.title.split(':')[0])}, "
-                  f"{safe.text(c.hit.chunk.section)}, p. {c.hit.chunk.page_start}" for c in grade.missing]
+        for c in grade.missing:  # the page of the sentence that explains it, when we find it
+            where = pointer(c.hit.chunk, c.phrase)
+            pages = (pages_label(where["page_start"], where["page_end"]) if where
+                     else f"p. {c.hit.chunk.page_start}")
+            lines.append(f"- **{safe.text(c.phrase)}** — {safe.text(c.hit.chunk.title.split(':')[0])}, "
+                         f"{safe.text(c.hit.chunk.section)}, {pages}")
     if grade.rubric and grade.rubric.points:
         verdict = {True: "✅ met", False: "❌ missed", None: "no verdict"}
         lines.append("**Rubric from the papers** (by the language model):")
@@ -55,6 +64,16 @@ def grade_markdown(grade) -> str:  # noqa: ANN001 - a study.interview.Grade
         lines.append(f"**Follow-up:** {safe.text(grade.follow_up)}")
     lines += ["**Model answer, from the papers:**", answer_markdown(grade.model_answer)]
     return "\n\n".join(lines)
+
+
+def concept_pointer(ws: Workspace, chunk: Chunk, phrase: str) -> dict | None:
+    """The first sentence of `chunk` that names `phrase` (all its words), with that sentence's pages."""
+    words = [w.lower() for w in phrase.split() if len(w) > 2]
+    for s, e in sentence_spans(chunk.text, 0, len(chunk.text)):
+        sentence = chunk.text[s:e]
+        if words and all(w in sentence.lower() for w in words):
+            return located(ws, chunk, sentence)
+    return None
 
 
 def mastery_rows(ws: Workspace) -> list[list]:
@@ -101,7 +120,8 @@ def build(ws: Workspace) -> None:
         q = Question(**qdict)
         grade = grader.grade(q, answer or "")
         progress.graded(attempt, q, answer or "", grade)
-        return grade_markdown(grade), mastery_rows(ws)
+        markdown = grade_markdown(grade, lambda chunk, phrase: concept_pointer(ws, chunk, phrase))
+        return markdown, mastery_rows(ws)
 
     next_btn.click(on_next, [iv_categories, iv_level, asked],
                    [question_md, current, attempt_id, asked, answer_box, grade_md])

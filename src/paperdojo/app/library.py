@@ -78,8 +78,11 @@ def add(ws: Workspace, spec: str | None, category: str | None, upload: str | Non
     return library_rows(ws), msg, *filter_choices(ws), status_line(ws)
 
 
-def build(ws: Workspace, updates: list[gr.components.Component]) -> None:
-    """The Library tab; `updates` (paper filter, category filter, header status) follow each change."""
+def build(ws: Workspace, updates: list[gr.components.Component]) -> gr.Dataframe:
+    """The Library tab; `updates` (paper filter, category filter, header status) follow each change.
+
+    Returns the table, which the app refreshes when a new index generation is served.
+    """
     with gr.Tab("Library", id="library"):
         lib_msg = gr.Markdown(elem_id="library-message")
         with gr.Row():
@@ -104,3 +107,4 @@ def build(ws: Workspace, updates: list[gr.components.Component]) -> None:
     outputs = [table, lib_msg, *updates]
     add_btn.click(on_add, [spec, category, upload], outputs, concurrency_limit=1)
     rebuild_btn.click(on_rebuild, None, outputs, concurrency_limit=1)
+    return table

@@ -6,7 +6,7 @@ import gradio as gr
 
 from paperdojo.answering.retrieve import Filters, find_sections
 from paperdojo.app import safe
-from paperdojo.app.common import choices, page_image, show_source, source_card, source_record
+from paperdojo.app.common import choices, located, page_image, show_source, source_card, source_record
 from paperdojo.library import store
 from paperdojo.workspace import Workspace
 
@@ -21,7 +21,10 @@ def search(ws: Workspace, topic: str, papers: list[str] | None, categories: list
                                 Filters(set(papers or []), set(categories or [])))
     except store.IndexProblem as exc:
         return [], gr.update(choices=[], value=None), f"⚠️ {safe.text(exc)}", "", None
-    found = [source_record(ws, i, r.hits[0].chunk, r.snippet) for i, r in enumerate(results, 1)]
+    found = []
+    for i, r in enumerate(results, 1):  # the snippet's own page, as for a cited sentence
+        snippet = located(ws, r.hits[0].chunk, r.snippet)
+        found.append(source_record(ws, i, r.hits[0].chunk, r.snippet, [snippet] if snippet else None))
     listing = "".join(source_card(f) for f in found) or "Nothing found."
     opts = choices(found)
     first = found[0] if found else None

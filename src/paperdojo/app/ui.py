@@ -6,12 +6,14 @@ find_sections, render_page, ingest). Files served to the browser come only from 
 
 from __future__ import annotations
 
+import contextlib
 import logging
 
 import gradio as gr
 
 from paperdojo.app import ask, interview, library, search
-from paperdojo.app.common import CSS, filter_choices, status_line
+from paperdojo.app.common import CSS, HEAD, filter_choices, status_line
+from paperdojo.library import store
 from paperdojo.workspace import Workspace
 
 log = logging.getLogger(__name__)
@@ -27,8 +29,21 @@ def build_app(ws: Workspace) -> gr.Blocks:
             asking = ask.build(ws)
             search.build(ws, asking.paper_filter, asking.category_filter)
             interview.build(ws)
-            library.build(ws, [asking.paper_filter, asking.category_filter, status])
-        demo.load(lambda: filter_choices(ws), None, [asking.paper_filter, asking.category_filter])
+            table = library.build(ws, [asking.paper_filter, asking.category_filter, status])
+        seen = gr.State("")  # the generation this browser session shows
+        outputs = [seen, status, asking.paper_filter, asking.category_filter, table]
+
+        def follow(shown: str) -> tuple:
+            """A newer index generation (e.g. a shell's `paperdojo add`) refreshes the header,
+            filters and Library from the generation that now answers; otherwise nothing changes."""
+            with contextlib.suppress(store.IndexProblem):  # no index yet: the status line says so
+                ws.answerer()
+            if ws.generation == shown and shown:
+                return (shown, *[gr.update()] * 4)
+            return (ws.generation, status_line(ws), *filter_choices(ws), library.library_rows(ws))
+
+        demo.load(follow, seen, outputs)
+        gr.Timer(10).tick(follow, seen, outputs, show_progress="hidden", concurrency_limit=None)
     return demo
 
 
@@ -45,4 +60,4 @@ def launch(ws: Workspace, host: str, port: int, auth: str = "", **kw: object) ->
     demo.launch(server_name=host, server_port=port, auth=(user, password) if auth else None,
                 allowed_paths=[str(ws.settings.pdf_dir)], max_file_size=f"{ws.settings.max_upload_mb}mb",
                 theme=gr.themes.Soft(primary_hue="indigo", secondary_hue="amber"), css=CSS,
-                footer_links=[], **kw)
+                head=HEAD, footer_links=[], **kw)
