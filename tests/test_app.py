@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -34,6 +35,7 @@ def app(shared, embedder, tmp_path_factory):
     pdfs.mkdir()
     shutil.copyfile(shared / "corpus" / "pdf" / "tvm.pdf", pdfs / "tvm.pdf")
     shutil.copyfile(shared / "cases" / "html-in-paper-text" / "html_payload.pdf", pdfs / "html_payload.pdf")
+    shutil.copyfile(shared / "cases" / "page-spanning-citation" / "page_spanning.pdf", pdfs / "spill.pdf")
     make_pdf(pdfs / "pipe.pdf", paper_pages("pipeline stages"), title_meta="Pipe: Pipeline Stages")
     settings = make_settings(home)
     settings.reading_list.write_text("")
@@ -249,3 +251,61 @@ def test_html_in_paper_text_stays_text(app, tmp_path):
     assert not found, found
     assert title != "pwned"
     assert not [r for r in requests if INJECTED in r], requests
+
+
+def test_citation_link_opens_the_sentence_page(app):
+    """[n] is a link: a click shows its source's card (holding the cited sentence) and the page of the
+    sentence, visible without scrolling at 1400x900 (page_spanning.pdf: passage on p. 1, sentence p. 2)."""
+    from playwright.sync_api import expect, sync_playwright
+
+    url, _ = app
+    ARTIFACTS.mkdir(exist_ok=True)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
+        page = browser.new_page(viewport={"width": 1400, "height": 900})
+        page.goto(url)
+        page.wait_for_selector("#question textarea")
+        page.fill("#question textarea", "By how much did the jackal rebalancer cut the pipeline bubble?")
+        page.click("#ask-button")
+        link = page.locator("#chat a.cite", has_text="p. 2").first
+        expect(link).to_be_visible(timeout=30000)
+        expect(page.locator("#page-image img")).to_be_visible(timeout=30000)
+        before = page.locator("#page-image img").get_attribute("src")
+        page.locator("#sources label").last.click()  # another source first, then back through the link
+        page.wait_for_function(
+            "b => document.querySelector('#page-image img')?.getAttribute('src') !== b", arg=before,
+            timeout=15000)
+        shown = page.locator("#page-image img").get_attribute("src")
+        link.click()
+        page.wait_for_function(
+            "b => document.querySelector('#page-image img')?.getAttribute('src') !== b", arg=shown,
+            timeout=15000)
+        expect(page.locator("#source-card .cited-sentence").first).to_contain_text("jackal rebalancer cut")
+        expect(page.locator("#source-card a").first).to_have_attribute("href", re.compile(r"#page=2$"))
+        box = page.locator("#page-image img").bounding_box()
+        page.screenshot(path=str(ARTIFACTS / "citation-link-1400.png"))
+        browser.close()
+    assert box and box["y"] < 900 - 200 and box["height"] > 300, box  # most of the page above the fold
+
+
+def test_app_follows_a_shell_ingest(app, shared, embedder, tmp_path):
+    """ingest-while-serving: otter.pdf indexed by another process while the app serves the home;
+    the open page's header, then its answers, come from the new generation without a restart."""
+    from playwright.sync_api import expect, sync_playwright
+
+    url, home = app
+    settings = make_settings(home)
+    shutil.copyfile(shared / "cases" / "ingest-while-serving" / "otter.pdf", tmp_path / "otter.pdf")
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
+        page = browser.new_page(viewport={"width": 1400, "height": 900})
+        page.goto(url)
+        page.wait_for_selector("#question textarea")
+        before = page.locator("#status").inner_text()
+        ingest(settings, [home / "local", tmp_path], embedder=embedder)
+        page.wait_for_function("b => document.querySelector('#status').innerText !== b", arg=before,
+                               timeout=30000)
+        page.fill("#question textarea", "What does the otter compiler lower attention blocks into?")
+        page.click("#ask-button")
+        expect(page.locator("#chat")).to_contain_text("single fused kernel", timeout=30000)
+        browser.close()

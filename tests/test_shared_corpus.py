@@ -99,3 +99,41 @@ def test_grading_is_sound_on_dev(corpus, embedder, shared):
         full, part, off = (grader.grade(q, a).score for a in (r["answer"], " ".join(kept), other["answer"]))
         ordered += full > part > off
     assert ordered / len(rows) >= 0.9, f"{ordered} of {len(rows)}"
+
+
+def _on_pages(pdf_path, needle: str, first: int, last: int) -> bool:
+    """Is `needle` (normalized) in PDFium's own text of page `first`, or split across first..last?"""
+    import pypdfium2 as pdfium
+
+    from paperdojo.answering.cite import normalized
+
+    pdf = pdfium.PdfDocument(str(pdf_path))
+    try:
+        a, b = (normalized(pdf[p - 1].get_textpage().get_text_range())[0] for p in (first, last))
+    finally:
+        pdf.close()
+    if first == last:
+        return needle in a
+    return last == first + 1 and any(needle[:k] in a and needle[k:] in b for k in range(4, len(needle) - 3))
+
+
+def test_every_cited_sentence_is_on_its_page(corpus, shared):
+    """Each cited sentence of the answers to dev.jsonl is on the page it cites, checked against the
+    PDF's own text (measured: 251 of 251; citing the passage's first page got 227 of 251)."""
+    from paperdojo.answering.answer import Answerer
+    from paperdojo.answering.cite import normalized
+    from paperdojo.answering.retrieve import Retriever
+    from paperdojo.library.embed import Embedder
+
+    settings, _, _, index = corpus
+    answerer = Answerer.from_settings(Retriever.from_settings(index, Embedder(settings), settings), settings)
+    total, missed = 0, []
+    for line in (shared / "eval" / "dev.jsonl").read_text().splitlines():
+        ans = answerer.answer(json.loads(line)["question"])
+        for c in ans.citations:
+            total += 1
+            pdf = settings.pdf_dir / f"{c.doc_id}.pdf"
+            if not (c.found and _on_pages(pdf, normalized(c.sentence)[0], c.page_start, c.page_end)):
+                missed.append((c.doc_id, c.pages, c.sentence[:80]))
+    print(f"cited sentences on their page: {total - len(missed)} of {total}")
+    assert total > 150 and not missed, missed

@@ -109,3 +109,33 @@ class Source:
     url: str  # opens the PDF at the cited page
     passage: str  # the passage with the question's terms marked **so**
     score: float
+
+
+@dataclass
+class Citation:
+    """One sentence of an answer and where it stands in the papers: the page a reader must open.
+
+    `n` is the [n] it cites; pages come from the sentence's own character offsets (into
+    `ParsedDoc.text`), so a passage spanning two pages cites the page that holds the sentence, and a
+    range only when the sentence itself crosses a page break. `found` is False when the sentence
+    (e.g. a language model's paraphrase) is not in the passage: then the pages are the passage's.
+    """
+
+    n: int
+    sentence: str  # as shown in the answer, without its [n]
+    doc_id: str
+    page_start: int
+    page_end: int
+    char_start: int = -1  # -1 when not found
+    char_end: int = -1
+    found: bool = False
+
+    @property
+    def pages(self) -> str:
+        """"p. 3" or "pp. 3–4"."""
+        if self.page_end == self.page_start:
+            return f"p. {self.page_start}"
+        return f"pp. {self.page_start}–{self.page_end}"
+
+    def to_json(self) -> dict:
+        return asdict(self)

@@ -1,7 +1,10 @@
 """A long-lived handle on one paperdojo home for apps: the loaded index, retriever and answerer.
 
-Loads lazily, reloads after an ingest, and turns index problems into messages a person can act
-on. The Gradio app (and anything else that serves many questions) goes through this.
+Loads lazily and follows the index: every use checks the live generation (index/CURRENT, one
+small file) and, when an ingest (this app's or a shell's) made a newer one, loads it while the old
+one keeps answering, then switches in one assignment. Counts, filters and the Library are read from
+the same loaded generation as the answers. Index problems become messages a person can act on.
+The Gradio app (and anything else that serves many questions) goes through this.
 """
 
 from __future__ import annotations
@@ -31,23 +34,63 @@ class Workspace:
         self.settings = settings
         self.embedder = Embedder(settings)
         self._answerer: Answerer | None = None
+        self._generation = ""  # the name of the loaded generation, e.g. "gen-000007"
         self._interview = None
-        self._docs: dict[str, dict] | None = None  # docs.json of the live generation, read on first use
+        self._docs: dict[str, dict] | None = None  # docs.json of the loaded generation, read on first use
         self._chunks: dict[str, Chunk] | None = None
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # guards the swap of the loaded generation
+        self._loading = threading.Lock()  # one loader at a time; the others keep the old generation
         self.ingest_lock = threading.Lock()
 
-    def answerer(self) -> Answerer:
-        """The answerer over the live index (IndexProblem when there is none or it is damaged)."""
-        with self._lock:
-            return self._answerer_unlocked()
+    def live_generation(self) -> str:
+        """The name of the generation index/CURRENT points to now ("" when there is no index)."""
+        gen = store.current_generation(self.settings.index_dir)
+        return gen.name if gen else ""
 
-    def _answerer_unlocked(self) -> Answerer:
-        if self._answerer is None:
-            s = self.settings
-            index = store.load_index(s.index_dir)
-            self._answerer = Answerer.from_settings(Retriever.from_settings(index, self.embedder, s), s)
-        return self._answerer
+    @property
+    def generation(self) -> str:
+        """The name of the loaded generation (what answers, counts, filters and Library come from)."""
+        return self._generation
+
+    def answerer(self) -> Answerer:
+        """The answerer over the newest complete index generation.
+
+        A newer generation is loaded while the loaded one keeps serving, then swapped in atomically;
+        while another thread loads it, callers get the loaded one. Raises IndexProblem when there is
+        no usable index at all (a newer generation that fails to load keeps the old one, logged).
+        """
+        live = self.live_generation()
+        current = self._answerer
+        if current is not None and live in ("", self._generation):
+            return current
+        if current is not None and not self._loading.acquire(blocking=False):
+            return current  # someone else is loading the new generation
+        if current is None:
+            self._loading.acquire()
+        try:
+            if self._answerer is not None and self.live_generation() == self._generation:
+                return self._answerer  # loaded by the thread we waited for
+            try:
+                answerer, name = self._load()
+            except store.IndexProblem:
+                if self._answerer is None:
+                    raise
+                log.exception("the new index generation could not be loaded; keeping %s", self._generation)
+                return self._answerer
+            with self._lock:
+                self._answerer, self._generation, self._interview = answerer, name, None
+                self._docs = self._chunks = None
+            log.info("now serving index generation %s", name)
+            return answerer
+        finally:
+            self._loading.release()
+
+    def _load(self) -> tuple[Answerer, str]:
+        s = self.settings
+        index = store.load_index(s.index_dir)
+        answerer = Answerer.from_settings(Retriever.from_settings(index, self.embedder, s), s)
+        answerer.page_map()  # read its pages now: the generation's files go when a newer one is written
+        return answerer, index.path.name
 
     def status(self) -> tuple[bool, str]:
         """Is there a usable index, and a sentence saying what it holds or what is wrong."""
@@ -63,9 +106,10 @@ class Workspace:
         """The grader over the live index, the user's progress store and the questions."""
         from paperdojo.study.interview import Grader, Progress, all_questions
 
+        answerer = self.answerer()
         with self._lock:
-            if self._interview is None:
-                self._interview = (Grader(self._answerer_unlocked()), Progress(self.settings.progress_db))
+            if self._interview is None or self._interview[0].answerer is not answerer:
+                self._interview = (Grader(answerer), Progress(self.settings.progress_db))
             grader, progress = self._interview
         return grader, progress, all_questions(self.settings.questions_file, grader.answerer)
 
@@ -97,10 +141,10 @@ class Workspace:
                 "checked, and the extractive answer stands in when the model fails")
 
     def reload(self) -> None:
-        with self._lock:
-            self._answerer = None
-            self._interview = None
-            self._docs = self._chunks = None
+        """Switch to the newest index generation now (answerer() also does on its own); without
+        any usable index there is nothing to switch to, and the next answerer() call says why."""
+        with contextlib.suppress(store.IndexProblem):
+            self.answerer()
 
     def citation_records(self, ids: list[str] | None = None) -> list[bibliography.Record]:
         """Citation records of the library's papers (or of `ids`, in that order; NotFound for an
@@ -186,10 +230,10 @@ class Workspace:
         return found
 
     def papers(self) -> list[ingest.DocStatus]:
-        """Every catalog paper with its status in the live index (missing when never ingested)."""
+        """Every catalog paper with its status in the loaded generation (missing when never ingested)."""
         manifest = {}
         with contextlib.suppress(store.IndexProblem):
-            manifest = store.read_manifest(self.settings.index_dir) or {}
+            manifest = self.answerer().retriever.index.manifest
         docs = manifest.get("docs", {})
         out = []
         for paper in catalog.load_catalog(self.settings):
@@ -211,7 +255,7 @@ class Workspace:
                                    embedder=self.embedder, forget_missing=forget_missing)
         finally:
             self.ingest_lock.release()
-        self.reload()
+        self.answerer()  # switch to the generation the ingest wrote before the caller reads counts
         return report
 
     def folders(self) -> list[watch.FolderStatus]:

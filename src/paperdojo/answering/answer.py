@@ -18,6 +18,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from paperdojo.answering.cite import PageMap, cite
 from paperdojo.answering.extract import Selection, extract
 from paperdojo.answering.grounding import (
     CITATION,
@@ -29,7 +30,7 @@ from paperdojo.answering.grounding import (
 )
 from paperdojo.answering.llm import LLM, LLMError, from_settings
 from paperdojo.answering.retrieve import Filters, Hit, Retriever, SectionHit, find_sections, mark, query_terms
-from paperdojo.records import Chunk, Source
+from paperdojo.records import Chunk, Citation, Source
 from paperdojo.settings import Settings
 
 _NAMED = re.compile(r"\b[A-Za-z][\w\-]*[A-Z0-9][\w\-]*\b|\b[A-Z][a-z]{2,}\b")
@@ -53,6 +54,7 @@ class Answer:
     grounded: bool = True  # False: a model's answer with no valid citation
     llm_error: str = ""  # why the language model was not used, when it failed
     ms: float = 0.0
+    citations: list[Citation] = field(default_factory=list)  # each cited sentence with its own page
 
     @property
     def cited(self) -> list[Source]:
@@ -68,7 +70,8 @@ class Answer:
                 "llm_error": self.llm_error, "stages": self.stages, "ms": round(self.ms, 1),
                 "sources": [{"n": s.n, "cited": s.n in cited, "url": s.url, "score": round(s.score, 4),
                              **s.chunk.to_json()} for s in self.sources],
-                "nearest": [n.to_json() for n in self.nearest]}
+                "nearest": [n.to_json() for n in self.nearest],
+                "citations": [c.to_json() for c in self.citations]}  # each cited sentence and its page
 
 
 @dataclass
@@ -114,6 +117,13 @@ class Answerer:
         self.vocab |= {w.lower() for c in retriever.chunks for w in re.findall(r"[\w\-]+", c.title)}
         self.aliases = self._aliases(indexed=True)
         self.absent = self._aliases(indexed=False)
+        self._pages: PageMap | None = None
+
+    def page_map(self) -> PageMap | None:
+        """Offsets -> pages of the indexed documents (read once from the index's docs.json)."""
+        if self._pages is None and hasattr(self.retriever.index, "doc_texts"):
+            self._pages = PageMap(self.retriever.index.doc_texts())
+        return self._pages
 
     @classmethod
     def from_settings(cls, retriever: Retriever, settings: Settings, k: int = 5) -> Answerer:
@@ -231,6 +241,12 @@ class Answerer:
         else:
             result.text = self.extract(query, hits, stems)
             stages.append("extractive answer")
+        if not result.refused:  # each cited sentence gets its own page, and the link opens it
+            result.citations = cite(result.text, result.sources, self.page_map())
+            for src in result.sources:
+                first = next((c for c in result.citations if c.n == src.n and c.found), None)
+                if first is not None:
+                    src.url = re.sub(r"#page=\d+$", f"#page={first.page_start}", src.url)
         if conversation is not None:
             cited = {s.chunk.doc_id for s in result.cited} or papers
             conversation.turns.append(Turn(query, cited, asked if asked != question else query))

@@ -14,6 +14,7 @@ is ever fetched by the browser.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 # Markdown's active characters (CommonMark + GFM + Gradio's `$` LaTeX delimiters) as entities;
 # `:` only where it would start a URL, `.` only in "www.", `@` always (e-mail autolinks).
@@ -48,10 +49,10 @@ def marked(value: str) -> str:
     return "".join(out)
 
 
-def cited(value: str, link: str | None = None) -> str:
+def cited(value: str, link: Callable[[int], str] | None = None) -> str:
     """An answer's text (extractive or a model's) escaped, with each [n] made our own marker.
 
-    link: a format string with `{n}` (e.g. an anchor `<a href="#src-{n}">[{n}]</a>`); default bold.
+    link(n): the markup of one [n], called once per marker in reading order; default bold "[n]".
     """
-    template = link or "**[{n}]**"
-    return _CITATION.sub(lambda m: template.format(n=int(m.group(1))), text(value, inline=False))
+    make = link or (lambda n: f"**[{n}]**")
+    return _CITATION.sub(lambda m: make(int(m.group(1))), text(value, inline=False))

@@ -1,0 +1,95 @@
+"""Sentence-level citations: each cited sentence of an answer located in its passage, with its page.
+
+The answer's sentences are matched to the document text as streams of lowercased letters and
+digits (whitespace, punctuation and the paper's own reference marks like "[22]" ignored, as the
+extractive answer drops them), inside the cited passage's character range; the page then comes from
+the parsed pages of the document (docs.json of the live index generation).
+"""
+
+from __future__ import annotations
+
+import bisect
+import re
+import unicodedata
+from collections.abc import Iterable
+
+from paperdojo.answering.grounding import CITATION
+from paperdojo.records import Chunk, Citation, Page, Source
+
+# a sentence and the [n] group that ends it ("... low [1]." or "... low. [1][2]")
+_CITED = re.compile(r"(.+?)((?:\s*\[\d+\])+)(\.?)(?=\s|$)", re.S)
+_PAPER_REFS = re.compile(r"\[\d+(?:\s*[,\u2013-]\s*\d+)*\]")
+
+
+def normalized(text: str) -> tuple[str, list[int]]:
+    """Lowercased letters and digits of `text` (reference marks skipped), and each one's index."""
+    skip = set()
+    for m in _PAPER_REFS.finditer(text):
+        skip.update(range(m.start(), m.end()))
+    chars, index = [], []
+    for i, ch in enumerate(text):
+        if i in skip:
+            continue
+        for c in unicodedata.normalize("NFKC", ch).lower():
+            if c.isalnum():
+                chars.append(c)
+                index.append(i)
+    return "".join(chars), index
+
+
+def cited_sentences(answer: str) -> list[tuple[str, list[int]]]:
+    """(sentence without its marks, the [n] it cites) for each cited sentence of `answer`, in order."""
+    out = []
+    for m in _CITED.finditer(answer):
+        sentence = " ".join((m.group(1) + m.group(3)).split())
+        numbers = [int(n) for n in CITATION.findall(m.group(2))]
+        if sentence.strip(" ."):
+            out.append((sentence, numbers))
+    return out
+
+
+class PageMap:
+    """Character offset -> page number, per document (from the pages of the parsed documents)."""
+
+    def __init__(self, docs: dict[str, dict]) -> None:
+        self.text = {doc_id: d["text"] for doc_id, d in docs.items()}
+        self.pages = {doc_id: [Page(**p) for p in d["pages"]] for doc_id, d in docs.items()}
+
+    def page_at(self, doc_id: str, offset: int) -> int:
+        pages = self.pages[doc_id]
+        i = max(0, bisect.bisect_right([p.start for p in pages], offset) - 1)
+        return pages[i].number
+
+    def locate(self, chunk: Chunk, sentence: str) -> tuple[int, int] | None:
+        """Document offsets of `sentence` inside the chunk's character range, or None."""
+        text = self.text.get(chunk.doc_id)
+        if text is None:
+            return None
+        needle, _ = normalized(sentence)
+        if len(needle) < 8:
+            return None
+        window = text[chunk.char_start : chunk.char_end]
+        hay, where = normalized(window)
+        at = hay.find(needle)
+        if at < 0:
+            return None
+        return chunk.char_start + where[at], chunk.char_start + where[at + len(needle) - 1] + 1
+
+
+def cite(answer: str, sources: Iterable[Source], pages: PageMap | None) -> list[Citation]:
+    """A Citation per (sentence, [n]) of `answer`; [n] that name no source are skipped."""
+    by_n = {s.n: s for s in sources}
+    out = []
+    for sentence, numbers in cited_sentences(answer):
+        for n in numbers:
+            src = by_n.get(n)
+            if src is None:
+                continue
+            c = src.chunk
+            span = pages.locate(c, sentence) if pages else None
+            if span is None:
+                out.append(Citation(n, sentence, c.doc_id, c.page_start, c.page_end))
+                continue
+            out.append(Citation(n, sentence, c.doc_id, pages.page_at(c.doc_id, span[0]),
+                                pages.page_at(c.doc_id, span[1] - 1), span[0], span[1], True))
+    return out

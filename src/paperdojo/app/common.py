@@ -1,0 +1,216 @@
+"""What the app's tabs share: the look (CSS), source cards, cited-answer Markdown, page images.
+
+Every string from a paper or a model goes through `paperdojo.app.safe` here before it is shown.
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+import re
+from pathlib import Path
+
+import gradio as gr
+from PIL import Image
+
+from paperdojo.answering.answer import Answer
+from paperdojo.answering.cite import cited_sentences
+from paperdojo.app import safe
+from paperdojo.app.pages import render_page
+from paperdojo.records import Chunk
+from paperdojo.workspace import Workspace
+
+log = logging.getLogger(__name__)
+
+CSS = """
+.src-card {border:1px solid var(--border-color-primary); border-radius:10px; padding:10px 12px;
+           margin-bottom:8px; background: var(--background-fill-secondary);}
+.src-card .meta {color: var(--body-text-color-subdued); font-size: 0.9em;}
+.src-card mark {background:#ffe066; color:#1a1a1a; padding:0 2px; border-radius:3px;}
+.src-card .cited-sentence {border-left:4px solid #f0a800; margin:6px 0; padding:2px 8px; font-weight:600;}
+.src-card .passage {color: var(--body-text-color-subdued);}
+a.cite {font-weight:700; text-decoration:none; white-space:nowrap;}
+#status {font-size: 0.9em; color: var(--body-text-color-subdued);}
+#cite-pick {position:absolute; width:1px; height:1px; overflow:hidden; clip:rect(0 0 0 0);}
+"""
+# [n] links in an answer select their source and show its page (a click sets the hidden #cite-pick box)
+HEAD = """<script>
+document.addEventListener('click', (e) => {
+  const a = e.target.closest && e.target.closest('a.cite, a[href^="#cite-"]');
+  if (!a) return;
+  e.preventDefault();
+  const box = document.querySelector('#cite-pick textarea, #cite-pick input');
+  if (!box) return;
+  box.value = a.getAttribute('href').slice(6) + ':' + Date.now();
+  box.dispatchEvent(new Event('input', {bubbles: true}));
+}, true);
+</script>"""
+
+
+def pages_label(first: int, last: int) -> str:
+    return f"p. {first}" if first == last else f"pp. {first}–{last}"
+
+
+def ocr_mark(src: dict) -> str:
+    """" (OCR)" for a passage whose text was read by OCR from a page image, else ""."""
+    return " (OCR)" if src.get("ocr") else ""
+
+
+def source_card(src: dict, focus: dict | None = None) -> str:
+    """One cited or found passage as an HTML card: title, section, the cited sentences with their
+    own pages (always shown whole; `focus`, a clicked one, first), a link opening the PDF at the
+    first of them, then the passage."""
+    cites = src.get("cites") or []
+    if focus is not None:
+        cites = [focus] + [c for c in cites if c is not focus and c != focus]
+    first, last = (focus["page_start"], focus["page_end"]) if focus else (src["page"], src["page_last"])
+    pages = pages_label(first, last) + ocr_mark(src)
+    href = re.sub(r"#page=\d+$", f"#page={first}", src.get("link") or "")
+    link = (f' · <a href="{html.escape(href)}" target="_blank">open the PDF at {pages}</a>'
+            if href else "")
+    quoted = "".join(f'<div class="cited-sentence">{safe.text(c["sentence"])} '
+                     f'<span class="meta">({pages_label(c["page_start"], c["page_end"])})</span></div>'
+                     for c in cites if c["i"] >= 0)
+    return (f'<div class="src-card"><b>[{src["n"]}] {safe.text(src["title"])}</b><br>'
+            f'<span class="meta">{safe.text(src["section"])}, {pages}{link}</span>{quoted}'
+            f'<p class="passage">{safe.marked(src["passage"])}</p></div>')
+
+
+def citation_labels(ans: Answer) -> list[tuple[int, str]]:
+    """For each [n] of the answer text in order: (index into ans.citations or -1, its page label)."""
+    known = {s.n for s in ans.sources}
+    out, j = [], 0
+    for _, numbers in cited_sentences(ans.text):
+        for n in numbers:
+            if n in known and j < len(ans.citations):
+                c = ans.citations[j]
+                out.append((j, pages_label(c.page_start, c.page_end)))
+                j += 1
+            else:
+                out.append((-1, ""))
+    return out
+
+
+def answer_markdown(ans: Answer) -> str:
+    """An answer as chat Markdown: notes, the cited text (or the refusal and nearest sections), sources."""
+    parts = [f"> ⚠️ {safe.text(note)}" for note in ans.notes]
+    if ans.refused:
+        parts.append(f"**{safe.text(ans.text)}**")
+        if ans.nearest:
+            parts.append("Nearest sections:\n" + "\n".join(
+                f"- {safe.text(s.title)} — *{safe.text(s.section)}*, p. {s.page_start}" for s in ans.nearest))
+    else:
+        labels = iter(citation_labels(ans))
+
+        def link(n: int) -> str:
+            j, pages = next(labels, (-1, ""))
+            if j < 0:
+                return f"**[{n}]**"
+            return f'<a class="cite" href="#cite-{j}" title="source [{n}], {pages}">[{n}, {pages}]</a>'
+
+        parts.append(safe.cited(ans.text, link))
+        cited = ", ".join(f"[{s.n}] {s.chunk.title.split(':')[0]}, {s.chunk.section}, "
+                          + ", ".join(sorted({pages_label(c.page_start, c.page_end)
+                                              for c in ans.citations if c.n == s.n}, key=len))
+                          + (" (OCR)" if s.chunk.ocr else "") for s in ans.cited)
+        parts.append(f"<sub>Sources: {safe.text(cited)} · {safe.text(ans.mode)} · {ans.ms:.0f} ms</sub>")
+    return "\n\n".join(parts)
+
+
+def file_link(path: Path | None, page: int) -> str:
+    """The app's URL of a cached PDF opened at `page` ("" when the PDF is not cached)."""
+    return f"/gradio_api/file={path}#page={page}" if path else ""
+
+
+def source_record(ws: Workspace, n: int, chunk: Chunk, passage: str, cites: list[dict] | None = None) -> dict:
+    """What the UI keeps of a cited or found passage (JSON-able, for gr.State).
+
+    cites: the sentences of this passage the answer cites, each {i, sentence, page_start, page_end}
+    (i: its index in the answer's citations). The record's page is the first cited sentence's.
+    """
+    cites = cites or []
+    first, last = ((cites[0]["page_start"], cites[0]["page_end"]) if cites
+                   else (chunk.page_start, chunk.page_start))
+    return {"n": n, "doc_id": chunk.doc_id, "title": chunk.title, "section": chunk.section,
+            "page_start": chunk.page_start, "page_end": chunk.page_end, "text": chunk.text,
+            "passage": passage, "cites": cites, "page": first, "page_last": last,
+            "link": file_link(ws.pdf_path(chunk.doc_id), first), "ocr": chunk.ocr}
+
+
+def page_image(ws: Workspace, src: dict | None, cite: dict | None = None) -> Image.Image | None:
+    """The page of `cite` (default: the source's first cited sentence, else its passage's first page)
+    with the cited sentences on it marked strongly and the passage lightly; None when it cannot render.
+    """
+    if not src:
+        return None
+    path = ws.pdf_path(src["doc_id"])
+    if path is None:
+        return None
+    number = cite["page_start"] if cite else src["page"]
+    sentences = [c["sentence"] for c in src.get("cites") or [] if c["page_start"] <= number <= c["page_end"]]
+    if cite:
+        sentences = [cite["sentence"]]
+    try:
+        return render_page(path, number, src["text"], sentences=sentences)[0]
+    except Exception:  # noqa: BLE001 - a page that cannot render must not break the answer
+        log.exception("rendering %s p.%s failed", src["doc_id"], number)
+        return None
+
+
+def choices(sources: list[dict], cited: set[int] | None = None) -> list[str]:
+    """Radio labels; with `cited`, passages the answer did not use are marked."""
+    return [f"[{s['n']}] {s['title'].split(':')[0]} — {s['section']}, "
+            f"{pages_label(s['page'], s['page_last'])}" + ocr_mark(s)
+            + ("" if cited is None or s["n"] in cited else " (not cited)") for s in sources]
+
+
+def show_source(ws: Workspace, choice: str | None, sources: list[dict]) -> tuple[str, Image.Image | None]:
+    """The card and page image of the source a radio label names."""
+    if not choice or not sources:
+        return "", None
+    n = int(re.match(r"\[(\d+)\]", choice).group(1))
+    src = next((s for s in sources if s["n"] == n), None)
+    return (source_card(src), page_image(ws, src)) if src else ("", None)
+
+
+def status_line(ws: Workspace) -> str:
+    """The header's line: what the live index holds, or what is wrong with it (escaped)."""
+    return safe.text(ws.status()[1])
+
+
+def filter_choices(ws: Workspace) -> tuple[dict, dict]:
+    """Updates for the paper and category filters: the indexed papers and their categories."""
+    indexed = [d for d in ws.papers() if d.status == "indexed"]
+    papers = [(f"{d.title.split(':')[0]} ({d.id})", d.id) for d in indexed]
+    cats = sorted({d.category for d in indexed})
+    return gr.update(choices=papers), gr.update(choices=cats)
+
+
+def show_citation(ws: Workspace, pick: str, sources: list[dict]) -> tuple:
+    """A clicked [n] link ("j:nonce"): (radio value, card, page image) of citation j's source."""
+    try:
+        j = int((pick or "").split(":")[0])
+    except ValueError:
+        return gr.update(), gr.update(), gr.update()
+    for i, src in enumerate(sources or []):
+        cite = next((c for c in src.get("cites") or [] if c["i"] == j), None)
+        if cite is not None:
+            label = choices(sources, {s["n"] for s in sources if s.get("cites")})[i]
+            return label, source_card(src, cite), page_image(ws, src, cite)
+    return gr.update(), gr.update(), gr.update()
+
+
+def located(ws: Workspace, chunk: Chunk, text: str) -> dict | None:
+    """`text` (a snippet with **marks** and "..." ends, or a phrase) as a cite of its own pages
+    in `chunk` ({i: -1, sentence, page_start, page_end}), or None when it is not in the chunk."""
+    plain = re.sub(r"\*\*(.+?)\*\*", r"\1", text).strip()
+    plain = re.sub(r"^\.\.\.\s*|\s*\.\.\.$", "", plain)
+    try:
+        pages = ws.answerer().page_map()
+    except Exception:  # noqa: BLE001 - no index: the passage's own first page stands
+        return None
+    span = pages.locate(chunk, plain) if pages else None
+    if span is None:
+        return None
+    return {"i": -1, "sentence": plain, "page_start": pages.page_at(chunk.doc_id, span[0]),
+            "page_end": pages.page_at(chunk.doc_id, span[1] - 1)}

@@ -1,0 +1,41 @@
+"""Sentence-level citations: the page of a cited sentence is the page that holds it."""
+
+from __future__ import annotations
+
+import shutil
+
+from conftest import make_settings
+
+from paperdojo.answering.answer import Answerer
+from paperdojo.answering.cite import cited_sentences
+from paperdojo.answering.retrieve import Retriever
+from paperdojo.library import store
+from paperdojo.library.ingest import ingest
+
+
+def test_cited_sentences_of_extractive_and_model_answers():
+    assert cited_sentences("Stages recompute. [1] Bubbles shrink [2][3]. Uncited tail") == [
+        ("Stages recompute.", [1]), ("Bubbles shrink.", [2, 3])]
+
+
+def test_page_spanning_passage_cites_the_sentence_page(shared, embedder, tmp_path):
+    """page_spanning.pdf: the section starts on p. 1, the key sentence is on p. 2."""
+    settings = make_settings(tmp_path)
+    settings.reading_list.write_text("")
+    pdfs = tmp_path / "pdfs"
+    pdfs.mkdir()
+    shutil.copyfile(shared / "cases" / "page-spanning-citation" / "page_spanning.pdf", pdfs / "spill.pdf")
+    ingest(settings, [pdfs], embedder=embedder)
+    retriever = Retriever.from_settings(store.load_index(settings.index_dir), embedder, settings)
+    ans = Answerer.from_settings(retriever, settings).answer(
+        "By how much did the jackal rebalancer cut the pipeline bubble?")
+    jackal = [c for c in ans.citations if "jackal" in c.sentence]
+    assert jackal, (ans.text, ans.citations)
+    c = jackal[0]
+    assert c.found and (c.page_start, c.page_end) == (2, 2), c
+    src = next(s for s in ans.sources if s.n == c.n)
+    assert src.chunk.page_start == 1  # the passage starts on p. 1 ...
+    first = next(x for x in ans.citations if x.n == c.n)  # the link opens its first cited sentence's page
+    assert src.url.endswith(f"#page={first.page_start}")
+    assert [x.page_start for x in ans.citations if x.n == c.n] == sorted(
+        x.page_start for x in ans.citations if x.n == c.n)
