@@ -27,7 +27,6 @@ from mcp.server.mcpserver.exceptions import ResourceError, ResourceNotFoundError
 from mcp_types import ToolAnnotations
 from pydantic import Field
 
-from paperdojo.answering.citations import cited_sentences
 from paperdojo.answering.grounding import OMITTED, neutralize
 from paperdojo.answering.llm import LLMError
 from paperdojo.answering.retrieve import Filters
@@ -128,21 +127,11 @@ class PaperdojoMCP:
             for source in data["sources"]:
                 source["text"], n = guarded(source["text"])
                 withheld += n
-            sentences = []
-            for s in cited_sentences(answer.text, answer.sources, self._parsed_or_none):
-                item = s.to_json()
-                item["text"], n = guarded(item["text"])
-                sentences.append(item)
-            data["sentences"] = sentences
+            for citation in data["citations"]:  # each cited sentence with the page that holds it
+                citation["sentence"] = guarded(citation["sentence"])[0]
             data["withheld_sentences"] = withheld
             return data
         return self._run(work)
-
-    def _parsed_or_none(self, doc_id: str):  # noqa: ANN202 - ParsedDoc | None
-        try:
-            return self.workspace.parsed(doc_id)
-        except NotFound:
-            return None
 
     def list_papers(self) -> dict[str, Any]:
         return self._run(lambda: {"papers": [d.to_json() for d in self.workspace.papers()]})
@@ -238,8 +227,8 @@ class PaperdojoMCP:
 
         @s.tool(annotations=READ_ONLY)
         def ask(question: Query, paper: Paper = None) -> dict[str, Any]:
-            """Answer a question from the user's papers. `answer` cites passages as [n]; `sentences` gives
-            every sentence with the paper, section and page it cites; `sources` are the passages with
+            """Answer a question from the user's papers. `answer` cites passages as [n]; `citations` gives
+            every cited sentence with its paper and the page that holds it; `sources` are the passages with
             their provenance (doc_id, section, page_start/page_end, char_start/char_end, url). A refused
             answer (`refused`) means the papers do not cover the question; `nearest` lists close sections."""
             return self.ask(question, paper)
