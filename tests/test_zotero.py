@@ -276,3 +276,26 @@ def test_local_api_collection_adds_two_and_recognizes_one(library, tmp_path: Pat
             zotero.read_local_api("Nope", api.url, tmp_path)
     with pytest.raises(zotero.ZoteroError, match="did not answer"):
         zotero.read_local_api(None, api.url, tmp_path)  # the server is gone
+
+
+def test_recognized_by_arxiv_id_or_doi_whatever_the_file() -> None:
+    """Another copy of a paper (other bytes) is the same paper by its canonical source."""
+    from paperdojo.library.catalog import Paper
+
+    papers = [Paper("alpa", "Alpa", "Graph scheduling", link="https://arxiv.org/abs/2201.12023v1"),
+              Paper("taso", "TASO", "Graph optimizations", origin="user")]
+    stored = {"taso": {"doi": "10.1145/3341301.3359630"}}  # left by an earlier import
+    other_bytes = "0" * 64
+
+    def item(key: str, fields: dict) -> zotero.ZoteroItem:
+        return zotero.item_from_fields(key, "preprint", {"title": key, **fields}, [])
+
+    assert zotero.existing_paper(item("A", {"url": "https://arxiv.org/abs/2201.12023v3"}), other_bytes,
+                                 papers, {}, stored) == "alpa"
+    assert zotero.existing_paper(item("B", {"extra": "arXiv: 2201.12023"}), other_bytes, papers, {},
+                                 stored) == "alpa"
+    assert zotero.existing_paper(item("C", {"DOI": "10.1145/3341301.3359630"}), other_bytes, papers, {},
+                                 stored) == "taso"
+    assert zotero.existing_paper(item("D", {"DOI": "10.1145/0000.0000"}), other_bytes, papers, {},
+                                 stored) is None
+    assert zotero.existing_paper(item("E", {}), "f" * 64, papers, {"f" * 64: "taso"}, stored) == "taso"

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
-from paperdojo.library import bibliography, catalog, parse, store
+from paperdojo.library import bibliography, catalog, identity, ingest, parse, store
 from paperdojo.library.catalog import Paper
 from paperdojo.library.sources import arxiv_id
 from paperdojo.settings import Settings
@@ -237,40 +237,38 @@ def read_local_api(collection: str | None = None, base_url: str = LOCAL_API,
 
 
 # --------------------------------------------------------------------------- identity and import
-def known_documents(settings: Settings) -> dict[str, str]:
-    """sha256 -> paper id of every document the library holds (indexed, or cached for indexing).
-
-    Identity by content hash; `existing_paper` adds arXiv id and DOI. Once the library's canonical
-    identity (catalog.py, being built now) is merged, both should call it instead of these two.
-    """
-    known: dict[str, str] = {}
-    manifest = {}
+def known_documents(settings: Settings, papers: list[Paper]) -> dict[str, str]:
+    """sha256 -> paper id of every document the library holds: identity.content_index over the
+    cached files (the library's own rule), completed by the hashes the live index recorded."""
+    known = identity.content_index(ingest.cached_files(settings, papers))
     try:
         manifest = store.read_manifest(settings.index_dir) or {}
     except store.IndexProblem:
         log.warning("the index manifest cannot be read; recognizing papers by their cached files only")
+        manifest = {}
     for doc_id, doc in manifest.get("docs", {}).items():
         if doc.get("sha256"):
-            known[doc["sha256"]] = doc_id
-    if settings.pdf_dir.is_dir():
-        for pdf in settings.pdf_dir.glob("*.pdf"):
-            if pdf.stem not in known.values():
-                known.setdefault(sha256_file(pdf), pdf.stem)
+            known.setdefault(doc["sha256"], doc_id)
     return known
 
 
 def existing_paper(item: ZoteroItem, sha: str, papers: list[Paper], known: dict[str, str],
                    stored: dict[str, dict]) -> str | None:
-    """The id of the library paper this item is, by content hash, arXiv id or DOI; None if it is new."""
+    """The id of the library paper this item is, else None: the same content (sha256), else the same
+    canonical source (identity.canonical_source of its arXiv id or DOI) as a paper's link or as the
+    identifiers an earlier import stored for it."""
     if sha in known:
         return known[sha]
-    for p in papers:
-        meta = stored.get(p.id, {})
-        link_arxiv = re.sub(r"v\d+$", "", arxiv_id(p.link) or "") if p.link else ""
-        if item.arxiv and item.arxiv in (link_arxiv, meta.get("arxiv")):
-            return p.id
-        if item.doi and meta.get("doi") and item.doi.lower() == meta["doi"].lower():
-            return p.id
+    for wanted in (f"arXiv:{item.arxiv}" if item.arxiv else "", item.doi):
+        source = identity.canonical_source(wanted) if wanted else None
+        if source is None:
+            continue
+        if paper := catalog.find_by_source(papers, wanted):
+            return paper.id
+        for pid, meta in stored.items():
+            ids = [f"arXiv:{meta['arxiv']}" if meta.get("arxiv") else "", meta.get("doi", "")]
+            if source in {identity.canonical_source(i) for i in ids if i}:
+                return pid
     return None
 
 
@@ -288,7 +286,7 @@ def import_items(settings: Settings, items: list[ZoteroItem], category: str | No
     ingest the returned `added` ids next."""
     report = ImportReport()
     papers = catalog.load_catalog(settings)
-    known = known_documents(settings)
+    known = known_documents(settings, papers)
     stored = bibliography.load_metadata(settings)
     for n, item in enumerate(items, 1):
         if progress:
@@ -316,7 +314,7 @@ def import_items(settings: Settings, items: list[ZoteroItem], category: str | No
             bibliography.save_metadata(settings, match, {k: v for k, v in item.metadata().items()
                                                          if k not in stored.get(match, {})})
             continue
-        paper_id = catalog.unique_id(papers, catalog.slugify(item.title or pdf.stem))
+        paper_id = identity.paper_id([p.id for p in papers], item.title, pdf.stem, sha)
         paper = Paper(paper_id, item.title, category or catalog.UNCATEGORIZED,
                       link=f"https://arxiv.org/abs/{item.arxiv}" if item.arxiv else "",
                       file=str(pdf.resolve()), origin="user")
