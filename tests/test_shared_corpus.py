@@ -7,7 +7,7 @@ import json
 import pytest
 from conftest import make_settings
 
-from paperdojo import store
+from paperdojo.library import store
 from paperdojo.library.chunk import embedding_text
 from paperdojo.library.ingest import ingest
 

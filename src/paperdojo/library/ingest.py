@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from paperdojo.library import catalog, fetch, parse, store
+from paperdojo.library import catalog, fetch, parse, store, topics
 from paperdojo.library.cache import EmbeddingCache
 from paperdojo.library.catalog import Paper
 from paperdojo.library.chunk import embedding_text
@@ -373,6 +373,7 @@ def ingest(settings: Settings, pdf_dirs: Iterable[Path] = (), only: Iterable[str
             if pid in statuses and statuses[pid].status == "indexed":
                 statuses[pid].warnings.append(f"kept the cached copy; refused {why}")
         report.docs = [statuses[p.id] for p in papers if p.id in statuses]
+        topics.fill_categories(settings, papers, report.docs, parts, embedder)
         _write_if_changed(settings, report, previous, parts, fp, rebuild, embedder)
         report.cached_vectors = cache.hits
         if report.wrote_index:
