@@ -28,11 +28,12 @@ ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
 
 @pytest.fixture(scope="module")
 def app(shared, embedder, tmp_path_factory):
-    """The app on loopback over an index of TVM (from ../shared) and a small paper of ours."""
+    """The app on loopback over an index of TVM and the HTML-payload case (../shared) and a paper of ours."""
     home = tmp_path_factory.mktemp("app-home")
     pdfs = home / "local"
     pdfs.mkdir()
     shutil.copyfile(shared / "corpus" / "pdf" / "tvm.pdf", pdfs / "tvm.pdf")
+    shutil.copyfile(shared / "cases" / "html-in-paper-text" / "html_payload.pdf", pdfs / "html_payload.pdf")
     make_pdf(pdfs / "pipe.pdf", paper_pages("pipeline stages"), title_meta="Pipe: Pipeline Stages")
     settings = make_settings(home)
     settings.reading_list.write_text("")
@@ -182,3 +183,69 @@ def test_no_index_and_public_bind(tmp_path):
     assert not ok and "paperdojo ingest" in message
     with pytest.raises(SystemExit, match="without a login"):
         launch(ws, "0.0.0.0", free_port())
+
+
+INJECTED = "127.0.0.1:8899"  # where html_payload.pdf's <img>, Markdown image and <a> point
+
+
+def _elements_from_paper(page) -> list[str]:  # noqa: ANN001 - a Playwright page
+    """img/a/script elements whose src or href points where the paper's text does, or any script
+    or bold element holding the paper's words."""
+    return page.evaluate(
+        """h => [...document.querySelectorAll('img, a, script, b')].filter(e =>
+               (e.getAttribute('src') || '').includes(h) || (e.getAttribute('href') || '').includes(h)
+               || (e.tagName !== 'A' && e.tagName !== 'IMG' && /heron|pwned/.test(e.textContent)))
+             .map(e => e.outerHTML.slice(0, 120))""", INJECTED)
+
+
+def test_html_in_paper_text_stays_text(app, tmp_path):
+    """html_payload.pdf on every tab: no element from paper text, no request to its URLs."""
+    from playwright.sync_api import expect, sync_playwright
+
+    url, _ = app
+    ARTIFACTS.mkdir(exist_ok=True)
+    upload = make_pdf(tmp_path / "evil.pdf", [[("h", "Abstract"),
+                      "The wombat scheduler hides copy latency behind compute kernels."]], header=None,
+                      title_meta=f'Wombat <img src="http://{INJECTED}/upload.png"> <a href="http://{INJECTED}/u">x</a>')
+    requests: list[str] = []
+    found: list[str] = []
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
+        page = browser.new_page(viewport={"width": 1400, "height": 900})
+        page.on("request", lambda r: requests.append(r.url))
+        page.goto(url)
+        page.wait_for_selector("#question textarea")
+        for question, expected in [("How does the heron allocator keep peak memory low?", "heron"),
+                                   ("How does the Zorblaxian allocator free buffers?", "Nearest sections")]:
+            page.fill("#question textarea", question)
+            page.click("#ask-button")
+            expect(page.locator("#chat")).to_contain_text(expected, timeout=30000)
+            page.wait_for_timeout(1500)  # the streamed answer settles
+        expect(page.locator("#chat")).to_contain_text("Pixel Paper <img")  # shown, as text
+        found += _elements_from_paper(page)
+        page.get_by_role("tab", name="Search").click()
+        page.fill("#topic textarea", "heron allocator buffers")
+        page.click("#search-button")
+        expect(page.locator("#search-results")).to_contain_text("heron", timeout=30000)
+        found += _elements_from_paper(page)
+        page.get_by_role("tab", name="Interview").click()
+        page.click("#next-question")
+        expect(page.locator("#interview-question")).to_contain_text("?", timeout=30000)
+        page.fill("#interview-answer textarea", "The heron allocator reuses freed activation buffers.")
+        page.click("#submit-answer")
+        expect(page.locator("#interview-grade")).to_contain_text("Score:", timeout=60000)
+        found += _elements_from_paper(page)
+        page.get_by_role("tab", name="Library").click()
+        page.locator("#upload input[type=file]").set_input_files(str(upload))
+        page.wait_for_timeout(1000)
+        page.click("#add-button")
+        expect(page.locator("#library-message")).to_contain_text("indexed", timeout=120000)
+        expect(page.locator("#library-message")).to_contain_text("Wombat <img")
+        expect(page.locator("#library-table")).to_contain_text("Pixel Paper")
+        page.screenshot(path=str(ARTIFACTS / "html-payload-library.png"), full_page=True)
+        found += _elements_from_paper(page)
+        title = page.title()
+        browser.close()
+    assert not found, found
+    assert title != "pwned"
+    assert not [r for r in requests if INJECTED in r], requests

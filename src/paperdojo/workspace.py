@@ -81,12 +81,12 @@ class Workspace:
         """A line for the UI: who writes the answers, and whether that works right now."""
         llm = from_settings(self.settings)
         if llm is None:
-            return "Answers: **extractive**: sentences quoted from the papers (no language model configured)"
+            return "Answers: extractive: sentences quoted from the papers (no language model configured)"
         try:
             found = llm.check()
         except LLMError as exc:
-            return f"Answers: **extractive**: the language model {llm.label} is not usable: {exc}"
-        return (f"Answers: written by **{llm.label}** ({found}) from the cited passages; citations are "
+            return f"Answers: extractive: the language model {llm.label} is not usable: {exc}"
+        return (f"Answers: written by {llm.label} ({found}) from the cited passages; citations are "
                 "checked, and the extractive answer stands in when the model fails")
 
     def reload(self) -> None:

@@ -1,0 +1,117 @@
+"""The Ask tab: a question in, a streamed answer with [n] citations out, beside the cited page."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import gradio as gr
+
+from paperdojo.answering.answer import Answer, Conversation
+from paperdojo.answering.retrieve import EmptyQuery, Filters
+from paperdojo.app import safe
+from paperdojo.app.common import answer_markdown, choices, page_image, show_source, source_card, source_record
+from paperdojo.library import store
+from paperdojo.workspace import Workspace
+
+EXAMPLES = [
+    "How does GPipe keep activation memory low?",
+    "What four categories of operators does TVM distinguish for operator fusion?",
+    "What is the difference between ZeRO stages 1, 2 and 3?",
+    "How does Timeloop evaluate a mapping without cycle-accurate simulation?",
+    "How does vLLM's PagedAttention share KV cache between parallel samples?",
+]
+
+
+@dataclass
+class AskTab:
+    """The components other tabs use: the paper and category filters live here."""
+
+    paper_filter: gr.Dropdown
+    category_filter: gr.Dropdown
+
+
+def sources_of(ws: Workspace, ans: Answer) -> list[dict]:
+    return [source_record(ws, s.n, s.chunk, s.passage) for s in ans.sources]
+
+
+def ask(ws: Workspace, message: str, history: list, conversation: Conversation | None,
+        papers: list[str] | None, categories: list[str] | None) -> Iterator[tuple]:
+    """Stream the answer into the chat; the last item also fills the sources, card and page."""
+    history = list(history or [])
+    conversation = conversation or Conversation()
+    keep = gr.update()
+    if not (message or "").strip():
+        gr.Warning("Type a question first.")
+        yield history, "", conversation, [], keep, keep, keep
+        return
+    history += [{"role": "user", "content": safe.text(message, inline=False)},
+                {"role": "assistant", "content": "…"}]
+    yield history, "", conversation, [], keep, keep, keep
+    filters = Filters(set(papers or []), set(categories or []))
+    streamed, ans = "", None
+    try:
+        for item in ws.answerer().stream(message, filters, conversation=conversation):
+            if isinstance(item, Answer):
+                ans = item
+                break
+            streamed += item  # a language model's words, as it writes them: data, escaped
+            history[-1]["content"] = safe.cited(streamed)
+            yield history, "", conversation, [], keep, keep, keep
+    except store.IndexProblem as exc:
+        history[-1]["content"] = f"⚠️ {safe.text(exc)}. Open the **Library** tab to build the index."
+        yield history, "", conversation, [], keep, keep, keep
+        return
+    except EmptyQuery as exc:
+        history[-1]["content"] = f"⚠️ {safe.text(exc)}"
+        yield history, "", conversation, [], keep, keep, keep
+        return
+    full = answer_markdown(ans)
+    if not streamed:  # an extractive answer: stream it in, a few words at a time
+        words = full.split(" ")
+        for end in range(4, len(words), 8):
+            history[-1]["content"] = " ".join(words[:end])
+            yield history, "", conversation, [], keep, keep, keep
+    history[-1]["content"] = full  # the checked answer replaces what the model streamed
+    sources = sources_of(ws, ans)
+    cited = {s.n for s in ans.cited}
+    first = next((s for s in sources if s["n"] in cited), sources[0] if sources else None)
+    opts = choices(sources, cited)
+    value = opts[sources.index(first)] if first else None
+    yield (history, "", conversation, sources, gr.update(choices=opts, value=value),
+           source_card(first) if first else "", page_image(ws, first))
+
+
+def build(ws: Workspace) -> AskTab:
+    """The Ask tab's components and events (inside a gr.Blocks and gr.Tabs context)."""
+    with gr.Tab("Ask", id="ask"), gr.Row(equal_height=False):
+        conversation = gr.State(None)
+        answer_sources = gr.State([])
+        with gr.Column(scale=5):
+            gr.Markdown(safe.text(ws.answer_mode()), elem_id="answer-mode")
+            chat = gr.Chatbot(label="Answers", height=520, elem_id="chat", buttons=["copy"])
+            with gr.Row():
+                question = gr.Textbox(placeholder="Ask an interview question, e.g. how does "
+                                      "Alpa split parallelism?", show_label=False, scale=6,
+                                      elem_id="question", submit_btn=False)
+                send = gr.Button("Ask", variant="primary", scale=1, elem_id="ask-button")
+            with gr.Accordion("Filters: papers and categories", open=False):
+                paper_filter = gr.Dropdown([], multiselect=True, label="Papers")
+                category_filter = gr.Dropdown([], multiselect=True, label="Categories")
+            gr.Examples(EXAMPLES, inputs=question, label="Try one")
+        with gr.Column(scale=4):
+            cite = gr.Radio([], label="Sources: pick one to see its page", elem_id="sources")
+            card = gr.HTML(elem_id="source-card")
+            page = gr.Image(label="Cited page (passage highlighted)", type="pil",
+                            interactive=False, elem_id="page-image", height=640,
+                            buttons=["fullscreen"])
+
+    def on_ask(message, history, conv, papers, categories):  # noqa: ANN001, ANN202 - Gradio's values
+        yield from ask(ws, message, history, conv, papers, categories)
+
+    outputs = [chat, question, conversation, answer_sources, cite, card, page]
+    inputs = [question, chat, conversation, paper_filter, category_filter]
+    gr.on([send.click, question.submit], on_ask, inputs, outputs, concurrency_id="cpu", api_name="ask")
+    cite.input(lambda choice, sources: show_source(ws, choice, sources), [cite, answer_sources],
+               [card, page], concurrency_id="cpu")
+    return AskTab(paper_filter, category_filter)

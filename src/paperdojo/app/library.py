@@ -1,0 +1,106 @@
+"""The Library tab: the papers and their status, adding one (id, URL or upload), rebuilding."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import tempfile
+from pathlib import Path
+
+import gradio as gr
+
+from paperdojo.app import safe
+from paperdojo.app.common import filter_choices, status_line
+from paperdojo.library import ingest, parse, store
+from paperdojo.workspace import Workspace
+
+
+def library_rows(ws: Workspace) -> list[list]:
+    """One row per catalog paper: id, title, category, status, pages, passages, reason / notes."""
+    return [[d.id, d.title, d.category, d.status, d.pages or "", d.chunks or "",
+             d.reason or "; ".join(d.warnings)] for d in ws.papers()]
+
+
+def progress_adapter(progress: gr.Progress) -> ingest.Progress:
+    """Ingest's progress callback drawn as Gradio's progress bar."""
+    def report(stage: str, done: int, total: int, what: str) -> None:
+        progress((done, max(total, 1)), desc=f"{stage}: {what}" if what else stage)
+    return report
+
+
+def stage_upload(tmp: Path, ws: Workspace) -> str:
+    """Check an upload by content and stage it under the ingest cache with a sanitized name.
+
+    Raises ValueError (too large) or parse.ParseError (not a readable PDF).
+    """
+    limit = ws.settings.max_upload_mb << 20
+    if tmp.stat().st_size > limit:
+        raise ValueError(f"the upload is larger than {ws.settings.max_upload_mb} MiB")
+    parse.check_pdf_file(tmp)  # by content, not by name
+    staging = ws.settings.ingest_dir / "uploads"
+    staging.mkdir(parents=True, exist_ok=True)
+    name = re.sub(r"[^A-Za-z0-9._-]+", "-", tmp.stem)[:60].strip("-.") or "upload"
+    with tempfile.NamedTemporaryFile(dir=staging, prefix=f"{name}-", suffix=".pdf", delete=False) as fh:
+        dest = Path(fh.name)
+    shutil.copyfile(tmp, dest)
+    return str(dest)
+
+
+def rebuild(ws: Workspace, progress: gr.Progress) -> tuple:
+    """Build or update the whole index: (rows, message, paper filter, category filter, status)."""
+    try:
+        report = ws.run_ingest(ws.settings.app_pdf_dirs, progress=progress_adapter(progress))
+    except store.IndexProblem as exc:
+        return library_rows(ws), f"⚠️ {safe.text(exc)}", *filter_choices(ws), status_line(ws)
+    msg = (f"**{report.count('indexed')} indexed**, {report.count('failed')} failed, "
+           f"{report.count('missing')} missing · {report.total_chunks} passages · {report.seconds:.0f} s")
+    return library_rows(ws), msg, *filter_choices(ws), status_line(ws)
+
+
+def add(ws: Workspace, spec: str | None, category: str | None, upload: str | None,
+        progress: gr.Progress) -> tuple:
+    """Add one paper (arXiv id, URL or uploaded PDF) and index it: the same outputs as `rebuild`."""
+    spec = (spec or "").strip()
+    try:
+        if upload:
+            spec = stage_upload(Path(upload), ws)
+        if not spec:
+            return library_rows(ws), "Give an arXiv id, a URL, or upload a PDF.", *filter_choices(ws), \
+                status_line(ws)
+        paper = ingest.add_source(ws.settings, spec, (category or "").strip() or None)
+        report = ws.run_ingest(only=[paper.id], progress=progress_adapter(progress))
+    except (parse.ParseError, ValueError, store.IndexProblem, ingest.IngestError) as exc:
+        return library_rows(ws), f"⚠️ {safe.text(exc)}", *filter_choices(ws), status_line(ws)
+    doc = next(d for d in report.docs if d.id == paper.id)
+    msg = (f"**{safe.text(doc.title or doc.id)}**: {doc.status}"
+           + (f" — {safe.text(doc.reason)}" if doc.reason else "")
+           + (f" ({doc.chunks} passages)" if doc.chunks else ""))
+    return library_rows(ws), msg, *filter_choices(ws), status_line(ws)
+
+
+def build(ws: Workspace, updates: list[gr.components.Component]) -> None:
+    """The Library tab; `updates` (paper filter, category filter, header status) follow each change."""
+    with gr.Tab("Library", id="library"):
+        lib_msg = gr.Markdown(elem_id="library-message")
+        with gr.Row():
+            spec = gr.Textbox(label="Add a paper: arXiv id or URL", placeholder="2201.12023",
+                              scale=4, elem_id="add-source")
+            category = gr.Textbox(label="Category (optional)", scale=2)
+            upload = gr.File(label="…or upload a PDF", file_types=[".pdf"], scale=3, elem_id="upload")
+        with gr.Row():
+            add_btn = gr.Button("Add and index", variant="primary", elem_id="add-button")
+            rebuild_btn = gr.Button("Build / update the whole index", elem_id="rebuild-button")
+        table = gr.Dataframe(library_rows(ws), headers=["id", "title", "category", "status", "pages",
+                                                        "passages", "reason / notes"],
+                             interactive=False, wrap=True, elem_id="library-table",
+                             column_widths=["13%", "27%", "14%", "8%", "6%", "8%", "24%"])
+
+    def on_add(spec, category, upload, progress=gr.Progress()):  # noqa: ANN001, ANN202, B008 - Gradio's way
+        return add(ws, spec, category, upload, progress)
+
+    def on_rebuild(progress=gr.Progress()):  # noqa: ANN001, ANN202, B008
+        return rebuild(ws, progress)
+
+    outputs = [table, lib_msg, *updates]
+    add_btn.click(on_add, [spec, category, upload], outputs, concurrency_limit=1)
+    rebuild_btn.click(on_rebuild, None, outputs, concurrency_limit=1)

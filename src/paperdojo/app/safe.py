@@ -1,0 +1,57 @@
+"""Untrusted text made safe to show: the one place paper- and model-derived strings are escaped.
+
+Every string that comes from a paper or a model (sentences, passages, titles, section names,
+concept phrases, file names, model output, error messages quoting any of them) goes through
+`text` (or `marked`, `cited`) before it reaches a Gradio Markdown, HTML or Chatbot view.
+
+The result is safe in both contexts the app uses: as HTML (tags, quotes and `&` become entities)
+and as Markdown (the characters that make links, images, emphasis, code, tables, headings and
+LaTeX become numeric entities, which Markdown shows as the characters themselves, and bare-URL
+autolinks are broken up). So no element is ever built from paper text and no URL found in a paper
+is ever fetched by the browser.
+"""
+
+from __future__ import annotations
+
+import re
+
+# Markdown's active characters (CommonMark + GFM + Gradio's `$` LaTeX delimiters) as entities;
+# `:` only where it would start a URL, `.` only in "www.", `@` always (e-mail autolinks).
+_ENTITIES = {c: f"&#{ord(c)};" for c in "&<>\"'\\`*_[]{}!#|~$@"}
+_URLISH = re.compile(r"(?i)(?<=[a-z0-9])(:)(?=//)|(?<=www)(\.)")
+_MARK = re.compile(r"\*\*(.+?)\*\*")
+_CITATION = re.compile(r"&#91;(\d{1,3})&#93;")
+
+
+def text(value: object, inline: bool = True) -> str:
+    """`value` as a string that renders literally in Markdown and in HTML.
+
+    inline: whitespace runs (newlines included) become one space, so paper text cannot start a
+    Markdown heading, list, quote or table row of its own.
+    """
+    s = str(value)
+    if inline:
+        s = re.sub(r"\s+", " ", s)
+    s = "".join(_ENTITIES.get(c, c) for c in s)  # one pass: an entity's own `&#` is never re-escaped
+    s = _URLISH.sub(lambda m: "&#58;" if m.group(1) else "&#46;", s)
+    return s
+
+
+def marked(value: str) -> str:
+    """A passage whose **term** marks (ours, from `retrieve.mark`) become <mark>; the rest is `text`."""
+    out, last = [], 0
+    for m in _MARK.finditer(value):
+        out.append(text(value[last : m.start()]))
+        out.append(f"<mark>{text(m.group(1))}</mark>")
+        last = m.end()
+    out.append(text(value[last:]))
+    return "".join(out)
+
+
+def cited(value: str, link: str | None = None) -> str:
+    """An answer's text (extractive or a model's) escaped, with each [n] made our own marker.
+
+    link: a format string with `{n}` (e.g. an anchor `<a href="#src-{n}">[{n}]</a>`); default bold.
+    """
+    template = link or "**[{n}]**"
+    return _CITATION.sub(lambda m: template.format(n=int(m.group(1))), text(value, inline=False))

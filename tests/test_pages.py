@@ -1,0 +1,85 @@
+"""Highlights go through the page's real transform: rotation, crop box origin and scale."""
+
+from __future__ import annotations
+
+import shutil
+
+import pypdfium2 as pdfium
+import pytest
+
+from paperdojo.app.pages import find_spans, on_words, render_page, render_with_boxes
+
+SENTENCE = ("Abstract. The ibex profiler samples hardware counters every millisecond and attributes stalls "
+            "to individual fused kernels.")
+TITLE = "Tilted: Highlights on Rotated Pages"
+CROP = (50.0, 60.0, 562.0, 732.0)  # a crop box not at the origin (base.pdf is 612 x 792)
+
+
+def _variant(base, tmp_path, rotation: int, crop: bool = False):
+    path = tmp_path / f"r{rotation}{'-crop' if crop else ''}.pdf"
+    pdf = pdfium.PdfDocument(str(base))
+    page = pdf[0]
+    page.set_rotation(rotation)
+    if crop:
+        page.set_cropbox(*CROP)
+    pdf.save(str(path))
+    pdf.close()
+    return path
+
+
+def _centre(image, boxes) -> tuple[float, float]:
+    w, h = image.size
+    xs = [(b[0] + b[2]) / 2 / w for b in boxes]
+    ys = [(b[1] + b[3]) / 2 / h for b in boxes]
+    return sum(xs) / len(xs), sum(ys) / len(ys)
+
+
+@pytest.fixture
+def base(shared, tmp_path):
+    return shutil.copyfile(shared / "cases" / "rotated-page-highlight" / "base.pdf", tmp_path / "base.pdf")
+
+
+@pytest.mark.parametrize("rotation", [0, 90, 180, 270])
+def test_highlight_lands_on_the_sentence_at_each_rotation(base, tmp_path, rotation):
+    image0, (sent0, title0) = render_with_boxes(base, 1, [SENTENCE, TITLE])
+    u, v = _centre(image0, sent0)
+    path = _variant(base, tmp_path, rotation)
+    image, (sent, title) = render_with_boxes(path, 1, [SENTENCE, TITLE])
+    assert on_words(image, sent) and on_words(image, title)
+    expected = {0: (u, v), 90: (1 - v, u), 180: (1 - u, 1 - v), 270: (v, 1 - u)}[rotation]  # clockwise
+    assert _centre(image, sent) == pytest.approx(expected, abs=0.02)
+    # the sentence's boxes never spill onto the title, which PDFium gives in another order
+    top_of_title = {(round(b[0]), round(b[1])) for b in title}
+    assert not top_of_title & {(round(b[0]), round(b[1])) for b in sent}
+    assert render_page(path, 1, SENTENCE, sentences=[SENTENCE])[1]
+
+
+def test_highlight_with_an_offset_crop_box(base, tmp_path):
+    scale = 1.6
+    image0, (sent0,) = render_with_boxes(base, 1, [SENTENCE], scale)
+    path = _variant(base, tmp_path, 0, crop=True)
+    image, (sent,) = render_with_boxes(path, 1, [SENTENCE], scale)
+    left, bottom, right, top = CROP
+    assert image.size[0] == pytest.approx((right - left) * scale, abs=1)
+    assert image.size[1] == pytest.approx((top - bottom) * scale, abs=1)
+    shift = (left * scale, (792 - top) * scale)  # the crop box's top-left corner in base.pdf's image
+    moved = [(b[0] - shift[0], b[1] - shift[1], b[2] - shift[0], b[3] - shift[1]) for b in sent0]
+    assert on_words(image, sent)
+    assert _centre(image, sent) == pytest.approx(_centre(image, moved), abs=0.01)
+
+
+def test_rotated90_case_and_not_found_off_the_words(shared):
+    path = shared / "cases" / "rotated-page-highlight" / "rotated90.pdf"
+    assert render_page(path, 1, SENTENCE, sentences=[SENTENCE])[1]
+    image, (sent,) = render_with_boxes(path, 1, [SENTENCE])
+    blank = [(5.0, 5.0, 20.0, 15.0)] * len(sent)  # a corner of blank paper
+    off = [(b[0] + image.size[0], b[1], b[2] + image.size[0], b[3]) for b in sent]
+    assert not on_words(image, blank) and not on_words(image, off)
+    assert not render_page(path, 1, SENTENCE, sentences=["A sentence that is on no page at all here."])[1]
+
+
+def test_find_spans_follows_out_of_order_text():
+    text = "stalls to individual fused kernels.\nAbstract. The ibex profiler attributes\nTitle Words"
+    spans = find_spans(text, "Abstract. The ibex profiler attributes stalls to individual fused kernels.")
+    covered = "".join(text[s:e] for s, e in spans)
+    assert "Title" not in covered and "ibex" in covered and "fused" in covered
