@@ -44,7 +44,7 @@ def app(shared, embedder, tmp_path_factory):
     proc = subprocess.Popen([sys.executable, str(ROOT / "app.py"), "--port", str(port)], env=env,
                             stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}/"
-    deadline = time.time() + 120
+    deadline = time.time() + 300  # start-up under a shared machine's load (30 on 2 cores) took > 120 s
     while time.time() < deadline:
         try:
             urllib.request.urlopen(url, timeout=2)
@@ -53,7 +53,7 @@ def app(shared, embedder, tmp_path_factory):
             assert proc.poll() is None, (home / "app.log").read_text()[-3000:]
             time.sleep(0.5)
     else:
-        pytest.fail("the app did not start in 120 s")
+        pytest.fail("the app did not start in 300 s")
     yield url, home
     proc.terminate()
     proc.wait(timeout=20)

@@ -276,13 +276,15 @@ def _print_grade(grade) -> None:  # noqa: ANN001 - paperdojo.study.interview.Gra
     for reason in grade.reasons:
         out.print(f"  - {reason}")
     if grade.covered:
-        out.print("[green]Covered:[/] " + ", ".join(c.phrase for c in grade.covered))
+        out.print("[green]Credited[/] (concept <- your words):")
+        for c in grade.covered:
+            out.print(f"  - [bold]{escape(c.phrase)}[/] <- \"{escape(c.earned_by)}\"", highlight=False)
     if grade.missing:
         out.print("[yellow]Missed:[/]")
         for c in grade.missing:
             ch = c.hit.chunk
-            out.print(f"  - [bold]{c.phrase}[/]: {ch.title.split(':')[0]}, {ch.section}, p. {ch.page_start}",
-                      highlight=False)
+            where = f"{ch.title.split(':')[0]}, {ch.section}, p. {ch.page_start}"
+            out.print(f"  - [bold]{escape(c.phrase)}[/]: {escape(where)}", highlight=False)
     if grade.rubric and grade.rubric.points:
         out.print("[bold]Rubric from the papers[/] (by the language model):")
         for point in grade.rubric.points:

@@ -24,10 +24,11 @@ from paperdojo.settings import Settings
 log = logging.getLogger(__name__)
 
 BUILTIN_TOPICS = {
-    "LLM serving": "Serving large language models: batching requests, KV cache memory management, "
-                   "scheduling prefill and decoding, latency and throughput of inference.",
-    "Distributed training": "Training large models on many GPUs: data, tensor and pipeline parallelism, "
-                            "sharding parameters, gradients and optimizer states, collective communication.",
+    "LLM serving": "Serving systems for inference of large language models: batching user requests, "
+                   "KV cache memory management, scheduling prefill and decoding, latency and throughput.",
+    "Distributed training": "Training large language models and other neural networks on many GPUs: data, "
+                            "tensor, sequence and pipeline parallelism, sharding parameters, gradients and "
+                            "optimizer states, collective communication.",
     "Attention kernels": "Fast and memory-efficient attention on GPUs: tiling, softmax, kernel fusion, "
                          "IO-aware exact attention, memory bandwidth and on-chip SRAM.",
     "Mixture of experts": "Sparsely activated mixture-of-experts models: gating, routing tokens to "
