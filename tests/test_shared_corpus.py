@@ -137,3 +137,67 @@ def test_every_cited_sentence_is_on_its_page(corpus, shared):
                 missed.append((c.doc_id, c.pages, c.sentence[:80]))
     print(f"cited sentences on their page: {total - len(missed)} of {total}")
     assert total > 150 and not missed, missed
+
+@pytest.fixture(scope="module")
+def graded(corpus, shared):
+    """`paperdojo eval --grading ../shared/eval/graded_answers.jsonl --json` over the shared corpus."""
+    import contextlib
+    import io
+
+    from paperdojo.cli import main
+
+    settings = corpus[0]
+    buffer = io.StringIO()
+    with contextlib.redirect_stdout(buffer):
+        assert main(["--home", str(settings.home), "eval", "--grading",
+                     str(shared / "eval" / "graded_answers.jsonl"), "--json"]) == 0
+    return json.loads(buffer.getvalue())
+
+
+def test_grading_contract_on_graded_answers(graded):
+    """The contract of graded_answers.md, as far as it holds today (figures in docs/measurements.md)."""
+    mean, order = graded["mean"], graded["order"]
+    assert graded["n"] == 70 and set(graded["split"]) == {"dev", "dev2"}
+    assert order["correct_terms>partial"] >= 0.9 and order["correct_plain>partial"] >= 0.85
+    assert order["partial>keywords"] >= 0.85 and order["partial>off_topic"] >= 0.85
+    assert mean["correct_terms"] >= 7.0 and mean["correct_plain"] >= 6.5
+    assert mean["correct_terms"] - mean["correct_plain"] <= 1.5
+    assert mean["keywords"] <= 4.0 and mean["off_topic"] <= 1.5 and mean["dont_know"] <= 0.5
+
+
+@pytest.mark.xfail(strict=True, reason="not met yet: wrong answers (right vocabulary, reversed facts) "
+                   "score 5.4 on average and beat partial ones on 60% of questions; the lexical "
+                   "contradiction checks find too few of them (docs/measurements.md)")
+def test_grading_contract_wrong_answers(graded):
+    assert graded["order"]["partial>wrong"] >= 0.85 and graded["mean"]["wrong"] <= 4.0
+
+
+def test_missed_concepts_are_prose(corpus, embedder, shared):
+    """In 100 graded answers to dev questions, no missed concept is a table, figure, code, reference or
+    related-work fragment, and each lies inside the one sentence that explains it."""
+    import re
+
+    from paperdojo.answering.answer import Answerer
+    from paperdojo.answering.retrieve import Retriever
+    from paperdojo.study.concepts import term_words
+    from paperdojo.study.interview import Grader, Question
+
+    _, _, _, index = corpus
+    grader = Grader(Answerer(Retriever(index, embedder)))
+    records = [json.loads(x) for x in (shared / "eval" / "graded_answers.jsonl").read_text().splitlines()]
+    residue = re.compile(r"\d+x\d+|\[\d+\]|[{}=;<>]|\bet al\b", re.I)
+    bad, graded_n = [], 0
+    for record in records:
+        q = Question(record["question_id"], record["question"], record["papers"], "")
+        for kind in ("partial", "keywords", "wrong"):
+            if graded_n == 100:
+                break
+            graded_n += 1
+            for c in grader.grade(q, record["answers"][kind], with_model_answer=False).missing:
+                words = " ".join(term_words(c.sentence))
+                if (residue.search(c.phrase) or " ".join(term_words(c.phrase)) not in words
+                        or re.match(r"\s*(fig(ure)?|table)\.?\s*\d", c.sentence, re.I)
+                        or re.search(r"related work|references|bibliography", c.hit.chunk.section, re.I)
+                        or len(re.findall(r"\[\d+", c.sentence)) >= 2):
+                    bad.append((record["question_id"], c.phrase, c.sentence[:80]))
+    assert graded_n == 100 and not bad, bad

@@ -129,7 +129,13 @@ def _print_folders(folders: Sequence) -> None:  # watch.FolderStatus
 def cmd_papers(args: argparse.Namespace) -> int:
     from paperdojo.workspace import Workspace
 
-    workspace = Workspace(_settings(args))
+    settings = _settings(args)
+    if args.set_category:
+        paper_id, category = args.set_category
+        paper = catalog.set_category(settings, paper_id, category)
+        run_ingest(settings)  # the index's manifest follows (every paper's part is reused)
+        console.print(f"[bold]{paper.id}[/] is now in {escape(paper.category)!r}")
+    workspace = Workspace(settings)
     statuses = workspace.papers()
     if args.json:
         print(json.dumps([s.to_json() for s in statuses], indent=1))
@@ -330,13 +336,15 @@ def _print_grade(grade) -> None:  # noqa: ANN001 - paperdojo.study.interview.Gra
     for reason in grade.reasons:
         out.print(f"  - {reason}")
     if grade.covered:
-        out.print("[green]Covered:[/] " + ", ".join(c.phrase for c in grade.covered))
+        out.print("[green]Credited[/] (concept <- your words):")
+        for c in grade.covered:
+            out.print(f"  - [bold]{escape(c.phrase)}[/] <- \"{escape(c.earned_by)}\"", highlight=False)
     if grade.missing:
         out.print("[yellow]Missed:[/]")
         for c in grade.missing:
             ch = c.hit.chunk
-            out.print(f"  - [bold]{c.phrase}[/]: {ch.title.split(':')[0]}, {ch.section}, p. {ch.page_start}",
-                      highlight=False)
+            where = f"{ch.title.split(':')[0]}, {ch.section}, p. {ch.page_start}"
+            out.print(f"  - [bold]{escape(c.phrase)}[/]: {escape(where)}", highlight=False)
     if grade.rubric and grade.rubric.points:
         out.print("[bold]Rubric from the papers[/] (by the language model):")
         for point in grade.rubric.points:
@@ -350,9 +358,10 @@ def _print_grade(grade) -> None:  # noqa: ANN001 - paperdojo.study.interview.Gra
     print_answer(grade.model_answer)
 
 
-def _read_answer(progress, attempt: int) -> str | None:  # noqa: ANN001
-    """Lines until an empty one; each line is stored as it comes. None at end of input."""
-    lines: list[str] = []
+def _read_answer(progress, attempt: int, draft: str = "") -> str | None:  # noqa: ANN001
+    """Lines until an empty one; each line is stored as it comes (after `draft`, a restored answer).
+    None at end of input."""
+    lines: list[str] = draft.splitlines()
     while True:
         try:
             line = input("> " if not lines else "  ")
@@ -364,34 +373,81 @@ def _read_answer(progress, attempt: int) -> str | None:  # noqa: ANN001
         progress.update_answer(attempt, "\n".join(lines))
 
 
+def _ask(prompt: str, default: bool) -> bool | None:
+    """A yes/no question in the terminal; None at end of input."""
+    try:
+        reply = input(prompt).strip().lower()
+    except EOFError:
+        return None
+    return default if not reply else reply.startswith("y")
+
+
 def cmd_interview(args: argparse.Namespace) -> int:
     from paperdojo.answering.answer import Answerer
-    from paperdojo.study.interview import Grader, Progress, all_questions, pick
+    from paperdojo.study.interview import Grader, Progress, all_questions, categories, pick
 
     settings = _settings(args)
     answerer = Answerer.from_settings(_retriever(settings), settings)
-    questions = pick(all_questions(settings.questions_file, answerer, not args.bank_only),
-                     set(args.category or []), set(args.paper or []), args.difficulty)
+    everything = all_questions(settings.questions_file, answerer, not args.bank_only)
+    known = categories(everything)
+    unknown = sorted(c for c in args.category or [] if c.lower() not in {k.lower() for k in known})
+    if unknown:
+        raise ValueError(f"no indexed paper is in {', '.join(map(repr, unknown))}; the library's categories: "
+                         f"{', '.join(known)} (change one with `paperdojo papers --set-category ID NAME`)")
+    questions = pick(everything, set(args.category or []), set(args.paper or []), args.difficulty)
     if not questions:
         console.print("[red]no question matches these filters[/]")
         return 1
     grader, progress = Grader(answerer), Progress(settings.progress_db)
     console.print(f"Mock interview: {args.n} questions. Answer in a few sentences; an empty line "
                   "submits, Ctrl-D stops. Your answers are saved as you type.")
-    asked: set[str] = set()
+    todo: list = []  # (attempt, question, draft) restored from a session that ended mid-answer
+    for attempt, q, draft in progress.drafts():
+        out.print(f"\n[bold]An unfinished answer[/] to: {escape(q.text)}", highlight=False)
+        out.print(escape(draft), highlight=False)
+        keep = _ask("Continue it? [Y/n] ", True)
+        if keep is None:
+            return 0
+        if keep:
+            todo.append((attempt, q, draft))
+        else:
+            progress.discard(attempt)
+    asked: set[str] = {q.id for _, q, _ in todo}
     for i in range(1, args.n + 1):
-        q = progress.next_question(questions, asked)
-        if q is None:
-            break
+        if todo:
+            attempt, q, draft = todo.pop(0)
+        else:
+            q = progress.next_question(questions, asked)
+            if q is None:
+                break
+            attempt, draft = None, ""
         asked.add(q.id)
         out.print(f"\n[bold]Question {i} of {args.n}[/] [dim]({q.category}, difficulty {q.difficulty}, "
                   f"{'our bank' if q.source == 'bank' else 'from the papers'})[/]")
         out.print(q.text, highlight=False)
-        attempt = progress.record(q, "")
-        answer = _read_answer(progress, attempt)
+        if attempt is None:
+            attempt = progress.record(q, "")
+        elif draft:
+            out.print("[dim]your answer so far (type more lines, an empty line submits):[/]")
+            out.print(escape(draft), highlight=False)
+        while True:
+            answer = _read_answer(progress, attempt, draft)
+            if answer is None or answer.strip():
+                break
+            skip = _ask("Empty answer: skip this question? [y/N] ", False)
+            if skip is None:
+                answer = None
+                break
+            if skip:
+                break
+            draft = ""
         if answer is None:
-            console.print("stopped; your progress is saved")
+            console.print("stopped; your progress is saved (an unfinished answer comes back next time)")
             break
+        if not answer.strip():
+            progress.skip(attempt)
+            console.print("skipped: nothing recorded for this question")
+            continue
         grade = grader.grade(q, answer)
         progress.graded(attempt, q, answer, grade)
         _print_grade(grade)
@@ -401,12 +457,23 @@ def cmd_interview(args: argparse.Namespace) -> int:
     return 0
 
 
+def _library_categories(settings: Settings) -> dict[str, str] | None:
+    """{paper id: category} of the indexed papers, None without an index (mastery then counts all)."""
+    try:
+        manifest = store.read_manifest(settings.index_dir) or {}
+    except store.IndexProblem:
+        return None
+    from paperdojo.study.interview import library_categories
+
+    return library_categories(manifest) or None
+
+
 def cmd_progress(args: argparse.Namespace) -> int:
     from paperdojo.study.interview import Progress
 
     settings = _settings(args)
     progress = Progress(settings.progress_db)
-    mastery = progress.mastery()
+    mastery = progress.mastery(_library_categories(settings))
     if args.export:
         Path(args.export).write_text(progress.export_markdown(), encoding="utf-8")
         console.print(f"all attempts written to {args.export}")
@@ -429,6 +496,10 @@ def cmd_eval(args: argparse.Namespace) -> int:
     from paperdojo.evaluation.evaluate import answer_metrics, evaluate_all, load_questions, ratios
 
     settings = _settings(args)
+    if args.grading:
+        return cmd_eval_grading(settings, Path(args.grading), args.json)
+    if not args.questions:
+        raise ValueError("give a questions file (e.g. ../shared/eval/dev.jsonl) or --grading FILE.jsonl")
     questions = load_questions(Path(args.questions))
     answerer = Answerer.from_settings(_retriever(settings), settings)
     if answerer.llm is not None:
@@ -449,6 +520,32 @@ def cmd_eval(args: argparse.Namespace) -> int:
         print(json.dumps(report))
     else:
         _print_eval(report)
+    return 0
+
+
+def cmd_eval_grading(settings: Settings, path: Path, as_json: bool) -> int:
+    """Grade answers of known quality; the mean per kind and how often the contract's orders hold."""
+    from paperdojo.answering.answer import Answerer
+    from paperdojo.evaluation.grading import evaluate_grading, load_graded
+    from paperdojo.study.interview import Grader
+
+    records = load_graded(path)
+    grader = Grader(Answerer(_retriever(settings), settings.min_similarity))
+    with _progress_bar() as bar:
+        task = bar.add_task("grading", total=len(records), what="")
+        report = evaluate_grading(grader, records, lambda done, total: bar.update(task, completed=done))
+    if as_json:
+        print(json.dumps({k: v for k, v in report.items() if k != "scores"}))
+        return 0
+    parts = [("all", report), *report.get("split", {}).items()]
+    table = Table("mean score", *[f"{name} (n={r['n']})" for name, r in parts], box=box.SIMPLE)
+    for kind in report["mean"]:
+        table.add_row(kind, *[_fmt(float(r["mean"].get(kind, float("nan")))) for _, r in parts])
+    out.print(table)
+    table = Table("order holds on", *[name for name, _ in parts], box=box.SIMPLE)
+    for pair in report["order"]:
+        table.add_row(pair, *[_fmt(float(r["order"].get(pair, float("nan")))) for _, r in parts])
+    out.print(table)
     return 0
 
 
@@ -560,8 +657,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--retry", action="store_true", help="retry downloads that failed recently")
     p.set_defaults(func=cmd_ingest)
 
-    p = sub.add_parser("papers", help="list papers with their status")
+    p = sub.add_parser("papers", help="list papers with their status and category")
     p.add_argument("--json", action="store_true")
+    p.add_argument("--set-category", nargs=2, metavar=("ID", "CATEGORY"),
+                   help="put a paper in a category (any name; interview topics follow)")
     p.set_defaults(func=cmd_papers)
 
     p = sub.add_parser("watch", help="keep the library in step with folders of PDFs (new, changed, "
@@ -605,7 +704,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("eval", parents=[llm], help="retrieval and answer metrics on a JSONL of questions, "
                        "beside the usual LangChain pipeline")
-    p.add_argument("questions", help="e.g. ../shared/eval/dev.jsonl")
+    p.add_argument("questions", nargs="?", help="e.g. ../shared/eval/dev.jsonl")
+    p.add_argument("--grading", metavar="FILE.jsonl", help="measure the interview grader instead: answers "
+                   "of known quality (the format of ../shared/eval/graded_answers.jsonl)")
     p.add_argument("--json", action="store_true", help="one JSON object")
     p.add_argument("--no-baseline", action="store_true", help="skip the usual pipeline (minutes)")
     p.add_argument("--external", action="store_true", help="also SciFact and QASPER (minutes)")
