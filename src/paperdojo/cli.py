@@ -304,7 +304,8 @@ def cmd_chat(args: argparse.Namespace) -> int:
     settings = _settings(args)
     answerer = Answerer.from_settings(_retriever(settings), settings, args.k)
     conversation = Conversation()
-    console.print("Ask about the papers; follow-ups keep the context. An empty line or Ctrl-D ends.")
+    console.print("Ask about the papers; a question that leans on the last one (\"how does it scale?\") "
+                  "keeps its context. /new starts a new chat; an empty line or Ctrl-D ends.")
     while True:
         try:
             question = input("\n? ").strip()
@@ -312,6 +313,10 @@ def cmd_chat(args: argparse.Namespace) -> int:
             return 0
         if not question:
             return 0
+        if question.lower() in ("/new", "/clear", "/reset"):
+            conversation.reset()
+            console.print("new chat: the next question is answered on its own")
+            continue
         try:
             stream_answer(answerer, question, _filters(args), args.k, conversation)
         except EmptyQuery as exc:
@@ -493,33 +498,58 @@ def cmd_progress(args: argparse.Namespace) -> int:
 
 def cmd_eval(args: argparse.Namespace) -> int:
     from paperdojo.answering.answer import Answerer
-    from paperdojo.evaluation.evaluate import answer_metrics, evaluate_all, load_questions, ratios
+    from paperdojo.evaluation.evaluate import (
+        answer_metrics,
+        context_bleed,
+        evaluate_all,
+        load_questions,
+        ratios,
+    )
 
     settings = _settings(args)
     if args.grading:
         return cmd_eval_grading(settings, Path(args.grading), args.json)
     if not args.questions:
         raise ValueError("give a questions file (e.g. ../shared/eval/dev.jsonl) or --grading FILE.jsonl")
-    questions = load_questions(Path(args.questions))
+    files = {Path(p): load_questions(Path(p)) for p in args.questions}
     answerer = Answerer.from_settings(_retriever(settings), settings)
     if answerer.llm is not None:
         console.print(f"answers by {answerer.llm.label} at {answerer.llm.where}: {answerer.llm.check()}")
     answerer.answer("warm up the model")  # the first call pays for torch's start-up
-    report: dict = evaluate_all(answerer, questions)
-    report["mode"] = answerer.llm.label if answerer.llm else "extractive"
-    if answerer.llm is not None:  # the extractive answers beside the model's, same passages
-        report["extractive"] = answer_metrics(questions, Answerer(answerer.retriever,
-                                                                  settings.min_similarity).answer)
-    if not args.no_baseline:
-        report["baseline"] = _run_baseline(settings, questions)
-        if "error" not in report["baseline"]:
-            report["ratios"] = ratios(report, report["baseline"])
+    reports: dict[str, dict] = {}
+    for path, questions in files.items():
+        console.print(f"evaluating {path.name}: {len(questions)} questions")
+        report: dict = evaluate_all(answerer, questions)
+        report["mode"] = answerer.llm.label if answerer.llm else "extractive"
+        if answerer.llm is not None:  # the extractive answers beside the model's, same passages
+            extractive = Answerer(answerer.retriever, settings.min_similarity)
+            report["extractive"] = answer_metrics(questions, extractive.answer)
+            report["extractive"].pop("rows")
+        if args.conversation:
+            others = [q for qs in files.values() for q in qs]
+            report["conversation"] = context_bleed(answerer, questions, others)
+        if not args.no_baseline:
+            report["baseline"] = _run_baseline(settings, questions)
+            if "error" not in report["baseline"]:
+                report["ratios"] = ratios(report, report["baseline"])
+        reports[path.name] = report
+    first = dict(next(iter(reports.values())))
     if args.external:
-        report["external"] = _run_external(settings, answerer.retriever.embedder)
+        first["external"] = _run_external(settings, answerer.retriever.embedder)
     if args.json:
-        print(json.dumps(report))
+        if not args.questions_detail:
+            for r in [first, *reports.values()]:
+                r.pop("questions", None)
+        print(json.dumps({**first, "files": reports}))
     else:
-        _print_eval(report)
+        for name, report in reports.items():
+            out.rule(f"[bold]{escape(name)}[/]")
+            _print_eval(report)
+        if len(reports) > 1:
+            _print_files(reports)
+        for name, figures in first.get("external", {}).items():
+            out.print(f"{name}: " + ", ".join(f"{k} {v:.3f}" if isinstance(v, float) else f"{k} {v}"
+                                              for k, v in figures.items()))
     return 0
 
 
@@ -579,25 +609,51 @@ def _fmt(value: object) -> str:
     return "" if value is None else f"{value:.3f}" if isinstance(value, float) else str(value)
 
 
+_TYPE_COLUMNS = ["n", "page_hit@5", "mrr@10", "kp_recall@5", "answer_kp", "refused"]
+
+
 def _print_eval(report: dict) -> None:
     base, extractive = report.get("baseline", {}), report.get("extractive")
     columns = ["metric", f"paperdojo ({report.get('mode', 'extractive')})"]
     columns += ["extractive, same passages"] if extractive else []
     table = Table(*columns, "usual pipeline", "ratio", box=box.SIMPLE)
     keys = ["doc_hit@5", "page_hit@5", "mrr@10", "kp_recall@5", "answer_kp", "citation_precision",
-            "refusal_rate", "false_refusal_rate", "p50_ms", "p95_ms", "n"]
+            "refused_unanswerable", "false_refusals", "retrieval_p50_ms", "p50_ms", "p95_ms", "n"]
     keys += ["ungrounded", "llm_failed"] if extractive else []
     for key in keys:
         ours, theirs = report.get(key), base.get(key)
         middle = [_fmt(extractive.get(key))] if extractive else []
         table.add_row(key, _fmt(ours), *middle, _fmt(theirs), _fmt(report.get("ratios", {}).get(key)))
     out.print(table)
+    types = report.get("by_type", {})
+    if types:
+        # the usual columns, then any further numeric per-question field (e.g. answer words)
+        extra = sorted({k for f in types.values() for k in f} - set(_TYPE_COLUMNS)
+                       - {"rr", "doc_hit@5", "retrieval_ms", "ms", "cited", "cited_ok", "ungrounded",
+                          "llm_failed"})
+        table = Table("type", *_TYPE_COLUMNS, *extra, box=box.SIMPLE, title="by question type "
+                      "(refused: share refused; for answerable types that is false refusals)")
+        for kind, figures in types.items():
+            table.add_row(kind, *[_fmt(figures.get(c)) for c in _TYPE_COLUMNS + extra])
+        out.print(table)
     if "error" in base:
         out.print(f"[yellow]baseline skipped:[/] {base['error']}")
     out.print(f"gold page not in the top 5: {', '.join(report['missed_pages']) or 'none'}")
-    for name, figures in report.get("external", {}).items():
-        out.print(f"{name}: " + ", ".join(f"{k} {v:.3f}" if isinstance(v, float) else f"{k} {v}"
-                                          for k, v in figures.items()))
+    bleed = report.get("conversation")
+    if bleed:
+        out.print(f"context bleed (asked right after an unrelated question, passages differ from asking "
+                  f"it alone): {bleed['bleed']:.3f} of {bleed['n']} standalone questions; "
+                  f"carried as a follow-up: {bleed['carried']}"
+                  + (f" ({', '.join(bleed['bled'])})" if bleed["bled"] else ""))
+
+
+def _print_files(reports: dict[str, dict]) -> None:
+    keys = ["n", "page_hit@5", "mrr@10", "kp_recall@5", "answer_kp", "refused_unanswerable", "false_refusals",
+            "p50_ms"]
+    table = Table("file", *keys, box=box.SIMPLE, title="all files")
+    for name, report in reports.items():
+        table.add_row(escape(name), *[_fmt(report.get(k)) for k in keys])
+    out.print(table)
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
@@ -704,10 +760,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("eval", parents=[llm], help="retrieval and answer metrics on a JSONL of questions, "
                        "beside the usual LangChain pipeline")
-    p.add_argument("questions", nargs="?", help="e.g. ../shared/eval/dev.jsonl")
+    p.add_argument("questions", nargs="*", help="one or more JSONL files, e.g. ../shared/eval/dev.jsonl")
     p.add_argument("--grading", metavar="FILE.jsonl", help="measure the interview grader instead: answers "
                    "of known quality (the format of ../shared/eval/graded_answers.jsonl)")
-    p.add_argument("--json", action="store_true", help="one JSON object")
+    p.add_argument("--json", action="store_true", help="one JSON object: the first file's figures at the "
+                   "top level, every file's (with by_type) under files")
+    p.add_argument("--questions-detail", action="store_true", help="with --json: each question's record")
+    p.add_argument("--conversation", action="store_true", help="also ask each question right after an "
+                   "unrelated one and report the context bleed")
     p.add_argument("--no-baseline", action="store_true", help="skip the usual pipeline (minutes)")
     p.add_argument("--external", action="store_true", help="also SciFact and QASPER (minutes)")
     p.set_defaults(func=cmd_eval)
