@@ -175,3 +175,27 @@ def test_cli_chat_follow_up(setup, monkeypatch, capsys):
     assert main(["--home", str(settings.home), "chat"]) == 0
     out = capsys.readouterr().out
     assert out.count("Sources") == 2 and "Shard" in out.split("Sources")[-1]
+
+
+def test_follow_up_says_how_it_was_read_and_reset_forgets(setup):
+    _, answerer = setup
+    conv = Conversation()
+    answerer.answer("How does Pipe save activation memory?", conversation=conv)
+    second = answerer.answer("and why does it recompute?", conversation=conv)
+    assert second.interpreted == "How does Pipe save activation memory?"
+    assert second.notes[0].startswith('Interpreted as: "and why does it recompute?"')
+    conv.reset()
+    assert conv.last is None
+    again = answerer.answer("and why does it recompute?", conversation=conv)
+    assert not again.interpreted and again.query == "and why does it recompute?"
+
+
+def test_cli_chat_new_starts_over(setup, monkeypatch, capsys):
+    settings, _ = setup
+    monkeypatch.setenv("PAPERDOJO_READING_LIST", str(settings.reading_list))
+    lines = iter(["How does Pipe save activation memory?", "and why does it recompute?", "/new",
+                  "and why does it recompute?", ""])
+    monkeypatch.setattr("builtins.input", lambda _: next(lines))
+    assert main(["--home", str(settings.home), "chat"]) == 0
+    out = capsys.readouterr().out
+    assert out.count("Interpreted as") == 1 and out.count("Sources") + out.count("do not cover") == 3

@@ -46,7 +46,7 @@ def app(shared, embedder, tmp_path_factory):
     proc = subprocess.Popen([sys.executable, str(ROOT / "app.py"), "--port", str(port)], env=env,
                             stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}/"
-    deadline = time.time() + 120
+    deadline = time.time() + 300  # start-up under a shared machine's load (30 on 2 cores) took > 120 s
     while time.time() < deadline:
         try:
             urllib.request.urlopen(url, timeout=2)
@@ -55,7 +55,7 @@ def app(shared, embedder, tmp_path_factory):
             assert proc.poll() is None, (home / "app.log").read_text()[-3000:]
             time.sleep(0.5)
     else:
-        pytest.fail("the app did not start in 120 s")
+        pytest.fail("the app did not start in 300 s")
     yield url, home
     proc.terminate()
     proc.wait(timeout=20)
@@ -308,4 +308,48 @@ def test_app_follows_a_shell_ingest(app, shared, embedder, tmp_path):
         page.fill("#question textarea", "What does the otter compiler lower attention blocks into?")
         page.click("#ask-button")
         expect(page.locator("#chat")).to_contain_text("single fused kernel", timeout=30000)
+
+def test_browser_interview_library_topics_skip_and_drafts(app):
+    """A library category drilled, an empty answer asks to skip (nothing recorded), a typed answer
+    and the mastery table come back after a reload."""
+    import sqlite3
+
+    from playwright.sync_api import expect, sync_playwright
+
+    from paperdojo.library import catalog
+
+    url, home = app
+    settings = make_settings(home)
+    topic = {p.id: p.category for p in catalog.load_catalog(settings)}["tvm"]
+    assert topic and topic != catalog.UNCATEGORIZED  # the paper got the nearest topic at ingest
+    draft = "TVM groups operators by how their outputs map to their inputs"
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
+        page = browser.new_page(viewport={"width": 1500, "height": 1100})
+        page.goto(url)
+        page.get_by_role("tab", name="Interview").click()
+        page.locator("#interview-categories input").click()
+        page.get_by_role("option", name=topic).click()
+        page.keyboard.press("Escape")
+        page.click("#next-question")
+        expect(page.locator("#interview-question")).to_contain_text(topic, timeout=30000)
+        page.click("#submit-answer")
+        expect(page.locator("#interview-grade")).to_contain_text("skip this question?", timeout=30000)
+        db = sqlite3.connect(home / "userdata" / "progress.sqlite")
+        assert db.execute("SELECT count(*) FROM attempts WHERE score IS NOT NULL").fetchone()[0] == 0
+        page.fill("#interview-answer textarea", draft)
+        page.wait_for_timeout(2500)  # saved as typed
+        page.reload()
+        page.get_by_role("tab", name="Interview").click()
+        expect(page.locator("#interview-question")).to_contain_text("restored", timeout=30000)
+        expect(page.locator("#interview-answer textarea")).to_have_value(draft)
+        page.fill("#interview-answer textarea", draft + ": injective, reduction, complex-out-fusable "
+                  "and opaque, and an injective operator can be fused into the output of a reduction.")
+        page.click("#submit-answer")
+        expect(page.locator("#interview-grade")).to_contain_text("Score:", timeout=60000)
+        page.reload()
+        page.get_by_role("tab", name="Interview").click()
+        expect(page.locator("#mastery")).to_contain_text(topic, timeout=30000)
+        expect(page.locator("#interview-question")).not_to_contain_text("restored")
+        page.screenshot(path=str(ARTIFACTS / "7-interview-restored.png"), full_page=True)
         browser.close()

@@ -85,3 +85,37 @@ def test_external_qasper_on_shared(shared):
     out = qasper(shared / "eval-external" / "qasper_subset", Embedder(Settings()), progress=lambda _: None)
     assert out["n_queries"] == 87 and out["hybrid"] >= 0.50 and out["bm25"] >= 0.40
     assert out["n_answers"] == 87 and out["answer_span"] >= 0.45 and out["answer_recall"] >= 0.65
+
+
+def test_eval_cli_two_files_per_type(tmp_path, embedder, capsys, monkeypatch):
+    """Several files: a table per file and per question type; --json keeps the first file's keys on top."""
+    settings = two_paper_home(tmp_path / "home", embedder)
+    first, second = tmp_path / "a.jsonl", tmp_path / "b.jsonl"
+    first.write_text("\n".join(json.dumps(q) for q in QUESTIONS))
+    second.write_text(json.dumps(QUESTIONS[1]))
+    monkeypatch.setenv("PAPERDOJO_READING_LIST", str(settings.reading_list))
+    home = ["--home", str(settings.home), "eval", str(first), str(second), "--no-baseline"]
+    assert main([*home, "--json", "--conversation"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["n"] == 3 and set(report["files"]) == {"a.jsonl", "b.jsonl"}
+    assert report["files"]["b.jsonl"]["n"] == 1 and report["files"]["a.jsonl"]["mrr@10"] == report["mrr@10"]
+    types = report["by_type"]
+    assert set(types) == {"mechanism", "definition", "unanswerable"}
+    assert types["unanswerable"]["refused"] == 1.0 and "answer_kp" not in types["unanswerable"]
+    assert types["definition"]["mrr@10"] == 1.0 and types["definition"]["n"] == 1
+    assert report["refused_unanswerable"] == "1/1" and report["false_refusals"] == "0/2"
+    assert report["conversation"]["carried"] == 0 and report["conversation"]["bleed"] == 0.0
+    assert main(home) == 0
+    text = capsys.readouterr().out
+    assert text.count("by question type") == 2 and "all files" in text and "unanswerable" in text
+
+
+def test_by_type_averages_any_numeric_field():
+    from paperdojo.evaluation.evaluate import by_type
+
+    rows = [{"id": "1", "type": "a", "answerable": True, "rr": 1.0, "answer_kp": 0.5, "words": 100},
+            {"id": "2", "type": "a", "answerable": True, "rr": 0.0, "answer_kp": 1.0, "words": 50},
+            {"id": "3", "type": "b", "answerable": False, "refused": True, "label": "x"}]
+    out = by_type(rows)
+    assert out["a"] == {"n": 2, "mrr@10": 0.5, "answer_kp": 0.75, "words": 75.0}
+    assert out["b"] == {"n": 1, "refused": 1.0}

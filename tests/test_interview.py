@@ -17,7 +17,15 @@ from paperdojo.answering.answer import Answerer
 from paperdojo.answering.retrieve import Retriever
 from paperdojo.library import store
 from paperdojo.settings import PROJECT_ROOT
-from paperdojo.study.interview import Grader, Progress, Question, generated_questions, load_bank, pick
+from paperdojo.study.interview import (
+    Grader,
+    Progress,
+    Question,
+    all_questions,
+    generated_questions,
+    load_bank,
+    pick,
+)
 
 QUESTIONS = """
 [[question]]
@@ -65,13 +73,18 @@ def test_grading_orders_answers(home):
     q = Question("q", "Why does each pipeline stage recompute its forward pass during the backward pass?",
                  ["pipe"], "Graph scheduling")
     good = grader.grade(q, GOOD)
-    partial = grader.grade(q, "It recomputes things.")
+    partial = grader.grade(q, "It recomputes the activations later.")
     off = grader.grade(q, "Convolutions exchange border elements between neighbouring devices.")
     empty = grader.grade(q, "   ")
     assert good.score > partial.score > off.score >= empty.score == 0.0
     assert good.covered and good.model_answer.text and "[1]" in good.model_answer.text
     assert all(c.hit.chunk.doc_id == "pipe" for c in good.covered + good.missing)
+    assert all(c.earned_by and c.sentence for c in good.covered)  # which words earned it, and where
     assert empty.reasons == ["no answer given"]
+    # the concepts as a bare list earn little; the same facts reversed cost points
+    listed = grader.grade(q, ", ".join(c.phrase for c in good.covered + good.missing))
+    assert listed.score < good.score / 2
+    assert grader.grade(q, "I don't know.").score == 0.0
     assert any("very short" in r for r in partial.reasons)
 
 
@@ -129,20 +142,29 @@ def test_terminal_interview_session(home, tmp_path):
     scores["good"] = answer(child, GOOD)
     child.expect("Model answer")
     scores["partial"] = answer(child, "Something about devices.")
-    scores["empty"] = answer(child, "")
-    child.expect("Missed:")
+    # an empty answer asks before anything is recorded; "n" goes back to the answer, "y" skips
+    child.expect(r"Question \d of 3")
+    child.expect("> ")
+    child.sendline("")
+    child.expect("skip this question\\? \\[y/N\\]")
+    child.sendline("n")
+    child.expect("> ")
+    child.sendline("")
+    child.expect("skip this question")
+    child.sendline("y")
+    child.expect("skipped: nothing recorded")
     child.expect(pexpect.EOF)
-    assert scores["good"] > scores["partial"] > scores["empty"] == 0.0
+    assert scores["good"] > scores["partial"]
     rows = sqlite3.connect(settings.progress_db).execute(
-        "SELECT answer, score, missing FROM attempts ORDER BY id").fetchall()
-    assert [r[0] for r in rows[-3:]] == [GOOD, "Something about devices.", ""]
-    assert [r[1] for r in rows[-3:]] == [scores["good"], scores["partial"], 0.0]
-    assert json.loads(rows[-1][2])  # the empty answer missed every concept
+        "SELECT answer, score, status FROM attempts ORDER BY id").fetchall()
+    assert rows[-3:] == [(GOOD, scores["good"], "graded"), ("Something about devices.", scores["partial"],
+                                                             "graded"), ("", None, "skipped")]
     assert GOOD in export.read_text()
     progress = spawn(settings, "progress", "--json")
     progress.expect(pexpect.EOF)
     mastery = json.loads(re.search(r"\{.*\}", progress.before, re.S).group(0))
-    assert set(mastery["category"]) == {"Graph scheduling", "Data layout"}
+    library = {q.papers[0]: q.category for q in all_questions(settings.questions_file, home[1].answerer)}
+    assert set(mastery["category"]) <= set(library.values()) and set(mastery["paper"]) <= {"pipe", "shard"}
 
 
 def test_closed_terminal_loses_nothing(home):
@@ -155,3 +177,39 @@ def test_closed_terminal_loses_nothing(home):
     last = sqlite3.connect(settings.progress_db).execute(
         "SELECT answer, score FROM attempts ORDER BY id DESC LIMIT 1").fetchone()
     assert last == ("First line of an answer I am still typing", None)
+    # the next session offers the draft back, shows it, and grades it with what is typed next
+    child = spawn(settings, "interview", "-n", "1", "--bank-only")
+    child.expect("An unfinished answer")
+    child.expect("First line of an answer I am still typing")
+    child.expect(r"Continue it\? \[Y/n\]")
+    child.sendline("")
+    child.expect("your answer so far")
+    child.expect("  ")
+    child.sendline("and the second line.")
+    child.sendline("")
+    child.expect(r"Score: ([\d.]+)/10")
+    child.expect(pexpect.EOF)
+    last = sqlite3.connect(settings.progress_db).execute(
+        "SELECT answer, status FROM attempts ORDER BY id DESC LIMIT 1").fetchone()
+    assert last == ("First line of an answer I am still typing\nand the second line.", "graded")
+
+
+def test_library_categories_drive_the_interview(home):
+    """Papers without a category got the nearest topic; a category set by the user is drilled."""
+    settings, grader = home
+    from paperdojo.library import catalog
+    from paperdojo.library.topics import BUILTIN_TOPICS
+
+    auto = {p.id: p.category for p in catalog.load_catalog(settings)}
+    assert set(auto) == {"pipe", "shard"} and set(auto.values()) <= set(BUILTIN_TOPICS)
+    child = spawn(settings, "papers", "--set-category", "shard", "Sharding drills")
+    child.expect(pexpect.EOF)
+    assert {p.id: p.category for p in catalog.load_catalog(settings)}["shard"] == "Sharding drills"
+    unknown = spawn(settings, "interview", "--category", "Data layout")
+    unknown.expect("no indexed paper is in 'Data layout'; the library's categories: .*Sharding drills")
+    unknown.expect(pexpect.EOF)
+    child = spawn(settings, "interview", "-n", "1", "--bank-only", "--category", "sharding drills")
+    child.expect(r"Question 1 of 1.*\(Sharding drills")
+    child.expect("halo exchange")
+    child.sendeof()
+    child.expect(pexpect.EOF)

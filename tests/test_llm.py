@@ -304,6 +304,9 @@ def test_interview_grading_with_the_model(server, home, embedder):
     else:
         assert grade.notes
     assert 0 <= grade.score <= 10
+    # the same contract with a model: a list of terms never rises above its concept grade
+    listed = Grader(answerer).grade(q, "recompute, forward pass, backward pass, activation memory, stages")
+    assert listed.score <= listed.parts["concept_score"] < 2.0
     # the model gone: the concept grade alone, with one note saying why
     down = answerer_for(home, embedder, llm_base_url="http://127.0.0.1:9/v1")
     grade = Grader(down).grade(q, "Each stage recomputes its forward pass.")

@@ -137,3 +137,148 @@ def test_every_cited_sentence_is_on_its_page(corpus, shared):
                 missed.append((c.doc_id, c.pages, c.sentence[:80]))
     print(f"cited sentences on their page: {total - len(missed)} of {total}")
     assert total > 150 and not missed, missed
+
+@pytest.fixture(scope="module")
+def graded(corpus, shared):
+    """`paperdojo eval --grading ../shared/eval/graded_answers.jsonl --json` over the shared corpus."""
+    import contextlib
+    import io
+
+    from paperdojo.cli import main
+
+    settings = corpus[0]
+    buffer = io.StringIO()
+    with contextlib.redirect_stdout(buffer):
+        assert main(["--home", str(settings.home), "eval", "--grading",
+                     str(shared / "eval" / "graded_answers.jsonl"), "--json"]) == 0
+    return json.loads(buffer.getvalue())
+
+
+def test_grading_contract_on_graded_answers(graded):
+    """The contract of graded_answers.md, as far as it holds today (figures in docs/measurements.md)."""
+    mean, order = graded["mean"], graded["order"]
+    assert graded["n"] == 70 and set(graded["split"]) == {"dev", "dev2"}
+    assert order["correct_terms>partial"] >= 0.9 and order["correct_plain>partial"] >= 0.85
+    assert order["partial>keywords"] >= 0.85 and order["partial>off_topic"] >= 0.85
+    assert mean["correct_terms"] >= 7.0 and mean["correct_plain"] >= 6.5
+    assert mean["correct_terms"] - mean["correct_plain"] <= 1.5
+    assert mean["keywords"] <= 4.0 and mean["off_topic"] <= 1.5 and mean["dont_know"] <= 0.5
+
+
+@pytest.mark.xfail(strict=True, reason="not met yet: wrong answers (right vocabulary, reversed facts) "
+                   "score 5.4 on average and beat partial ones on 60% of questions; the lexical "
+                   "contradiction checks find too few of them (docs/measurements.md)")
+def test_grading_contract_wrong_answers(graded):
+    assert graded["order"]["partial>wrong"] >= 0.85 and graded["mean"]["wrong"] <= 4.0
+
+
+def test_missed_concepts_are_prose(corpus, embedder, shared):
+    """In 100 graded answers to dev questions, no missed concept is a table, figure, code, reference or
+    related-work fragment, and each lies inside the one sentence that explains it."""
+    import re
+
+    from paperdojo.answering.answer import Answerer
+    from paperdojo.answering.retrieve import Retriever
+    from paperdojo.study.concepts import term_words
+    from paperdojo.study.interview import Grader, Question
+
+    _, _, _, index = corpus
+    grader = Grader(Answerer(Retriever(index, embedder)))
+    records = [json.loads(x) for x in (shared / "eval" / "graded_answers.jsonl").read_text().splitlines()]
+    residue = re.compile(r"\d+x\d+|\[\d+\]|[{}=;<>]|\bet al\b", re.I)
+    bad, graded_n = [], 0
+    for record in records:
+        q = Question(record["question_id"], record["question"], record["papers"], "")
+        for kind in ("partial", "keywords", "wrong"):
+            if graded_n == 100:
+                break
+            graded_n += 1
+            for c in grader.grade(q, record["answers"][kind], with_model_answer=False).missing:
+                words = " ".join(term_words(c.sentence))
+                if (residue.search(c.phrase) or " ".join(term_words(c.phrase)) not in words
+                        or re.match(r"\s*(fig(ure)?|table)\.?\s*\d", c.sentence, re.I)
+                        or re.search(r"related work|references|bibliography", c.hit.chunk.section, re.I)
+                        or len(re.findall(r"\[\d+", c.sentence)) >= 2):
+                    bad.append((record["question_id"], c.phrase, c.sentence[:80]))
+    assert graded_n == 100 and not bad, bad
+
+# (first question, a follow-up that cannot stand alone, the paper the follow-up is about)
+FOLLOW_UPS = [
+    ("How does GPipe split a model into pipeline stages?", "and how does it save activation memory?",
+     "gpipe"),
+    ("How does PagedAttention store the KV cache?", "What happens when it runs out of free blocks?",
+     "pagedattention"),
+    ("What does ZeRO partition across data-parallel ranks?", "and how much memory does that save?", "zero"),
+    ("How does FlashAttention tile the attention computation?", "Why does that reduce HBM accesses?",
+     "flashattention"),
+    ("How does TVM's cost model guide the schedule search?", "what features does it use?", "tvm"),
+    ("What does Orca's iteration-level scheduling do?", "why is it better than request-level batching?",
+     "orca"),
+    ("How does Sarathi split prefills into chunks?", "how does it pick their size?", "sarathi"),
+    ("What is a dialect in MLIR?", "and how are they lowered?", "mlir"),
+    ("How does DistServe place the prefill and decoding phases?", "why does that improve goodput?",
+     "distserve"),
+    ("How does Timeloop model a mapping on an accelerator?", "what about its energy estimates?", "timeloop"),
+    ("How does GPipe reduce activation memory?", "What about ZeRO?", "zero"),
+]
+
+
+@pytest.fixture(scope="module")
+def answerer(corpus, embedder):
+    from paperdojo.answering.answer import Answerer
+    from paperdojo.answering.retrieve import Retriever
+
+    settings, _, _, index = corpus
+    return Answerer.from_settings(Retriever.from_settings(index, embedder, settings), settings)
+
+
+@pytest.mark.parametrize(("first", "follow_up", "paper"), FOLLOW_UPS)
+def test_follow_ups_stay_on_topic(answerer, first, follow_up, paper):
+    from paperdojo.answering.answer import Conversation
+
+    conversation = Conversation()
+    answerer.answer(first, conversation=conversation)
+    ans = answerer.answer(follow_up, conversation=conversation)
+    assert ans.interpreted and ans.notes[0].startswith("Interpreted as") and not ans.refused
+    assert sum(s.chunk.doc_id == paper for s in ans.sources) >= 3, [s.chunk.doc_id for s in ans.sources]
+
+
+@pytest.mark.parametrize(("before", "question", "papers"), [
+    ("How does TVM's tensorize primitive work?", "Compare GPipe and ZeRO in how they reduce memory",
+     {"gpipe", "zero"}),
+    ("How does FlashAttention tile attention?", "How does speculative decoding work?", set()),
+    ("How does GPipe split a model into stages?", "and how does speculative decoding work?", set()),
+    ("How does GPipe split a model into stages?",
+     "Why is it a problem for an auto-scheduler to prune incomplete programs?", {"ansor"}),
+])
+def test_a_question_with_its_own_subject_stands_alone(answerer, before, question, papers):
+    from paperdojo.answering.answer import Conversation
+
+    conversation = Conversation()
+    answerer.answer(before, conversation=conversation)
+    after = answerer.answer(question, conversation=conversation)
+    alone = answerer.answer(question)
+    assert not after.interpreted and after.query == question
+    assert [s.chunk.chunk_id for s in after.sources] == [s.chunk.chunk_id for s in alone.sources]
+    assert papers <= {s.chunk.doc_id for s in after.sources}
+
+
+def test_no_context_bleed_on_dev2(answerer, shared):
+    """Every dev2 question asked right after an unrelated one gets the passages it gets alone."""
+    from paperdojo.evaluation.evaluate import context_bleed, load_questions
+
+    questions = load_questions(shared / "eval" / "dev2.jsonl")
+    result = context_bleed(answerer, questions[::3])
+    assert result["carried"] == 0 and result["bleed"] == 0.0, result
+
+
+def test_refusals_on_both_dev_files(answerer, shared):
+    """Calibrated on both files (docs/measurements.md): dev 3/3 and 0/42, dev2 6/9 and 1/58."""
+    from paperdojo.evaluation.evaluate import load_questions
+
+    for name, refused_at_least, false_at_most in [("dev.jsonl", 3, 0), ("dev2.jsonl", 6, 1)]:
+        questions = load_questions(shared / "eval" / name)
+        refused = {q.id: answerer.refusal(q.question, answerer.passages(q.question)) != ""
+                   for q in questions}
+        assert sum(refused[q.id] for q in questions if not q.answerable) >= refused_at_least, name
+        assert sum(refused[q.id] for q in questions if q.answerable) <= false_at_most, name

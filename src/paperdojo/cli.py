@@ -129,7 +129,13 @@ def _print_folders(folders: Sequence) -> None:  # watch.FolderStatus
 def cmd_papers(args: argparse.Namespace) -> int:
     from paperdojo.workspace import Workspace
 
-    workspace = Workspace(_settings(args))
+    settings = _settings(args)
+    if args.set_category:
+        paper_id, category = args.set_category
+        paper = catalog.set_category(settings, paper_id, category)
+        run_ingest(settings)  # the index's manifest follows (every paper's part is reused)
+        console.print(f"[bold]{paper.id}[/] is now in {escape(paper.category)!r}")
+    workspace = Workspace(settings)
     statuses = workspace.papers()
     if args.json:
         print(json.dumps([s.to_json() for s in statuses], indent=1))
@@ -298,7 +304,8 @@ def cmd_chat(args: argparse.Namespace) -> int:
     settings = _settings(args)
     answerer = Answerer.from_settings(_retriever(settings), settings, args.k)
     conversation = Conversation()
-    console.print("Ask about the papers; follow-ups keep the context. An empty line or Ctrl-D ends.")
+    console.print("Ask about the papers; a question that leans on the last one (\"how does it scale?\") "
+                  "keeps its context. /new starts a new chat; an empty line or Ctrl-D ends.")
     while True:
         try:
             question = input("\n? ").strip()
@@ -306,6 +313,10 @@ def cmd_chat(args: argparse.Namespace) -> int:
             return 0
         if not question:
             return 0
+        if question.lower() in ("/new", "/clear", "/reset"):
+            conversation.reset()
+            console.print("new chat: the next question is answered on its own")
+            continue
         try:
             stream_answer(answerer, question, _filters(args), args.k, conversation)
         except EmptyQuery as exc:
@@ -330,13 +341,15 @@ def _print_grade(grade) -> None:  # noqa: ANN001 - paperdojo.study.interview.Gra
     for reason in grade.reasons:
         out.print(f"  - {reason}")
     if grade.covered:
-        out.print("[green]Covered:[/] " + ", ".join(c.phrase for c in grade.covered))
+        out.print("[green]Credited[/] (concept <- your words):")
+        for c in grade.covered:
+            out.print(f"  - [bold]{escape(c.phrase)}[/] <- \"{escape(c.earned_by)}\"", highlight=False)
     if grade.missing:
         out.print("[yellow]Missed:[/]")
         for c in grade.missing:
             ch = c.hit.chunk
-            out.print(f"  - [bold]{c.phrase}[/]: {ch.title.split(':')[0]}, {ch.section}, p. {ch.page_start}",
-                      highlight=False)
+            where = f"{ch.title.split(':')[0]}, {ch.section}, p. {ch.page_start}"
+            out.print(f"  - [bold]{escape(c.phrase)}[/]: {escape(where)}", highlight=False)
     if grade.rubric and grade.rubric.points:
         out.print("[bold]Rubric from the papers[/] (by the language model):")
         for point in grade.rubric.points:
@@ -350,9 +363,10 @@ def _print_grade(grade) -> None:  # noqa: ANN001 - paperdojo.study.interview.Gra
     print_answer(grade.model_answer)
 
 
-def _read_answer(progress, attempt: int) -> str | None:  # noqa: ANN001
-    """Lines until an empty one; each line is stored as it comes. None at end of input."""
-    lines: list[str] = []
+def _read_answer(progress, attempt: int, draft: str = "") -> str | None:  # noqa: ANN001
+    """Lines until an empty one; each line is stored as it comes (after `draft`, a restored answer).
+    None at end of input."""
+    lines: list[str] = draft.splitlines()
     while True:
         try:
             line = input("> " if not lines else "  ")
@@ -364,34 +378,81 @@ def _read_answer(progress, attempt: int) -> str | None:  # noqa: ANN001
         progress.update_answer(attempt, "\n".join(lines))
 
 
+def _ask(prompt: str, default: bool) -> bool | None:
+    """A yes/no question in the terminal; None at end of input."""
+    try:
+        reply = input(prompt).strip().lower()
+    except EOFError:
+        return None
+    return default if not reply else reply.startswith("y")
+
+
 def cmd_interview(args: argparse.Namespace) -> int:
     from paperdojo.answering.answer import Answerer
-    from paperdojo.study.interview import Grader, Progress, all_questions, pick
+    from paperdojo.study.interview import Grader, Progress, all_questions, categories, pick
 
     settings = _settings(args)
     answerer = Answerer.from_settings(_retriever(settings), settings)
-    questions = pick(all_questions(settings.questions_file, answerer, not args.bank_only),
-                     set(args.category or []), set(args.paper or []), args.difficulty)
+    everything = all_questions(settings.questions_file, answerer, not args.bank_only)
+    known = categories(everything)
+    unknown = sorted(c for c in args.category or [] if c.lower() not in {k.lower() for k in known})
+    if unknown:
+        raise ValueError(f"no indexed paper is in {', '.join(map(repr, unknown))}; the library's categories: "
+                         f"{', '.join(known)} (change one with `paperdojo papers --set-category ID NAME`)")
+    questions = pick(everything, set(args.category or []), set(args.paper or []), args.difficulty)
     if not questions:
         console.print("[red]no question matches these filters[/]")
         return 1
     grader, progress = Grader(answerer), Progress(settings.progress_db)
     console.print(f"Mock interview: {args.n} questions. Answer in a few sentences; an empty line "
                   "submits, Ctrl-D stops. Your answers are saved as you type.")
-    asked: set[str] = set()
+    todo: list = []  # (attempt, question, draft) restored from a session that ended mid-answer
+    for attempt, q, draft in progress.drafts():
+        out.print(f"\n[bold]An unfinished answer[/] to: {escape(q.text)}", highlight=False)
+        out.print(escape(draft), highlight=False)
+        keep = _ask("Continue it? [Y/n] ", True)
+        if keep is None:
+            return 0
+        if keep:
+            todo.append((attempt, q, draft))
+        else:
+            progress.discard(attempt)
+    asked: set[str] = {q.id for _, q, _ in todo}
     for i in range(1, args.n + 1):
-        q = progress.next_question(questions, asked)
-        if q is None:
-            break
+        if todo:
+            attempt, q, draft = todo.pop(0)
+        else:
+            q = progress.next_question(questions, asked)
+            if q is None:
+                break
+            attempt, draft = None, ""
         asked.add(q.id)
         out.print(f"\n[bold]Question {i} of {args.n}[/] [dim]({q.category}, difficulty {q.difficulty}, "
                   f"{'our bank' if q.source == 'bank' else 'from the papers'})[/]")
         out.print(q.text, highlight=False)
-        attempt = progress.record(q, "")
-        answer = _read_answer(progress, attempt)
+        if attempt is None:
+            attempt = progress.record(q, "")
+        elif draft:
+            out.print("[dim]your answer so far (type more lines, an empty line submits):[/]")
+            out.print(escape(draft), highlight=False)
+        while True:
+            answer = _read_answer(progress, attempt, draft)
+            if answer is None or answer.strip():
+                break
+            skip = _ask("Empty answer: skip this question? [y/N] ", False)
+            if skip is None:
+                answer = None
+                break
+            if skip:
+                break
+            draft = ""
         if answer is None:
-            console.print("stopped; your progress is saved")
+            console.print("stopped; your progress is saved (an unfinished answer comes back next time)")
             break
+        if not answer.strip():
+            progress.skip(attempt)
+            console.print("skipped: nothing recorded for this question")
+            continue
         grade = grader.grade(q, answer)
         progress.graded(attempt, q, answer, grade)
         _print_grade(grade)
@@ -401,12 +462,23 @@ def cmd_interview(args: argparse.Namespace) -> int:
     return 0
 
 
+def _library_categories(settings: Settings) -> dict[str, str] | None:
+    """{paper id: category} of the indexed papers, None without an index (mastery then counts all)."""
+    try:
+        manifest = store.read_manifest(settings.index_dir) or {}
+    except store.IndexProblem:
+        return None
+    from paperdojo.study.interview import library_categories
+
+    return library_categories(manifest) or None
+
+
 def cmd_progress(args: argparse.Namespace) -> int:
     from paperdojo.study.interview import Progress
 
     settings = _settings(args)
     progress = Progress(settings.progress_db)
-    mastery = progress.mastery()
+    mastery = progress.mastery(_library_categories(settings))
     if args.export:
         Path(args.export).write_text(progress.export_markdown(), encoding="utf-8")
         console.print(f"all attempts written to {args.export}")
@@ -426,29 +498,84 @@ def cmd_progress(args: argparse.Namespace) -> int:
 
 def cmd_eval(args: argparse.Namespace) -> int:
     from paperdojo.answering.answer import Answerer
-    from paperdojo.evaluation.evaluate import answer_metrics, evaluate_all, load_questions, ratios
+    from paperdojo.evaluation.evaluate import (
+        answer_metrics,
+        context_bleed,
+        evaluate_all,
+        load_questions,
+        ratios,
+    )
 
     settings = _settings(args)
-    questions = load_questions(Path(args.questions))
+    if args.grading:
+        return cmd_eval_grading(settings, Path(args.grading), args.json)
+    if not args.questions:
+        raise ValueError("give a questions file (e.g. ../shared/eval/dev.jsonl) or --grading FILE.jsonl")
+    files = {Path(p): load_questions(Path(p)) for p in args.questions}
     answerer = Answerer.from_settings(_retriever(settings), settings)
     if answerer.llm is not None:
         console.print(f"answers by {answerer.llm.label} at {answerer.llm.where}: {answerer.llm.check()}")
     answerer.answer("warm up the model")  # the first call pays for torch's start-up
-    report: dict = evaluate_all(answerer, questions)
-    report["mode"] = answerer.llm.label if answerer.llm else "extractive"
-    if answerer.llm is not None:  # the extractive answers beside the model's, same passages
-        report["extractive"] = answer_metrics(questions, Answerer(answerer.retriever,
-                                                                  settings.min_similarity).answer)
-    if not args.no_baseline:
-        report["baseline"] = _run_baseline(settings, questions)
-        if "error" not in report["baseline"]:
-            report["ratios"] = ratios(report, report["baseline"])
+    reports: dict[str, dict] = {}
+    for path, questions in files.items():
+        console.print(f"evaluating {path.name}: {len(questions)} questions")
+        report: dict = evaluate_all(answerer, questions)
+        report["mode"] = answerer.llm.label if answerer.llm else "extractive"
+        if answerer.llm is not None:  # the extractive answers beside the model's, same passages
+            extractive = Answerer(answerer.retriever, settings.min_similarity)
+            report["extractive"] = answer_metrics(questions, extractive.answer)
+            report["extractive"].pop("rows")
+        if args.conversation:
+            others = [q for qs in files.values() for q in qs]
+            report["conversation"] = context_bleed(answerer, questions, others)
+        if not args.no_baseline:
+            report["baseline"] = _run_baseline(settings, questions)
+            if "error" not in report["baseline"]:
+                report["ratios"] = ratios(report, report["baseline"])
+        reports[path.name] = report
+    first = dict(next(iter(reports.values())))
     if args.external:
-        report["external"] = _run_external(settings, answerer.retriever.embedder)
+        first["external"] = _run_external(settings, answerer.retriever.embedder)
     if args.json:
-        print(json.dumps(report))
+        if not args.questions_detail:
+            for r in [first, *reports.values()]:
+                r.pop("questions", None)
+        print(json.dumps({**first, "files": reports}))
     else:
-        _print_eval(report)
+        for name, report in reports.items():
+            out.rule(f"[bold]{escape(name)}[/]")
+            _print_eval(report)
+        if len(reports) > 1:
+            _print_files(reports)
+        for name, figures in first.get("external", {}).items():
+            out.print(f"{name}: " + ", ".join(f"{k} {v:.3f}" if isinstance(v, float) else f"{k} {v}"
+                                              for k, v in figures.items()))
+    return 0
+
+
+def cmd_eval_grading(settings: Settings, path: Path, as_json: bool) -> int:
+    """Grade answers of known quality; the mean per kind and how often the contract's orders hold."""
+    from paperdojo.answering.answer import Answerer
+    from paperdojo.evaluation.grading import evaluate_grading, load_graded
+    from paperdojo.study.interview import Grader
+
+    records = load_graded(path)
+    grader = Grader(Answerer(_retriever(settings), settings.min_similarity))
+    with _progress_bar() as bar:
+        task = bar.add_task("grading", total=len(records), what="")
+        report = evaluate_grading(grader, records, lambda done, total: bar.update(task, completed=done))
+    if as_json:
+        print(json.dumps({k: v for k, v in report.items() if k != "scores"}))
+        return 0
+    parts = [("all", report), *report.get("split", {}).items()]
+    table = Table("mean score", *[f"{name} (n={r['n']})" for name, r in parts], box=box.SIMPLE)
+    for kind in report["mean"]:
+        table.add_row(kind, *[_fmt(float(r["mean"].get(kind, float("nan")))) for _, r in parts])
+    out.print(table)
+    table = Table("order holds on", *[name for name, _ in parts], box=box.SIMPLE)
+    for pair in report["order"]:
+        table.add_row(pair, *[_fmt(float(r["order"].get(pair, float("nan")))) for _, r in parts])
+    out.print(table)
     return 0
 
 
@@ -482,25 +609,51 @@ def _fmt(value: object) -> str:
     return "" if value is None else f"{value:.3f}" if isinstance(value, float) else str(value)
 
 
+_TYPE_COLUMNS = ["n", "page_hit@5", "mrr@10", "kp_recall@5", "answer_kp", "refused"]
+
+
 def _print_eval(report: dict) -> None:
     base, extractive = report.get("baseline", {}), report.get("extractive")
     columns = ["metric", f"paperdojo ({report.get('mode', 'extractive')})"]
     columns += ["extractive, same passages"] if extractive else []
     table = Table(*columns, "usual pipeline", "ratio", box=box.SIMPLE)
     keys = ["doc_hit@5", "page_hit@5", "mrr@10", "kp_recall@5", "answer_kp", "citation_precision",
-            "refusal_rate", "false_refusal_rate", "p50_ms", "p95_ms", "n"]
+            "refused_unanswerable", "false_refusals", "retrieval_p50_ms", "p50_ms", "p95_ms", "n"]
     keys += ["ungrounded", "llm_failed"] if extractive else []
     for key in keys:
         ours, theirs = report.get(key), base.get(key)
         middle = [_fmt(extractive.get(key))] if extractive else []
         table.add_row(key, _fmt(ours), *middle, _fmt(theirs), _fmt(report.get("ratios", {}).get(key)))
     out.print(table)
+    types = report.get("by_type", {})
+    if types:
+        # the usual columns, then any further numeric per-question field (e.g. answer words)
+        extra = sorted({k for f in types.values() for k in f} - set(_TYPE_COLUMNS)
+                       - {"rr", "doc_hit@5", "retrieval_ms", "ms", "cited", "cited_ok", "ungrounded",
+                          "llm_failed"})
+        table = Table("type", *_TYPE_COLUMNS, *extra, box=box.SIMPLE, title="by question type "
+                      "(refused: share refused; for answerable types that is false refusals)")
+        for kind, figures in types.items():
+            table.add_row(kind, *[_fmt(figures.get(c)) for c in _TYPE_COLUMNS + extra])
+        out.print(table)
     if "error" in base:
         out.print(f"[yellow]baseline skipped:[/] {base['error']}")
     out.print(f"gold page not in the top 5: {', '.join(report['missed_pages']) or 'none'}")
-    for name, figures in report.get("external", {}).items():
-        out.print(f"{name}: " + ", ".join(f"{k} {v:.3f}" if isinstance(v, float) else f"{k} {v}"
-                                          for k, v in figures.items()))
+    bleed = report.get("conversation")
+    if bleed:
+        out.print(f"context bleed (asked right after an unrelated question, passages differ from asking "
+                  f"it alone): {bleed['bleed']:.3f} of {bleed['n']} standalone questions; "
+                  f"carried as a follow-up: {bleed['carried']}"
+                  + (f" ({', '.join(bleed['bled'])})" if bleed["bled"] else ""))
+
+
+def _print_files(reports: dict[str, dict]) -> None:
+    keys = ["n", "page_hit@5", "mrr@10", "kp_recall@5", "answer_kp", "refused_unanswerable", "false_refusals",
+            "p50_ms"]
+    table = Table("file", *keys, box=box.SIMPLE, title="all files")
+    for name, report in reports.items():
+        table.add_row(escape(name), *[_fmt(report.get(k)) for k in keys])
+    out.print(table)
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
@@ -560,8 +713,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--retry", action="store_true", help="retry downloads that failed recently")
     p.set_defaults(func=cmd_ingest)
 
-    p = sub.add_parser("papers", help="list papers with their status")
+    p = sub.add_parser("papers", help="list papers with their status and category")
     p.add_argument("--json", action="store_true")
+    p.add_argument("--set-category", nargs=2, metavar=("ID", "CATEGORY"),
+                   help="put a paper in a category (any name; interview topics follow)")
     p.set_defaults(func=cmd_papers)
 
     p = sub.add_parser("watch", help="keep the library in step with folders of PDFs (new, changed, "
@@ -605,8 +760,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("eval", parents=[llm], help="retrieval and answer metrics on a JSONL of questions, "
                        "beside the usual LangChain pipeline")
-    p.add_argument("questions", help="e.g. ../shared/eval/dev.jsonl")
-    p.add_argument("--json", action="store_true", help="one JSON object")
+    p.add_argument("questions", nargs="*", help="one or more JSONL files, e.g. ../shared/eval/dev.jsonl")
+    p.add_argument("--grading", metavar="FILE.jsonl", help="measure the interview grader instead: answers "
+                   "of known quality (the format of ../shared/eval/graded_answers.jsonl)")
+    p.add_argument("--json", action="store_true", help="one JSON object: the first file's figures at the "
+                   "top level, every file's (with by_type) under files")
+    p.add_argument("--questions-detail", action="store_true", help="with --json: each question's record")
+    p.add_argument("--conversation", action="store_true", help="also ask each question right after an "
+                   "unrelated one and report the context bleed")
     p.add_argument("--no-baseline", action="store_true", help="skip the usual pipeline (minutes)")
     p.add_argument("--external", action="store_true", help="also SciFact and QASPER (minutes)")
     p.set_defaults(func=cmd_eval)

@@ -62,9 +62,13 @@ class Settings(BaseSettings):
     intro_prior: float = 0.05  # added to abstract/introduction passages (overview answers)
     compound_intro_boost: float = 0.5  # the prior grows by this share per extra part of a question
     neighbour_weight: float = 0.2  # a chunk gains this share of its better neighbour's score (same section)
+    paper_boost: float = 0.1  # added to the passages of the papers a question names (by id or title)
     merge_chunks: int = 2  # neighbouring hits of one section make one passage of up to this many chunks
     reranker: str = ""  # a cross-encoder name or folder (sentence-transformers); empty: none
     min_similarity: float = 0.25  # floor for off-topic questions; dev.jsonl answerables start at 0.55
+    # refuse below this coverage + 0.5 * cosine (answering.answer.Answerer.support); calibrated on the
+    # 12 unanswerable and 100 answerable questions of dev.jsonl + dev2.jsonl (docs/measurements.md)
+    min_support: float = 0.59
 
     # language model (none by default: answers are extractive)
     llm_provider: Literal["extractive", "openai", "ollama", "llamacpp"] = "extractive"

@@ -18,6 +18,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from bm25s.stopwords import STOPWORDS_EN
+
 from paperdojo.answering.cite import PageMap, cite
 from paperdojo.answering.extract import Selection, extract
 from paperdojo.answering.grounding import (
@@ -29,13 +31,39 @@ from paperdojo.answering.grounding import (
     rewrite_messages,
 )
 from paperdojo.answering.llm import LLM, LLMError, from_settings
-from paperdojo.answering.retrieve import Filters, Hit, Retriever, SectionHit, find_sections, mark, query_terms
+from paperdojo.answering.retrieve import (
+    QUESTION_WORDS,
+    Filters,
+    Hit,
+    Retriever,
+    SectionHit,
+    content_terms,
+    find_sections,
+    mark,
+    query_terms,
+)
 from paperdojo.records import Chunk, Citation, Source
 from paperdojo.settings import Settings
 
 _NAMED = re.compile(r"\b[A-Za-z][\w\-]*[A-Z0-9][\w\-]*\b|\b[A-Z][a-z]{2,}\b")
-_FOLLOW_UP = re.compile(r"^(and|but|so|also|what about|how about|then|compare|versus|vs)\b|"
-                        r"\b(it|its|that|this|they|them|those|these|the same)\b", re.I)
+# a word that points back to something said before: a personal pronoun, or this/that/these/those used
+# as a pronoun (after a verb, a preposition or a question word), not as "the system that pages ..."
+_BACK = re.compile(r"\b(it|its|they|them|their|he|she|his|her)\b|"
+                   r"(?:^|\b(?:is|are|was|were|does|do|did|about|with|to|of|for|from|on|in|than|like|and|"
+                   r"but|so|why|how|what|then|after|before|by|compare|explain)\s+)(this|that|these|those)\b",
+                   re.I)
+# "it" that points at nothing: "why is it a problem for X to ...", "it is hard to ...", "makes it possible"
+_DUMMY_IT = re.compile(r"\b(?:(?:is|was|isn'?t|wasn'?t)\s+it|it\s+(?:is|was))\s+(?:\w+\s+){0,3}?"
+                       r"(?:to|for|that)\b|\bmakes?\s+it\s+(?:possible|impossible|hard|harder|easy|easier|"
+                       r"difficult|feasible|practical)\b", re.I)
+# a question that continues the last one: "and ...", "what about X?", "same for X?"
+_OPENER = re.compile(r"^\W*(and|but|so|also|then|what about|how about|and what about|and how about|"
+                     r"same for|what of|versus|vs\.?)\b\s*", re.I)
+_AUX_PRONOUN = re.compile(r"\b(?:does|do|did|is|are|was|were|can|could|would|will|should|has|have)\s+"
+                          r"(?:it|they|this|that|these|those)\b", re.I)
+_SHORT = 8  # words: a question this short with a pronoun for its subject leans on the last one
+_NOT_TOPICS = QUESTION_WORDS | set(STOPWORDS_EN)
+_COMMON_SHARE = 0.25  # a term in more chunks than this (model, memory, training) names no topic of its own
 _COMPARE = re.compile(r"\b(compare|comparison|differ|difference|versus|vs\.?|than|unlike|both)\b", re.I)
 
 
@@ -55,6 +83,7 @@ class Answer:
     llm_error: str = ""  # why the language model was not used, when it failed
     ms: float = 0.0
     citations: list[Citation] = field(default_factory=list)  # each cited sentence with its own page
+    interpreted: str = ""  # the earlier question a follow-up was read as continuing ("" if standalone)
 
     @property
     def cited(self) -> list[Source]:
@@ -76,20 +105,39 @@ class Answer:
 
 @dataclass
 class Turn:
-    query: str
-    papers: set[str]
-    question: str = ""  # as asked (or as the model rewrote it)
+    query: str  # what was searched
+    papers: set[str]  # the papers the answer cited (or the question named)
+    question: str = ""  # the question as asked (or as the model rewrote it)
+    topic: str = ""  # the standalone question the turn's topic comes from (itself, or what it followed)
+    named: set[str] = field(default_factory=set)  # the papers that topic question names
 
 
 @dataclass
 class Conversation:
-    """What a follow-up question inherits: the previous topic and the papers it drew on."""
+    """What a follow-up question inherits: the previous topic and the papers it drew on.
+
+    `reset()` forgets everything (the chat's Clear and New-chat buttons, `/new` in `paperdojo chat`).
+    """
 
     turns: list[Turn] = field(default_factory=list)
 
     @property
     def last(self) -> Turn | None:
         return self.turns[-1] if self.turns else None
+
+    def reset(self) -> None:
+        """Start over: the next question is answered on its own."""
+        self.turns.clear()
+
+
+@dataclass
+class Reading:
+    """How a question was understood: what to search, in which papers, and what it followed."""
+
+    query: str
+    papers: set[str]
+    topic: str  # the standalone question this one's topic comes from
+    follows: str = ""  # the previous question it continues ("" when it stands alone)
 
 
 def page_url(chunk: Chunk, manifest_docs: dict, home: Path | None = None) -> str:
@@ -105,12 +153,13 @@ def page_url(chunk: Chunk, manifest_docs: dict, home: Path | None = None) -> str
 
 class Answerer:
     def __init__(self, retriever: Retriever, min_similarity: float = 0.25, k: int = 5,
-                 llm: LLM | None = None, passage_chars: int = 6000) -> None:
+                 llm: LLM | None = None, passage_chars: int = 6000, min_support: float = 0.59) -> None:
         self.retriever = retriever
         self.llm = llm  # None: extractive answers
         self.passage_chars = passage_chars  # passages a language model gets, fitted to its context
         self.selection = Selection()  # how the extractive answer picks its sentences
         self.min_similarity = min_similarity  # calibrated on dev.jsonl: see `paperdojo eval`
+        self.min_support = min_support  # coverage + 0.5 * cosine below this: refused (see `support`)
         self.k = k
         self.docs = retriever.index.manifest.get("docs", {})
         self.vocab = {w.lower() for c in retriever.chunks for w in re.findall(r"[\w\-]+", c.text)}
@@ -130,7 +179,7 @@ class Answerer:
         """An answerer with the configured language model (none for the extractive provider)."""
         llm = from_settings(settings)
         return cls(retriever, settings.min_similarity, k, llm,
-                   passage_budget(settings.llm_context_tokens, settings.llm_max_tokens))
+                   passage_budget(settings.llm_context_tokens, settings.llm_max_tokens), settings.min_support)
 
     # ----------------------------------------------------------------- understanding the question
     def _aliases(self, indexed: bool) -> dict[str, re.Pattern]:
@@ -174,33 +223,75 @@ class Answerer:
             if w == first and w.istitle():
                 continue
             parts = [p for p in base.split("-") if p]
-            if base.lower() not in self.vocab and not all(p.lower() in self.vocab for p in parts):
+            singular = base[:-1] if len(base) > 3 and base.endswith("s") else base  # "ReduceScatters"
+            if (base.lower() not in self.vocab and singular.lower() not in self.vocab
+                    and not all(p.lower() in self.vocab for p in parts)):
                 out.append(base)
         return out
 
+    def own_subject(self, question: str) -> int | None:
+        """Where the question first names a topic of its own (character offset): a paper of the library
+        or a content word that is not in most passages; None when it names none."""
+        spots = [m.start() for pattern in self.aliases.values() for m in [pattern.search(question)] if m]
+        asking = {self.retriever.stemmer.stemWord(w) for w in QUESTION_WORDS}
+        for m in re.finditer(r"(?u)\b\w\w+\b", question):
+            word = m.group().lower()
+            stem = self.retriever.stemmer.stemWord(word)
+            if (len(word) > 2 and word not in _NOT_TOPICS and stem not in asking
+                    and self.retriever.share(stem) < _COMMON_SHARE):
+                spots.append(m.start())
+                break
+        return min(spots) if spots else None
+
+    def follows(self, question: str) -> bool:
+        """Whether a question cannot stand alone: it points back ("how does it scale?", "and how does
+        that compare to X?") before naming anything of its own, continues with a short fragment ("what
+        about ZeRO?"), or names no topic at all ("why?")."""
+        subject = self.own_subject(question)
+        if subject is None:
+            return True
+        opener = _OPENER.match(question)
+        rest = question[opener.end():] if opener else ""
+        if opener and len(rest.split()) <= 4 and not re.match(
+                r"(what|why|how|when|where|which|who|is|are|does|do|did|can)\b", rest, re.I):
+            return True
+        dummy = [m.span() for m in _DUMMY_IT.finditer(question)]
+        back = next((m for m in _BACK.finditer(question)
+                     if not any(a <= m.start() < b for a, b in dummy)), None)
+        if back is not None and back.start() < subject:
+            return True
+        # a short question whose verb's subject is a pronoun ("what features does it use?")
+        subject_pronoun = _AUX_PRONOUN.search(question)
+        named = [m.start() for p in self.aliases.values() for m in [p.search(question)] if m]
+        return (subject_pronoun is not None and len(question.split()) <= _SHORT
+                and not any(n < subject_pronoun.start() for n in named))
+
     def standalone(self, question: str, conversation: Conversation | None) -> tuple[str, set[str]]:
         """The query to search and the papers to draw on, carrying a follow-up's context."""
+        reading = self.read(question, conversation)
+        return reading.query, reading.papers
+
+    def read(self, question: str, conversation: Conversation | None) -> Reading:
+        """How to answer `question` in a conversation: on its own unless it cannot stand alone, when
+        it carries the topic (and papers) of the conversation's last standalone question."""
         papers = self.named_papers(question)
         last = conversation.last if conversation else None
-        short = len(question.split()) <= 12
-        if last and (_FOLLOW_UP.search(question) or (short and not papers)):
-            query = f"{question} {last.query}"
-            if _COMPARE.search(question) or not papers:
-                papers |= last.papers
-            return query, papers
-        return question, papers
+        if last is None or not self.follows(question):
+            return Reading(question, papers, question)
+        topic = last.topic or last.question or last.query
+        if _COMPARE.search(question) or not papers:
+            papers |= last.named or last.papers  # what the topic named, else what its answer cited
+        return Reading(f"{question} {topic}", papers, topic, follows=topic)
 
     # ----------------------------------------------------------------- retrieval
     def retrieve(self, query: str, papers: set[str], filters: Filters | None, k: int) -> list[Hit]:
-        """Top passages; a question naming several papers gets passages from each of them."""
-        if len(papers) >= 2 and not (filters and filters.papers):
-            per = max(2, k // len(papers))
-            lists = [self.retriever.search(query, per, Filters({p}, filters.categories if filters else set()))
-                     for p in sorted(papers)]
-            merged = [h for group in zip(*lists, strict=False) for h in group]
-            merged += [h for lst in lists for h in lst if h not in merged]
-            return sorted(merged, key=lambda h: -h.score)
-        return self.retriever.search(query, k, filters)
+        """Top passages; the papers the question names rank higher, each one near the top."""
+        return self.retriever.search(query, k, filters, papers=papers)
+
+    def passages(self, question: str, k: int | None = None, filters: Filters | None = None) -> list[Hit]:
+        """The passages a standalone question's answer draws on (what `eval` measures retrieval on)."""
+        query, papers = self.standalone(question, None)
+        return self.retrieve(query, papers, filters, k or self.k)
 
     # ----------------------------------------------------------------- answering
     def answer(self, question: str, filters: Filters | None = None, k: int | None = None,
@@ -220,7 +311,11 @@ class Answerer:
         started = time.perf_counter()
         k = k or self.k
         notes = self.absent_papers(question)
-        query, papers = self.standalone(question, conversation)
+        reading = self.read(question, conversation)
+        query, papers = reading.query, reading.papers
+        if reading.follows:
+            notes.insert(0, f'Interpreted as: "{question}", following up on "{reading.follows}". '
+                         "Start a new chat to ask it on its own.")
         asked, rewrite_stage = self.rewrite(question, query, conversation, notes)
         if asked != question:
             query = asked
@@ -230,8 +325,8 @@ class Answerer:
         sources = [Source(n, h.chunk, page_url(h.chunk, self.docs), mark(h.chunk.text, stems,
                                                                        self.retriever.stemmer, 600),
                           h.score) for n, h in enumerate(hits, 1)]
-        result = Answer(question, query, "", sources, stages=stages, notes=notes)
-        reason = self.refusal(question, hits)
+        result = Answer(question, query, "", sources, stages=stages, notes=notes, interpreted=reading.follows)
+        reason = self.refusal(question, hits, query)
         if reason:
             result.refused, result.reason = True, reason
             result.nearest = find_sections(self.retriever, query, 5, filters)
@@ -249,7 +344,9 @@ class Answerer:
                     src.url = re.sub(r"#page=\d+$", f"#page={first.page_start}", src.url)
         if conversation is not None:
             cited = {s.chunk.doc_id for s in result.cited} or papers
-            conversation.turns.append(Turn(query, cited, asked if asked != question else query))
+            topic = asked if asked != question else reading.topic
+            conversation.turns.append(Turn(query, cited, asked if asked != question else query, topic=topic,
+                                           named=self.named_papers(topic)))
         result.ms = (time.perf_counter() - started) * 1000
         yield result
 
@@ -314,7 +411,21 @@ class Answerer:
             result.notes.append(f"{checked.attributed} sentence(s) the model left uncited now cite the "
                                 "passage that holds most of their words")
 
-    def refusal(self, question: str, hits: list[Hit]) -> str:
+    def support(self, query: str, hits: list[Hit]) -> tuple[float, float]:
+        """How well the passages speak to the question: (support, coverage), where coverage is the
+        best passage's IDF-weighted share of the question's content terms (`Retriever.coverage`) and
+        support = coverage + 0.5 * the best cosine. Unanswerable questions that name nothing unknown
+        still leave their specific terms uncovered ("attention sinks", "compute_at")."""
+        coverage = self.retriever.coverage(content_terms(self.retriever.stemmer, query), hits)
+        return coverage + 0.5 * max(h.dense for h in hits), coverage
+
+    def refusal(self, question: str, hits: list[Hit], query: str | None = None) -> str:
+        """Why the papers do not cover the question, or "" when they do.
+
+        In order: no passage at all; a specific name no indexed text holds; the best passage is far
+        from the question (cosine < min_similarity); or too little support (`support` <
+        min_support: calibrated on dev.jsonl + dev2.jsonl, see docs/measurements.md).
+        """
         if not hits:
             return "nothing in the library matches (check the paper and category filters)"
         unknown = self.unknown_names(question)
@@ -324,6 +435,10 @@ class Answerer:
         best = max(h.dense for h in hits)
         if best < self.min_similarity:
             return f"even the closest passage is only loosely related (similarity {best:.2f})"
+        support, coverage = self.support(query or question, hits)
+        if support < self.min_support:
+            return (f"the closest passages are only loosely related: the best one holds {coverage:.0%} of "
+                    f"the question's specific terms (similarity {best:.2f})")
         return ""
 
     def extract(self, query: str, hits: list[Hit], stems: set[str]) -> str:

@@ -1,18 +1,24 @@
-"""The Interview tab: a mock interview question, the user's answer (saved as typed), its grade."""
+"""The Interview tab: a mock interview question, the user's answer (saved as typed), its grade.
+
+Topics are the library's categories (read when the page loads). An empty answer asks whether to skip
+the question instead of recording 0; an answer typed but not submitted comes back after a reload,
+and so does the mastery table.
+"""
 
 from __future__ import annotations
 
 import gradio as gr
 
 from paperdojo.app import safe
-from paperdojo.app.common import answer_markdown, located, pages_label
+from paperdojo.app.common import answer_markdown, file_link, located, pages_label
 from paperdojo.library import store
 from paperdojo.library.chunk import sentence_spans
 from paperdojo.records import Chunk
+from paperdojo.study.interview import library_categories
 from paperdojo.workspace import Workspace
 
-CATEGORIES = ["Auto-tuning", "Graph optimizations", "Graph scheduling", "Hardware design-space exploration",
-              "End-to-end ML compiler frameworks", "Data layout"]
+EMPTY = ("Your answer is empty: **skip this question?** Press **Skip question** to move on (nothing is "
+         "recorded), or type an answer and submit it.")
 
 
 def next_question(ws: Workspace, categories: list[str] | None, difficulty: str | None,
@@ -38,22 +44,23 @@ def next_question(ws: Workspace, categories: list[str] | None, difficulty: str |
     return text, vars(q), attempt, asked, "", ""
 
 
-def grade_markdown(grade, pointer=lambda chunk, phrase: None) -> str:  # noqa: ANN001 - a Grade
-    """A grade as Markdown: score, reasons, covered and missed concepts, rubric, model answer.
-
-    pointer(chunk, phrase): the cite dict of the sentence of `chunk` that holds `phrase`, or None.
-    """
+def grade_markdown(grade, ws: Workspace | None = None) -> str:  # noqa: ANN001 - a study.interview.Grade
+    """A grade as Markdown: score, reasons, what earned each credit, missed concepts with the page
+    of the sentence that explains them (a link opening the PDF there), rubric, model answer."""
     lines = [f"## Score: {grade.score:g}/10", *[f"- {safe.text(r)}" for r in grade.reasons]]
     if grade.covered:
-        lines.append("**Covered:** " + ", ".join(safe.text(c.phrase) for c in grade.covered))
+        lines.append("**Credited** (concept ← your words):")
+        lines += [f"- **{safe.text(c.phrase)}** ← “{safe.text(c.earned_by)}”" for c in grade.covered]
     if grade.missing:
         lines.append("**Missed** (and where the papers explain it):")
         for c in grade.missing:  # the page of the sentence that explains it, when we find it
-            where = pointer(c.hit.chunk, c.phrase)
-            pages = (pages_label(where["page_start"], where["page_end"]) if where
-                     else f"p. {c.hit.chunk.page_start}")
-            lines.append(f"- **{safe.text(c.phrase)}** — {safe.text(c.hit.chunk.title.split(':')[0])}, "
-                         f"{safe.text(c.hit.chunk.section)}, {pages}")
+            ch = c.hit.chunk
+            cite = concept_pointer(ws, ch, c.phrase) if ws else None
+            first, last = (cite["page_start"], cite["page_end"]) if cite else (ch.page_start, ch.page_start)
+            where = (f"{safe.text(ch.title.split(':')[0])}, {safe.text(ch.section)}, "
+                     f"{pages_label(first, last)}")
+            link = file_link(ws.pdf_path(ch.doc_id), first) if ws else ""
+            lines.append(f"- **{safe.text(c.phrase)}** — " + (f"[{where}]({link})" if link else where))
     if grade.rubric and grade.rubric.points:
         verdict = {True: "✅ met", False: "❌ missed", None: "no verdict"}
         lines.append("**Rubric from the papers** (by the language model):")
@@ -79,53 +86,88 @@ def concept_pointer(ws: Workspace, chunk: Chunk, phrase: str) -> dict | None:
 def mastery_rows(ws: Workspace) -> list[list]:
     """[by, name, mastery %, questions] per category and paper, weakest first."""
     try:
-        mastery = ws.interview()[1].mastery()
+        grader, progress, _ = ws.interview()
+        mastery = progress.mastery(library_categories(grader.retriever.index.manifest))
     except store.IndexProblem:
         return []
     return [[kind, name, f"{level * 100:.0f}%", n] for kind in ("category", "paper")
             for name, (level, n) in sorted(mastery[kind].items(), key=lambda kv: kv[1][0])]
 
 
-def build(ws: Workspace) -> None:
-    """The Interview tab's components and events."""
+def restore(ws: Workspace) -> tuple:
+    """On page load: the library's categories, the latest unfinished answer (question, attempt, text)
+    if there is one, and the mastery table."""
+    from paperdojo.study.interview import categories
+
+    try:
+        _, progress, questions = ws.interview()
+    except store.IndexProblem as exc:
+        return gr.update(choices=[]), f"⚠️ {safe.text(exc)}", None, None, [], "", "", []
+    choices = gr.update(choices=categories(questions))
+    drafts = progress.drafts()
+    if not drafts:
+        return choices, gr.update(), None, None, [], gr.update(), gr.update(), mastery_rows(ws)
+    attempt, q, draft = drafts[0]
+    text = (f"### {safe.text(q.text)}\n<sub>{safe.text(q.category)} · your unfinished answer, restored</sub>")
+    return choices, text, vars(q), attempt, [q.id], draft, "", mastery_rows(ws)
+
+
+def submit(ws: Workspace, answer: str | None, qdict: dict | None, attempt: int | None) -> tuple:
+    """(grade Markdown, mastery rows). An empty answer records nothing and asks to skip."""
     from paperdojo.study.interview import Question
 
+    if not qdict:
+        return "Press **Next question** first.", gr.update()
+    if not (answer or "").strip():
+        return EMPTY, gr.update()
+    grader, progress, _ = ws.interview()
+    q = Question(**qdict)
+    grade = grader.grade(q, answer)
+    progress.graded(attempt, q, answer, grade)
+    return grade_markdown(grade, ws), mastery_rows(ws)
+
+
+def build(ws: Workspace) -> None:
+    """The Interview tab's components and events."""
     with gr.Tab("Interview", id="interview"):
         asked = gr.State([])
         current = gr.State(None)
         attempt_id = gr.State(None)
         with gr.Row():
-            iv_categories = gr.Dropdown(CATEGORIES, multiselect=True, label="Categories", scale=3)
+            iv_categories = gr.Dropdown([], multiselect=True, label="Categories (from your library)", scale=3,
+                                        elem_id="interview-categories")
             iv_level = gr.Dropdown(["any", "1", "2", "3"], value="any", label="Difficulty", scale=1)
             next_btn = gr.Button("Next question", variant="primary", scale=1, elem_id="next-question")
         question_md = gr.Markdown("Press **Next question** to start a mock interview.",
                                   elem_id="interview-question")
         answer_box = gr.Textbox(lines=6, label="Your answer (saved as you type)", elem_id="interview-answer")
-        submit_btn = gr.Button("Submit answer", elem_id="submit-answer")
+        with gr.Row():
+            submit_btn = gr.Button("Submit answer", elem_id="submit-answer")
+            skip_btn = gr.Button("Skip question", elem_id="skip-question")
         grade_md = gr.Markdown(elem_id="interview-grade")
-        mastery_table = gr.Dataframe(mastery_rows(ws), headers=["by", "name", "mastery", "questions"],
+        mastery_table = gr.Dataframe([], headers=["by", "name", "mastery", "questions"],
                                      interactive=False, label="Your mastery", elem_id="mastery")
 
     def on_next(categories, difficulty, asked_ids):  # noqa: ANN001, ANN202 - Gradio's values
+        return next_question(ws, categories, difficulty, asked_ids)
+
+    def on_skip(attempt, categories, difficulty, asked_ids):  # noqa: ANN001, ANN202
+        if attempt is not None:
+            ws.interview()[1].skip(attempt)
         return next_question(ws, categories, difficulty, asked_ids)
 
     def save_draft(answer, attempt):  # noqa: ANN001, ANN202
         if attempt is not None:
             ws.interview()[1].update_answer(attempt, answer or "")
 
-    def submit_answer(answer, qdict, attempt):  # noqa: ANN001, ANN202
-        if not qdict:
-            return "Press **Next question** first.", gr.update()
-        grader, progress, _ = ws.interview()
-        q = Question(**qdict)
-        grade = grader.grade(q, answer or "")
-        progress.graded(attempt, q, answer or "", grade)
-        markdown = grade_markdown(grade, lambda chunk, phrase: concept_pointer(ws, chunk, phrase))
-        return markdown, mastery_rows(ws)
+    def on_submit(answer, qdict, attempt):  # noqa: ANN001, ANN202
+        return submit(ws, answer, qdict, attempt)
 
-    next_btn.click(on_next, [iv_categories, iv_level, asked],
-                   [question_md, current, attempt_id, asked, answer_box, grade_md])
+    question_outputs = [question_md, current, attempt_id, asked, answer_box, grade_md]
+    gr.on(None, lambda: restore(ws), [], [iv_categories, *question_outputs, mastery_table])
+    next_btn.click(on_next, [iv_categories, iv_level, asked], question_outputs)
+    skip_btn.click(on_skip, [attempt_id, iv_categories, iv_level, asked], question_outputs)
     answer_box.change(save_draft, [answer_box, attempt_id], None, trigger_mode="always_last",
                       show_progress="hidden")
-    submit_btn.click(submit_answer, [answer_box, current, attempt_id], [grade_md, mastery_table],
+    submit_btn.click(on_submit, [answer_box, current, attempt_id], [grade_md, mastery_table],
                      concurrency_id="cpu")

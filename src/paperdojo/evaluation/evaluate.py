@@ -75,7 +75,10 @@ def _capped(hits: list[Hit], words: int = 1000) -> str:
 
 
 def retrieval_metrics(questions: list[Question], search: Callable[[str], list[Hit]]) -> dict:
-    """doc hit@5, page hit@5, MRR@10 by page and key-point recall of the top 5."""
+    """doc hit@5, page hit@5, MRR@10 by page and key-point recall of the top 5 (answerable questions).
+
+    `rows` holds one record per question (id, type, doc, page, rr, kp, ms) for `by_type`.
+    """
     rows, times = [], []
     for q in questions:
         if not q.answerable:
@@ -86,17 +89,17 @@ def retrieval_metrics(questions: list[Question], search: Callable[[str], list[Hi
         top5 = hits[:5]
         rank = next((r for r, h in enumerate(hits[:10], 1) if q.on_gold_page(h)), None)
         found = kp_found(q.key_points, _capped(top5))
-        rows.append({"id": q.id, "doc": any(q.on_gold_doc(h) for h in top5),
+        rows.append({"id": q.id, "type": q.type, "doc": any(q.on_gold_doc(h) for h in top5),
                      "page": any(q.on_gold_page(h) for h in top5), "rr": 1 / rank if rank else 0.0,
-                     "kp": sum(found) / len(found) if found else 1.0})
-    n = len(rows)
+                     "kp": sum(found) / len(found) if found else 1.0, "retrieval_ms": times[-1]})
+    n = max(1, len(rows))
     return {
         "doc_hit@5": sum(r["doc"] for r in rows) / n,
         "page_hit@5": sum(r["page"] for r in rows) / n,
         "mrr@10": sum(r["rr"] for r in rows) / n,
         "kp_recall@5": sum(r["kp"] for r in rows) / n,
-        "retrieval_p50_ms": statistics.median(times),
-        "n_answerable": n,
+        "retrieval_p50_ms": statistics.median(times) if times else 0.0,
+        "n_answerable": len(rows),
         "rows": rows,
     }
 
@@ -105,46 +108,74 @@ def evaluate_retriever(retriever: Retriever, questions: list[Question], k: int =
     return retrieval_metrics(questions, lambda q: retriever.search(q, k=k))
 
 
+def answer_row(q: Question, ans: object) -> dict:
+    """One question's answer record: the figures `answer_metrics` sums and `by_type` averages.
+
+    Any further numeric field added here (e.g. the answer's words) is averaged per type by `by_type`.
+    """
+    row = {"id": q.id, "type": q.type, "answerable": q.answerable, "refused": bool(ans.refused),
+           "ms": ans.ms, "ungrounded": not getattr(ans, "grounded", True),
+           "llm_failed": bool(getattr(ans, "llm_error", ""))}
+    if q.answerable:
+        found = kp_found(q.key_points, ans.text) if not ans.refused else [False] * len(q.key_points)
+        row["answer_kp"] = sum(found) / len(found) if found else (0.0 if ans.refused else 1.0)
+        row["cited"] = len(ans.cited) if not ans.refused else 0
+        ok = [q.on_gold_doc(Hit(s.chunk, 0.0, 0.0)) for s in ans.cited] if not ans.refused else []
+        row["cited_ok"] = sum(ok)
+    return row
+
+
 def answer_metrics(questions: list[Question], ask: Callable[[str], object]) -> dict:
     """Key-point coverage of answers, citation precision, refusals and latency.
 
     `ask` returns an answer with `.text`, `.refused`, `.cited` (sources with `.chunk`) and `.ms`.
+    `rows` holds one `answer_row` per question.
     """
-    kp, cited_ok, cited_all, times = [], 0, 0, []
-    refused_unanswerable, unanswerable, false_refusals, answerable = 0, 0, 0, 0
-    ungrounded, llm_failed = 0, 0
-    for q in questions:
-        ans = ask(q.question)
-        times.append(ans.ms)
-        ungrounded += not getattr(ans, "grounded", True)
-        llm_failed += bool(getattr(ans, "llm_error", ""))
-        if not q.answerable:
-            unanswerable += 1
-            refused_unanswerable += bool(ans.refused)
-            continue
-        answerable += 1
-        if ans.refused:
-            false_refusals += 1
-            kp.append(0.0)
-            continue
-        found = kp_found(q.key_points, ans.text)
-        kp.append(sum(found) / len(found) if found else 1.0)
-        for source in ans.cited:
-            hit = Hit(source.chunk, 0.0, 0.0)
-            cited_all += 1
-            cited_ok += q.on_gold_doc(hit)
-    times.sort()
+    rows = [answer_row(q, ask(q.question)) for q in questions]
+    out = _answer_summary(rows)
+    out["rows"] = rows
+    return out
+
+
+def _answer_summary(rows: list[dict]) -> dict:
+    answerable = [r for r in rows if r["answerable"]]
+    unanswerable = [r for r in rows if not r["answerable"]]
+    times = sorted(r["ms"] for r in rows)
+    cited = sum(r["cited"] for r in answerable)
     return {
-        "answer_kp": sum(kp) / max(1, len(kp)),
-        "citation_precision": cited_ok / max(1, cited_all),
-        "refusal_rate": refused_unanswerable / max(1, unanswerable),
-        "false_refusal_rate": false_refusals / max(1, answerable),
+        "answer_kp": sum(r["answer_kp"] for r in answerable) / max(1, len(answerable)),
+        "citation_precision": sum(r["cited_ok"] for r in answerable) / max(1, cited),
+        "refusal_rate": sum(r["refused"] for r in unanswerable) / max(1, len(unanswerable)),
+        "false_refusal_rate": sum(r["refused"] for r in answerable) / max(1, len(answerable)),
+        "refused_unanswerable": f"{sum(r['refused'] for r in unanswerable)}/{len(unanswerable)}",
+        "false_refusals": f"{sum(r['refused'] for r in answerable)}/{len(answerable)}",
         "p50_ms": statistics.median(times) if times else 0.0,
         "p95_ms": times[min(len(times) - 1, int(0.95 * len(times)))] if times else 0.0,
-        "n": len(questions),
-        "ungrounded": ungrounded,  # language-model answers with no valid citation
-        "llm_failed": llm_failed,  # answered extractively because the model failed
+        "n": len(rows),
+        "ungrounded": sum(r["ungrounded"] for r in rows),  # language-model answers with no valid citation
+        "llm_failed": sum(r["llm_failed"] for r in rows),  # answered extractively because the model failed
     }
+
+
+_NOT_AVERAGED = {"id", "type", "answerable"}
+_RENAMED = {"rr": "mrr@10", "kp": "kp_recall@5", "page": "page_hit@5", "doc": "doc_hit@5"}
+
+
+def by_type(rows: list[dict]) -> dict[str, dict]:
+    """Per question type: the mean of every numeric per-question field, over the questions that have it
+    (retrieval fields under their metric names, e.g. rr -> mrr@10), and n. Unanswerable questions
+    report `refused` (share refused); for answerable ones it is the false-refusal share."""
+    out: dict[str, dict] = {}
+    for kind in sorted({r["type"] for r in rows}):
+        group = [r for r in rows if r["type"] == kind]
+        figures: dict[str, float | int] = {"n": len({r["id"] for r in group})}
+        fields = {k for r in group for k, v in r.items()
+                  if k not in _NOT_AVERAGED and isinstance(v, int | float)}
+        for key in sorted(fields):
+            values = [float(r[key]) for r in group if isinstance(r.get(key), int | float)]
+            figures[_RENAMED.get(key, key)] = sum(values) / len(values)
+        out[kind] = figures
+    return out
 
 
 RATIO_KEYS = ["doc_hit@5", "page_hit@5", "mrr@10", "kp_recall@5", "answer_kp", "citation_precision",
@@ -152,20 +183,67 @@ RATIO_KEYS = ["doc_hit@5", "page_hit@5", "mrr@10", "kp_recall@5", "answer_kp", "
 
 
 def evaluate_all(answerer: object, questions: list[Question]) -> dict:
-    """Every metric of the harness for one system (ours: an Answerer)."""
-    retrieval = evaluate_retriever(answerer.retriever, questions)
-    rows = retrieval.pop("rows")
+    """Every metric of the harness for one system (ours: an Answerer), overall and `by_type`.
+
+    Retrieval is measured on the passages the answer draws on (`Answerer.passages`, top 10).
+    """
+    search = getattr(answerer, "passages", None) or (lambda q, k=10: answerer.retriever.search(q, k=k))
+    retrieval = retrieval_metrics(questions, lambda q: search(q, k=10))
+    rrows = retrieval.pop("rows")
     answers = answer_metrics(questions, answerer.answer)
-    return {**retrieval, **answers, "missed_pages": [r["id"] for r in rows if not r["page"]]}
+    arows = answers.pop("rows")
+    merged: dict[str, dict] = {r["id"]: dict(r) for r in arows}
+    for r in rrows:
+        merged[r["id"]].update(r)
+    return {**retrieval, **answers, "missed_pages": [r["id"] for r in rrows if not r["page"]],
+            "by_type": by_type(list(merged.values())), "questions": list(merged.values())}
 
 
 def evaluate_baseline(baseline: object, questions: list[Question]) -> dict:
     retrieval = retrieval_metrics(questions, lambda q: baseline.search(q, k=10))
     retrieval.pop("rows")
     answers = answer_metrics(questions, baseline.answer)
+    answers.pop("rows")
     return {**retrieval, **answers, "pages": baseline.n_pages, "chunks": baseline.n_chunks,
             "build_s": round(baseline.build_s, 1)}
 
 
 def ratios(ours: dict, base: dict) -> dict:
     return {k: round(ours[k] / base[k], 3) for k in RATIO_KEYS if base.get(k)}
+
+
+def unrelated(q: Question, pool: list[Question]) -> Question | None:
+    """A question of `pool` about other papers than `q` (deterministic: half the pool further on)."""
+    docs = {g["doc"] for g in q.gold}
+    start = next((i for i, p in enumerate(pool) if p.id == q.id), 0) + len(pool) // 2
+    for i in range(len(pool)):
+        other = pool[(start + i) % len(pool)]
+        if other.id != q.id and other.answerable and not docs & {g["doc"] for g in other.gold}:
+            return other
+    return None
+
+
+def context_bleed(answerer: object, questions: list[Question], pool: list[Question] | None = None) -> dict:
+    """Ask each question alone and right after an unrelated question in one conversation.
+
+    bleed: the share of questions whose passages (doc, chunk span) differ between the two;
+    carried: how many were read as follow-ups (each of these eval questions stands alone, so 0 is
+    right); bled: the ids that differed. Needs an Answerer (`answer(..., conversation=)`).
+    """
+    from paperdojo.answering.answer import Conversation
+
+    pool = pool or questions
+    bled, carried, n = [], 0, 0
+    for q in questions:
+        before = unrelated(q, pool)
+        if before is None:
+            continue
+        alone = answerer.answer(q.question)
+        conversation = Conversation()
+        answerer.answer(before.question, conversation=conversation)
+        after = answerer.answer(q.question, conversation=conversation)
+        n += 1
+        carried += bool(after.interpreted)
+        if [s.chunk.chunk_id for s in alone.sources] != [s.chunk.chunk_id for s in after.sources]:
+            bled.append(q.id)
+    return {"bleed": len(bled) / max(1, n), "carried": carried, "n": n, "bled": bled}

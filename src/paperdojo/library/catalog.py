@@ -66,9 +66,30 @@ def _read(path: Path, origin: str) -> list[Paper]:
     return papers
 
 
+def categories_file(settings: Settings) -> Path:
+    """The categories the user chose for reading-list papers (`[categories] id = "name"`)."""
+    return settings.ingest_dir / "categories.toml"
+
+
+def _category_overrides(settings: Settings) -> dict[str, str]:
+    path = categories_file(settings)
+    if not path.exists():
+        return {}
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8")).get("categories", {})
+    except tomllib.TOMLDecodeError as exc:
+        raise CatalogError(f"{path} is not valid TOML: {exc}") from exc
+    return {str(k): str(v) for k, v in data.items() if str(v).strip()}
+
+
 def load_catalog(settings: Settings) -> list[Paper]:
-    """Reading list first, in its order, then the user's additions; ids are unique."""
+    """Reading list first, in its order (with the categories the user chose for them), then the
+    user's additions; ids are unique."""
     papers = _read(settings.reading_list, "reading-list") + _read(settings.library_file, "user")
+    overrides = _category_overrides(settings)
+    for paper in papers:
+        if paper.origin == "reading-list" and paper.id in overrides:
+            paper.category = overrides[paper.id]
     seen: set[str] = set()
     for paper in papers:
         if paper.id in seen:
@@ -120,6 +141,28 @@ def add_paper(settings: Settings, paper: Paper) -> list[Paper]:
     papers = [p for p in papers if p.id != paper.id] + [paper]
     save_library(settings, papers)
     return papers
+
+
+def set_category(settings: Settings, paper_id: str, category: str) -> Paper:
+    """Put a paper in `category`: a user paper in library.toml, a reading-list paper in
+    categories.toml (the reading list itself stays as shipped). CatalogError for an unknown id or
+    an empty name. The index follows at the next ingest (its parts are reused: seconds)."""
+    category = " ".join(category.split())
+    if not category:
+        raise CatalogError("a category needs a name")
+    papers = load_catalog(settings)
+    paper = find(papers, paper_id)
+    if paper is None:
+        raise CatalogError(f"no paper {paper_id!r} in the library; `paperdojo papers` lists them")
+    paper.category = category
+    if paper.origin == "user":
+        save_library(settings, papers)
+    else:
+        overrides = {**_category_overrides(settings), paper_id: category}
+        body = "# Categories you chose for reading-list papers.\n\n[categories]\n" + "".join(
+            f"{json.dumps(k)} = {json.dumps(v, ensure_ascii=False)}\n" for k, v in sorted(overrides.items()))
+        atomic_write_text(categories_file(settings), body)
+    return paper
 
 
 def remove_paper(settings: Settings, paper_id: str) -> list[Paper]:

@@ -24,7 +24,7 @@ from urllib.parse import urlparse
 
 import numpy as np
 
-from paperdojo.library import catalog, fetch, identity, parse, store
+from paperdojo.library import catalog, fetch, identity, parse, store, topics
 from paperdojo.library.cache import EmbeddingCache
 from paperdojo.library.catalog import Paper
 from paperdojo.library.chunk import embedding_text
@@ -488,6 +488,7 @@ def ingest(settings: Settings, pdf_dirs: Iterable[Path] = (), only: Iterable[str
             if pid in statuses and statuses[pid].status == "indexed":
                 statuses[pid].warnings.append(f"kept the cached copy; refused {why}")
         report.docs = [statuses[p.id] for p in papers if p.id in statuses]
+        topics.fill_categories(settings, papers, report.docs, parts, embedder)
         _write_if_changed(settings, report, previous, parts, fp, rebuild, embedder)
         report.cached_vectors = cache.hits
         if report.wrote_index:

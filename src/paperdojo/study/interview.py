@@ -11,7 +11,6 @@ spaced-repetition schedule (FSRS) that leans on weak topics.
 from __future__ import annotations
 
 import json
-import math
 import re
 import sqlite3
 import tomllib
@@ -27,6 +26,8 @@ from fsrs import Card, Rating, Scheduler
 from paperdojo.answering.answer import Answer, Answerer
 from paperdojo.answering.retrieve import Filters, Hit
 from paperdojo.library.chunk import sentence_spans
+from paperdojo.study.concepts import WORD, candidates, is_prose, rank_concepts, term_words
+from paperdojo.study.grading import Opposites, claim_weight, contradictions, numbers, says_dont_know
 from paperdojo.study.rubric import Rubric, grade_with_model
 
 GENERIC_SECTIONS = {
@@ -36,23 +37,6 @@ GENERIC_SECTIONS = {
     "motivation", "overview", "abstract", "front matter", "future work", "limitations", "appendix",
     "references", "methodology", "method", "design", "case studies", "notation",
 }
-STOP = {
-    "the", "a", "an", "of", "and", "or", "to", "in", "on", "for", "with", "by", "is", "are", "be",
-    "as", "at", "this", "that", "these", "those", "it", "its", "we", "our", "from", "can", "which",
-    "each", "such", "into", "than", "then", "also", "not", "but", "if", "when", "while", "all",
-    "only", "more", "most", "other", "their", "they", "has", "have", "been", "was", "were", "how",
-    "what", "why", "does", "do", "use", "uses", "used", "using", "one", "two", "both", "per", "e.g",
-    "i.e", "so", "same", "between", "different", "new", "well", "however", "would", "could",
-    "may", "will", "there", "where", "because", "over", "under", "up", "out", "no", "any", "like",
-    "got", "get", "gets", "become", "becomes", "make", "makes", "made", "take", "takes", "show",
-    "shows", "shown", "need", "needs", "allow", "allows", "let", "lets", "based", "given", "called",
-    "see", "note", "thus", "hence", "much", "many", "very", "first", "second", "since", "after",
-    "without", "within", "among", "via", "whether", "although", "though", "unlike", "whose", "against",
-    "toward", "towards", "upon", "across", "along", "around", "through", "during", "before", "above",
-    "below", "instead", "rather", "even", "still", "yet", "just", "here", "therefore", "moreover",
-    "owing", "due",
-}
-_WORD = re.compile(r"[A-Za-z][A-Za-z0-9\-]*")
 
 
 @dataclass
@@ -68,8 +52,10 @@ class Question:
 @dataclass
 class Concept:
     phrase: str
-    hit: Hit  # the reference passage that explains it
+    hit: Hit  # the reference passage that explains it (its page is the citation)
     covered: bool = False
+    sentence: str = ""  # the paper's sentence that states it
+    earned_by: str = ""  # the words of the answer that earned the credit
 
 
 @dataclass
@@ -84,6 +70,8 @@ class Grade:
     rubric: Rubric | None = None  # with a language model: its rubric points, met or not
     follow_up: str = ""  # a question that probes deeper
     notes: list[str] = field(default_factory=list)
+    contradictions: list[str] = field(default_factory=list)  # the answer's sentences that contradict
+    parts: dict[str, float] = field(default_factory=dict)  # claim coverage, concept share (0-1)
 
 
 # --------------------------------------------------------------------------- questions
@@ -124,111 +112,199 @@ def generated_questions(manifest_docs: dict, chunks: list) -> list[Question]:
 
 
 # --------------------------------------------------------------------------- grading
+@dataclass
+class Evidence:
+    """What an answer to one question is graded against, prepared once per question.
+
+    `refs` are the passages shown to the user (the top 4 of the question's papers); `sentences` are
+    the prose sentences (concepts.is_prose) of the top `evidence_k` passages, with the hit each
+    comes from; `key` indexes the sentences most relevant to the question, `weights` their weights.
+    """
+
+    refs: list[Hit]
+    sentences: list[str]
+    hits: list[Hit]
+    vecs: np.ndarray  # (len(sentences), dim), L2-normalized
+    key: np.ndarray  # indices into sentences
+    weights: np.ndarray  # same length as key, sums to 1
+    numbers: set[str]
+    concepts: list[Concept]
+    concept_vecs: np.ndarray
+
+
 class Grader:
+    """Grades an answer by the claims it makes about the papers' key sentences and concepts.
+
+    Score (0-10) = 10 * (0.8 * claim coverage + 0.2 * concept coverage), each divided by what a
+    reference-quality answer reaches, minus 2 points per sentence that contradicts the papers
+    (grading.contradictions). Claim coverage: the key reference sentences (the 8 most relevant to
+    the question) matched greedily to the answer's sentences, each answer sentence earning at most
+    one key sentence per 8 words; a match earns its cosine mapped linearly from `sim_floor` (0) to
+    `sim_full` (1), times the sentence's claim_weight (a list of terms earns ~0), and nothing when
+    the sentence contradicts the papers. Concept coverage: the share of the key concepts said inside
+    a claim (same normalised stems, or a clause of the answer within `concept_threshold` cosine).
+    Calibration (docs/measurements.md): the reference answers of dev.jsonl and dev2.jsonl score a
+    median of 8.0; the constants were chosen on the dev.jsonl half of graded_answers.jsonl.
+    """
+
     def __init__(self, answerer: Answerer, n_concepts: int = 12) -> None:
         self.answerer = answerer
         self.retriever = answerer.retriever
         self.embedder = self.retriever.embedder
         self.stem = self.retriever.stemmer.stemWord
         self.n_concepts = n_concepts
-        self.concept_threshold = 0.65  # a sentence this similar to a concept covers it
-        self.key_sentences = 16  # reference sentences most relevant to the question
-        self.full_coverage = 1.0  # share of the concepts that earns full marks (lower ones tied more)
+        self.concept_threshold = 0.65  # a clause of the answer this close to a concept says it
+        self.key_sentences = 8  # reference sentences most relevant to the question
+        self.evidence_k = 8  # passages whose sentences a claim is checked against
+        self.sim_floor = 0.25  # cosine of a claim and a key sentence that earns nothing
+        self.sim_full = 0.60  # cosine that earns the key sentence in full
+        self.full_coverage = 0.60  # claim coverage of a reference-quality answer
+        self.full_concepts = 0.35  # share of concepts a reference-quality answer says
+        self.concept_weight = 0.2  # of the score; the rest is claim coverage
+        self.contradiction_cost = 2.0  # points per contradicted claim
+        self.same_claim = 0.55  # cosine above which a reference sentence is checked for contradiction
+        self.words_per_idea = 8  # a sentence of the answer earns at most one key sentence per 8 words
+        self.opposites = Opposites.build(self.stem)
+        self._evidence: dict[tuple[str, tuple[str, ...]], Evidence] = {}
         df: Counter[str] = Counter()
         for c in self.retriever.chunks:
-            df.update({self.stem(w.lower()) for w in _WORD.findall(c.text)})
+            df.update({self.stem(w.lower()) for w in WORD.findall(c.text)})
         self.df, self.n_docs = df, max(1, len(self.retriever.chunks))
 
     def _stems(self, text: str) -> set[str]:
-        return {self.stem(w.lower()) for w in _WORD.findall(text)}
-
-    def _technical(self, word: str, stem: str) -> bool:
-        """A single word is a concept only if it looks like a term (TPU, FP16, all-reduce)."""
-        if word.lower().endswith("ly") or len(word) < 4:
-            return False
-        return any(c.isupper() for c in word[1:]) or any(c.isdigit() for c in word) or "-" in word
+        return {self.stem(w) for w in term_words(text)}
 
     def references(self, q: Question, k: int = 4) -> list[Hit]:
         indexed = {c.doc_id for c in self.retriever.chunks}
         papers = {p for p in q.papers if p in indexed}
         return self.retriever.search(q.text, k, Filters(papers) if papers else None)
 
-    def concepts(self, q: Question, refs: list[Hit]) -> list[Concept]:
-        """Key phrases of the reference passages that the question does not already give away."""
-        asked = self._stems(q.text)
-        tf: Counter[str] = Counter()
-        where: dict[str, Hit] = {}
-        surface: dict[str, str] = {}
-        for hit in refs:
-            words = _WORD.findall(hit.matched.text)
-            for n in (1, 2, 3):
-                for i in range(len(words) - n + 1):
-                    gram = words[i : i + n]
-                    low = [w.lower() for w in gram]
-                    if low[0] in STOP or low[-1] in STOP or any(len(w) < 3 for w in low):
-                        continue
-                    stems = tuple(self.stem(w) for w in low)
-                    if n == 1 and not self._technical(gram[0], stems[0]):
-                        continue
-                    if 2 * len(set(stems) & asked) > len(set(stems)):  # mostly the question again
-                        continue
-                    key = " ".join(stems)
-                    tf[key] += 1
-                    where.setdefault(key, hit)
-                    surface.setdefault(key, " ".join(gram))
-        if not tf:
-            return []
-        def tfidf(key: str) -> float:
-            idf = sum(math.log(self.n_docs / (1 + self.df.get(s, 0))) for s in key.split()) / len(key.split())
-            return (1 + math.log(tf[key])) * max(idf, 0.0) * (1 + 0.3 * (len(key.split()) - 1))
-        ranked = sorted(tf, key=tfidf, reverse=True)[:40]
-        vecs = self.embedder.encode([q.text] + [surface[k] for k in ranked])
-        sims = vecs[1:] @ vecs[0]
-        top = max(tfidf(k) for k in ranked) or 1.0
-        score = {k: 0.5 * tfidf(k) / top + 0.5 * float(s) for k, s in zip(ranked, sims, strict=True)}
-        chosen: list[str] = []
-        for key in sorted(ranked, key=score.get, reverse=True):
-            if any(set(key.split()) & set(c.split()) for c in chosen):
-                continue
-            chosen.append(key)
-            if len(chosen) == self.n_concepts:
-                break
-        return [Concept(surface[k], where[k]) for k in chosen]
+    def evidence(self, q: Question) -> Evidence:
+        """The reference passages, their prose sentences and concepts for `q` (cached per question)."""
+        cache_key = (q.text, tuple(q.papers))
+        if cache_key in self._evidence:
+            return self._evidence[cache_key]
+        hits = self.references(q, self.evidence_k)
+        refs = hits[:4]
+        sentences, where = [], []
+        papers = {h.chunk.doc_id for h in hits}
+        numbers_seen = numbers(" ".join(c.text for c in self.retriever.chunks if c.doc_id in papers))
+        seen: set[str] = set()
+        for hit in hits:
+            text = hit.chunk.text
+            for a, b in sentence_spans(text, 0, len(text)):
+                sentence = " ".join(text[a:b].split())
+                if sentence not in seen and is_prose(sentence, hit.chunk.section):
+                    seen.add(sentence)
+                    sentences.append(sentence)
+                    where.append(hit)
+        dim = self.embedder.dim
+        vecs = self.embedder.encode([q.text] + sentences) if sentences else self.embedder.encode([q.text])
+        q_vec, vecs = vecs[0], vecs[1:].reshape(-1, dim)
+        relevance = vecs @ q_vec if len(sentences) else np.zeros(0)
+        # key sentences: the most relevant to the question among the passages shown (refs)
+        shown = {id(h) for h in refs}
+        pool = [i for i, h in enumerate(where) if id(h) in shown] or list(range(len(sentences)))
+        key = np.array(sorted(pool, key=lambda i: -relevance[i])[: self.key_sentences], dtype=int)
+        weights = np.clip(relevance[key] - 0.1, 0.05, None) if len(key) else np.zeros(0)
+        weights = weights / weights.sum() if len(key) else weights
+        concepts = self._concepts(q, [sentences[i] for i in pool], [where[i] for i in pool])
+        concept_vecs = self.embedder.encode([c.phrase for c in concepts]) if concepts else \
+            np.zeros((0, dim), dtype=np.float32)
+        ev = Evidence(refs, sentences, where, vecs, key, weights, numbers_seen, concepts, concept_vecs)
+        if len(self._evidence) > 256:
+            self._evidence.clear()
+        self._evidence[cache_key] = ev
+        return ev
 
-    def grade(self, q: Question, answer: str) -> Grade:
-        refs = self.references(q)
-        model = self.answerer.answer(q.text, Filters({h.chunk.doc_id for h in refs}) if refs else None)
-        concepts = self.concepts(q, refs)
+    def _concepts(self, q: Question, sentences: list[str], hits: list[Hit]) -> list[Concept]:
+        """Key phrases of the prose sentences that the question does not already give away."""
+        cands = candidates(sentences, self.stem, self._stems(q.text))
+        if not cands:
+            return []
+        q_vec = self.embedder.encode([q.text])[0]
+
+        def relevance(phrases: list[str]) -> list[float]:
+            return [float(s) for s in self.embedder.encode(phrases) @ q_vec]
+
+        chosen = rank_concepts(cands, self.df, self.n_docs, relevance, self.n_concepts)
+        return [Concept(c.phrase, hits[c.sentence], sentence=sentences[c.sentence]) for c in chosen]
+
+    def concepts(self, q: Question, refs: list[Hit] | None = None) -> list[Concept]:
+        """The key concepts of `q` (fresh copies: grading marks them covered or not)."""
+        return [Concept(c.phrase, c.hit, sentence=c.sentence) for c in self.evidence(q).concepts]
+
+    def grade(self, q: Question, answer: str, with_model_answer: bool = True) -> Grade:
+        """Grade `answer` (0-10) with what earned each credit; see the class docstring.
+
+        `with_model_answer=False` skips the extractive model answer (measurement runs)."""
+        ev = self.evidence(q)
+        concepts = self.concepts(q)
+        papers = Filters({h.chunk.doc_id for h in ev.refs}) if ev.refs else None
+        model = self.answerer.answer(q.text, papers) if with_model_answer else Answer(q.text, q.text, "", [])
         text = answer.strip()
-        if not text or not refs:
+        if not text or not ev.refs or not ev.sentences:
             reason = "no answer given" if not text else "no reference passages for this question"
-            return Grade(0.0, [], concepts, 0.0, [reason], model, refs)
-        said = self._stems(text)
-        sentences = [text[s:e] for s, e in sentence_spans(text, 0, len(text))] or [text]
-        ref_sents = [t[a:b] for t in (h.matched.text for h in refs) for a, b in sentence_spans(t, 0, len(t))
-                     if len(t[a:b].split()) >= 5] or [h.chunk.text for h in refs]
-        vecs = self.embedder.encode([q.text] + ref_sents + sentences + [c.phrase for c in concepts])
-        q_vec, ref_vecs = vecs[0], vecs[1 : 1 + len(ref_sents)]
-        sent_vecs = vecs[1 + len(ref_sents) : 1 + len(ref_sents) + len(sentences)]
-        concept_vecs = vecs[1 + len(ref_sents) + len(sentences) :]
-        for c, cv in zip(concepts, concept_vecs, strict=True):
-            lexical = self._stems(c.phrase) <= said
-            c.covered = lexical or float(np.max(sent_vecs @ cv)) >= self.concept_threshold
-        # the reference sentences that matter most for this question, and how well each is answered
-        key_refs = ref_vecs[np.argsort(-(ref_vecs @ q_vec))[: self.key_sentences]]
+            return Grade(0.0, [], concepts, 0.0, [reason], model, ev.refs)
+        if says_dont_know(text):
+            return Grade(0.0, [], concepts, 0.0, ["you said you do not know: study the model answer below"],
+                         model, ev.refs)
+        sentences = [" ".join(text[a:b].split()) for a, b in sentence_spans(text, 0, len(text))] or [text]
+        clauses = [(i, c.strip()) for i, s in enumerate(sentences) for c in re.split(r"[,;:()]", s)
+                   if len(WORD.findall(c)) >= 2]
+        vecs = self.embedder.encode(sentences + [c for _, c in clauses])
+        sent_vecs, clause_vecs = vecs[: len(sentences)], vecs[len(sentences) :]
+        sims = sent_vecs @ ev.vecs.T  # (answer sentences, reference sentences)
+        claims = np.array([claim_weight(s) for s in sentences])
+        contradicted: list[tuple[str, list[str]]] = []
+        ok = np.ones(len(sentences))
+        for i, s in enumerate(sentences):
+            near = [j for j in np.argsort(-sims[i])[:3] if sims[i, j] >= self.same_claim]
+            if claims[i] == 0 or not near:
+                continue  # no reference sentence says nearly the same: nothing to contradict
+            found = contradictions(s, [ev.sentences[j] for j in near], ev.numbers, self.stem, self.opposites)
+            if found:
+                ok[i] = 0.0
+                contradicted.append((s, found))
+        credit = np.clip((sims[:, ev.key] - self.sim_floor) / (self.sim_full - self.sim_floor), 0, 1)
+        credit = credit * (claims * ok)[:, None]
+        coverage = float(assign(credit, capacity(sentences, self.words_per_idea)) @ ev.weights) \
+            if len(ev.key) else 0.0
+        said = [self._stems(s) if claims[i] >= 0.5 and ok[i] else set() for i, s in enumerate(sentences)]
+        for c, cv in zip(concepts, ev.concept_vecs, strict=True):
+            stems = self._stems(c.phrase)
+            lexical = next((i for i, st in enumerate(said) if stems <= st), None)
+            if lexical is not None:
+                c.covered, c.earned_by = True, _words_of(sentences[lexical], c.phrase)
+                continue
+            good = [(float(cv @ clause_vecs[n]), n) for n, (i, _) in enumerate(clauses)
+                    if claims[i] >= 0.5 and ok[i]]
+            best = max(good, default=(0.0, -1))
+            if best[0] >= self.concept_threshold:
+                c.covered, c.earned_by = True, clauses[best[1]][1]
         covered = [c for c in concepts if c.covered]
         missing = [c for c in concepts if not c.covered]
-        similarity = float(np.mean(np.max(key_refs @ sent_vecs.T, axis=1)))
-        # coverage of the concepts and how well the answer speaks to the key sentences (0.05-0.70
-        # mapped to 0-1); measured on dev.jsonl: reference > partial > off-topic on 39 of 42
-        coverage = min(1.0, len(covered) / (self.full_coverage * len(concepts))) if concepts else 0.0
-        semantic = min(1.0, max(0.0, (similarity - 0.05) / 0.65))
-        score = round(10 * (0.6 * coverage + 0.4 * semantic), 1)
-        reasons = [f"covers {len(covered)} of {len(concepts)} key concepts of the papers",
-                   f"how much of the reference passages the answer speaks to: {similarity:.2f}"]
-        if len(text.split()) < 12:  # said, not scored: the concepts and similarity carry the score
+        concept_share = len(covered) / len(concepts) if concepts else coverage
+        claim_part = min(1.0, coverage / self.full_coverage)
+        concept_part = min(1.0, concept_share / self.full_concepts)
+        penalty = self.contradiction_cost * len(contradicted)
+        mixed = (1 - self.concept_weight) * claim_part + self.concept_weight * concept_part
+        score = round(max(0.0, min(10.0, 10 * mixed - penalty)), 1)
+        similarity = float(np.mean(sims.max(axis=0)[ev.key])) if len(ev.key) else 0.0
+        reasons = [f"your claims cover {100 * coverage / self.full_coverage:.0f}% of what a complete answer "
+                   "says about the key sentences of the papers" if coverage < self.full_coverage else
+                   "your claims cover the key sentences of the papers",
+                   f"says {len(covered)} of {len(concepts)} key concepts in sentences that make a claim"]
+        if claims.mean() < 0.5:
+            reasons.append("mostly a list of terms: say what each does and why, in sentences")
+        for s, found in contradicted:
+            reasons.append(f'contradicts the papers ({"; ".join(found)}): "{_short(s)}"')
+        if len(WORD.findall(text)) < 12:
             reasons.append("very short: an interviewer expects the mechanism and the why")
-        grade = Grade(score, covered, missing, similarity, reasons, model, refs)
+        grade = Grade(score, covered, missing, similarity, reasons, model, ev.refs)
+        grade.contradictions = [s for s, _ in contradicted]
+        grade.parts = {"claims": round(coverage, 3), "concepts": round(concept_share, 3),
+                       "claim_share": round(float(claims.mean()), 3), "concept_score": score}
         if missing:
             grade.follow_up = (f"You did not bring up {missing[0].phrase}: what role does it play here, "
                                "and why?")
@@ -237,7 +313,12 @@ class Grader:
         return grade
 
     def add_rubric(self, grade: Grade, q: Question, answer: str) -> None:
-        """The language model's rubric grade, averaged with the concept score when it gave one."""
+        """The language model's rubric grade, averaged with the concept score when it gave one.
+
+        The contract holds with a model too: an answer that is mostly a list of terms is never raised
+        above its concept grade (a model asked "does it make this point?" tends to say yes to the
+        term), and contradicted claims keep their cost. A model failure leaves the concept grade,
+        with a note."""
         passages = [(n, f"{h.chunk.title}, {h.chunk.section}, p. {h.chunk.page_start}", h.chunk.text)
                     for n, h in enumerate(grade.references, 1)]
         rubric = grade_with_model(self.answerer.llm, q.text, answer, passages)
@@ -246,9 +327,51 @@ class Grader:
             judged = [p for p in rubric.points if p.met is not None]
             grade.reasons.append(f"{self.answerer.llm.label}: meets {sum(p.met for p in judged)} of "
                                  f"{len(judged)} rubric points drawn from the papers")
-            grade.score = round(0.5 * grade.score + 0.5 * rubric.score, 1)
+            blended = 0.5 * grade.score + 0.5 * rubric.score
+            if grade.parts.get("claim_share", 1.0) < 0.5:
+                blended = min(blended, grade.score)
+                grade.notes.append("mostly a list of terms: the model's rubric cannot raise the grade")
+            blended -= 0.5 * self.contradiction_cost * len(grade.contradictions)  # keep the full cost
+            grade.score = round(max(0.0, min(10.0, blended)), 1)
         if rubric.follow_up:
             grade.follow_up = rubric.follow_up
+
+
+def capacity(sentences: list[str], words_per_idea: int) -> np.ndarray:
+    """How many key sentences each answer sentence may earn: one per `words_per_idea` words, >= 1."""
+    return np.array([max(1, round(len(s.split()) / words_per_idea)) for s in sentences])
+
+
+def assign(credit: np.ndarray, cap: np.ndarray) -> np.ndarray:
+    """Greedy matching of answer sentences (rows) to key sentences (columns), best credit first,
+    each key sentence earned once and each answer sentence at most `cap` times; the credit each key
+    sentence gets (columns,)."""
+    got = np.zeros(credit.shape[1])
+    left = cap.astype(int).copy()
+    for flat in np.argsort(-credit, axis=None):
+        i, j = divmod(int(flat), credit.shape[1])
+        if credit[i, j] <= 0:
+            break
+        if left[i] > 0 and got[j] == 0:
+            got[j], left[i] = credit[i, j], left[i] - 1
+    return got
+
+
+def _short(sentence: str, n: int = 14) -> str:
+    words = sentence.split()
+    return " ".join(words[:n]) + (" ..." if len(words) > n else "")
+
+
+def _words_of(sentence: str, phrase: str) -> str:
+    """The words of `sentence` that match `phrase` after normalisation, else the sentence (short)."""
+    want = term_words(phrase)
+    words = sentence.split()
+    norm = [" ".join(term_words(w)) for w in words]
+    for i in range(len(words)):
+        for j in range(i + 1, min(len(words), i + 2 * len(want) + 1) + 1):
+            if " ".join(n for n in norm[i:j] if n).split() == want:
+                return " ".join(words[i:j]).strip(",.;:()")
+    return _short(sentence)
 
 
 # --------------------------------------------------------------------------- progress
@@ -272,6 +395,10 @@ class Progress:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.db = sqlite3.connect(path, check_same_thread=False)
         self.db.executescript(SCHEMA)
+        columns = {row[1] for row in self.db.execute("PRAGMA table_info(attempts)")}
+        if "status" not in columns:  # databases from before drafts and skips: NULL = open
+            self.db.execute("ALTER TABLE attempts ADD COLUMN status TEXT")
+            self.db.commit()
         self.scheduler = Scheduler()
         self.session = uuid.uuid4().hex[:12]
 
@@ -290,9 +417,35 @@ class Progress:
         self.db.execute("UPDATE attempts SET answer=? WHERE id=?", (answer, attempt))
         self.db.commit()
 
+    def skip(self, attempt: int) -> None:
+        """The user skipped the question: the attempt stays ungraded (no 0 recorded, no review)."""
+        self.db.execute("UPDATE attempts SET status='skipped' WHERE id=?", (attempt,))
+        self.db.commit()
+
+    def drafts(self) -> list[tuple[int, Question, str]]:
+        """Answers typed but never graded nor skipped (a closed terminal, a reloaded page), newest
+        first, with their question: (attempt id, question, text so far)."""
+        rows = self.db.execute(
+            "SELECT id, question_id, question, category, papers, answer FROM attempts WHERE score IS NULL "
+            "AND status IS NULL AND answer IS NOT NULL AND trim(answer) != '' ORDER BY id DESC").fetchall()
+        seen, out = set(), []
+        for attempt, qid, text, category, papers, answer in rows:
+            if qid in seen or self.db.execute("SELECT 1 FROM attempts WHERE question_id=? AND id>? AND "
+                                               "score IS NOT NULL", (qid, attempt)).fetchone():
+                continue
+            seen.add(qid)
+            out.append((attempt, Question(qid, text, json.loads(papers or "[]"), category or ""), answer))
+        return out
+
+    def discard(self, attempt: int) -> None:
+        """Forget a draft the user does not want back (its text stays in the attempt, ungraded)."""
+        self.db.execute("UPDATE attempts SET status='discarded' WHERE id=?", (attempt,))
+        self.db.commit()
+
     def graded(self, attempt: int, q: Question, answer: str, grade: Grade) -> None:
         """The final answer, its grade, and the question's next review."""
-        self.db.execute("UPDATE attempts SET answer=?, score=?, covered=?, missing=? WHERE id=?",
+        self.db.execute("UPDATE attempts SET answer=?, score=?, covered=?, missing=?, status='graded' "
+                        "WHERE id=?",
                         (answer, grade.score, json.dumps([c.phrase for c in grade.covered]),
                          json.dumps([c.phrase for c in grade.missing]), attempt))
         row = self.db.execute("SELECT card FROM cards WHERE question_id=?", (q.id,)).fetchone()
@@ -302,14 +455,22 @@ class Progress:
                         (q.id, card.to_json(), card.due.isoformat()))
         self.db.commit()
 
-    def mastery(self) -> dict[str, dict[str, tuple[float, int]]]:
-        """Mean of the latest score of each question, per category and per paper (0-1, count)."""
+    def mastery(self, library: dict[str, str] | None = None) -> dict[str, dict[str, tuple[float, int]]]:
+        """Mean of the latest score of each question, per category and per paper (0-1, count).
+
+        `library` ({paper id: category} of the indexed papers, see library_categories): when given,
+        only indexed papers count, and a question counts under its paper's current category."""
         rows = self.db.execute(
             "SELECT question_id, category, papers, score FROM attempts WHERE score IS NOT NULL ORDER BY id"
         ).fetchall()
         latest = {qid: (cat, json.loads(papers), score) for qid, cat, papers, score in rows}
         out: dict[str, dict[str, list[float]]] = {"category": {}, "paper": {}}
         for cat, papers, score in latest.values():
+            if library is not None:
+                papers = [p for p in papers if p in library]
+                if not papers:
+                    continue
+                cat = library[papers[0]] or cat
             out["category"].setdefault(cat or "?", []).append(score / 10)
             for p in papers:
                 out["paper"].setdefault(p, []).append(score / 10)
@@ -352,13 +513,34 @@ class Progress:
         return "\n".join(lines)
 
 
+def library_categories(manifest: dict) -> dict[str, str]:
+    """{paper id: category} of the papers an index manifest holds as indexed (the library's categories)."""
+    docs = manifest.get("docs", {})
+    return {d: m.get("category") or "" for d, m in docs.items() if m.get("status") == "indexed"}
+
+
 def all_questions(settings_questions: Path, answerer: Answerer, generated: bool = True) -> list[Question]:
-    """Our bank, then (optionally) questions made from the indexed papers' sections."""
-    bank = load_bank(settings_questions)
-    if not generated:
-        return bank
-    r = answerer.retriever
-    return bank + generated_questions(r.index.manifest.get("docs", {}), r.chunks)
+    """Our bank, then (optionally) questions made from the indexed papers' sections.
+
+    Only questions about indexed papers, each in the library's category of its first indexed paper
+    (so a paper moved to another category takes its questions along)."""
+    library = library_categories(answerer.retriever.index.manifest)
+    questions = load_bank(settings_questions)
+    if generated:
+        r = answerer.retriever
+        questions += generated_questions(r.index.manifest.get("docs", {}), r.chunks)
+    out = []
+    for q in questions:
+        indexed = [p for p in q.papers if p in library]
+        if indexed:
+            q.category = library[indexed[0]] or q.category
+            out.append(q)
+    return out
+
+
+def categories(questions: list[Question]) -> list[str]:
+    """The categories questions can be drawn from, by name."""
+    return sorted({q.category for q in questions if q.category}, key=str.lower)
 
 
 def pick(questions: list[Question], categories: set[str], papers: set[str], difficulty: int | None

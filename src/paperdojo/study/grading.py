@@ -1,0 +1,130 @@
+"""Reading an interview answer without a language model: its claims, and what contradicts the papers.
+
+An answer earns credit sentence by sentence. A sentence is a *claim* when it reads as prose (function
+words between its terms); a comma-separated list of terms states nothing and earns little, however
+many of the right terms it holds (`claim_weight`). A claim *contradicts* the papers when, against
+the reference sentences it is closest to, it flips a direction ("fewer" where the paper says
+"more", "offline" where it says "online"), denies what they state (a negation before words they
+state without one), or gives a number that appears nowhere in the papers (`contradictions`).
+These are lexical checks of a sentence against
+its nearest reference sentences, from first principles: there is no NLI model here.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+from paperdojo.study.concepts import FUNCTION_WORDS, WORD, function_share, term_words
+
+NEGATION = re.compile(r"\b(?:not|no|never|cannot|none|neither|nor|without|nothing|n't)\b|n't\b", re.I)
+DONT_KNOW = re.compile(r"\b(?:i\s+(?:do\s*n[o']t|don't|dont|have\s+no|am\s+not\s+sure|'m\s+not\s+sure)|"
+                       r"not\s+(?:sure|familiar)|no\s+idea|never\s+(?:used|heard|read|looked))\b", re.I)
+NUMBER = re.compile(r"(?<![\w.])(\d+(?:[.,]\d+)*)(?:\s*(%|x|×|times))?(?![\w.]*[A-Za-z]{2})")
+# words with an opposite direction or quantity; a claim using one where its nearest reference
+# sentences use the other (and not it) states the reverse of the paper
+_OPPOSITES = """
+increase decrease; increase reduce; increases decreases; increases reduces; raise lower; higher lower;
+more fewer; more less; larger smaller; bigger smaller; faster slower; speedup slowdown; many few;
+most least; maximum minimum; maximize minimize; before after; earlier later; static dynamic;
+online offline; forward backward; always never; easy hard; easy difficult; cheap expensive;
+accurate inaccurate; exact approximate; sparse dense; synchronous asynchronous; explicit implicit;
+manual automatic; grow shrink; grows shrinks; improve degrade; improves degrades; enable disable;
+supported unsupported; possible impossible; necessary unnecessary; required optional;
+horizontal vertical; coarser finer; wider narrower; deeper shallower; compute-bound memory-bound;
+underestimate overestimate; lossless lossy; contiguous noncontiguous; ahead behind; rows columns;
+""".strip()
+
+
+@dataclass
+class Opposites:
+    """Stem -> the stems of its opposites, built with the same stemmer as the answer's words."""
+
+    pairs: dict[str, set[str]]
+
+    @classmethod
+    def build(cls, stem: Callable[[str], str]) -> Opposites:
+        pairs: dict[str, set[str]] = {}
+        for pair in _OPPOSITES.replace("\n", " ").split(";"):
+            words = pair.split()
+            if len(words) != 2:
+                continue
+            a, b = (" ".join(stem(w) for w in term_words(x)) for x in words)
+            pairs.setdefault(a, set()).add(b)
+            pairs.setdefault(b, set()).add(a)
+        return cls(pairs)
+
+
+def claim_weight(sentence: str) -> float:
+    """How much a sentence reads as a claim (0-1): prose holds ~35-50% function words, a list of
+    terms ~0-10%. Linear from 10% (0) to 25% (1); a sentence of fewer than 4 words is no claim."""
+    if len(WORD.findall(sentence)) < 4:
+        return 0.0
+    return min(1.0, max(0.0, (function_share(sentence) - 0.10) / 0.15))
+
+
+def says_dont_know(text: str) -> bool:
+    """A short answer that says the candidate does not know ("I don't know", "no idea")."""
+    return len(WORD.findall(text)) <= 25 and bool(DONT_KNOW.search(text))
+
+
+def numbers(text: str) -> set[str]:
+    """The numbers of a text, normalised ("1,024" -> "1024", "4.0" -> "4"), ignoring 0-3 (counts
+    and list markers written as digits are too common to check)."""
+    out = set()
+    for m in NUMBER.finditer(text):
+        raw = m.group(1).replace(",", "")
+        try:
+            value = float(raw)
+        except ValueError:
+            continue
+        if value <= 3 and value == int(value):
+            continue
+        out.add(f"{value:g}")
+    return out
+
+
+def stems_of(text: str, stem: Callable[[str], str]) -> set[str]:
+    """Normalised stems (see concepts.term_words), plus each hyphenated pair joined with a space."""
+    words = [stem(w) for w in term_words(text)]
+    return set(words) | {f"{a} {b}" for a, b in zip(words, words[1:], strict=False)}
+
+
+def contradictions(sentence: str, nearest: Iterable[str], evidence_numbers: set[str],
+                   stem: Callable[[str], str], opposites: Opposites) -> list[str]:
+    """What in `sentence` contradicts its nearest reference sentences (empty: nothing found).
+
+    Checks, each a reason string: a number the papers' passages never state; a word whose opposite
+    the nearest sentences use (and not the word itself); a negation where the nearest sentences
+    have none.
+    """
+    reasons = []
+    nearest = list(nearest)  # only reference sentences close enough to say the same thing
+    unknown = sorted(numbers(sentence) - evidence_numbers)
+    if unknown:
+        reasons.append(f"the number {unknown[0]} is not in the papers")
+    said = stems_of(sentence, stem)
+    ref = set().union(*(stems_of(r, stem) for r in nearest)) if nearest else set()
+    for word in sorted(said & opposites.pairs.keys()):
+        flipped = opposites.pairs[word] & ref
+        if flipped and word not in ref and not (opposites.pairs[word] & said):
+            reasons.append(f'"{word}" where the paper says "{sorted(flipped)[0]}"')
+            break
+    negated = negated_stems(sentence, stem)
+    for r in nearest:
+        theirs = negated_stems(r, stem)
+        if negated and not theirs and negated & stems_of(r, stem):
+            reasons.append("a negation the paper does not make")
+            break
+    return reasons
+
+
+def negated_stems(sentence: str, stem: Callable[[str], str]) -> set[str]:
+    """Stems of the first three content words after each negation ("needs no detailed hardware
+    description" -> detail, hardwar, descript): what the sentence denies."""
+    out: set[str] = set()
+    for m in NEGATION.finditer(sentence):
+        after = [w for w in WORD.findall(sentence[m.end():]) if w.lower() not in FUNCTION_WORDS][:3]
+        out |= {stem(w) for w in term_words(" ".join(after))}
+    return out

@@ -1,0 +1,56 @@
+"""Grading that rewards stated understanding: claims over lists, contradictions cost, prose concepts."""
+
+from __future__ import annotations
+
+import Stemmer
+
+from paperdojo.study.concepts import is_prose, term_words
+from paperdojo.study.grading import Opposites, claim_weight, contradictions, numbers, says_dont_know
+
+stem = Stemmer.Stemmer("english").stemWord
+
+
+def test_prose_and_residue():
+    assert is_prose("Each stage recomputes its forward pass during the backward pass to save memory.")
+    for residue in ["x28x28 x1x128x256 depthwiseconv 3x3 conv 1x1 conv 7x7x512",
+                    "Figure 4: Tracker Mali GPU FPGA Board rpc",
+                    "Table 2. Latency of the kernels on the GPU in milliseconds for each batch size.",
+                    "Frameworks such as TensorFlow [1], MXNet [8], Caffe [22] and PyTorch [30].",
+                    "for (i = 0; i < n; i++) { C[i] = A[i] + B[i]; }"]:
+        assert not is_prose(residue), residue
+    assert not is_prose("Halide and TVM separate the algorithm from the schedule of a program.",
+                        "7 Related Work")
+
+
+def test_terms_are_normalised():
+    assert term_words("constant-folding") == term_words("Constant Folding") == ["constant", "folding"]
+    assert term_words("IndexFactorization") == ["index", "factorization"]
+    assert term_words("all_reduce/all-gather") == ["all", "reduce", "all", "gather"]
+
+
+def test_a_list_of_terms_is_no_claim():
+    assert claim_weight("blackbox auto-tuning, predefined cost model, runtime measurement data, XGBoost") == 0
+    assert claim_weight("The cost model is trained on the runtimes measured during the search.") == 1
+    assert claim_weight("Yes.") == 0
+
+
+def test_contradictions():
+    opposites = Opposites.build(stem)
+    ref = ["The bubble overhead is negligible when the number of micro-batches is at least four times "
+           "the number of partitions, M >= 4K."]
+    evidence = numbers(" ".join(ref)) | {"4"}
+    fine = "The bubble is negligible once there are at least four times more micro-batches than partitions."
+    assert contradictions(fine, ref, evidence, stem, opposites) == []
+    flipped = "The bubble is negligible only when there are fewer micro-batches than partitions."
+    more = ["There are more micro-batches than partitions."]
+    assert any("fewer" in r for r in contradictions(flipped, more, evidence, stem, opposites))
+    assert any("number 16" in r for r in contradictions("It needs 16 micro-batches.", ref, evidence, stem,
+                                                         opposites))
+    assert any("negation" in r for r in contradictions("The bubble is never negligible.", ref, evidence, stem,
+                                                        opposites))
+
+
+def test_dont_know():
+    assert says_dont_know("I don't know, sorry.") and says_dont_know("No idea, I've never used Timeloop.")
+    assert not says_dont_know("I know that the scheduler does not know the output length in advance, so "
+                              "it reserves memory for the maximum length of every request and wastes it.")
