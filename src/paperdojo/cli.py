@@ -428,7 +428,9 @@ def _print_eval(report: dict) -> None:
     columns += ["extractive, same passages"] if extractive else []
     table = Table(*columns, "usual pipeline", "ratio", box=box.SIMPLE)
     keys = ["doc_hit@5", "page_hit@5", "mrr@10", "kp_recall@5", "answer_kp", "citation_precision",
-            "refusal_rate", "false_refusal_rate", "p50_ms", "p95_ms", "n"]
+            "refusal_rate", "false_refusal_rate", "p50_ms", "p95_ms", "n", "mean_words", "pseudo_code",
+            "table_rows", "captions", "footnotes", "pointers", "questions", "formulas", "fragments",
+            "repeated"]
     keys += ["ungrounded", "llm_failed"] if extractive else []
     for key in keys:
         ours, theirs = report.get(key), base.get(key)

@@ -18,7 +18,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from paperdojo.answering.extract import Selection, extract
+from paperdojo.answering.extract import Selection, budget, extract
 from paperdojo.answering.grounding import (
     CITATION,
     build_prompt,
@@ -218,7 +218,7 @@ class Answerer:
         elif self.llm is not None:
             yield from self.generate(result, asked, hits, stems)
         else:
-            result.text = self.extract(query, hits, stems)
+            result.text = self.extract(query, hits, stems, question)
             stages.append("extractive answer")
         if conversation is not None:
             cited = {s.chunk.doc_id for s in result.cited} or papers
@@ -263,7 +263,7 @@ class Answerer:
         except LLMError as exc:
             result.llm_error = str(exc)
             result.notes.append(f"{exc}; showing the extractive answer instead")
-            result.text = self.extract(result.query, hits, stems)
+            result.text = self.extract(result.query, hits, stems, result.question)
             result.stages.append("extractive answer (language model failed)")
             return
         result.mode = self.llm.label
@@ -280,7 +280,8 @@ class Answerer:
             result.grounded = False
             result.notes.append("the model's answer cites no passage, so it is not grounded in the papers; "
                                 "the extractive evidence follows it")
-            result.text += "\n\nEvidence from the papers: " + self.extract(result.query, hits, stems)
+            evidence = self.extract(result.query, hits, stems, result.question)
+            result.text += "\n\nEvidence from the papers: " + evidence
         elif checked.uncited:
             result.notes.append(f"{checked.uncited} sentence(s) of the model's answer cite no passage")
         if checked.attributed:
@@ -299,11 +300,13 @@ class Answerer:
             return f"even the closest passage is only loosely related (similarity {best:.2f})"
         return ""
 
-    def extract(self, query: str, hits: list[Hit], stems: set[str]) -> str:
-        """Query-focused sentences from the passages, ~150 words, each with its citation.
+    def extract(self, query: str, hits: list[Hit], stems: set[str], question: str = "") -> str:
+        """Query-focused prose sentences from the whole passages, each with its citation.
 
-        `stems` are the query's stemmed terms (computed once per answer by the caller). Sentences come
-        from the chunk that matched in each passage, not the merged passage: measured better.
+        `stems` are the query's stemmed terms (computed once per answer by the caller). The length
+        limit follows the question as asked (`extract.budget`: 150 words, 250 for several parts);
+        each passage's paper is passed so a comparison quotes every side.
         """
-        return extract(query, [h.matched.text for h in hits], stems, self.retriever.stemmer,
-                       self.retriever.embedder, self.selection)
+        return extract(query, [h.chunk.text for h in hits], stems, self.retriever.stemmer,
+                       self.retriever.embedder, self.selection, papers=[h.chunk.doc_id for h in hits],
+                       words=budget(question or query, self.selection))

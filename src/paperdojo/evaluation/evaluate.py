@@ -8,6 +8,7 @@ whitespace-insensitively, as the file's own validator does.
 from __future__ import annotations
 
 import json
+import re
 import statistics
 import time
 import unicodedata
@@ -15,7 +16,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from paperdojo.answering import prose
 from paperdojo.answering.retrieve import Hit, Retriever
+from paperdojo.library.chunk import sentence_spans
 
 _HYPHENS = "-\u2010\u2011\u2012\u2013\u2014\u00ad\u2212"
 
@@ -105,6 +108,38 @@ def evaluate_retriever(retriever: Retriever, questions: list[Question], k: int =
     return retrieval_metrics(questions, lambda q: retriever.search(q, k=k))
 
 
+# ----------------------------------------------------------------- readability of an answer
+_CITATIONS = re.compile(r"\s?\[\d+(?:\s*,\s*\d+)*\]")
+READABILITY = {prose.PSEUDO_CODE: "pseudo_code", prose.TABLE_ROW: "table_rows", prose.CAPTION: "captions",
+               prose.FOOTNOTE: "footnotes", prose.POINTER: "pointers", prose.QUESTION: "questions",
+               prose.FORMULA: "formulas", prose.FRAGMENT: "fragments"}
+JUNK = ("pseudo_code", "table_rows", "captions", "footnotes", "repeated")  # issue 13: must be 0
+
+
+def readability(text: str) -> dict[str, int]:
+    """An answer's word count and how many of its sentences are not prose, by kind (prose.kind), and
+    how many repeat an earlier sentence (same words, or a near-copy: >= 80% of the words shared).
+
+    Returns {"words", "sentences", "pseudo_code", "table_rows", "captions", "footnotes", "pointers",
+    "questions", "formulas", "fragments", "repeated"}: counts of sentences, citations [n] ignored.
+    """
+    plain = _CITATIONS.sub("", text)
+    out = {"words": len(text.split()), "sentences": 0, **dict.fromkeys(READABILITY.values(), 0),
+           "repeated": 0}
+    seen: list[set[str]] = []
+    for s, e in sentence_spans(plain, 0, len(plain)):
+        sent = plain[s:e]
+        out["sentences"] += 1
+        found = prose.kind(sent)
+        if found:
+            out[READABILITY[found]] += 1
+        words = set(re.findall(r"\w+", sent.lower()))
+        if words and any(len(words & w) >= 0.8 * max(len(words), len(w)) for w in seen):
+            out["repeated"] += 1
+        seen.append(words)
+    return out
+
+
 def answer_metrics(questions: list[Question], ask: Callable[[str], object]) -> dict:
     """Key-point coverage of answers, citation precision, refusals and latency.
 
@@ -113,9 +148,11 @@ def answer_metrics(questions: list[Question], ask: Callable[[str], object]) -> d
     kp, cited_ok, cited_all, times = [], 0, 0, []
     refused_unanswerable, unanswerable, false_refusals, answerable = 0, 0, 0, 0
     ungrounded, llm_failed = 0, 0
+    rows = []  # per question: id, type, words and readability counts of the answer
     for q in questions:
         ans = ask(q.question)
         times.append(ans.ms)
+        rows.append({"id": q.id, "type": q.type, "refused": bool(ans.refused), **readability(ans.text)})
         ungrounded += not getattr(ans, "grounded", True)
         llm_failed += bool(getattr(ans, "llm_error", ""))
         if not q.answerable:
@@ -144,7 +181,18 @@ def answer_metrics(questions: list[Question], ask: Callable[[str], object]) -> d
         "n": len(questions),
         "ungrounded": ungrounded,  # language-model answers with no valid citation
         "llm_failed": llm_failed,  # answered extractively because the model failed
+        **readability_summary(rows),
+        "answer_rows": rows,
     }
+
+
+def readability_summary(rows: list[dict]) -> dict:
+    """Mean words of the answers given (not refusals) and totals of each readability count."""
+    given = [r for r in rows if not r["refused"]]
+    out: dict = {"mean_words": statistics.mean(r["words"] for r in given) if given else 0.0}
+    for key in (*READABILITY.values(), "repeated"):
+        out[key] = sum(r[key] for r in given)
+    return out
 
 
 RATIO_KEYS = ["doc_hit@5", "page_hit@5", "mrr@10", "kp_recall@5", "answer_kp", "citation_precision",
