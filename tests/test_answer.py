@@ -8,7 +8,7 @@ import re
 import pytest
 from helpers import two_paper_home
 
-from paperdojo import store
+from paperdojo.library import store
 from paperdojo.answering.answer import Answerer, Conversation
 from paperdojo.answering.extract import MAX_WORDS
 from paperdojo.answering.lc import PaperdojoRetriever

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from paperdojo import store
+from paperdojo.library import store
 from paperdojo.library.embed import ONNX_INT8, Embedder, IndexMismatch
 from paperdojo.settings import Settings
 

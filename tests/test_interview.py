@@ -13,7 +13,7 @@ import pexpect
 import pytest
 from helpers import two_paper_home
 
-from paperdojo import store
+from paperdojo.library import store
 from paperdojo.answering.answer import Answerer
 from paperdojo.answering.retrieve import Retriever
 from paperdojo.settings import PROJECT_ROOT

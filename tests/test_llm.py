@@ -18,7 +18,7 @@ import time
 import pytest
 from helpers import LlamaServer, free_port, make_pdf, two_paper_home
 
-from paperdojo import store
+from paperdojo.library import store
 from paperdojo.answering.answer import Answer, Answerer, Conversation
 from paperdojo.answering.llm import LLM, LLMError
 from paperdojo.answering.retrieve import Retriever

@@ -28,6 +28,8 @@ NON_PROSE = [
     ("Finally, the hardware recovers the memory bound compute bound Figure 10: Roofline of an FPGA-based DL "
      "accelerator running ResNet inference.", prose.CAPTION),
     ("Table 2.", prose.CAPTION),
+    ("Since each partition now only Figure 4.", prose.CAPTION),  # Megatron-LM, cut by a figure
+    ("Right: Speedup over the PyTorch implementation of attention on GPT-2.", prose.CAPTION),
     # title block, footnotes (FlashAttention-3, Megatron, DistServe, PET)
     ("∗Equal Contributors", prose.FOOTNOTE),
     ("The remaining small ∗Equal contribution.", prose.FOOTNOTE),
@@ -79,6 +81,8 @@ PROSE = [
     "The 600B parameters model that achieved the best translation quality was trained with 2048 TPU v3 cores "
     "for 4 days, a total cost of 22 TPU v3 core-years.",
     "Checkpoint saves reach 40% of peak write bandwidth (273 GB/s).",
+    "TVM then automatically lowers the program to a single instruction stream with low-level explicit "
+    "synchronization, as shown in Figure 8.",
     "FlashAttention trains Transformer models faster in wall-clock time.",
     "vLLM achieves near-zero waste in KV cache memory and flexible sharing of KV cache within and across "
     "requests.",

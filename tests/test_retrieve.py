@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from helpers import two_paper_home
 
-from paperdojo import store
+from paperdojo.library import store
 from paperdojo.answering.retrieve import EmptyQuery, Filters, Retriever, find_sections
 from paperdojo.evaluation.evaluate import Question, kp_found, load_questions, retrieval_metrics
 

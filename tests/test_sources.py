@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from paperdojo import catalog
+from paperdojo.library import catalog
 from paperdojo.library.catalog import CatalogError, Paper
 from paperdojo.library.sources import arxiv_id, resolve
 from paperdojo.settings import PROJECT_ROOT, Settings

@@ -59,6 +59,7 @@ class Selection:
     coverage_weight: float = 0.6  # weight of the question's terms a sentence adds to the answer
     paper_weight: float = 0.15  # bonus for the first sentence of a paper, questions in several parts
     neighbour_weight: float = 0.0  # share of the better neighbouring sentence's score a sentence gains
+    topic_passages: int = 2  # a one-part question quotes only the papers of this many best passages
     max_encoded: int = 8  # candidate sentences scored by the model (the rest by terms only)
     min_gain: float = 0.05  # a sentence scoring less is not worth its words
     words: int = MAX_WORDS
@@ -148,7 +149,12 @@ def extract(query: str, passages: list[str], stems: set[str], stemmer: _Stemmer,
     """
     how = how or Selection()
     limit = words or budget(query, how)
-    cands = candidates(passages[: how.passages], stemmer)
+    several = several_parts(query)
+    passages = passages[: how.passages]
+    if papers and not several:  # a one-part question keeps to the papers of its best passages
+        topic = set(papers[: how.topic_passages])
+        passages = [p if paper in topic else "" for p, paper in zip(passages, papers, strict=False)]
+    cands = candidates(passages, stemmer)
     if not cands:
         return f"{passages[0][:300]} [1]" if passages else ""
     idf = _rarity(cands, stems)
@@ -167,7 +173,6 @@ def extract(query: str, passages: list[str], stems: set[str], stemmer: _Stemmer,
         scores = [lexical[i] + dense.get(i, floor) for i in range(len(cands))]
     if how.neighbour_weight:
         scores = _with_neighbours(cands, scores, how.neighbour_weight)
-    several = several_parts(query)
     chosen = _choose(cands, scores, vectors, idf, total, papers if several else None, limit, how)
     return " ".join(f"{cands[i].text} [{cands[i].n}]" for i in chosen)
 

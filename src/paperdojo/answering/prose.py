@@ -53,6 +53,10 @@ _CODE_SHAPE = re.compile(r"\w\.\w+\(|\w\[[^\]]*\]|\b\w+\s?=\s?\w+\(|%\w+\s?=|#\w
 _CAPTION_START = re.compile(r"^(?:Figure|Fig\.|Table|Tab\.|Algorithm|Alg\.|Listing)\s*[A-Z]?\d+[a-z]?"
                             r"(?:\([a-z]\))?\s*[:.|]")
 _CAPTION_INSIDE = re.compile(r"\b(?:Figure|Fig\.|Table|Algorithm|Listing)\s\d+[a-z]?:\s")
+# a caption's panel label or a figure number left at a sentence's end by the column break
+_CAPTION_PIECE = re.compile(r"^(?:Left|Right|Top|Bottom|Middle|\([a-z]\))[:.]\s|"
+                            r"(?<!in )(?<!of )(?<!to )(?<!see )(?<!and )(?<!by )(?<!from )(?<!at )(?<!with )"
+                            r"\b(?:Figure|Fig\.|Table)\s\d+[a-z]?\.$")
 _REF = (r"(?:Figures?|Figs?\.|Tables?|Tab\.|Algorithms?|Alg\.|Listings?|Sections?|Sec\.|Secs\.|§|Appendix|"
         r"Eq\.|Equation)")
 _POINTER_START = re.compile(
@@ -105,7 +109,8 @@ def kind(sentence: str) -> str | None:
         return FOOTNOTE
     if _pseudo_code(s):
         return PSEUDO_CODE
-    if _CAPTION_START.match(s) or _CAPTION_INSIDE.search(s) or re.match(rf"^{_REF}\s*\d+[a-z]?\.?$", s):
+    if (_CAPTION_START.match(s) or _CAPTION_INSIDE.search(s) or re.match(rf"^{_REF}\s*\d+[a-z]?\.?$", s)
+            or _CAPTION_PIECE.search(s)):
         return CAPTION
     if _formula(s, words):
         return FORMULA
