@@ -8,12 +8,12 @@ import re
 import pytest
 from helpers import two_paper_home
 
-from paperdojo.library import store
 from paperdojo.answering.answer import Answerer, Conversation
 from paperdojo.answering.extract import MAX_WORDS
 from paperdojo.answering.lc import PaperdojoRetriever
 from paperdojo.answering.retrieve import Filters, Retriever
 from paperdojo.cli import main
+from paperdojo.library import store
 
 READING_LIST = """[[paper]]
 id = "alpa"

