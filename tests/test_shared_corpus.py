@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 from conftest import make_settings
@@ -285,3 +286,52 @@ def test_refusals_on_both_dev_files(answerer, shared):
                    for q in questions}
         assert sum(refused[q.id] for q in questions if not q.answerable) >= refused_at_least, name
         assert sum(refused[q.id] for q in questions if q.answerable) <= false_at_most, name
+
+# Shapes of the junk issue 13 reports, written independently of prose.kind (a second opinion, so the
+# count below does not only ask the classifier the answers were filtered with).
+_JUNK_SHAPES = {
+    "pseudo-code line": re.compile(r"(?:^|\s)\d{1,2}:\s|\bend (?:for|if|while)\s*(?:\d{1,2}:|\.?$)|←"),
+    "table row": re.compile(r"(?:(?:^|\s)[-+]?\d[\d.,]*(?:e-?\d+)?[%×]?(?=\s|$)){4,}"),
+    "caption": re.compile(r"^(?:Figure|Fig\.|Table)\s*\d+[a-z]?\s*[:.]|\s(?:Figure|Fig\.|Table)\s\d+:\s"),
+    "footnote or affiliation": re.compile(r"^[∗*†‡]|equal contribut|@\w+\.\w|https?://|\bUniversity\b", re.I),
+    "figure pointer": re.compile(r"^(?:Figure|Fig\.|Table|Section|§)\s*\d+\S*\s+(?:shows?|present|summari|"
+                                 r"illustrat|compar|list|plot|describ|depict)", re.I),
+    "own question": re.compile(r"\?$"),
+}
+
+
+def test_answers_hold_only_prose_and_no_repeats(corpus, embedder, shared):
+    """Issue 13: over the extractive answers to dev.jsonl and dev2.jsonl, no sentence is pseudo-code,
+    a table row, a caption, a footnote or affiliation line, and none repeats another: 0 of each. Also
+    no figure pointer or question of the paper's own, by the independent shapes above."""
+    from paperdojo.answering.answer import Answerer
+    from paperdojo.answering.retrieve import Retriever
+    from paperdojo.evaluation.evaluate import JUNK, load_questions, readability
+    from paperdojo.library.chunk import sentence_spans
+
+    _, _, _, index = corpus
+    answerer = Answerer(Retriever(index, embedder))
+    totals = dict.fromkeys(JUNK, 0)
+    shapes: list[tuple[str, str]] = []
+    n_answers = 0
+    for name in ("dev.jsonl", "dev2.jsonl"):
+        for q in load_questions(shared / "eval" / name):
+            answer = answerer.answer(q.question)
+            if answer.refused:
+                continue
+            n_answers += 1
+            counts = readability(answer.text)
+            for key in JUNK:
+                totals[key] += counts[key]
+            plain = re.sub(r"\s?\[\d+\]", "", answer.text)
+            seen = set()
+            for s, e in sentence_spans(plain, 0, len(plain)):
+                sent = plain[s:e]
+                shapes += [(kind, sent) for kind, shape in _JUNK_SHAPES.items() if shape.search(sent)]
+                key = " ".join(re.findall(r"\w+", sent.lower()))
+                if key in seen:
+                    shapes.append(("repeated", sent))
+                seen.add(key)
+    assert n_answers >= 95
+    assert totals == dict.fromkeys(JUNK, 0), totals
+    assert not shapes, shapes[:10]

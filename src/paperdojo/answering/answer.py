@@ -21,7 +21,7 @@ from pathlib import Path
 from bm25s.stopwords import STOPWORDS_EN
 
 from paperdojo.answering.cite import PageMap, cite
-from paperdojo.answering.extract import Selection, extract
+from paperdojo.answering.extract import Selection, budget, extract
 from paperdojo.answering.grounding import (
     CITATION,
     build_prompt,
@@ -334,7 +334,7 @@ class Answerer:
         elif self.llm is not None:
             yield from self.generate(result, asked, hits, stems)
         else:
-            result.text = self.extract(query, hits, stems)
+            result.text = self.extract(query, hits, stems, question)
             stages.append("extractive answer")
         if not result.refused:  # each cited sentence gets its own page, and the link opens it
             result.citations = cite(result.text, result.sources, self.page_map())
@@ -387,7 +387,7 @@ class Answerer:
         except LLMError as exc:
             result.llm_error = str(exc)
             result.notes.append(f"{exc}; showing the extractive answer instead")
-            result.text = self.extract(result.query, hits, stems)
+            result.text = self.extract(result.query, hits, stems, result.question)
             result.stages.append("extractive answer (language model failed)")
             return
         result.mode = self.llm.label
@@ -404,7 +404,8 @@ class Answerer:
             result.grounded = False
             result.notes.append("the model's answer cites no passage, so it is not grounded in the papers; "
                                 "the extractive evidence follows it")
-            result.text += "\n\nEvidence from the papers: " + self.extract(result.query, hits, stems)
+            evidence = self.extract(result.query, hits, stems, result.question)
+            result.text += "\n\nEvidence from the papers: " + evidence
         elif checked.uncited:
             result.notes.append(f"{checked.uncited} sentence(s) of the model's answer cite no passage")
         if checked.attributed:
@@ -441,11 +442,13 @@ class Answerer:
                     f"the question's specific terms (similarity {best:.2f})")
         return ""
 
-    def extract(self, query: str, hits: list[Hit], stems: set[str]) -> str:
-        """Query-focused sentences from the passages, ~150 words, each with its citation.
+    def extract(self, query: str, hits: list[Hit], stems: set[str], question: str = "") -> str:
+        """Query-focused prose sentences from the whole passages, each with its citation.
 
-        `stems` are the query's stemmed terms (computed once per answer by the caller). Sentences come
-        from the chunk that matched in each passage, not the merged passage: measured better.
+        `stems` are the query's stemmed terms (computed once per answer by the caller). The length
+        limit follows the question as asked (`extract.budget`: 150 words, 250 for several parts);
+        each passage's paper is passed so a comparison quotes every side.
         """
-        return extract(query, [h.matched.text for h in hits], stems, self.retriever.stemmer,
-                       self.retriever.embedder, self.selection)
+        return extract(query, [h.chunk.text for h in hits], stems, self.retriever.stemmer,
+                       self.retriever.embedder, self.selection, papers=[h.chunk.doc_id for h in hits],
+                       words=budget(question or query, self.selection))

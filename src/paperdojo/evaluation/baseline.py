@@ -1,8 +1,10 @@
 """The pipeline most people would write by hand, run on the same PDFs for comparison.
 
 PyPDFLoader -> RecursiveCharacterTextSplitter(1000, 200) -> HuggingFaceEmbeddings (the same
-MiniLM) -> FAISS similarity_search(k=5); its answer is its top passage cut to 150 words. It lives
-in the optional `eval` extra (langchain-community, langchain-huggingface).
+MiniLM) -> FAISS similarity_search(k=5); its answer is the text of its top passages, in rank order,
+cut to the same word budget as ours (answering.extract.budget: 150 words, 250 for a question in
+several parts), citing the passages it quotes. It lives in the optional `eval` extra
+(langchain-community, langchain-huggingface).
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from paperdojo.answering.extract import budget
 from paperdojo.answering.retrieve import Hit
 from paperdojo.library.embed import resolve_model
 from paperdojo.records import Chunk
@@ -72,6 +75,11 @@ class Baseline:
     def answer(self, question: str) -> BaselineAnswer:
         started = time.perf_counter()
         hits = self.search(question, k=5)
-        text = " ".join(hits[0].chunk.text.split()[:150]) if hits else ""
-        cited = [_Cited(hits[0].chunk)] if hits else []
+        limit, words, cited = budget(question), [], []
+        for h in hits:
+            if len(words) >= limit:
+                break
+            words += h.chunk.text.split()[: limit - len(words)]
+            cited.append(_Cited(h.chunk))
+        text = " ".join(words)
         return BaselineAnswer(text, cited, (time.perf_counter() - started) * 1000)

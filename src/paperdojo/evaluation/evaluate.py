@@ -8,6 +8,7 @@ whitespace-insensitively, as the file's own validator does.
 from __future__ import annotations
 
 import json
+import re
 import statistics
 import time
 import unicodedata
@@ -15,7 +16,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from paperdojo.answering import prose
 from paperdojo.answering.retrieve import Hit, Retriever
+from paperdojo.library.chunk import sentence_spans
 
 _HYPHENS = "-\u2010\u2011\u2012\u2013\u2014\u00ad\u2212"
 
@@ -108,6 +111,38 @@ def evaluate_retriever(retriever: Retriever, questions: list[Question], k: int =
     return retrieval_metrics(questions, lambda q: retriever.search(q, k=k))
 
 
+# ----------------------------------------------------------------- readability of an answer
+_CITATIONS = re.compile(r"\s?\[\d+(?:\s*,\s*\d+)*\]")
+READABILITY = {prose.PSEUDO_CODE: "pseudo_code", prose.TABLE_ROW: "table_rows", prose.CAPTION: "captions",
+               prose.FOOTNOTE: "footnotes", prose.POINTER: "pointers", prose.QUESTION: "questions",
+               prose.FORMULA: "formulas", prose.FRAGMENT: "fragments"}
+JUNK = ("pseudo_code", "table_rows", "captions", "footnotes", "repeated")  # issue 13: must be 0
+
+
+def readability(text: str) -> dict[str, int]:
+    """An answer's word count and how many of its sentences are not prose, by kind (prose.kind), and
+    how many repeat an earlier sentence (same words, or a near-copy: >= 80% of the words shared).
+
+    Returns {"words", "sentences", "pseudo_code", "table_rows", "captions", "footnotes", "pointers",
+    "questions", "formulas", "fragments", "repeated"}: counts of sentences, citations [n] ignored.
+    """
+    plain = _CITATIONS.sub("", text)
+    out = {"words": len(text.split()), "sentences": 0, **dict.fromkeys(READABILITY.values(), 0),
+           "repeated": 0}
+    seen: list[set[str]] = []
+    for s, e in sentence_spans(plain, 0, len(plain)):
+        sent = plain[s:e]
+        out["sentences"] += 1
+        found = prose.kind(sent)
+        if found:
+            out[READABILITY[found]] += 1
+        words = set(re.findall(r"\w+", sent.lower()))
+        if words and any(len(words & w) >= 0.8 * max(len(words), len(w)) for w in seen):
+            out["repeated"] += 1
+        seen.append(words)
+    return out
+
+
 def answer_row(q: Question, ans: object) -> dict:
     """One question's answer record: the figures `answer_metrics` sums and `by_type` averages.
 
@@ -115,7 +150,7 @@ def answer_row(q: Question, ans: object) -> dict:
     """
     row = {"id": q.id, "type": q.type, "answerable": q.answerable, "refused": bool(ans.refused),
            "ms": ans.ms, "ungrounded": not getattr(ans, "grounded", True),
-           "llm_failed": bool(getattr(ans, "llm_error", ""))}
+           "llm_failed": bool(getattr(ans, "llm_error", "")), **readability(ans.text)}
     if q.answerable:
         found = kp_found(q.key_points, ans.text) if not ans.refused else [False] * len(q.key_points)
         row["answer_kp"] = sum(found) / len(found) if found else (0.0 if ans.refused else 1.0)
@@ -154,7 +189,17 @@ def _answer_summary(rows: list[dict]) -> dict:
         "n": len(rows),
         "ungrounded": sum(r["ungrounded"] for r in rows),  # language-model answers with no valid citation
         "llm_failed": sum(r["llm_failed"] for r in rows),  # answered extractively because the model failed
+        **readability_summary(rows),
     }
+
+
+def readability_summary(rows: list[dict]) -> dict:
+    """Mean words of the answers given (not refusals) and totals of each readability count."""
+    given = [r for r in rows if not r["refused"]]
+    out: dict = {"mean_words": statistics.mean(r["words"] for r in given) if given else 0.0}
+    for key in (*READABILITY.values(), "repeated"):
+        out[key] = sum(r[key] for r in given)
+    return out
 
 
 _NOT_AVERAGED = {"id", "type", "answerable"}

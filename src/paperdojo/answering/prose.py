@@ -1,0 +1,213 @@
+"""Which sentences of a paper's extracted text are prose claims, and what the others are.
+
+Text pulled out of a PDF mixes the paper's prose with everything else on the page: pseudo-code and
+code listings, table rows and axis labels of figures, captions, the title block (authors,
+affiliations, e-mail addresses), footnotes ("*Equal contribution", "3https://..."), pointers to
+figures and sections ("Figure 5 shows ...", "Section 4 describes ..."), the questions a paper asks
+itself, and formulas whose layout extraction garbled ("O(N 2d 2M−1 )"). An answer quoting any of
+them reads badly. `kind(sentence)` names the non-prose kind of a sentence, or None for prose.
+
+The rules look at the *shape* of a sentence (line numbers, share of function words and numbers,
+math symbols, a leading "Figure N:"), never at any paper's vocabulary, so they carry to papers
+nobody here has read. They were checked by eye on the sentences of the 27 shared papers and are
+unit-tested on real examples from them (tests/test_prose.py).
+"""
+
+from __future__ import annotations
+
+import re
+
+PSEUDO_CODE = "pseudo-code"
+TABLE_ROW = "table row"  # also the labels and tick values of a figure that ran into the text
+CAPTION = "caption"
+FOOTNOTE = "footnote or affiliation"
+POINTER = "figure or section pointer"
+QUESTION = "question"
+FORMULA = "garbled formula"
+FRAGMENT = "fragment"
+
+KINDS = (PSEUDO_CODE, TABLE_ROW, CAPTION, FOOTNOTE, POINTER, QUESTION, FORMULA, FRAGMENT)
+
+# function words: prose holds many (about 40% of its words), labels, rows and code hardly any
+_FUNCTION = frozenset(re.findall(r"\S+",
+    "a an the of to in on at by for with from into onto over under than as and or but nor not no so "
+    "is are was were be been being has have had do does did can could will would shall should may "
+    "might must that which who whom whose this these those it its they their them we our us he she "
+    "his her there here when where while if then because since although though both each all any some "
+    "such only also more most less very much many few other same how what why per via using between "
+    "within without across through during after before up out about against among upon whether either"))
+_FOOTNOTE_MARK = re.compile(r"^[\*∗†‡¶]|^§(?!\d)|^\d{1,2}(?=[A-Z][a-z]|https?:|www\.)")
+_EMAIL = re.compile(r"\b[\w.+-]+@[\w-]+\.[\w.-]+\b")
+_FRONT_MATTER = re.compile(
+    r"equal contribut|correspond(?:ence|ing author)|work (?:was )?done (?:while|during|at)|"
+    r"proceedings of|copyright|permission to make|licensed under|arxiv:\s?\d|preprint\. under review|"
+    r"^index terms|^keywords", re.I)
+_INSTITUTION = re.compile(r"\b(?:University|Institute|Department|Laborator(?:y|ies)|School of|Labs?|"
+                          r"Inc\.|Corporation|Research|College|Academy)\b")
+_URL = re.compile(r"\s?\d{0,2}(?:https?://|www\.)\S+")
+_LINE_NUMBER = re.compile(r"(?:^|\s)\d{1,2}:\s")
+_CODE_WORDS = re.compile(
+    r"\b(?:end (?:for|if|while|function|procedure)|for \w+ (?:in|=|←)|while .{1,40} do\b|return\b|"
+    r"require:|ensure:|input:|output:|lambda \w|def \w+\()|←|:=", re.I)
+_CODE_SHAPE = re.compile(r"\w\.\w+\(|\w\[[^\]]*\]|\b\w+\s?=\s?\w+\(|%\w+\s?=|#\w+\s?=|\{\s|\s\}|;\s*$|//")
+_CAPTION_START = re.compile(r"^(?:Figure|Fig\.|Table|Tab\.|Algorithm|Alg\.|Listing)\s*[A-Z]?\d+[a-z]?"
+                            r"(?:\([a-z]\))?\s*[:.|]")
+_CAPTION_INSIDE = re.compile(r"\b(?:Figure|Fig\.|Table|Algorithm|Listing)\s\d+[a-z]?:\s")
+# a caption's panel label or a figure number left at a sentence's end by the column break
+_CAPTION_PIECE = re.compile(r"^(?:Left|Right|Top|Bottom|Middle|\([a-z]\))[:.]\s|"
+                            r"(?<!in )(?<!of )(?<!to )(?<!see )(?<!and )(?<!by )(?<!from )(?<!at )(?<!with )"
+                            r"\b(?:Figure|Fig\.|Table)\s\d+[a-z]?\.$")
+_REF = (r"(?:Figures?|Figs?\.|Tables?|Tab\.|Algorithms?|Alg\.|Listings?|Sections?|Sec\.|Secs\.|§|Appendix|"
+        r"Eq\.|Equation)")
+_POINTER_START = re.compile(
+    rf"^(?:See )?{_REF}\s*\(?[A-Z]?\d")
+_SELF_OUTLINE = re.compile(
+    r"^(?:This|The (?:next|following|rest of this|remainder of this)) (?:section|subsection|chapter|paper|"
+    r"appendix)\b.{0,40}\b(?:describe|discuss|present|cover|show|detail|explain|introduce|organiz|evaluat)"
+    r"|^The (?:rest|remainder) of (?:this|the) paper|\b(?:proof|details?) (?:is|are) (?:given |shown )?in "
+    r"(?:Sec|Section|§|Appendix)", re.I)
+_OUTLINE_VERB = re.compile(
+    r"\b(?:we )?(?:describe|discuss|present|detail|explain|introduce|cover|evaluate)s?\b",
+                           re.I)
+_SECTION_REF = re.compile(r"(?:Sections?|Sec\.|§|Appendix)\s*[A-Z]?\d")
+_HEADING = re.compile(r"^(?:\d+(?:\.\d+)*|[IVX]+|[A-Z])\.?\s+[A-Z][^.!?]*\.?$")
+_NUMBER = re.compile(r"^[(\[]?[-+−~≈∼]?\d[\d.,]*(?:[eE][-+−]?\d+)?(?:[%×x]|[kKMGT]B?|ms|s)?[)\],;:]?$")
+_MATH_SYMBOLS = re.compile(r"[∈∉∑Σ∏√⌈⌉⌊⌋≤≥≠≈∀∃∂∇⊙⊗⊕⊤←→↦∞∫ΘΩ◦]|(?<!\d)×|−|\s[=<>]\s|\^")
+_SINGLE = re.compile(r"^[A-Za-z][′']?[,.;:)]?$")
+_BACK_REFERENCE = re.compile(
+    r"^(?:(?:However|Thus|Therefore|Hence|Moreover|Furthermore|In addition|As a result|Instead|Also|"
+    r"Consequently|Additionally|Similarly|Still|Yet|Otherwise|Then|Finally|In turn|In this case|"
+    r"In contrast|On the other hand|Unfortunately|Fortunately|Again|Here),?\s+)?"
+    r"(?i:This|These|Those|That|It|Its|They|Their|Them|Such|Both|He|She|The former|The latter|"
+    r"The same|Doing so|Each of these|All of these|None of these)\b(?!\s+(?:paper|work|article|thesis))")
+
+
+def _words(sentence: str) -> list[str]:
+    return sentence.split()
+
+
+def function_share(sentence: str) -> float:
+    """Share of the sentence's words that are English function words (prose: ~0.3-0.5)."""
+    words = [w.strip(".,;:()[]\"'“”").lower() for w in _words(sentence)]
+    words = [w for w in words if w]
+    return sum(w in _FUNCTION for w in words) / max(1, len(words))
+
+
+def kind(sentence: str) -> str | None:
+    """The kind of non-prose `sentence` is (one of KINDS), or None when it reads as a prose claim.
+
+    `sentence`: one sentence of extracted paper text, whitespace-normalized. The first rule that
+    matches decides, in the order: footnote/affiliation, pseudo-code, caption, garbled formula,
+    table row/figure text, pointer, question, fragment.
+    """
+    s = " ".join(sentence.split())
+    words = _words(s)
+    if not words:
+        return FRAGMENT
+    share = function_share(s)
+    if _footnote(s, share):
+        return FOOTNOTE
+    if _pseudo_code(s):
+        return PSEUDO_CODE
+    if (_CAPTION_START.match(s) or _CAPTION_INSIDE.search(s) or re.match(rf"^{_REF}\s*\d+[a-z]?\.?$", s)
+            or _CAPTION_PIECE.search(s)):
+        return CAPTION
+    if _formula(s, words):
+        return FORMULA
+    if _table_row(words, share):
+        return TABLE_ROW
+    if _POINTER_START.match(s) or _SELF_OUTLINE.search(s) or (
+            len(words) <= 25 and _SECTION_REF.search(s) and _OUTLINE_VERB.search(s)):
+        return POINTER
+    if s.rstrip("\"')”").endswith("?") or re.search(r"\?\s+(?:[•\-–]|\(?\d\)|[A-Z])", s):
+        return QUESTION
+    if _fragment(s, words):
+        return FRAGMENT
+    return None
+
+
+def _footnote(s: str, share: float) -> bool:
+    if _FOOTNOTE_MARK.match(s) or _EMAIL.search(s) or _FRONT_MATTER.search(s):
+        return True
+    if _INSTITUTION.search(s) and share < 0.2:
+        return True  # an affiliation line: institutions and names, no sentence around them
+    without = _URL.sub(" ", s)
+    return without != s and len(without.split()) < 6  # little but a link
+
+
+def _pseudo_code(s: str) -> bool:
+    numbered = len(_LINE_NUMBER.findall(s))
+    keywords = len(_CODE_WORDS.findall(s))
+    shapes = len(_CODE_SHAPE.findall(s))
+    if numbered >= 2 or (numbered and keywords) or re.match(r"^\d{1,2}:\s", s):
+        return True
+    if keywords >= 2 or shapes >= 2:
+        return True
+    return bool(keywords and shapes) or bool(re.match(r"^(?:Algorithm|Procedure)\s+\d", s))
+
+
+def _table_row(words: list[str], share: float) -> bool:
+    numbers = sum(bool(_NUMBER.match(w)) for w in words)
+    if len(words) >= 4 and numbers >= 0.3 * len(words):
+        return True
+    if any(c in " ".join(words) for c in "✔✓✗✘"):
+        return True
+    run = best = 0
+    for w in words:  # axis ticks: "0.0 0.2 0.4 0.6"
+        run = run + 1 if _NUMBER.match(w) else 0
+        best = max(best, run)
+    if best >= 4:
+        return True
+    capitalized = sum(w[0].isupper() for w in words if w[0].isalpha())
+    if len(words) >= 8 and share < 0.05:
+        return True  # not one function word in eight: no sentence
+    if (len(words) >= 14 and share < 0.07) or (len(words) >= 25 and share < 0.12):
+        return True  # labels and names, no sentence: a row or a figure's text
+    return len(words) > 12 and capitalized > 0.5 * len(words) and share < 0.2
+
+
+def _formula(s: str, words: list[str]) -> bool:
+    symbols = len(_MATH_SYMBOLS.findall(s))
+    singles = sum(bool(_SINGLE.match(w)) and w.strip(",.;:)").lower() not in {"a", "i"} for w in words)
+    # exponents and fractions laid out flat: "O(N 2d 2M−1 )", "√ 1 2N"
+    garbled = len(re.findall(r"\b\w+\s\d\w*\s\d\w*\s?\)|\(\s?\w\s\d|[√∑Σ∏]\s?\d+\s\d+\w*", s))
+    if symbols >= 3 or garbled > 0:
+        return True
+    return (symbols >= 1 and singles >= max(3, len(words) // 12)) or singles >= max(4, len(words) // 5)
+
+
+def _fragment(s: str, words: list[str]) -> bool:
+    if len(words) < 5:
+        return True
+    first = words[0].strip("\"'“(")
+    if first.isalpha() and first.islower():
+        return True  # the tail of a sentence cut by a figure or a column break
+    if (_HEADING.match(s) or re.match(r"^[A-Z][\w ]{0,20}\d*:\s", s)) and len(words) <= 8:
+        return True  # "7.2.2 Shared Parameters.", "Step 3: Correction kernel generation."
+    return not re.search(r"[.!:;\"')\]”]$", s)  # a sentence cut off where the text stopped
+
+
+def refers_back(sentence: str) -> bool:
+    """Whether the sentence's subject refers to an earlier sentence ("This", "It", "These ...")."""
+    return bool(_BACK_REFERENCE.match(sentence.lstrip("•-– ")))
+
+
+_PAPER_REFS = re.compile(r"\s?\[\d+(?:\s*[,\u2013-]\s*\d+)*\]")
+_AUTHOR_YEAR = re.compile(r"\s?\((?:(?:e\.g\.|see|cf\.),?\s)?"
+                          r"(?:[A-Z][\w\-']+(?:\s(?:et al\.|and|&)\s?[A-Z]?[\w\-']*)?"
+                          r",?\s(?:19|20)\d\d[a-z]?(?:;\s?)?)+\)")
+_BREAK_HYPHEN = re.compile(r"\b([a-z]{2,})- ([a-z]{2,})\b")
+
+
+def clean(sentence: str) -> str:
+    """The sentence as shown: whitespace normalized, the paper's own citations ("[22]", "(Li et al.,
+    2020)"), links and their footnote digits and leading bullets taken out, words broken at a line end
+    ("lan- guage") joined. Raises nothing; the words of the claim are kept as written."""
+    s = " ".join(sentence.split())
+    s = _PAPER_REFS.sub("", s)
+    s = _AUTHOR_YEAR.sub("", s)
+    s = _URL.sub("", s)
+    s = _BREAK_HYPHEN.sub(lambda m: m.group(0) if m.group(2) in {"and", "or", "to"}
+                          else m.group(1) + m.group(2), s)
+    s = re.sub(r"^[•\-–·]\s*", "", s)
+    return re.sub(r"\s+([,.;:])", r"\1", s).strip()

@@ -1,0 +1,128 @@
+"""The sentence classifier on real sentences of several shared papers (as PDFium extracted them)."""
+
+from __future__ import annotations
+
+import pytest
+
+from paperdojo.answering import prose
+
+NON_PROSE = [
+    # pseudo-code and code listings (FlashAttention, FlashAttention-3, TVM, MLIR)
+    ("14: end for 15: end for 16: Return O.", prose.PSEUDO_CODE),
+    ("6: for 1 ≤ j ≤ Tc do 7: Load Kj, Vj from HBM to on-chip SRAM.", prose.PSEUDO_CODE),
+    ("2: Read S from HBM, compute P = softmax(S), write P to HBM.", prose.PSEUDO_CODE),
+    ("The following code shows how to declare an 8×8 tensor hardware intrinsic. w, x = t.placeholder((8, "
+     "8)), "
+     "t.placeholder((8, 8)) k = t.reduce_axis((0, 8))", prose.PSEUDO_CODE),
+    ("d0 + s0)> %2 = mulf %0, %1: f32 // Affine load/store can have affine expressions as subscripts.",
+     prose.PSEUDO_CODE),
+    # table rows and figure text run into the page (FlashAttention-3, FlashAttention, vLLM)
+    ("Method Baseline FP16 FlashAttention-2 FP16 FlashAttention-3 FP16 RMSE 3.2e-4 1.9e-4 1.9e-4",
+     prose.TABLE_ROW),
+    ("8 1431 2872 - - - FlashAttention 22 44 104 209 418 836 1672 3344 6688 13376", prose.TABLE_ROW),
+    ("KV Cache Manager Scheduler CPU Block Allocator GPU Block Allocator Block tables Worker 0 Model Shard 0 "
+     "Cache Engine Worker 1 Model Shard 1 Cache Engine", prose.TABLE_ROW),
+    # captions (FlashAttention, TVM)
+    ("Figure 1: Left: FlashAttention uses tiling to prevent materialization of the large N × N attention "
+     "matrix on (relatively) slow GPU HBM.", prose.CAPTION),
+    ("Finally, the hardware recovers the memory bound compute bound Figure 10: Roofline of an FPGA-based DL "
+     "accelerator running ResNet inference.", prose.CAPTION),
+    ("Table 2.", prose.CAPTION),
+    ("Since each partition now only Figure 4.", prose.CAPTION),  # Megatron-LM, cut by a figure
+    ("Right: Speedup over the PyTorch implementation of attention on GPT-2.", prose.CAPTION),
+    # title block, footnotes (FlashAttention-3, Megatron, DistServe, PET)
+    ("∗Equal Contributors", prose.FOOTNOTE),
+    ("The remaining small ∗Equal contribution.", prose.FOOTNOTE),
+    ("Correspondence to: Jiyuan Zhang <jiyuanz@andrew.cmu.edu>.", prose.FOOTNOTE),
+    ("3https://tvm.apache.org/", prose.FOOTNOTE),
+    ("Jidong Zhai is the corresponding author of this paper (zhaijidong@tsinghua.edu.cn).", prose.FOOTNOTE),
+    ("Paul G. Allen School of Computer Science & Engineering, University of Washington, AWS, Shanghai "
+     "Jiao Tong "
+     "University, UC Davis, Cornell", prose.FOOTNOTE),
+    # pointers to figures and sections (Timeloop, PET, SGLang)
+    ("Figure 5 shows an example of Op ODS definition.", prose.POINTER),
+    ("Figure 13 summarizes the workflow of the cost models.", prose.POINTER),
+    ("We describe these theoretical foundations in §5.1 and introduce our mutation correction algorithm "
+     "in §5.2.",
+     prose.POINTER),
+    ("The proof is in Sec. A.3 (Appendix).", prose.POINTER),
+    ("This section covers the challenges for SPMD partitioning and the techniques we use to solve them.",
+     prose.POINTER),
+    # the paper's own questions (ZeRO, Megatron, LLVM)
+    ("How does ZeRO work with MP?", prose.QUESTION),
+    ("Third, how large is the LLVM representation when written to disk?", prose.QUESTION),
+    ("In this section, we seek to answer the following questions: • How well does PTD-P perform?",
+     prose.QUESTION),
+    # formulas extraction garbled (FlashAttention, Megatron, Ring Attention)
+    ("Standard attention requires Θ(N d + N 2 ) HBM accesses, while FlashAttention requires Θ(N 2d 2M−1 ) "
+     "HBM accesses.", prose.FORMULA),
+    ("Let d be the head dimension, N the sequence length, and fix a query block size Br to divide Q into "
+     "Tr = ⌈ N Br ⌉ blocks Q1, .., QTr .", prose.FORMULA),
+    ("We then scale weights immediately before residual layers by √ 1 2N where N is the number of "
+     "transformer "
+     "layers.", prose.FORMULA),
+    # fragments: a heading, a sentence's tail cut by a figure
+    ("7.2.2 Shared Parameters.", prose.FRAGMENT),
+    ("of output elements is of size Ho × Wo × Co/p, where p is the number of threads used.", prose.FRAGMENT),
+    ("Results.", prose.FRAGMENT),
+]
+
+PROSE = [
+    "The decode phase, on the other hand, processes only a single token in each autoregressive pass, "
+    "resulting "
+    "in very low GPU utilization at low batch sizes.",
+    "We choose SPMD because we aim to scale up to thousands of partitions, where compiling the many programs "
+    "would be prohibitively slow in MPMD.",
+    "A dialect in MLIR is a collection of operations and associated types that allow you to represent a "
+    "program.",
+    "Our direct convolution implementation currently attains 87.5%, 58.2% and 88.9% of the theoretical "
+    "peak of "
+    "the Intel, AMD, and ARM architecture.",
+    "The 600B parameters model that achieved the best translation quality was trained with 2048 TPU v3 cores "
+    "for 4 days, a total cost of 22 TPU v3 core-years.",
+    "Checkpoint saves reach 40% of peak write bandwidth (273 GB/s).",
+    "TVM then automatically lowers the program to a single instruction stream with low-level explicit "
+    "synchronization, as shown in Figure 8.",
+    "FlashAttention trains Transformer models faster in wall-clock time.",
+    "vLLM achieves near-zero waste in KV cache memory and flexible sharing of KV cache within and across "
+    "requests.",
+    "As a result, we chose gradient tree boosting as the default cost model in our experiments.",
+    "Since the cache is shared, cached tokens can be evicted in LRU order when memory runs short.",
+    "However, the parallelism degree of DeepSpeed-Ulysses is restricted by the number of heads, "
+    "especially for "
+    "LLMs using MQA and GQA.",
+    "ZeRO-R optimizes activation memory by identifying and removing activation replication in existing MP "
+    "approaches through activation partitioning.",
+]
+
+
+@pytest.mark.parametrize(("sentence", "expected"), NON_PROSE)
+def test_non_prose_kinds(sentence: str, expected: str) -> None:
+    assert prose.kind(sentence) == expected
+
+
+@pytest.mark.parametrize("sentence", PROSE)
+def test_prose_claims_pass(sentence: str) -> None:
+    assert prose.kind(sentence) is None
+
+
+@pytest.mark.parametrize(("sentence", "back"), [
+    ("This creates an interleaving of short lived memory and long lived memory.", True),
+    ("It shows both the size of the IREE module and the size of the executable workload.", True),
+    ("These approaches will also allow the exploration of different combinations of parallelism.", True),
+    ("However, this limits the batch size.", True),
+    ("This paper presents ZeRO, a memory optimizer.", False),
+    ("Iteration-level scheduling returns finished requests to the client immediately.", False),
+    ("Its sampling rate can be arbitrarily adjusted to enlarge the receptive field.", True),
+])
+def test_refers_back(sentence: str, back: bool) -> None:
+    assert prose.refers_back(sentence) is back
+
+
+def test_clean_takes_out_citations_links_and_line_breaks() -> None:
+    raw = ("An LLM service follows a client-server architecture: the server "
+           "2https://github.com/LLMServe/DistServe "
+           "hosts the LLM on GPUs [22, 35], as in prior frame- works (Yu et al., 2022).")
+    assert prose.clean(raw) == ("An LLM service follows a client-server architecture: the server hosts "
+                                "the LLM on "
+                                "GPUs, as in prior frameworks.")
