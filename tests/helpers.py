@@ -235,3 +235,24 @@ class LlamaServer:
         self.proc.kill()
         self.proc.wait(10)
         self.log.close()
+
+
+def make_scanned_pdf(path: Path, pages: list[list[str]]) -> Path:
+    """A PDF of images only, as a scanner makes: each page's lines are drawn with Pillow into a
+    200 dpi letter-size image that is the page's only content (no text layer)."""
+    from PIL import Image, ImageDraw, ImageFont
+
+    try:  # Debian's fonts-dejavu (Pillow's own default font sets words too tight for OCR)
+        font = ImageFont.truetype("DejaVuSans.ttf", 30)
+    except OSError:
+        font = ImageFont.load_default(size=30)
+    pdf = FPDF(format="letter", unit="pt")
+    for lines in pages:
+        image = Image.new("L", (1700, 2200), 255)
+        draw = ImageDraw.Draw(image)
+        for i, line in enumerate(lines):
+            draw.text((150, 200 + 60 * i), line, fill=0, font=font)
+        pdf.add_page()
+        pdf.image(image, x=0, y=0, w=612, h=792)
+    pdf.output(str(path))
+    return path

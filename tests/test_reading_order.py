@@ -94,6 +94,7 @@ def test_run_in_heading_ends_at_its_first_period():
     ("3.2 Weak Scaling. We evaluate the scaling of", ("3.2 Weak Scaling", "We evaluate the scaling of")),
     ("II. Background. Tensor programs are written", ("II. Background", "Tensor programs are written")),
     ("Acknowledgments. We thank the reviewers", ("Acknowledgments", "We thank the reviewers")),
+    ("5.3.1 Weak Scaling. We evaluate the scaling of", None),  # deeper run-ins stay body text
     ("1 Introduction", None),  # no run-in
     ("2 Results. See Table 3", None),  # the rest is too short to be a sentence
     ("4 Comparison with J. Smith and others", None),  # an initial, not the heading's end
