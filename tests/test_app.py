@@ -362,8 +362,10 @@ def test_session_accessibility_and_small_screens(app):
                         serious[tab] = found
             if width == 420:
                 page.screenshot(path=str(ARTIFACTS / f"library-{width}-{theme}.png"), full_page=True)
-                table = page.locator("#library-table table").bounding_box()
+                table = page.locator("#library-table table").first.bounding_box()
+                status = page.locator("#library-table td").nth(3).bounding_box()
                 assert table["width"] >= 800, table  # scrolls sideways instead of wrapping letters
+                assert status["width"] >= 80, status
             page.get_by_role("tab", name="Ask").click()
             page.click("#new-chat")
             expect(page.locator("#chat a.cite")).to_have_count(0, timeout=10000)

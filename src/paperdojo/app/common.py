@@ -33,6 +33,8 @@ a.cite {font-weight:700; text-decoration:none; white-space:nowrap;}
 #status {font-size: 0.9em; color: var(--body-text-color-subdued);}
 #library-table .table-wrap, #library-table [class*="table-wrap"] {overflow-x:auto;}
 #library-table table {min-width: 860px;}
+#library-table td, #library-table th {min-width: 84px;}
+#library-table td:nth-child(2), #library-table th:nth-child(2) {min-width: 200px;}
 .library-summary {font-weight:600;}
 #cite-pick {position:absolute; width:1px; height:1px; overflow:hidden; clip:rect(0 0 0 0);}
 """

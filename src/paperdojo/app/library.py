@@ -12,6 +12,7 @@ import gradio as gr
 from paperdojo.app import safe
 from paperdojo.app.common import filter_choices, status_line
 from paperdojo.library import ingest, parse, store
+from paperdojo.settings import Settings
 from paperdojo.workspace import Workspace
 
 
@@ -24,14 +25,17 @@ def library_rows(ws: Workspace) -> list[list]:
 def offline(reason: str) -> bool:
     """Does a failure's reason say the network could not be reached?"""
     return any(k in reason for k in ("Name or service not known", "Temporary failure in name resolution",
-                                     "Network is unreachable", "nodename nor servname", "ConnectError",
-                                     "Connection refused", "getaddrinfo failed"))
+                                     "Network is unreachable", "nodename nor servname", "getaddrinfo failed"))
 
 
 def summary(ws: Workspace) -> str:
-    """The Library's first lines: counts by status, failures grouped by cause with one plain hint,
-    and the paths of the running home (Markdown, escaped)."""
-    papers = ws.papers()
+    """The Library's first lines for the running home (see `summary_text`)."""
+    return summary_text(ws.papers(), ws.settings)
+
+
+def summary_text(papers: list[ingest.DocStatus], settings: Settings) -> str:
+    """Counts by status, failures grouped by cause with one plain hint, and the paths of the home
+    (`settings.home`) the app runs on (Markdown, escaped)."""
     count = {k: sum(d.status == k for d in papers) for k in ("indexed", "failed", "missing")}
     lines = [f'<span class="library-summary">{count["indexed"]} indexed · {count["failed"]} failed · '
              f'{count["missing"]} missing</span>']
@@ -40,7 +44,7 @@ def summary(ws: Workspace) -> str:
         if d.status == "failed":
             cause = "offline" if offline(d.reason or "") else (d.reason or "unknown reason")
             groups.setdefault(cause, []).append(d.id)
-    drop = ws.settings.pdf_dir
+    drop = settings.pdf_dir
     for cause, ids in groups.items():
         names = ", ".join(ids[:8]) + (f" and {len(ids) - 8} more" if len(ids) > 8 else "")
         if cause == "offline":
@@ -48,9 +52,9 @@ def summary(ws: Workspace) -> str:
         else:
             hint = cause
         lines.append(f"- {len(ids)} failed ({safe.text(names)}): {safe.text(hint)}")
-    lines.append(f"<sub>This home: {safe.text(ws.settings.home)} · PDFs: {safe.text(drop)} · "
-                 f"index: {safe.text(ws.settings.index_dir)}</sub>")
-    return "\n".join(lines)
+    lines.append(f"<sub>This home: {safe.text(settings.home)} · PDFs: {safe.text(drop)} · "
+                 f"index: {safe.text(settings.index_dir)}</sub>")
+    return "\n\n".join(lines[:1]) + "\n\n" + "\n".join(lines[1:])
 
 
 def progress_adapter(progress: gr.Progress) -> ingest.Progress:
