@@ -222,7 +222,10 @@ def test_html_in_paper_text_stays_text(app, tmp_path):
             page.fill("#question textarea", question)
             page.click("#ask-button")
             expect(page.locator("#chat")).to_contain_text(expected, timeout=30000)
-            page.wait_for_timeout(1500)  # the streamed answer settles
+            # the answer has finished streaming (a click while it streams is ignored)
+            page.wait_for_function("() => !document.querySelector('#chat .generating, #chat .pending')",
+                                   timeout=30000)
+            page.wait_for_timeout(3000)
         expect(page.locator("#chat")).to_contain_text("Pixel Paper <img")  # shown, as text
         found += _elements_from_paper(page)
         page.get_by_role("tab", name="Search").click()
