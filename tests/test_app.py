@@ -222,7 +222,10 @@ def test_html_in_paper_text_stays_text(app, tmp_path):
             page.fill("#question textarea", question)
             page.click("#ask-button")
             expect(page.locator("#chat")).to_contain_text(expected, timeout=30000)
-            page.wait_for_timeout(1500)  # the streamed answer settles
+            # the answer has finished streaming (a click while it streams is ignored)
+            page.wait_for_function("() => !document.querySelector('#chat .generating, #chat .pending')",
+                                   timeout=30000)
+            page.wait_for_timeout(3000)
         expect(page.locator("#chat")).to_contain_text("Pixel Paper <img")  # shown, as text
         found += _elements_from_paper(page)
         page.get_by_role("tab", name="Search").click()
@@ -353,3 +356,68 @@ def test_browser_interview_library_topics_skip_and_drafts(app):
         expect(page.locator("#interview-question")).not_to_contain_text("restored")
         page.screenshot(path=str(ARTIFACTS / "7-interview-restored.png"), full_page=True)
         browser.close()
+
+
+def _contrast(page, selector: str) -> float:  # noqa: ANN001 - a Playwright page
+    """WCAG contrast ratio of an element's text colour on its own background colour."""
+    return page.evaluate("""sel => { const e = document.querySelector(sel); if (!e) return 0;
+      const s = getComputedStyle(e);
+      const rgb = c => c.match(/[\\d.]+/g).slice(0, 3).map(Number).map(v => v / 255)
+        .map(v => v <= 0.03928 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4));
+      const lum = c => { const [r, g, b] = rgb(c); return 0.2126 * r + 0.7152 * g + 0.0722 * b; };
+      const [a, b] = [lum(s.color), lum(s.backgroundColor)].sort((x, y) => y - x);
+      return (a + 0.05) / (b + 0.05); }""", selector)
+
+
+def test_session_accessibility_and_small_screens(app):
+    """Examples run on click; New chat empties chat and sources; labelled controls and alt text;
+    axe-core finds no serious or critical violation on any tab; dark-mode marks keep >= 4.5:1;
+    at 420 px the question box takes the full width and the Library table scrolls sideways."""
+    from axe_playwright_python.sync_playwright import Axe
+    from playwright.sync_api import expect, sync_playwright
+
+    url, _ = app
+    ARTIFACTS.mkdir(exist_ok=True)
+    serious: dict[str, list[str]] = {}
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
+        for width, theme in [(1400, "light"), (420, "light"), (1400, "dark"), (420, "dark")]:
+            page = browser.new_page(viewport={"width": width, "height": 900})
+            page.goto(url + ("?__theme=dark" if theme == "dark" else ""))
+            page.wait_for_selector("#question textarea")
+            page.get_by_role("button", name="What four categories of operators").click()  # runs
+            expect(page.locator("#chat a.cite").first).to_be_visible(timeout=30000)
+            expect(page.locator("#page-image img")).to_be_visible(timeout=30000)
+            expect(page.locator("#page-image img")).to_have_attribute("alt", re.compile("cited page", re.I))
+            expect(page.get_by_label("Your question")).to_be_visible()
+            page.wait_for_timeout(500)
+            page.screenshot(path=str(ARTIFACTS / f"ask-{width}-{theme}.png"))
+            if theme == "dark":
+                assert _contrast(page, "#source-card mark") >= 4.5
+            if width == 420:
+                q = page.locator("#question").bounding_box()
+                row = page.locator("#question-row").bounding_box()
+                assert q["width"] >= 0.9 * row["width"], (q, row)
+            for tab in ["Ask", "Search", "Interview", "Library"]:
+                page.get_by_role("tab", name=tab).click()
+                page.wait_for_timeout(400)
+                if theme == "light" and width == 1400:
+                    results = Axe().run(page)
+                    found = [f"{v['id']} ({v['impact']}): {v['help']}" for v in results.response["violations"]
+                             if v["impact"] in ("serious", "critical")]
+                    if found:
+                        serious[tab] = found
+            if width == 420:
+                page.screenshot(path=str(ARTIFACTS / f"library-{width}-{theme}.png"), full_page=True)
+                table = page.locator("#library-table table").first.bounding_box()
+                status = page.locator("#library-table td").nth(3).bounding_box()
+                assert table["width"] >= 800, table  # scrolls sideways instead of wrapping letters
+                assert status["width"] >= 80, status
+            page.get_by_role("tab", name="Ask").click()
+            page.click("#new-chat")
+            expect(page.locator("#chat a.cite")).to_have_count(0, timeout=10000)
+            expect(page.locator("#sources label")).to_have_count(0)
+            expect(page.locator("#source-card")).not_to_contain_text("[")
+            page.close()
+        browser.close()
+    assert not serious, serious

@@ -31,6 +31,19 @@ EXAMPLES = [
 ]
 
 
+# after an answer: the last question at the top of the chat, so it and any note stay in sight
+SCROLL_TO_QUESTION = """() => {
+  const users = document.querySelectorAll('#chat .user-row, #chat [data-testid="user"]');
+  const last = users[users.length - 1];
+  if (!last) return;
+  let box = last.parentElement;
+  const scrolls = (e) => e.scrollHeight > e.clientHeight
+    && /(auto|scroll)/.test(getComputedStyle(e).overflowY);
+  while (box && !scrolls(box)) box = box.parentElement;
+  if (box) box.scrollTop += last.getBoundingClientRect().top - box.getBoundingClientRect().top;
+}"""
+
+
 @dataclass
 class AskTab:
     """The components other tabs use: the paper and category filters live here."""
@@ -102,16 +115,17 @@ def build(ws: Workspace) -> AskTab:
         answer_sources = gr.State([])
         with gr.Column(scale=5):
             gr.Markdown(safe.text(ws.answer_mode()), elem_id="answer-mode")
-            chat = gr.Chatbot(label="Answers", height=520, elem_id="chat", buttons=["copy"])
-            with gr.Row():
+            chat = gr.Chatbot(label="Answers", height=520, elem_id="chat", buttons=["copy"], autoscroll=False)
+            with gr.Row(elem_id="question-row"):
                 question = gr.Textbox(placeholder="Ask an interview question, e.g. how does "
-                                      "Alpa split parallelism?", show_label=False, scale=6,
-                                      elem_id="question", submit_btn=False)
-                send = gr.Button("Ask", variant="primary", scale=1, elem_id="ask-button")
+                                      "Alpa split parallelism?", label="Your question", show_label=False,
+                                      scale=6, min_width=330, elem_id="question", submit_btn=False)
+                send = gr.Button("Ask", variant="primary", scale=1, min_width=80, elem_id="ask-button")
+                new_chat = gr.Button("New chat", scale=1, min_width=80, elem_id="new-chat")
             with gr.Accordion("Filters: papers and categories", open=False):
                 paper_filter = gr.Dropdown([], multiselect=True, label="Papers")
                 category_filter = gr.Dropdown([], multiselect=True, label="Categories")
-            gr.Examples(EXAMPLES, inputs=question, label="Try one")
+            examples = gr.Examples(EXAMPLES, inputs=question, label="Try one (runs when clicked)")
         with gr.Column(scale=4):
             page = gr.Image(label="Cited page: the sentence marked strongly, its passage lightly", type="pil",
                             interactive=False, elem_id="page-image", height=560, buttons=["fullscreen"],
@@ -126,7 +140,16 @@ def build(ws: Workspace) -> AskTab:
 
     outputs = [chat, question, conversation, answer_sources, cite, card, page]
     inputs = [question, chat, conversation, paper_filter, category_filter]
-    gr.on([send.click, question.submit], on_ask, inputs, outputs, concurrency_id="cpu", api_name="ask")
+    gr.on([send.click, question.submit], on_ask, inputs, outputs, concurrency_id="cpu",
+          api_name="ask").then(None, js=SCROLL_TO_QUESTION)
+    examples.load_input_event.then(on_ask, inputs, outputs, concurrency_id="cpu").then(
+        None, js=SCROLL_TO_QUESTION)
+
+    def reset() -> tuple:
+        """A new conversation: no history, no follow-up context, no sources."""
+        return [], "", Conversation(), [], gr.update(choices=[], value=None), "", None
+
+    gr.on([new_chat.click, chat.clear], reset, None, outputs, show_progress="hidden")
     cite.input(lambda choice, sources: show_source(ws, choice, sources), [cite, answer_sources],
                [card, page], concurrency_id="cpu")
     pick.change(lambda value, sources: show_citation(ws, value, sources), [pick, answer_sources],

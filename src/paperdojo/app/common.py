@@ -31,6 +31,11 @@ CSS = """
 .src-card .passage {color: var(--body-text-color-subdued);}
 a.cite {font-weight:700; text-decoration:none; white-space:nowrap;}
 #status {font-size: 0.9em; color: var(--body-text-color-subdued);}
+#library-table .table-wrap, #library-table [class*="table-wrap"] {overflow-x:auto;}
+#library-table table {min-width: 860px;}
+#library-table td, #library-table th {min-width: 84px;}
+#library-table td:nth-child(2), #library-table th:nth-child(2) {min-width: 200px;}
+.library-summary {font-weight:600;}
 #cite-pick {position:absolute; width:1px; height:1px; overflow:hidden; clip:rect(0 0 0 0);}
 """
 # [n] links in an answer select their source and show its page (a click sets the hidden #cite-pick box)
@@ -44,6 +49,10 @@ document.addEventListener('click', (e) => {
   box.value = a.getAttribute('href').slice(6) + ':' + Date.now();
   box.dispatchEvent(new Event('input', {bubbles: true}));
 }, true);
+// Gradio's empty image placeholder carries an aria-label on a plain div (axe: aria-prohibited-attr)
+new MutationObserver(() => document.querySelectorAll('div.empty[aria-label]:not([role])')
+  .forEach((d) => d.setAttribute('role', 'img'))).observe(document.documentElement,
+  {childList: true, subtree: true});
 </script>"""
 
 

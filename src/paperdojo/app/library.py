@@ -13,6 +13,7 @@ from paperdojo.app import safe
 from paperdojo.app.common import filter_choices, status_line
 from paperdojo.library import ingest, parse, store
 from paperdojo.records import DocumentError
+from paperdojo.settings import Settings
 from paperdojo.workspace import Workspace
 
 
@@ -20,6 +21,41 @@ def library_rows(ws: Workspace) -> list[list]:
     """One row per catalog paper: id, title, category, status, pages, passages, reason / notes."""
     return [[d.id, d.title, d.category, d.status, d.pages or "", d.chunks or "",
              d.reason or "; ".join(d.warnings)] for d in ws.papers()]
+
+
+def offline(reason: str) -> bool:
+    """Does a failure's reason say the network could not be reached?"""
+    return any(k in reason for k in ("Name or service not known", "Temporary failure in name resolution",
+                                     "Network is unreachable", "nodename nor servname", "getaddrinfo failed"))
+
+
+def summary(ws: Workspace) -> str:
+    """The Library's first lines for the running home (see `summary_text`)."""
+    return summary_text(ws.papers(), ws.settings)
+
+
+def summary_text(papers: list[ingest.DocStatus], settings: Settings) -> str:
+    """Counts by status, failures grouped by cause with one plain hint, and the paths of the home
+    (`settings.home`) the app runs on (Markdown, escaped)."""
+    count = {k: sum(d.status == k for d in papers) for k in ("indexed", "failed", "missing")}
+    lines = [f'<span class="library-summary">{count["indexed"]} indexed · {count["failed"]} failed · '
+             f'{count["missing"]} missing</span>']
+    groups: dict[str, list[str]] = {}
+    for d in papers:
+        if d.status == "failed":
+            cause = "offline" if offline(d.reason or "") else (d.reason or "unknown reason")
+            groups.setdefault(cause, []).append(d.id)
+    drop = settings.pdf_dir
+    for cause, ids in groups.items():
+        names = ", ".join(ids[:8]) + (f" and {len(ids) - 8} more" if len(ids) > 8 else "")
+        if cause == "offline":
+            hint = f"no network: upload the PDFs here, or drop them at {drop} as <id>.pdf"
+        else:
+            hint = cause
+        lines.append(f"- {len(ids)} failed ({safe.text(names)}): {safe.text(hint)}")
+    lines.append(f"<sub>This home: {safe.text(settings.home)} · PDFs: {safe.text(drop)} · "
+                 f"index: {safe.text(settings.index_dir)}</sub>")
+    return "\n\n".join(lines[:1]) + "\n\n" + "\n".join(lines[1:])
 
 
 def progress_adapter(progress: gr.Progress) -> ingest.Progress:
@@ -98,6 +134,7 @@ def build(ws: Workspace, updates: list[gr.components.Component]) -> gr.Dataframe
     Returns the table, which the app refreshes when a new index generation is served.
     """
     with gr.Tab("Library", id="library"):
+        lib_summary = gr.Markdown(summary(ws), elem_id="library-summary")
         lib_msg = gr.Markdown(elem_id="library-message")
         with gr.Row():
             spec = gr.Textbox(label="Add a paper: arXiv id or URL", placeholder="2201.12023",
@@ -121,6 +158,8 @@ def build(ws: Workspace, updates: list[gr.components.Component]) -> gr.Dataframe
         return rebuild(ws, progress)
 
     outputs = [table, lib_msg, *updates]
-    add_btn.click(on_add, [spec, category, upload], outputs, concurrency_limit=1)
-    rebuild_btn.click(on_rebuild, None, outputs, concurrency_limit=1)
+    add_btn.click(on_add, [spec, category, upload], outputs, concurrency_limit=1).then(
+        lambda: summary(ws), None, lib_summary)
+    rebuild_btn.click(on_rebuild, None, outputs, concurrency_limit=1).then(
+        lambda: summary(ws), None, lib_summary)
     return table

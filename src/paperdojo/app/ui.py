@@ -47,6 +47,21 @@ def build_app(ws: Workspace) -> gr.Blocks:
     return demo
 
 
+def theme() -> gr.themes.Base:
+    """Gradio's Soft theme with text colours that keep WCAG AA contrast (>= 4.5:1, checked by axe-core
+    in tests/test_app.py): darker indigo for labels and primary buttons, darker grey for subdued text."""
+    return gr.themes.Soft(primary_hue="indigo", secondary_hue="amber").set(
+        button_primary_background_fill="*primary_700", button_primary_background_fill_hover="*primary_800",
+        button_primary_background_fill_dark="*primary_700", button_primary_text_color="white",
+        block_label_text_color="*primary_800", block_title_text_color="*primary_800",
+        block_label_text_color_dark="*primary_100", block_title_text_color_dark="*primary_100",
+        body_text_color_subdued="*neutral_600", body_text_color_subdued_dark="*neutral_300",
+        block_info_text_color="*neutral_600", link_text_color="*primary_700",
+        link_text_color_dark="*primary_200", checkbox_label_background_fill_selected="*primary_700",
+        checkbox_label_background_fill_selected_dark="*primary_700",
+        checkbox_label_text_color_selected="white")
+
+
 def launch(ws: Workspace, host: str, port: int, auth: str = "", **kw: object) -> None:
     """Serve the app; a login is required when binding to anything but loopback."""
     loopback = host in {"127.0.0.1", "localhost", "::1"}
@@ -59,5 +74,5 @@ def launch(ws: Workspace, host: str, port: int, auth: str = "", **kw: object) ->
     user, _, password = auth.partition(":")
     demo.launch(server_name=host, server_port=port, auth=(user, password) if auth else None,
                 allowed_paths=[str(ws.settings.pdf_dir)], max_file_size=f"{ws.settings.max_upload_mb}mb",
-                theme=gr.themes.Soft(primary_hue="indigo", secondary_hue="amber"), css=CSS,
+                theme=theme(), css=CSS,
                 head=HEAD, footer_links=[], **kw)
