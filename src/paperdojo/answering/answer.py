@@ -447,5 +447,5 @@ class Answerer:
         `stems` are the query's stemmed terms (computed once per answer by the caller). Sentences come
         from the chunk that matched in each passage, not the merged passage: measured better.
         """
-        return extract(query, [h.matched.text for h in hits], stems, self.retriever.stemmer,
+        return extract(query, [(h.matched or h.chunk).text for h in hits], stems, self.retriever.stemmer,
                        self.retriever.embedder, self.selection)
