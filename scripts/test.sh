@@ -11,4 +11,5 @@ fi
 export HF_HUB_OFFLINE=1
 export PAPERDOJO_REQUIRE_LLM=1  # the LLM tests run against a real llama.cpp server: never skip them here
 .venv/bin/ruff check src tests app.py bench
+.venv/bin/mypy
 .venv/bin/python -m pytest -q -rs "$@"

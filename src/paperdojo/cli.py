@@ -9,6 +9,7 @@ import re
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from rich import box
 from rich.console import Console
@@ -102,9 +103,11 @@ def _print_docs(docs: Sequence[ingest.DocStatus], only_problems: bool = False) -
     if not rows:
         return
     table = Table(show_lines=False, expand=True, box=None if not out.is_terminal else box.SIMPLE)
-    for col, kw in [("id", {"style": "cyan", "no_wrap": True}), ("title", {"ratio": 3}),
-                    ("category", {"ratio": 1}), ("status", {}), ("pages", {"justify": "right"}),
-                    ("chunks", {"justify": "right"}), ("reason / notes", {"ratio": 3})]:
+    columns: list[tuple[str, dict[str, Any]]] = [
+        ("id", {"style": "cyan", "no_wrap": True}), ("title", {"ratio": 3}), ("category", {"ratio": 1}),
+        ("status", {}), ("pages", {"justify": "right"}), ("chunks", {"justify": "right"}),
+        ("reason / notes", {"ratio": 3})]
+    for col, kw in columns:
         table.add_column(col, **kw)
     for d in rows:
         style = STATUS_STYLE.get(d.status, "")
@@ -152,11 +155,11 @@ def cmd_watch(args: argparse.Namespace) -> int:
 
     settings = _settings(args)
     if args.status:
-        folders = watch.folder_status(settings, watch.watched_folders(settings))
+        statuses = watch.folder_status(settings, watch.watched_folders(settings))
         if args.json:
-            print(json.dumps([f.to_json() for f in folders], indent=1))
+            print(json.dumps([f.to_json() for f in statuses], indent=1))
         else:
-            _print_folders(folders)
+            _print_folders(statuses)
         return 0
     if not args.dirs:
         raise ValueError("give the folders to watch: paperdojo watch DIR [DIR...]")
@@ -257,7 +260,7 @@ def stream_answer(answerer, question: str, filters=None, k: int | None = None,  
     """Print a language model's text as it comes, then the checked answer with its sources."""
     from paperdojo.answering.answer import Answer
 
-    streamed = []
+    streamed: list[str] = []
     for item in answerer.stream(question, filters, k, conversation):
         if isinstance(item, Answer):
             if streamed:
@@ -406,6 +409,7 @@ def cmd_interview(args: argparse.Namespace) -> int:
     grader, progress = Grader(answerer), Progress(settings.progress_db)
     console.print(f"Mock interview: {args.n} questions. Answer in a few sentences; an empty line "
                   "submits, Ctrl-D stops. Your answers are saved as you type.")
+    attempt: int | None
     todo: list = []  # (attempt, question, draft) restored from a session that ended mid-answer
     for attempt, q, draft in progress.drafts():
         out.print(f"\n[bold]An unfinished answer[/] to: {escape(q.text)}", highlight=False)
@@ -422,9 +426,10 @@ def cmd_interview(args: argparse.Namespace) -> int:
         if todo:
             attempt, q, draft = todo.pop(0)
         else:
-            q = progress.next_question(questions, asked)
-            if q is None:
+            next_q = progress.next_question(questions, asked)
+            if next_q is None:
                 break
+            q = next_q
             attempt, draft = None, ""
         asked.add(q.id)
         out.print(f"\n[bold]Question {i} of {args.n}[/] [dim]({q.category}, difficulty {q.difficulty}, "

@@ -100,6 +100,7 @@ def check_ocr(settings: Settings) -> Check:
 
     from paperdojo.library.parse import ocr
 
+    font: ImageFont.FreeTypeFont | ImageFont.ImageFont
     try:
         font = ImageFont.truetype("DejaVuSans.ttf", 40)
     except OSError:

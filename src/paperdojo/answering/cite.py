@@ -23,7 +23,7 @@ _PAPER_REFS = re.compile(r"\[\d+(?:\s*[,\u2013-]\s*\d+)*\]")
 
 def normalized(text: str) -> tuple[str, list[int]]:
     """Lowercased letters and digits of `text` (reference marks skipped), and each one's index."""
-    skip = set()
+    skip: set[int] = set()
     for m in _PAPER_REFS.finditer(text):
         skip.update(range(m.start(), m.end()))
     chars, index = [], []
@@ -87,7 +87,7 @@ def cite(answer: str, sources: Iterable[Source], pages: PageMap | None) -> list[
                 continue
             c = src.chunk
             span = pages.locate(c, sentence) if pages else None
-            if span is None:
+            if span is None or pages is None:
                 out.append(Citation(n, sentence, c.doc_id, c.page_start, c.page_end))
                 continue
             out.append(Citation(n, sentence, c.doc_id, pages.page_at(c.doc_id, span[0]),

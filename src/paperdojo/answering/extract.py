@@ -124,8 +124,8 @@ def candidates(passages: list[str], stemmer: _Stemmer | None = None) -> list[Can
                 previous = None
                 continue
             cand = Candidate(n, pos, sent)
-            if prose.refers_back(sent):
-                cand.before = out[previous].before + [previous]  # type: ignore[index]
+            if prose.refers_back(sent) and previous is not None:  # ok above: it has a predecessor
+                cand.before = out[previous].before + [previous]
             if stemmer is not None:
                 cand.terms = {stemmer.stemWord(w) for w in re.findall(r"[\w\-]+", sent.lower())}
             keys.add(key)

@@ -82,7 +82,8 @@ class Prompt:
 def build_prompt(question: str, sources: Sequence[Source], budget_chars: int = 6000) -> Prompt:
     """System instructions, then the passages as numbered quoted data (best first, within the budget),
     then the question."""
-    blocks, used, omitted = [], 0, 0
+    blocks: list[str] = []
+    used, omitted = 0, 0
     for s in sources:
         c = s.chunk
         block, n = quoted(s.n, f"{c.title}, {c.section}, p. {c.page_start}", c.text)

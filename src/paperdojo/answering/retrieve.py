@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 import re
 from dataclasses import dataclass, field
+from typing import Any
 
 import bm25s
 import faiss
@@ -69,7 +70,7 @@ class Reranker:
     def __init__(self, name: str) -> None:
         self.name = name
         self.error = ""
-        self._model = None
+        self._model: Any = None  # a sentence-transformers CrossEncoder, loaded on first use
 
     def available(self) -> bool:
         if self._model is None and not self.error:
@@ -213,7 +214,7 @@ class Retriever:
         rerank = self.reranker is not None and self.reranker.available()
         want = max(k, self.rerank_pool) if rerank else k
         hits = self._passages(order, fused, dense, lexical, self.merge_pool * want)
-        if rerank:
+        if rerank and self.reranker is not None:
             return self.reranker.rerank(query, hits[:want])[:k]
         return each_paper_near_top(hits, papers, k)
 

@@ -92,6 +92,8 @@ def ask(ws: Workspace, message: str, history: list, conversation: Conversation |
         history[-1]["content"] = f"⚠️ {safe.text(exc)}"
         yield history, "", conversation, [], keep, keep, keep
         return
+    if ans is None:
+        raise RuntimeError("the answerer ended without an answer")
     full = answer_markdown(ans)
     if not streamed:  # an extractive answer: stream it in, a few words at a time
         words = full.split(" ")

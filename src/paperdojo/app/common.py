@@ -177,7 +177,10 @@ def show_source(ws: Workspace, choice: str | None, sources: list[dict]) -> tuple
     """The card and page image of the source a radio label names."""
     if not choice or not sources:
         return "", None
-    n = int(re.match(r"\[(\d+)\]", choice).group(1))
+    label = re.match(r"\[(\d+)\]", choice)
+    if label is None:
+        raise ValueError(f"not a source label: {choice!r}")
+    n = int(label.group(1))
     src = next((s for s in sources if s["n"] == n), None)
     return (source_card(src), page_image(ws, src)) if src else ("", None)
 
@@ -219,7 +222,7 @@ def located(ws: Workspace, chunk: Chunk, text: str) -> dict | None:
     except Exception:  # noqa: BLE001 - no index: the passage's own first page stands
         return None
     span = pages.locate(chunk, plain) if pages else None
-    if span is None:
+    if span is None or pages is None:
         return None
     return {"i": -1, "sentence": plain, "page_start": pages.page_at(chunk.doc_id, span[0]),
             "page_end": pages.page_at(chunk.doc_id, span[1] - 1)}

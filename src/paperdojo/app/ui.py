@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+from typing import Any
 
 import gradio as gr
 
@@ -62,7 +63,7 @@ def theme() -> gr.themes.Base:
         checkbox_label_text_color_selected="white")
 
 
-def launch(ws: Workspace, host: str, port: int, auth: str = "", **kw: object) -> None:
+def launch(ws: Workspace, host: str, port: int, auth: str = "", **kw: Any) -> None:
     """Serve the app; a login is required when binding to anything but loopback."""
     loopback = host in {"127.0.0.1", "localhost", "::1"}
     if not loopback and ":" not in auth:

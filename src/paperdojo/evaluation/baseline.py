@@ -75,7 +75,9 @@ class Baseline:
     def answer(self, question: str) -> BaselineAnswer:
         started = time.perf_counter()
         hits = self.search(question, k=5)
-        limit, words, cited = budget(question), [], []
+        limit = budget(question)
+        words: list[str] = []
+        cited: list[_Cited] = []
         for h in hits:
             if len(words) >= limit:
                 break

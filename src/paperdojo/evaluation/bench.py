@@ -27,6 +27,7 @@ import time
 import urllib.request
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import faiss
 import numpy as np
@@ -99,7 +100,7 @@ def bench_scale(sizes: list[int], say: Say, n_queries: int = 200) -> list[dict]:
             index = store.build_faiss(vectors, kind)
             build = {"n": n, "index": kind, "build_s": round(time.perf_counter() - started, 1),
                      "auto": store.index_kind(n) == kind}
-            variants = [(kind, None)]
+            variants: list[tuple[str, np.ndarray | None]] = [(kind, None)]
             if kind == "ivfpq":  # the codes alone, and re-scored with the exact vectors (memory-mapped)
                 variants = [("ivfpq (codes only)", None), ("ivfpq + exact re-score", vectors)]
             for name, exact_vectors in variants:
@@ -111,7 +112,7 @@ def bench_scale(sizes: list[int], say: Say, n_queries: int = 200) -> list[dict]:
 
 
 # --------------------------------------------------------------------------- ingest
-def _home(root: Path, name: str, **kw: object) -> Settings:
+def _home(root: Path, name: str, **kw: Any) -> Settings:
     home = root / name
     home.mkdir(parents=True, exist_ok=True)
     (home / "papers.toml").write_text("")

@@ -15,6 +15,7 @@ import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from paperdojo.answering import prose
 from paperdojo.answering.retrieve import Hit, Retriever
@@ -82,7 +83,8 @@ def retrieval_metrics(questions: list[Question], search: Callable[[str], list[Hi
 
     `rows` holds one record per question (id, type, doc, page, rr, kp, ms) for `by_type`.
     """
-    rows, times = [], []
+    rows: list[dict[str, Any]] = []
+    times: list[float] = []
     for q in questions:
         if not q.answerable:
             continue
@@ -143,7 +145,7 @@ def readability(text: str) -> dict[str, int]:
     return out
 
 
-def answer_row(q: Question, ans: object) -> dict:
+def answer_row(q: Question, ans: Any) -> dict:
     """One question's answer record: the figures `answer_metrics` sums and `by_type` averages.
 
     Any further numeric field added here (e.g. the answer's words) is averaged per type by `by_type`.
@@ -227,7 +229,7 @@ RATIO_KEYS = ["doc_hit@5", "page_hit@5", "mrr@10", "kp_recall@5", "answer_kp", "
               "p50_ms", "p95_ms"]
 
 
-def evaluate_all(answerer: object, questions: list[Question]) -> dict:
+def evaluate_all(answerer: Any, questions: list[Question]) -> dict:
     """Every metric of the harness for one system (ours: an Answerer), overall and `by_type`.
 
     Retrieval is measured on the passages the answer draws on (`Answerer.passages`, top 10).
@@ -244,7 +246,7 @@ def evaluate_all(answerer: object, questions: list[Question]) -> dict:
             "by_type": by_type(list(merged.values())), "questions": list(merged.values())}
 
 
-def evaluate_baseline(baseline: object, questions: list[Question]) -> dict:
+def evaluate_baseline(baseline: Any, questions: list[Question]) -> dict:
     retrieval = retrieval_metrics(questions, lambda q: baseline.search(q, k=10))
     retrieval.pop("rows")
     answers = answer_metrics(questions, baseline.answer)
@@ -268,7 +270,7 @@ def unrelated(q: Question, pool: list[Question]) -> Question | None:
     return None
 
 
-def context_bleed(answerer: object, questions: list[Question], pool: list[Question] | None = None) -> dict:
+def context_bleed(answerer: Any, questions: list[Question], pool: list[Question] | None = None) -> dict:
     """Ask each question alone and right after an unrelated question in one conversation.
 
     bleed: the share of questions whose passages (doc, chunk span) differ between the two;

@@ -182,7 +182,7 @@ def download(plan: Plan, doc_id: str, settings: Settings, client: httpx.Client) 
     except FetchError:
         raise
     except RetryError as exc:
-        last = exc.last_attempt.exception()
+        last = exc.last_attempt.exception() or exc
         attempts = exc.last_attempt.attempt_number
         raise FetchError(f"{_describe(last, settings, plan.url, drop_hint)} ({attempts} attempts)") from last
     except Exception as exc:  # noqa: BLE001 - any failure of one download is that paper's failure

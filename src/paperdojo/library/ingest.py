@@ -20,6 +20,7 @@ from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import asdict, dataclass, field
 from pathlib import Path, PurePosixPath
+from typing import Any
 from urllib.parse import urlparse
 
 import numpy as np
@@ -204,7 +205,7 @@ def import_pdf_dirs(settings: Settings, papers: list[Paper], dirs: Iterable[Path
     if forget_missing:
         roots = [d.resolve() for d in dirs]
         for paper in [p for p in papers if p.origin == "user" and p.file]:
-            file = Path(paper.file)
+            file = Path(paper.file or "")  # never empty: the list keeps papers with a file
             if any(file.is_relative_to(r) for r in roots) and not file.exists():
                 log.info("%s is gone from its folder: %s leaves the library", file, paper.id)
                 papers.remove(paper)
@@ -292,14 +293,17 @@ def obtain(settings: Settings, papers: list[Paper], retry: bool, progress: Progr
         else:
             to_fetch.append((paper, plan))
     for pid, reason in _download_all(settings, to_fetch, retry, progress).items():
-        statuses[pid] = paper_status(catalog.find(papers, pid), "failed", reason)
+        failed = catalog.find(papers, pid)
+        if failed is None:
+            raise RuntimeError(f"{pid} was fetched but is not in the reading list")
+        statuses[pid] = paper_status(failed, "failed", reason)
     for paper, _ in to_fetch:
         if paper.id not in statuses and (path := cached_file(settings, paper.id)):
             files[paper.id] = path
     return files, statuses
 
 
-def paper_status(paper: Paper, status: str, reason: str = "", **kw: object) -> DocStatus:
+def paper_status(paper: Paper, status: str, reason: str = "", **kw: Any) -> DocStatus:
     """A paper's status record (with the link a person can open) before or without indexing."""
     plan_url = ""
     with contextlib.suppress(ValueError):
@@ -528,7 +532,10 @@ def _write_if_changed(settings: Settings, report: IngestReport, previous: dict |
     docs_now = {d.id: d.to_json() for d in report.docs}
     if not rebuild and previous is not None and previous.get("docs") == docs_now \
             and previous.get("fingerprint") == fp:
-        report.generation = store.current_generation(settings.index_dir).name
+        current = store.current_generation(settings.index_dir)
+        if current is None:
+            raise RuntimeError(f"{settings.index_dir} has a manifest but no current generation")
+        report.generation = current.name
         return
     ordered = [d for d in report.docs if d.status == "indexed"]
     chunks = [c for d in ordered for c in parts[d.id][1]]

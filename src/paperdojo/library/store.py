@@ -160,6 +160,7 @@ def build_faiss(vectors: np.ndarray, kind: str = "auto") -> faiss.Index:
     """An inner-product index of the kind asked for (or chosen by size)."""
     n, dim = vectors.shape
     kind = index_kind(n, kind)
+    index: faiss.Index
     if kind == "hnsw":
         index = faiss.IndexHNSWFlat(dim, 32, faiss.METRIC_INNER_PRODUCT)
         index.hnsw.efConstruction = 64

@@ -128,7 +128,8 @@ def read_data_folder(data_dir: Path, collection: str | None = None) -> list[Zote
         raise ZoteroError(f"{data_dir} has no zotero.sqlite: give Zotero's data folder "
                           "(Zotero: Settings > Advanced > Files and Folders > Data Directory Location)")
     with _read_only(db_path) as db:
-        where, args = "", ()
+        where = ""
+        args: tuple[object, ...] = ()
         if collection:
             row = db.execute("SELECT collectionID FROM collections WHERE collectionName = ? OR key = ?",
                              (collection, collection)).fetchone()

@@ -133,7 +133,7 @@ def rank_concepts(cands: Iterable[Candidate], df: Counter[str], n_docs: int,
     top = max(weight(k) for k in ranked) or 1.0
     score = {k: 0.5 * weight(k) / top + 0.5 * s for k, s in zip(ranked, sims, strict=True)}
     chosen: list[tuple[str, ...]] = []
-    for key in sorted(ranked, key=score.get, reverse=True):
+    for key in sorted(ranked, key=lambda k: score[k], reverse=True):
         if any(set(key) & set(c) for c in chosen):
             continue
         chosen.append(key)

@@ -321,11 +321,14 @@ class Grader:
         with a note."""
         passages = [(n, f"{h.chunk.title}, {h.chunk.section}, p. {h.chunk.page_start}", h.chunk.text)
                     for n, h in enumerate(grade.references, 1)]
-        rubric = grade_with_model(self.answerer.llm, q.text, answer, passages)
+        llm = self.answerer.llm
+        if llm is None:
+            raise ValueError("a rubric grade needs a language model")
+        rubric = grade_with_model(llm, q.text, answer, passages)
         grade.rubric, grade.notes = rubric, grade.notes + rubric.notes
         if rubric.score is not None:
             judged = [p for p in rubric.points if p.met is not None]
-            grade.reasons.append(f"{self.answerer.llm.label}: meets {sum(p.met for p in judged)} of "
+            grade.reasons.append(f"{llm.label}: meets {sum(bool(p.met) for p in judged)} of "
                                  f"{len(judged)} rubric points drawn from the papers")
             blended = 0.5 * grade.score + 0.5 * rubric.score
             if grade.parts.get("claim_share", 1.0) < 0.5:
@@ -410,7 +413,9 @@ class Progress:
             (self.session, q.id, q.text, q.category, json.dumps(q.papers), answer,
              datetime.now(UTC).isoformat(timespec="seconds")))
         self.db.commit()
-        return int(cur.lastrowid)
+        if cur.lastrowid is None:
+            raise RuntimeError("the attempt was not saved")
+        return cur.lastrowid
 
     def update_answer(self, attempt: int, answer: str) -> None:
         """Keep the answer as it is being typed: a closed terminal loses nothing."""

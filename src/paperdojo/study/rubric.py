@@ -48,7 +48,7 @@ class Rubric:
     @property
     def score(self) -> float | None:
         judged = [p for p in self.points if p.met is not None]
-        return round(10 * sum(p.met for p in judged) / len(judged), 1) if judged else None
+        return round(10 * sum(bool(p.met) for p in judged) / len(judged), 1) if judged else None
 
 
 def passages_block(passages: Sequence[tuple[int, str, str]]) -> str:

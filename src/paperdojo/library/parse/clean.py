@@ -59,7 +59,8 @@ _WORD = re.compile(r"[A-Za-z][A-Za-z\-]*[A-Za-z]")
 def hyphen_vocab(pages: list[list[str]]) -> tuple[set[str], set[str]]:
     """The document's words written without and with a hyphen, to decide how to join "pipeline-" +
     "parallel" across a line break."""
-    plain, hyphenated = set(), set()
+    plain: set[str] = set()
+    hyphenated: set[str] = set()
     for lines in pages:
         for line in lines:
             for w in _WORD.findall(line.lower()):

@@ -121,7 +121,7 @@ def find_gutter(lines: list[Line], page_width: float) -> float | None:
     bins = int((hi - lo) / step) + 1
     cover = [0] * bins
     for ln in measured:
-        hit = set()
+        hit: set[int] = set()
         for r in ln.rects:
             a = max(0, int((r[0] - lo) / step))
             b = min(bins - 1, int((r[2] - lo) / step))
@@ -216,8 +216,8 @@ def column_order(pieces: list[Piece]) -> list[Piece]:
         if p.column == "F":
             continue
         middle = (p.box[1] + p.box[3]) / 2
-        band = sum((f.box[1] + f.box[3]) / 2 > middle for f in full)
-        bands[band].append(p)
+        below = sum((f.box[1] + f.box[3]) / 2 > middle for f in full)
+        bands[below].append(p)
     out: list[Piece] = []
     for i, band in enumerate(bands):
         for column in "LR":

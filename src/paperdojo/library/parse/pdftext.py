@@ -122,7 +122,8 @@ def _pypdf_texts(path: Path) -> PdfText:
         if not ok:
             raise ParseError("an encrypted PDF that needs a password; save an unlocked copy")
     try:
-        meta = str((reader.metadata or {}).get("/Title") or "")
+        info = reader.metadata
+        meta = str(info.get("/Title") or "") if info else ""
     except Exception:  # noqa: BLE001
         meta = ""
     try:
