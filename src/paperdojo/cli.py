@@ -624,8 +624,8 @@ def _print_eval(report: dict) -> None:
     table = Table(*columns, "usual pipeline", "ratio", box=box.SIMPLE)
     keys = ["doc_hit@5", "page_hit@5", "mrr@10", "kp_recall@5", "answer_kp", "citation_precision",
             "refused_unanswerable", "false_refusals", "retrieval_p50_ms", "p50_ms", "p95_ms", "n",
-            "mean_words", "pseudo_code", "table_rows", "captions", "footnotes", "pointers", "questions",
-            "formulas", "fragments", "repeated"]
+            "mean_words", "pseudo_code", "table_rows", "captions", "footnotes", "pointers",
+            "rhetorical_questions", "formulas", "fragments", "repeated"]
     keys += ["ungrounded", "llm_failed"] if extractive else []
     for key in keys:
         ours, theirs = report.get(key), base.get(key)

@@ -116,7 +116,7 @@ def evaluate_retriever(retriever: Retriever, questions: list[Question], k: int =
 # ----------------------------------------------------------------- readability of an answer
 _CITATIONS = re.compile(r"\s?\[\d+(?:\s*,\s*\d+)*\]")
 READABILITY = {prose.PSEUDO_CODE: "pseudo_code", prose.TABLE_ROW: "table_rows", prose.CAPTION: "captions",
-               prose.FOOTNOTE: "footnotes", prose.POINTER: "pointers", prose.QUESTION: "questions",
+               prose.FOOTNOTE: "footnotes", prose.POINTER: "pointers", prose.QUESTION: "rhetorical_questions",
                prose.FORMULA: "formulas", prose.FRAGMENT: "fragments"}
 JUNK = ("pseudo_code", "table_rows", "captions", "footnotes", "repeated")  # issue 13: must be 0
 
@@ -126,7 +126,7 @@ def readability(text: str) -> dict[str, int]:
     how many repeat an earlier sentence (same words, or a near-copy: >= 80% of the words shared).
 
     Returns {"words", "sentences", "pseudo_code", "table_rows", "captions", "footnotes", "pointers",
-    "questions", "formulas", "fragments", "repeated"}: counts of sentences, citations [n] ignored.
+    "rhetorical_questions", "formulas", "fragments", "repeated"}: counts of sentences, citations [n] ignored.
     """
     plain = _CITATIONS.sub("", text)
     out = {"words": len(text.split()), "sentences": 0, **dict.fromkeys(READABILITY.values(), 0),
