@@ -109,5 +109,5 @@ def test_split_run_in(line, expected):
 def test_answer_never_quotes_a_sentence_twice():
     sentence = "The pelican partitioner splits a model graph at the edges with the smallest tensors."
     passages = [sentence + " It cuts pipeline communication by 41 percent overall.", sentence]
-    sents = [s for _, _, s in candidates(passages)]
+    sents = [c.text for c in candidates(passages)]
     assert sents.count(sentence) == 1

@@ -430,6 +430,13 @@ def ingest(settings: Settings, pdf_dirs: Iterable[Path] = (), only: Iterable[str
                 continue
             key = store.part_key(sha + "\n" + paper.title, fp)
             part = None if rebuild else store.load_part(index_dir, paper.id, key)
+            known = (previous or {}).get("docs", {}).get(paper.id, {})
+            if not part and not rebuild and known.get("status") == "failed" and known.get("key") == key:
+                # the same file under the same settings failed to parse before (its own fault, e.g.
+                # image-only with OCR off, encrypted, broken): say so again without parsing (or OCR) it
+                statuses[paper.id] = paper_status(paper, "failed", known.get("reason", ""), file=str(path),
+                                                  sha256=sha, key=key)
+                continue
             if part:
                 parts[paper.id] = part
                 statuses[paper.id] = _indexed_status(paper, path, sha, key, part[0], len(part[1]), True)
@@ -448,14 +455,16 @@ def ingest(settings: Settings, pdf_dirs: Iterable[Path] = (), only: Iterable[str
             embedder.start_workers()  # they load the model while the first paper is parsed
 
         def failed(paper: Paper, exc: BaseException, logged: bool = False) -> None:
-            path, sha, _ = meta[paper.id]
+            path, sha, key = meta[paper.id]
+            remembered = ""  # only a document's own fault is remembered (not retried until it changes)
             if isinstance(exc, DocumentError):
-                reason = str(exc)
+                reason, remembered = str(exc), key
             else:
                 if not logged:
                     log.error("indexing %s failed", paper.id, exc_info=exc)
                 reason = f"unexpected error: {exc!r}"
-            statuses[paper.id] = paper_status(paper, "failed", reason, file=str(path), sha256=sha)
+            statuses[paper.id] = paper_status(paper, "failed", reason, file=str(path), sha256=sha,
+                                              key=remembered)
 
         def finish(job: _Embedding) -> None:
             try:
