@@ -147,7 +147,7 @@ def build(ws: Workspace, updates: list[gr.components.Component]) -> gr.Dataframe
         table = gr.Dataframe(library_rows(ws), headers=["id", "title", "category", "status", "pages",
                                                         "passages", "reason / notes"],
                              interactive=False, wrap=True, elem_id="library-table",
-                             column_widths=["13%", "27%", "14%", "8%", "6%", "8%", "24%"])
+                             column_widths=["120px", "240px", "130px", "90px", "84px", "90px", "240px"])
         gr.Markdown(lambda: folders_markdown(ws), every=10 if ws.settings.watch_dirs else None,
                     elem_id="watched-folders")
 
