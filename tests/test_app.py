@@ -423,3 +423,47 @@ def test_session_accessibility_and_small_screens(app):
             page.close()
         browser.close()
     assert not serious, serious
+
+
+def test_library_retry_row_and_category_editor(app, embedder, tmp_path):
+    """A failed paper gets its own Retry button, which indexes it once its PDF is in the home's PDF
+    folder; the category editor moves a paper and the Ask tab's category filter follows."""
+    from playwright.sync_api import expect, sync_playwright
+
+    from paperdojo.library import catalog
+    from paperdojo.library.ingest import add_source
+
+    url, home = app
+    settings = make_settings(home)
+    paper = add_source(settings, f"http://127.0.0.1:{free_port()}/quokka-scheduler.pdf")  # nobody listens
+    ingest(settings, [home / "local"], only=[paper.id], embedder=embedder)
+    assert {d.id: d for d in catalog.load_catalog(settings)}[paper.id]
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
+        page = browser.new_page(viewport={"width": 1400, "height": 900})
+        page.goto(url)
+        page.get_by_role("tab", name="Library").click()
+        retry = page.locator(f"#retry-{paper.id}")
+        expect(retry).to_be_visible(timeout=30000)  # the app switched to the generation holding the failure
+        expect(page.locator("#failed-papers")).to_contain_text(paper.id)
+        make_pdf(settings.pdf_dir / f"{paper.id}.pdf", paper_pages("quokka scheduling"),
+                 title_meta="Quokka: Scheduling Marsupial Tensors")
+        retry.click()
+        expect(page.locator("#library-message")).to_contain_text(f"{paper.id}: indexed", timeout=120000)
+        expect(page.locator(f"#retry-{paper.id}")).to_have_count(0)
+        page.screenshot(path=str(ARTIFACTS / "library-retry.png"), full_page=True)
+
+        page.locator("#category-paper input").click()
+        page.get_by_role("option", name=re.compile(f"^{paper.id}:")).click()
+        page.locator("#category-name input").fill("Marsupial systems")
+        page.keyboard.press("Enter")
+        page.click("#category-button")
+        expect(page.locator("#library-message")).to_contain_text("is now in Marsupial systems",
+                                                                 timeout=120000)
+        expect(page.locator("#library-table")).to_contain_text("Marsupial systems")
+        page.get_by_role("tab", name="Ask").click()
+        page.get_by_text("Filters: papers and categories").click()
+        page.locator("#category-filter input").click()
+        expect(page.get_by_role("option", name="Marsupial systems")).to_be_visible(timeout=10000)
+        browser.close()
+    assert {d.id: d.category for d in catalog.load_catalog(settings)}[paper.id] == "Marsupial systems"

@@ -258,6 +258,24 @@ class Workspace:
         self.answerer()  # switch to the generation the ingest wrote before the caller reads counts
         return report
 
+    def retry(self, paper_id: str, progress: ingest.Progress | None = None) -> ingest.DocStatus:
+        """Fetch, parse and index one catalog paper again (the others keep their parts), e.g. after
+        the network came back or its PDF was dropped into the home's PDF folder; its new status.
+        Raises catalog.CatalogError for an unknown id, IndexBusy while another ingest runs."""
+        if catalog.find(catalog.load_catalog(self.settings), paper_id) is None:
+            raise catalog.CatalogError(f"no paper {paper_id!r} in the library; `paperdojo papers` lists them")
+        self.run_ingest(self.settings.app_pdf_dirs, only=[paper_id], progress=progress)
+        return next(d for d in self.papers() if d.id == paper_id)
+
+    def set_category(self, paper_id: str, category: str,
+                     progress: ingest.Progress | None = None) -> catalog.Paper:
+        """Put a paper in `category` (catalog.set_category) and re-index so filters, the Library and
+        interview topics follow (every part is reused: seconds). Raises catalog.CatalogError for an
+        unknown id or an empty name, IndexBusy while another ingest runs."""
+        paper = catalog.set_category(self.settings, paper_id, category)
+        self.run_ingest(self.settings.app_pdf_dirs, progress=progress)
+        return paper
+
     def folders(self) -> list[watch.FolderStatus]:
         """The watched folders with each PDF's status and the coverage (N of M files indexed)."""
         return watch.folder_status(self.settings, watch.watched_folders(self.settings))

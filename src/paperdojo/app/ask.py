@@ -125,8 +125,9 @@ def build(ws: Workspace) -> AskTab:
                 send = gr.Button("Ask", variant="primary", scale=1, min_width=80, elem_id="ask-button")
                 new_chat = gr.Button("New chat", scale=1, min_width=80, elem_id="new-chat")
             with gr.Accordion("Filters: papers and categories", open=False):
-                paper_filter = gr.Dropdown([], multiselect=True, label="Papers")
-                category_filter = gr.Dropdown([], multiselect=True, label="Categories")
+                paper_filter = gr.Dropdown([], multiselect=True, label="Papers", elem_id="paper-filter")
+                category_filter = gr.Dropdown([], multiselect=True, label="Categories",
+                                              elem_id="category-filter")
             examples = gr.Examples(EXAMPLES, inputs=question, label="Try one (runs when clicked)")
         with gr.Column(scale=4):
             page = gr.Image(label="Cited page: the sentence marked strongly, its passage lightly", type="pil",

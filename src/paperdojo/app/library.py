@@ -11,7 +11,7 @@ import gradio as gr
 
 from paperdojo.app import safe
 from paperdojo.app.common import filter_choices, status_line
-from paperdojo.library import ingest, parse, store
+from paperdojo.library import catalog, ingest, parse, store, topics
 from paperdojo.records import DocumentError
 from paperdojo.settings import Settings
 from paperdojo.workspace import Workspace
@@ -117,6 +117,50 @@ def add(ws: Workspace, spec: str | None, category: str | None, upload: str | Non
     return library_rows(ws), msg, *filter_choices(ws), status_line(ws)
 
 
+def retry(ws: Workspace, paper_id: str, progress: gr.Progress) -> tuple:
+    """Fetch and index one paper again (a Library row's Retry button): the same outputs as `rebuild`."""
+    try:
+        doc = ws.retry(paper_id, progress=progress_adapter(progress))
+    except (catalog.CatalogError, store.IndexProblem, ingest.IngestError) as exc:
+        return library_rows(ws), f"⚠️ {safe.text(exc)}", *filter_choices(ws), status_line(ws)
+    msg = f"**{safe.text(doc.id)}**: {doc.status}" + (f" — {safe.text(doc.reason)}" if doc.reason else "")
+    if doc.status == "failed" and offline(doc.reason or ""):
+        msg += f"\n\nStill no network: upload the PDF above, or drop it at {safe.text(ws.settings.pdf_dir)}"
+    return library_rows(ws), msg, *filter_choices(ws), status_line(ws)
+
+
+def set_category(ws: Workspace, paper_id: str | None, category: str | None, progress: gr.Progress) -> tuple:
+    """Move a paper to another category (typed or picked) and re-index: the same outputs as `rebuild`."""
+    if not paper_id:
+        msg = "Pick a paper first (or click its row)."
+        return library_rows(ws), msg, *filter_choices(ws), status_line(ws)
+    try:
+        paper = ws.set_category(paper_id, category or "", progress=progress_adapter(progress))
+    except (catalog.CatalogError, store.IndexProblem, ingest.IngestError) as exc:
+        return library_rows(ws), f"⚠️ {safe.text(exc)}", *filter_choices(ws), status_line(ws)
+    msg = f"**{safe.text(paper.id)}** is now in *{safe.text(paper.category)}*"
+    return library_rows(ws), msg, *filter_choices(ws), status_line(ws)
+
+
+def editor_choices(ws: Workspace) -> tuple[list[tuple[str, str]], list[str]]:
+    """The category editor's choices: every catalog paper as (label, id), and the categories in use
+    with the built-in ML-systems topics (library.topics) a paper can be moved to."""
+    papers = ws.papers()
+    names = {d.category for d in papers} | set(topics.BUILTIN_TOPICS)
+    return [(f"{d.id}: {d.title[:60]}", d.id) for d in papers], sorted(names)
+
+
+def paper_choices(ws: Workspace) -> tuple[dict, dict]:
+    """Updates for the category editor after the library changed (see `editor_choices`)."""
+    papers, categories = editor_choices(ws)
+    return gr.update(choices=papers), gr.update(choices=categories)
+
+
+def failed_papers(ws: Workspace) -> list[ingest.DocStatus]:
+    """The papers whose last ingest failed, in catalog order (each gets a Retry button)."""
+    return [d for d in ws.papers() if d.status == "failed"]
+
+
 def folders_markdown(ws: Workspace) -> str:
     """Each watched folder's coverage and the files not indexed (escaped: names are data)."""
     lines = []
@@ -148,8 +192,18 @@ def build(ws: Workspace, updates: list[gr.components.Component]) -> gr.Dataframe
                                                         "passages", "reason / notes"],
                              interactive=False, wrap=True, elem_id="library-table",
                              column_widths=["120px", "240px", "130px", "90px", "84px", "90px", "240px"])
+        with gr.Row(elem_id="category-editor"):
+            paper_list, category_list = editor_choices(ws)
+            edit_paper = gr.Dropdown(label="Paper", choices=paper_list, value=None, scale=3,
+                                     elem_id="category-paper")
+            edit_category = gr.Dropdown(label="New category (pick or type)", choices=category_list,
+                                        value=None, allow_custom_value=True, scale=2, elem_id="category-name")
+            edit_btn = gr.Button("Set category", scale=1, elem_id="category-button")
+        failed_box = gr.Column(elem_id="failed-papers")
         gr.Markdown(lambda: folders_markdown(ws), every=10 if ws.settings.watch_dirs else None,
                     elem_id="watched-folders")
+
+    outputs = [table, lib_msg, *updates]
 
     def on_add(spec, category, upload, progress=gr.Progress()):  # noqa: ANN001, ANN202, B008 - Gradio's way
         return add(ws, spec, category, upload, progress)
@@ -157,9 +211,38 @@ def build(ws: Workspace, updates: list[gr.components.Component]) -> gr.Dataframe
     def on_rebuild(progress=gr.Progress()):  # noqa: ANN001, ANN202, B008
         return rebuild(ws, progress)
 
-    outputs = [table, lib_msg, *updates]
+    def on_set_category(paper_id, category, progress=gr.Progress()):  # noqa: ANN001, ANN202, B008
+        return set_category(ws, paper_id, category, progress)
+
+    def on_select(evt: gr.SelectData):  # noqa: ANN202 - a click on a table row picks its paper
+        row = evt.row_value if evt.row_value is not None else []
+        return gr.update(value=row[0]) if row else gr.update()
+
+    with failed_box:
+        @gr.render(inputs=table)
+        def failed_rows(_rows):  # noqa: ANN001, ANN202 - re-drawn whenever the table changes
+            failed = failed_papers(ws)
+            if not failed:
+                return
+            gr.Markdown(f"**{len(failed)} failed** — retry one when its cause is fixed:")
+            for doc in failed:
+                with gr.Row(elem_classes=["failed-row"]):
+                    gr.Markdown(f"`{safe.text(doc.id)}` {safe.text(doc.reason or '')}", scale=5)
+                    button = gr.Button(f"Retry {doc.id}", size="sm", scale=1,
+                                       elem_classes=["retry-button"], elem_id=f"retry-{doc.id}")
+
+                    def on_retry(progress=gr.Progress(), paper_id=doc.id):  # noqa: ANN001, ANN202, B008
+                        return retry(ws, paper_id, progress)
+
+                    button.click(on_retry, None, outputs, concurrency_limit=1).then(
+                        lambda: summary(ws), None, lib_summary)
+
     add_btn.click(on_add, [spec, category, upload], outputs, concurrency_limit=1).then(
         lambda: summary(ws), None, lib_summary)
     rebuild_btn.click(on_rebuild, None, outputs, concurrency_limit=1).then(
         lambda: summary(ws), None, lib_summary)
+    edit_btn.click(on_set_category, [edit_paper, edit_category], outputs, concurrency_limit=1).then(
+        lambda: paper_choices(ws), None, [edit_paper, edit_category])
+    table.select(on_select, None, edit_paper)
+    table.change(lambda: paper_choices(ws), None, [edit_paper, edit_category])
     return table

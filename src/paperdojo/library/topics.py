@@ -24,6 +24,10 @@ from paperdojo.settings import Settings
 log = logging.getLogger(__name__)
 
 BUILTIN_TOPICS = {
+    # named like the reading list's category, so a library with the reading list keeps that one
+    "End-to-end ML compiler frameworks": "Compilers for deep learning models: computational graphs and "
+                                         "intermediate representations, operator fusion, lowering and "
+                                         "code generation for CPUs, GPUs and accelerators.",
     "LLM serving": "Serving systems for inference of large language models: batching user requests, "
                    "KV cache memory management, scheduling prefill and decoding, latency and throughput.",
     "Distributed training": "Training large language models and other neural networks on many GPUs: data, "
