@@ -276,6 +276,14 @@ class Workspace:
         self.run_ingest(self.settings.app_pdf_dirs, progress=progress)
         return paper
 
+    def example_questions(self, n: int = 5) -> list[str]:
+        """Up to `n` example questions about indexed papers (study.interview.starter_questions);
+        [] before anything is indexed."""
+        from paperdojo.study.interview import load_bank, starter_questions
+
+        indexed = {d.id: d.title for d in self.papers() if d.status == "indexed"}
+        return starter_questions(load_bank(self.settings.questions_file), indexed, n)
+
     def folders(self) -> list[watch.FolderStatus]:
         """The watched folders with each PDF's status and the coverage (N of M files indexed)."""
         return watch.folder_status(self.settings, watch.watched_folders(self.settings))

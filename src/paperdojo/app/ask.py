@@ -22,15 +22,6 @@ from paperdojo.app.common import (
 from paperdojo.library import store
 from paperdojo.workspace import Workspace
 
-EXAMPLES = [
-    "How does GPipe keep activation memory low?",
-    "What four categories of operators does TVM distinguish for operator fusion?",
-    "What is the difference between ZeRO stages 1, 2 and 3?",
-    "How does Timeloop evaluate a mapping without cycle-accurate simulation?",
-    "How does vLLM's PagedAttention share KV cache between parallel samples?",
-]
-
-
 # after an answer: the last question at the top of the chat, so it and any note stay in sight
 SCROLL_TO_QUESTION = """() => {
   const users = document.querySelectorAll('#chat .user-row, #chat [data-testid="user"]');
@@ -50,6 +41,19 @@ class AskTab:
 
     paper_filter: gr.Dropdown
     category_filter: gr.Dropdown
+    examples: gr.Dataset  # "Try one": questions about the indexed papers (see example_samples)
+
+
+def example_samples(ws: Workspace) -> list[list[str]]:
+    """The "Try one" samples: questions about papers this library has indexed
+    (Workspace.example_questions); [] before anything is indexed."""
+    return [[q] for q in ws.example_questions()]
+
+
+def examples_update(ws: Workspace) -> dict:
+    """The "Try one" list after the library changed (hidden while nothing is indexed)."""
+    samples = example_samples(ws)
+    return gr.update(samples=samples, visible=bool(samples))
 
 
 def sources_of(ws: Workspace, ans: Answer) -> list[dict]:
@@ -119,8 +123,8 @@ def build(ws: Workspace) -> AskTab:
             gr.Markdown(safe.text(ws.answer_mode()), elem_id="answer-mode")
             chat = gr.Chatbot(label="Answers", height=520, elem_id="chat", buttons=["copy"], autoscroll=False)
             with gr.Row(elem_id="question-row"):
-                question = gr.Textbox(placeholder="Ask an interview question, e.g. how does "
-                                      "Alpa split parallelism?", label="Your question", show_label=False,
+                question = gr.Textbox(placeholder="Ask an interview question about your papers",
+                                      label="Your question", show_label=False,
                                       scale=6, min_width=330, elem_id="question", submit_btn=False)
                 send = gr.Button("Ask", variant="primary", scale=1, min_width=80, elem_id="ask-button")
                 new_chat = gr.Button("New chat", scale=1, min_width=80, elem_id="new-chat")
@@ -128,7 +132,9 @@ def build(ws: Workspace) -> AskTab:
                 paper_filter = gr.Dropdown([], multiselect=True, label="Papers", elem_id="paper-filter")
                 category_filter = gr.Dropdown([], multiselect=True, label="Categories",
                                               elem_id="category-filter")
-            examples = gr.Examples(EXAMPLES, inputs=question, label="Try one (runs when clicked)")
+            samples = example_samples(ws)
+            examples = gr.Examples(samples or [[""]], inputs=question, label="Try one (runs when clicked)",
+                                   visible=bool(samples), elem_id="examples")
         with gr.Column(scale=4):
             page = gr.Image(label="Cited page: the sentence marked strongly, its passage lightly", type="pil",
                             interactive=False, elem_id="page-image", height=560, buttons=["fullscreen"],
@@ -157,4 +163,4 @@ def build(ws: Workspace) -> AskTab:
                [card, page], concurrency_id="cpu")
     pick.change(lambda value, sources: show_citation(ws, value, sources), [pick, answer_sources],
                [cite, card, page], concurrency_id="cpu", show_progress="hidden")
-    return AskTab(paper_filter, category_filter)
+    return AskTab(paper_filter, category_filter, examples.dataset)

@@ -32,7 +32,7 @@ def build_app(ws: Workspace) -> gr.Blocks:
             interview.build(ws)
             table = library.build(ws, [asking.paper_filter, asking.category_filter, status])
         seen = gr.State("")  # the generation this browser session shows
-        outputs = [seen, status, asking.paper_filter, asking.category_filter, table]
+        outputs = [seen, status, asking.paper_filter, asking.category_filter, table, asking.examples]
 
         def follow(shown: str) -> tuple:
             """A newer index generation (e.g. a shell's `paperdojo add`) refreshes the header,
@@ -40,8 +40,9 @@ def build_app(ws: Workspace) -> gr.Blocks:
             with contextlib.suppress(store.IndexProblem):  # no index yet: the status line says so
                 ws.answerer()
             if ws.generation == shown and shown:
-                return (shown, *[gr.update()] * 4)
-            return (ws.generation, status_line(ws), *filter_choices(ws), library.library_rows(ws))
+                return (shown, *[gr.update()] * 5)
+            return (ws.generation, status_line(ws), *filter_choices(ws), library.library_rows(ws),
+                    ask.examples_update(ws))
 
         demo.load(follow, seen, outputs)
         gr.Timer(10).tick(follow, seen, outputs, show_progress="hidden", concurrency_limit=None)

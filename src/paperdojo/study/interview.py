@@ -111,6 +111,25 @@ def generated_questions(manifest_docs: dict, chunks: list) -> list[Question]:
     return out
 
 
+def starter_questions(bank: list[Question], indexed: dict[str, str], n: int = 5) -> list[str]:
+    """Up to `n` example questions about papers the library has indexed, one paper each in the
+    order of `indexed` ({paper id: title}): the paper's easiest bank question that names it first,
+    else "What problem does <short title> solve, and how?". Examples never name a paper that is not
+    indexed (they used to be fixed and asked about papers a user's library lacked)."""
+    out: list[str] = []
+    for doc_id, title in indexed.items():
+        own = sorted((q for q in bank if q.papers[:1] == [doc_id]), key=lambda q: q.difficulty)
+        if own:
+            out.append(own[0].text)
+        else:
+            short = re.split(r":\s", title or doc_id)[0].strip()  # "TVM: An ..." (not "http://...")
+            name = short if len(short.split()) <= 4 else f"\u201c{short}\u201d"
+            out.append(f"What problem does {name} solve, and how?")
+        if len(out) == n:
+            break
+    return out
+
+
 # --------------------------------------------------------------------------- grading
 @dataclass
 class Evidence:
