@@ -21,3 +21,19 @@ def test_summary_groups_failures_and_names_this_home(tmp_path):
     assert "15 failed" in text and "no network: upload the PDFs here, or drop them at" in text
     assert str(settings.pdf_dir).replace("_", "&#95;") in text  # this home's folder, escaped
     assert "1 failed (bad): not a PDF: &#60;b&#62;x" in text
+
+
+def test_refusal_sections_render_as_emphasis_whatever_their_text():
+    """Section names in a refusal are emphasized with HTML, so a name that starts with a number, ends
+    in a space or holds `*` cannot leave a stray "*4.1" in the chat (Markdown emphasis did)."""
+    from paperdojo.answering.answer import Answer
+    from paperdojo.answering.retrieve import SectionHit
+    from paperdojo.app.common import answer_markdown
+
+    ans = Answer("q", "q", "The papers in your library do not cover this.", [], refused=True)
+    ans.nearest = [SectionHit("d", "Doc", "4.1 Placement for *Cluster* ", 7, 7, 0.5, "", []),
+                   SectionHit("e", "Doc <b>", "", 2, 2, 0.4, "", [])]
+    md = answer_markdown(ans)
+    assert "<em>4.1 Placement for &#42;Cluster&#42;</em>, p. 7" in md
+    assert "- Doc &#60;b&#62;, p. 2" in md
+    assert "*4.1" not in md and "<b>" not in md

@@ -104,10 +104,11 @@ def answer_markdown(ans: Answer) -> str:
     """An answer as chat Markdown: notes, the cited text (or the refusal and nearest sections), sources."""
     parts = [f"> ⚠️ {safe.text(note)}" for note in ans.notes]
     if ans.refused:
-        parts.append(f"**{safe.text(ans.text)}**")
+        parts.append(safe.strong(ans.text))
         if ans.nearest:
             parts.append("Nearest sections:\n" + "\n".join(
-                f"- {safe.text(s.title)} — *{safe.text(s.section)}*, p. {s.page_start}" for s in ans.nearest))
+                f"- {safe.text(s.title)}" + (f" — {safe.em(s.section)}" if s.section.strip()
+                                             else "") + f", p. {s.page_start}" for s in ans.nearest))
     else:
         labels = iter(citation_labels(ans))
 

@@ -50,7 +50,7 @@ def grade_markdown(grade, ws: Workspace | None = None) -> str:  # noqa: ANN001 -
     lines = [f"## Score: {grade.score:g}/10", *[f"- {safe.text(r)}" for r in grade.reasons]]
     if grade.covered:
         lines.append("**Credited** (concept ← your words):")
-        lines += [f"- **{safe.text(c.phrase)}** ← “{safe.text(c.earned_by)}”" for c in grade.covered]
+        lines += [f"- {safe.strong(c.phrase)} ← “{safe.text(c.earned_by)}”" for c in grade.covered]
     if grade.missing:
         lines.append("**Missed** (and where the papers explain it):")
         for c in grade.missing:  # the page of the sentence that explains it, when we find it
@@ -60,7 +60,7 @@ def grade_markdown(grade, ws: Workspace | None = None) -> str:  # noqa: ANN001 -
             where = (f"{safe.text(ch.title.split(':')[0])}, {safe.text(ch.section)}, "
                      f"{pages_label(first, last)}")
             link = file_link(ws.pdf_path(ch.doc_id), first) if ws else ""
-            lines.append(f"- **{safe.text(c.phrase)}** — " + (f"[{where}]({link})" if link else where))
+            lines.append(f"- {safe.strong(c.phrase)} — " + (f"[{where}]({link})" if link else where))
     if grade.rubric and grade.rubric.points:
         verdict = {True: "✅ met", False: "❌ missed", None: "no verdict"}
         lines.append("**Rubric from the papers** (by the language model):")

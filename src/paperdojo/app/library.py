@@ -110,7 +110,7 @@ def add(ws: Workspace, spec: str | None, category: str | None, upload: str | Non
     except (DocumentError, ValueError, store.IndexProblem, ingest.IngestError) as exc:
         return library_rows(ws), f"⚠️ {safe.text(exc)}", *filter_choices(ws), status_line(ws)
     doc = added.status
-    msg = (f"**{safe.text(doc.title or doc.id)}**: {doc.status}"
+    msg = (f"{safe.strong(doc.title or doc.id)}: {doc.status}"
            + (f" — {safe.text(doc.reason)}" if doc.reason else "")
            + (f" ({doc.chunks} passages)" if doc.chunks else "")
            + (f" · {safe.text(added.message)}" if added.known else ""))
@@ -123,7 +123,7 @@ def retry(ws: Workspace, paper_id: str, progress: gr.Progress) -> tuple:
         doc = ws.retry(paper_id, progress=progress_adapter(progress))
     except (catalog.CatalogError, store.IndexProblem, ingest.IngestError) as exc:
         return library_rows(ws), f"⚠️ {safe.text(exc)}", *filter_choices(ws), status_line(ws)
-    msg = f"**{safe.text(doc.id)}**: {doc.status}" + (f" — {safe.text(doc.reason)}" if doc.reason else "")
+    msg = f"{safe.strong(doc.id)}: {doc.status}" + (f" — {safe.text(doc.reason)}" if doc.reason else "")
     if doc.status == "failed" and offline(doc.reason or ""):
         msg += f"\n\nStill no network: upload the PDF above, or drop it at {safe.text(ws.settings.pdf_dir)}"
     return library_rows(ws), msg, *filter_choices(ws), status_line(ws)
@@ -138,7 +138,7 @@ def set_category(ws: Workspace, paper_id: str | None, category: str | None, prog
         paper = ws.set_category(paper_id, category or "", progress=progress_adapter(progress))
     except (catalog.CatalogError, store.IndexProblem, ingest.IngestError) as exc:
         return library_rows(ws), f"⚠️ {safe.text(exc)}", *filter_choices(ws), status_line(ws)
-    msg = f"**{safe.text(paper.id)}** is now in *{safe.text(paper.category)}*"
+    msg = f"{safe.strong(paper.id)} is now in {safe.em(paper.category)}"
     return library_rows(ws), msg, *filter_choices(ws), status_line(ws)
 
 

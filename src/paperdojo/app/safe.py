@@ -38,6 +38,17 @@ def text(value: object, inline: bool = True) -> str:
     return s
 
 
+def strong(value: object) -> str:
+    """`value` escaped (`text`) in <strong>: bold whatever the text holds (Markdown's `**` fails on
+    text that starts or ends with a space or punctuation and leaves stray asterisks)."""
+    return f"<strong>{text(value).strip()}</strong>"
+
+
+def em(value: object) -> str:
+    """`value` escaped (`text`) in <em> (see `strong`)."""
+    return f"<em>{text(value).strip()}</em>"
+
+
 def marked(value: str) -> str:
     """A passage whose **term** marks (ours, from `retrieve.mark`) become <mark>; the rest is `text`."""
     out, last = [], 0
