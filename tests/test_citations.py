@@ -39,3 +39,19 @@ def test_page_spanning_passage_cites_the_sentence_page(shared, embedder, tmp_pat
     assert src.url.endswith(f"#page={first.page_start}")
     assert [x.page_start for x in ans.citations if x.n == c.n] == sorted(
         x.page_start for x in ans.citations if x.n == c.n)
+
+
+def test_a_sentence_without_its_author_year_reference_is_located():
+    """The answer shows "... Subprogram (BLAS) for computation." without "(Dongarra et al., 1990)";
+    the passage (and PDFium's page text, with its soft-hyphen mark) still holds the reference."""
+    from paperdojo.answering.cite import normalized
+    from paperdojo.answering.prose import clean
+
+    page = ("the Level 3 Basic Linear Algebra Subprogram (BLAS) (Don\ufffegarra et al., 1990) for "
+            "computation. Cho and Brand (Cho & Brand, 2017) proposed an alternative lowering [12, 14].")
+    shown = clean("the Level 3 Basic Linear Algebra Subprogram (BLAS) (Dongarra et al., 1990) "
+                  "for computation.")
+    assert "Dongarra" not in shown
+    assert normalized(shown)[0] in normalized(page)[0]
+    assert normalized(clean("Cho and Brand (Cho & Brand, 2017) proposed an alternative lowering."))[0] \
+        in normalized(page)[0]

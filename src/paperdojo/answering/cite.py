@@ -14,18 +14,17 @@ import unicodedata
 from collections.abc import Iterable
 
 from paperdojo.answering.grounding import CITATION
+from paperdojo.answering.prose import reference_spans
 from paperdojo.records import Chunk, Citation, Page, Source
 
 # a sentence and the [n] group that ends it ("... low [1]." or "... low. [1][2]")
 _CITED = re.compile(r"(.+?)((?:\s*\[\d+\])+)(\.?)(?=\s|$)", re.S)
-_PAPER_REFS = re.compile(r"\[\d+(?:\s*[,\u2013-]\s*\d+)*\]")
-
-
 def normalized(text: str) -> tuple[str, list[int]]:
-    """Lowercased letters and digits of `text` (reference marks skipped), and each one's index."""
+    """Lowercased letters and digits of `text` (what prose.clean takes out of a sentence skipped:
+    citation marks, author-year references, links), and each one's index."""
     skip: set[int] = set()
-    for m in _PAPER_REFS.finditer(text):
-        skip.update(range(m.start(), m.end()))
+    for start, end in reference_spans(text):
+        skip.update(range(start, end))
     chars, index = [], []
     for i, ch in enumerate(text):
         if i in skip:

@@ -199,6 +199,15 @@ _AUTHOR_YEAR = re.compile(r"\s?\((?:(?:e\.g\.|see|cf\.),?\s)?"
 _BREAK_HYPHEN = re.compile(r"\b([a-z]{2,})- ([a-z]{2,})\b")
 
 
+def reference_spans(text: str) -> list[tuple[int, int]]:
+    """(start, end) of each piece of `text` that `clean` takes out of a sentence: numeric and
+    author-year citations and links. Locating a cleaned sentence in its passage or page skips these
+    (answering.cite.normalized). PDFium's soft-hyphen marks inside a name ("Don\ufffegarra") count
+    as a hyphen, so the page's own text matches too."""
+    probe = text.replace("\ufffe", "-").replace("\xad", "-")  # same length: indices stay valid
+    return [m.span() for pattern in (_PAPER_REFS, _AUTHOR_YEAR, _URL) for m in pattern.finditer(probe)]
+
+
 def clean(sentence: str) -> str:
     """The sentence as shown: whitespace normalized, the paper's own citations ("[22]", "(Li et al.,
     2020)"), links and their footnote digits and leading bullets taken out, words broken at a line end
