@@ -469,3 +469,33 @@ def test_library_retry_row_and_category_editor(app, embedder, tmp_path):
         expect(page.get_by_role("option", name="Marsupial systems")).to_be_visible(timeout=10000)
         browser.close()
     assert {d.id: d.category for d in catalog.load_catalog(settings)}[paper.id] == "Marsupial systems"
+
+
+def test_the_new_question_stays_in_sight(app):
+    """After the second answer of a chat, its question is on screen and inside the chat's visible
+    area, at 1400 and at 420 px (where the page itself scrolls)."""
+    from playwright.sync_api import expect, sync_playwright
+
+    url, _ = app
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
+        for width in (1400, 420):
+            page = browser.new_page(viewport={"width": width, "height": 900})
+            page.goto(url)
+            page.wait_for_selector("#question textarea")
+            questions = ["How does TVM fuse operators?",
+                         "Why does TVM learn a cost model instead of measuring every schedule?"]
+            for n, q in enumerate(questions, 1):
+                page.fill("#question textarea", q)
+                page.click("#ask-button")
+                expect(page.locator("#chat [data-testid='user']")).to_have_count(n, timeout=60000)
+                expect(page.locator("#chat a.cite").nth(0)).to_be_visible(timeout=60000)
+            page.wait_for_timeout(1500)  # the scroll runs once the answer is complete, then again
+            last = page.locator("#chat [data-testid='user']").last.bounding_box()
+            chat = page.locator("#chat").bounding_box()
+            page.screenshot(path=str(ARTIFACTS / f"second-question-{width}.png"))
+            assert 0 <= last["y"] <= 900 - 40, (width, last)  # in the window
+            # below the chat's floating "Answers" label, so the question's first line is not covered
+            assert chat["y"] + 30 <= last["y"] <= chat["y"] + chat["height"] - 20, (width, last, chat)
+            page.close()
+        browser.close()

@@ -22,16 +22,28 @@ from paperdojo.app.common import (
 from paperdojo.library import store
 from paperdojo.workspace import Workspace
 
-# after an answer: the last question at the top of the chat, so it and any note stay in sight
+# after an answer: the last question at the top of the chat, so it and any note stay in sight; the
+# window follows when the question is off screen (at 420 px the page, not only the chat, scrolls).
+# Placed again after late re-renders of the chat (Markdown, images) that can move it.
 SCROLL_TO_QUESTION = """() => {
-  const users = document.querySelectorAll('#chat .user-row, #chat [data-testid="user"]');
-  const last = users[users.length - 1];
-  if (!last) return;
-  let box = last.parentElement;
-  const scrolls = (e) => e.scrollHeight > e.clientHeight
-    && /(auto|scroll)/.test(getComputedStyle(e).overflowY);
-  while (box && !scrolls(box)) box = box.parentElement;
-  if (box) box.scrollTop += last.getBoundingClientRect().top - box.getBoundingClientRect().top;
+  const place = () => {
+    const users = document.querySelectorAll('#chat .user-row, #chat [data-testid="user"]');
+    const last = users[users.length - 1];
+    if (!last) return;
+    let box = last.parentElement;
+    const scrolls = (e) => e.scrollHeight > e.clientHeight
+      && /(auto|scroll)/.test(getComputedStyle(e).overflowY);
+    while (box && box !== document.body && !scrolls(box)) box = box.parentElement;
+    if (box && box !== document.body) {
+      // 40 px of room: the chat's "Answers" label floats over its top edge
+      box.scrollTop += last.getBoundingClientRect().top - box.getBoundingClientRect().top - 40;
+    }
+    const top = last.getBoundingClientRect().top;
+    if (top < 40 || top > window.innerHeight - 120) window.scrollBy(0, top - 48);
+  };
+  place();
+  setTimeout(place, 250);
+  setTimeout(place, 1000);
 }"""
 
 
