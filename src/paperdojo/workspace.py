@@ -17,6 +17,7 @@ from pathlib import Path
 from paperdojo.answering.answer import Answer, Answerer
 from paperdojo.answering.llm import LLMError, from_settings
 from paperdojo.answering.retrieve import Filters, Retriever, SectionHit, find_sections, merge_chunks
+from paperdojo.answering.sentence_vectors import SentenceVectors
 from paperdojo.library import bibliography, catalog, ingest, store, watch
 from paperdojo.library.embed import Embedder
 from paperdojo.records import Chunk, ParsedDoc
@@ -33,6 +34,8 @@ class Workspace:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.embedder = Embedder(settings)
+        self.sentences = SentenceVectors(self.embedder)  # kept across generations (same model)
+        self._warm: threading.Event | None = None  # set: stop filling sentence vectors
         self._answerer: Answerer | None = None
         self._generation = ""  # the name of the loaded generation, e.g. "gen-000007"
         self._interview = None
@@ -81,6 +84,8 @@ class Workspace:
                 self._answerer, self._generation, self._interview = answerer, name, None
                 self._docs = self._chunks = None
             log.info("now serving index generation %s", name)
+            if self._warm is not None:
+                self._fill_sentences(answerer)
             return answerer
         finally:
             self._loading.release()
@@ -88,7 +93,8 @@ class Workspace:
     def _load(self) -> tuple[Answerer, str]:
         s = self.settings
         index = store.load_index(s.index_dir)
-        answerer = Answerer.from_settings(Retriever.from_settings(index, self.embedder, s), s)
+        answerer = Answerer.from_settings(Retriever.from_settings(index, self.embedder, s), s,
+                                          sentences=self.sentences)
         answerer.page_map()  # read its pages now: the generation's files go when a newer one is written
         return answerer, index.path.name
 
@@ -113,8 +119,11 @@ class Workspace:
             grader, progress = self._interview
         return grader, progress, all_questions(self.settings.questions_file, grader.answerer)
 
-    def warm_up(self) -> tuple[bool, str]:
-        """Load the index and run one query, so the first user does not wait for torch.
+    def warm_up(self, sentences: bool = True) -> tuple[bool, str]:
+        """Load the index and run one query, so the first user does not wait for torch; with
+        `sentences`, a background thread then embeds every quotable sentence (answering.
+        sentence_vectors), again after each switch to a newer generation, so answers only embed the
+        question. For long-lived processes (the app, the MCP server).
 
         The language model (if any) is checked too, so a wrong URL or model name shows at start-up.
         """
@@ -126,7 +135,21 @@ class Workspace:
                 answerer.answer("warm up: how does pipeline parallelism work?")
             finally:
                 answerer.llm = llm
+            if sentences and self._warm is None:
+                self._warm = threading.Event()
+                self._fill_sentences(answerer)
         return ok, message
+
+    def _fill_sentences(self, answerer: Answerer) -> None:
+        """Embed `answerer`'s quotable sentences in a daemon thread (stopped by `stop_warming`)."""
+        stop = self._warm
+        threading.Thread(target=self.sentences.warm, args=(answerer.quotable_sentences(), stop),
+                         name="paperdojo-sentence-vectors", daemon=True).start()
+
+    def stop_warming(self) -> None:
+        """Stop filling sentence vectors (the ones held stay)."""
+        if self._warm is not None:
+            self._warm.set()
 
     def answer_mode(self) -> str:
         """A line for the UI: who writes the answers, and whether that works right now."""

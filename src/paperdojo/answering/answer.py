@@ -21,7 +21,7 @@ from pathlib import Path
 from bm25s.stopwords import STOPWORDS_EN
 
 from paperdojo.answering.cite import PageMap, cite
-from paperdojo.answering.extract import Selection, budget, extract
+from paperdojo.answering.extract import Selection, budget, candidates, extract
 from paperdojo.answering.grounding import (
     CITATION,
     build_prompt,
@@ -42,6 +42,7 @@ from paperdojo.answering.retrieve import (
     mark,
     query_terms,
 )
+from paperdojo.answering.sentence_vectors import SentenceVectors
 from paperdojo.records import Chunk, Citation, Source
 from paperdojo.settings import Settings
 
@@ -153,8 +154,11 @@ def page_url(chunk: Chunk, manifest_docs: dict, home: Path | None = None) -> str
 
 class Answerer:
     def __init__(self, retriever: Retriever, min_similarity: float = 0.25, k: int = 5,
-                 llm: LLM | None = None, passage_chars: int = 6000, min_support: float = 0.59) -> None:
+                 llm: LLM | None = None, passage_chars: int = 6000, min_support: float = 0.59,
+                 sentences: SentenceVectors | None = None) -> None:
         self.retriever = retriever
+        # the vectors of quotable sentences, remembered (and filled ahead by a long-lived process)
+        self.sentences = sentences or SentenceVectors(retriever.embedder)
         self.llm = llm  # None: extractive answers
         self.passage_chars = passage_chars  # passages a language model gets, fitted to its context
         self.selection = Selection()  # how the extractive answer picks its sentences
@@ -175,11 +179,21 @@ class Answerer:
         return self._pages
 
     @classmethod
-    def from_settings(cls, retriever: Retriever, settings: Settings, k: int = 5) -> Answerer:
-        """An answerer with the configured language model (none for the extractive provider)."""
+    def from_settings(cls, retriever: Retriever, settings: Settings, k: int = 5,
+                      sentences: SentenceVectors | None = None) -> Answerer:
+        """An answerer with the configured language model (none for the extractive provider);
+        `sentences`: a sentence-vector memory to share (e.g. across index generations)."""
         llm = from_settings(settings)
         return cls(retriever, settings.min_similarity, k, llm,
-                   passage_budget(settings.llm_context_tokens, settings.llm_max_tokens), settings.min_support)
+                   passage_budget(settings.llm_context_tokens, settings.llm_max_tokens), settings.min_support,
+                   sentences)
+
+    def quotable_sentences(self) -> Iterator[str]:
+        """Every sentence of the index an extractive answer may quote (extract.candidates of each
+        passage), in index order: what `SentenceVectors.warm` is given."""
+        for chunk in self.retriever.chunks:
+            for cand in candidates([chunk.text]):
+                yield cand.text
 
     # ----------------------------------------------------------------- understanding the question
     def _aliases(self, indexed: bool) -> dict[str, re.Pattern]:
@@ -450,5 +464,5 @@ class Answerer:
         each passage's paper is passed so a comparison quotes every side.
         """
         return extract(query, [h.chunk.text for h in hits], stems, self.retriever.stemmer,
-                       self.retriever.embedder, self.selection, papers=[h.chunk.doc_id for h in hits],
+                       self.sentences, self.selection, papers=[h.chunk.doc_id for h in hits],
                        words=budget(question or query, self.selection))
