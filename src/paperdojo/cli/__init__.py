@@ -810,7 +810,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_remove)
 
     # bridges to other tools (MCP clients, Anki, BibTeX / CSL-JSON, Zotero): cli_integrations.py
-    from paperdojo import cli_integrations
+    from paperdojo.cli import integrations as cli_integrations
 
     cli_integrations.register(sub, _settings, llm)
     return parser
