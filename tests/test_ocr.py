@@ -10,7 +10,7 @@ from helpers import make_scanned_pdf
 
 from paperdojo.answering.answer import Answerer
 from paperdojo.answering.retrieve import Retriever
-from paperdojo.cli import print_answer
+from paperdojo.cli.output import print_answer
 from paperdojo.library import store
 from paperdojo.library.ingest import ingest
 from paperdojo.library.parse import ParseError, parse_file

@@ -388,129 +388,178 @@ def ingest(settings: Settings, pdf_dirs: Iterable[Path] = (), only: Iterable[str
 
     The same content is indexed once: a paper whose file has the sha256 of a paper before it (in
     catalog order, or one kept from the live index with `only`) is a "duplicate" of it.
-    `forget_missing` is for watched folders (see import_pdf_dirs).
+    `forget_missing` is for watched folders (see import_pdf_dirs). Raises IngestError on an `only`
+    id the catalog does not have. The stages, in order: collect the papers and their files, reuse
+    the parts that are still valid, parse + chunk + embed the others, publish the generation.
     """
     started = time.perf_counter()
     progress = progress or _noop
-    index_dir = settings.index_dir
-    with store.writer_lock(index_dir):
-        store.clean_stale(index_dir)
-        papers, refused = import_pdf_dirs(settings, catalog.load_catalog(settings), list(pdf_dirs),
-                                          forget_missing)
-        only_ids = set(only or [])
-        unknown = only_ids - {p.id for p in papers}
-        if unknown:
-            raise IngestError(f"no paper {', '.join(sorted(unknown))}; `paperdojo papers` lists them")
-        try:
-            previous = store.read_manifest(index_dir)
-        except store.IndexCorrupt as exc:
-            log.warning("%s; building a new one", exc)
-            previous = None
-        selected = [p for p in papers if not only_ids or p.id in only_ids]
-        files, statuses = obtain(settings, selected, retry, progress)
-        fp = fingerprint(settings)
-        parts: dict[str, tuple[ParsedDoc, list, np.ndarray]] = {}
-        todo: list[tuple[Paper, Path, str, str]] = []
-        first_with: dict[str, str] = {}  # sha256 -> the paper indexed with that content
-        for pid, old in (previous or {}).get("docs", {}).items():
-            if only_ids and pid not in only_ids and old.get("status") == "indexed" and old.get("sha256"):
-                first_with.setdefault(old["sha256"], pid)
-        for paper in selected:
-            if paper.id in refused and paper.id not in files:
-                statuses[paper.id] = paper_status(paper, "failed", refused[paper.id])
-            if paper.id not in files:
-                continue
-            path = files[paper.id]
-            sha = sha256_file(path)
-            same = first_with.setdefault(sha, paper.id)
-            if same != paper.id:
-                why = f"the same file as {same}: indexed once, as {same}"
-                statuses[paper.id] = paper_status(paper, "duplicate", why, file=str(path), sha256=sha,
-                                                  same_as=same)
-                continue
-            key = store.part_key(sha + "\n" + paper.title, fp)
-            part = None if rebuild else store.load_part(index_dir, paper.id, key)
-            known = (previous or {}).get("docs", {}).get(paper.id, {})
-            if not part and not rebuild and known.get("status") == "failed" and known.get("key") == key:
-                # the same file under the same settings failed to parse before (its own fault, e.g.
-                # image-only with OCR off, encrypted, broken): say so again without parsing (or OCR) it
-                statuses[paper.id] = paper_status(paper, "failed", known.get("reason", ""), file=str(path),
-                                                  sha256=sha, key=key)
-                continue
-            if part:
-                parts[paper.id] = part
-                statuses[paper.id] = _indexed_status(paper, path, sha, key, part[0], len(part[1]), True)
-            else:
-                todo.append((paper, path, sha, key))
-        report = IngestReport([])
-        report.reused_docs = len(parts)
-        _carry_over(settings, papers, only_ids, previous, parts, statuses)
+    with store.writer_lock(settings.index_dir):
+        store.clean_stale(settings.index_dir)
+        run = _collect(settings, list(pdf_dirs), only, forget_missing, rebuild)
+        selected = [p for p in run.papers if not run.only_ids or p.id in run.only_ids]
+        files, run.statuses = obtain(settings, selected, retry, progress)
+        todo = _reuse_parts(run, selected, files)
+        run.report.reused_docs = len(run.parts)
+        _carry_over(settings, run.papers, run.only_ids, run.previous, run.parts, run.statuses)
         embedder = embedder or Embedder(settings)
-        cache = EmbeddingCache(index_dir / "embed-cache.sqlite", embedder.model_id)
+        cache = EmbeddingCache(settings.index_dir / "embed-cache.sqlite", embedder.model_id)
         if rebuild:
             cache.clear()
-        jobs = [(p, path) for p, path, _, _ in todo]
-        meta = {p.id: (path, sha, key) for p, path, sha, key in todo}
-        if todo:
-            embedder.start_workers()  # they load the model while the first paper is parsed
+        _index_new(run, todo, embedder, cache, progress)
+        _publish(run, embedder, cache)
+    run.report.seconds = time.perf_counter() - started
+    return run.report
 
-        def failed(paper: Paper, exc: BaseException, logged: bool = False) -> None:
-            path, sha, key = meta[paper.id]
-            remembered = ""  # only a document's own fault is remembered (not retried until it changes)
-            if isinstance(exc, DocumentError):
-                reason, remembered = str(exc), key
-            else:
-                if not logged:
-                    log.error("indexing %s failed", paper.id, exc_info=exc)
-                reason = f"unexpected error: {exc!r}"
-            statuses[paper.id] = paper_status(paper, "failed", reason, file=str(path), sha256=sha,
+
+_Todo = tuple[Paper, Path, str, str]  # a paper to index: its file, the file's sha256, its part's key
+
+
+@dataclass
+class _Run:
+    """One ingest run's state, handed from stage to stage."""
+
+    settings: Settings
+    papers: list[Paper]  # the whole catalog, with the papers of the PDF folders
+    refused: dict[str, str]  # paper id -> why a new file for it was refused
+    only_ids: set[str]  # empty: every paper
+    previous: dict | None  # the live index's manifest
+    rebuild: bool
+    fp: dict = field(default_factory=dict)  # fingerprint(settings)
+    statuses: dict[str, DocStatus] = field(default_factory=dict)
+    parts: dict[str, tuple[ParsedDoc, list, np.ndarray]] = field(default_factory=dict)  # id -> indexed
+    report: IngestReport = field(default_factory=lambda: IngestReport([]))
+
+
+def _collect(settings: Settings, pdf_dirs: list[Path], only: Iterable[str] | None, forget_missing: bool,
+             rebuild: bool) -> _Run:
+    """The catalog with the PDF folders imported, and the live manifest (None when there is none or it
+    is corrupt). Raises IngestError on an `only` id the catalog does not have."""
+    papers, refused = import_pdf_dirs(settings, catalog.load_catalog(settings), pdf_dirs, forget_missing)
+    only_ids = set(only or [])
+    unknown = only_ids - {p.id for p in papers}
+    if unknown:
+        raise IngestError(f"no paper {', '.join(sorted(unknown))}; `paperdojo papers` lists them")
+    try:
+        previous = store.read_manifest(settings.index_dir)
+    except store.IndexCorrupt as exc:
+        log.warning("%s; building a new one", exc)
+        previous = None
+    return _Run(settings, papers, refused, only_ids, previous, rebuild)
+
+
+def _reuse_parts(run: _Run, selected: list[Paper], files: dict[str, Path]) -> list[_Todo]:
+    """Sort the selected papers with a file: a duplicate of an earlier paper's content, a part still
+    valid for its file and settings (reused), a remembered failure of the same file, or to index.
+    Returns [(paper, file, sha256, part key)] to parse, chunk and embed."""
+    index_dir = run.settings.index_dir
+    run.fp = fingerprint(run.settings)
+    todo: list[_Todo] = []
+    first_with: dict[str, str] = {}  # sha256 -> the paper indexed with that content
+    for pid, old in (run.previous or {}).get("docs", {}).items():
+        if run.only_ids and pid not in run.only_ids and old.get("status") == "indexed" and old.get("sha256"):
+            first_with.setdefault(old["sha256"], pid)
+    for paper in selected:
+        if paper.id in run.refused and paper.id not in files:
+            run.statuses[paper.id] = paper_status(paper, "failed", run.refused[paper.id])
+        if paper.id not in files:
+            continue
+        path = files[paper.id]
+        sha = sha256_file(path)
+        same = first_with.setdefault(sha, paper.id)
+        if same != paper.id:
+            why = f"the same file as {same}: indexed once, as {same}"
+            run.statuses[paper.id] = paper_status(paper, "duplicate", why, file=str(path), sha256=sha,
+                                                  same_as=same)
+            continue
+        key = store.part_key(sha + "\n" + paper.title, run.fp)
+        part = None if run.rebuild else store.load_part(index_dir, paper.id, key)
+        known = (run.previous or {}).get("docs", {}).get(paper.id, {})
+        if not part and not run.rebuild and known.get("status") == "failed" and known.get("key") == key:
+            # the same file under the same settings failed to parse before (its own fault, e.g.
+            # image-only with OCR off, encrypted, broken): say so again without parsing (or OCR) it
+            run.statuses[paper.id] = paper_status(paper, "failed", known.get("reason", ""), file=str(path),
+                                                  sha256=sha, key=key)
+            continue
+        if part:
+            run.parts[paper.id] = part
+            run.statuses[paper.id] = _indexed_status(paper, path, sha, key, part[0], len(part[1]), True)
+        else:
+            todo.append((paper, path, sha, key))
+    return todo
+
+
+def _index_new(run: _Run, todo: list[_Todo], embedder: Embedder,
+               cache: EmbeddingCache, progress: Progress) -> None:
+    """Parse, chunk and embed each paper of `todo` and save its part; parsing runs ahead in worker
+    processes while one paper embeds and the next waits behind it. A paper that fails gets a
+    "failed" status (only its own fault is remembered with its key); the others go on."""
+    meta = {p.id: (path, sha, key) for p, path, sha, key in todo}
+    if todo:
+        embedder.start_workers()  # they load the model while the first paper is parsed
+
+    def failed(paper: Paper, exc: BaseException, logged: bool = False) -> None:
+        path, sha, key = meta[paper.id]
+        remembered = ""  # only a document's own fault is remembered (not retried until it changes)
+        if isinstance(exc, DocumentError):
+            reason, remembered = str(exc), key
+        else:
+            if not logged:
+                log.error("indexing %s failed", paper.id, exc_info=exc)
+            reason = f"unexpected error: {exc!r}"
+        run.statuses[paper.id] = paper_status(paper, "failed", reason, file=str(path), sha256=sha,
                                               key=remembered)
 
-        def finish(job: _Embedding) -> None:
-            try:
-                vectors = job.wait()
-                store.save_part(settings.index_dir, job.key, job.doc, job.chunks, vectors)
-            except Exception as exc:  # noqa: BLE001 - report it, keep the other papers
-                failed(job.paper, exc)
-                return
-            path, sha, key = meta[job.paper.id]
-            parts[job.paper.id] = (job.doc, job.chunks, vectors)
-            statuses[job.paper.id] = _indexed_status(job.paper, path, sha, key, job.doc, len(job.chunks),
+    def finish(job: _Embedding) -> None:
+        try:
+            vectors = job.wait()
+            store.save_part(run.settings.index_dir, job.key, job.doc, job.chunks, vectors)
+        except Exception as exc:  # noqa: BLE001 - report it, keep the other papers
+            failed(job.paper, exc)
+            return
+        path, sha, key = meta[job.paper.id]
+        run.parts[job.paper.id] = (job.doc, job.chunks, vectors)
+        run.statuses[job.paper.id] = _indexed_status(job.paper, path, sha, key, job.doc, len(job.chunks),
                                                      False)
-            report.embedded_docs += 1
-            report.embedded_chunks += len(job.chunks)
+        run.report.embedded_docs += 1
+        run.report.embedded_chunks += len(job.chunks)
 
-        embedding: list[_Embedding] = []  # at most two papers: one embedding, the next queued behind it
-        for n, (paper, result) in enumerate(_parsed_docs(settings, jobs), 1):
-            ocr_pages = sum(p.ocr for p in result.pages) if isinstance(result, ParsedDoc) else 0
-            progress("index", n - 1, len(todo), paper.id + (f" ({ocr_pages} page(s) read by OCR)"
-                                                            if ocr_pages else ""))
-            if isinstance(result, Exception):
-                failed(paper, result, logged=True)  # by the parser
-                continue
-            try:
-                embedding.append(_start_one(embedder, cache, settings, paper, result, meta[paper.id][2]))
-            except Exception as exc:  # noqa: BLE001 - report it, keep the other papers
-                failed(paper, exc)
-            while len(embedding) > 1:
-                finish(embedding.pop(0))
-        for job in embedding:
-            finish(job)
-        progress("index", len(todo), len(todo), "")
-        for pid, why in refused.items():
-            if pid in statuses and statuses[pid].status == "indexed":
-                statuses[pid].warnings.append(f"kept the cached copy; refused {why}")
-        report.docs = [statuses[p.id] for p in papers if p.id in statuses]
-        topics.fill_categories(settings, papers, report.docs, parts, embedder)
-        _write_if_changed(settings, report, previous, parts, fp, rebuild, embedder)
-        report.cached_vectors = cache.hits
-        if report.wrote_index:
-            cache.keep_only([embedding_text(c, settings.embed_with_heading)
-                             for d in report.docs if d.status == "indexed" for c in parts[d.id][1]])
-        cache.close()
-        store.prune_parts(index_dir, {d.id: d.key for d in report.docs if d.status == "indexed"})
-    report.seconds = time.perf_counter() - started
-    return report
+    embedding: list[_Embedding] = []  # at most two papers: one embedding, the next queued behind it
+    jobs = [(p, path) for p, path, _, _ in todo]
+    for n, (paper, result) in enumerate(_parsed_docs(run.settings, jobs), 1):
+        ocr_pages = sum(p.ocr for p in result.pages) if isinstance(result, ParsedDoc) else 0
+        progress("index", n - 1, len(todo), paper.id + (f" ({ocr_pages} page(s) read by OCR)"
+                                                        if ocr_pages else ""))
+        if isinstance(result, Exception):
+            failed(paper, result, logged=True)  # by the parser
+            continue
+        try:
+            embedding.append(_start_one(embedder, cache, run.settings, paper, result, meta[paper.id][2]))
+        except Exception as exc:  # noqa: BLE001 - report it, keep the other papers
+            failed(paper, exc)
+        while len(embedding) > 1:
+            finish(embedding.pop(0))
+    for job in embedding:
+        finish(job)
+    progress("index", len(todo), len(todo), "")
+
+
+def _publish(run: _Run, embedder: Embedder, cache: EmbeddingCache) -> None:
+    """Fill in the report, name the categories, write a new generation if anything changed, then keep
+    only the cached vectors and parts the index uses."""
+    settings, report, parts = run.settings, run.report, run.parts
+    for pid, why in run.refused.items():
+        if pid in run.statuses and run.statuses[pid].status == "indexed":
+            run.statuses[pid].warnings.append(f"kept the cached copy; refused {why}")
+    report.docs = [run.statuses[p.id] for p in run.papers if p.id in run.statuses]
+    topics.fill_categories(settings, run.papers, report.docs, parts, embedder)
+    _write_if_changed(settings, report, run.previous, parts, run.fp, run.rebuild, embedder)
+    report.cached_vectors = cache.hits
+    if report.wrote_index:
+        cache.keep_only([embedding_text(c, settings.embed_with_heading)
+                         for d in report.docs if d.status == "indexed" for c in parts[d.id][1]])
+    cache.close()
+    store.prune_parts(settings.index_dir, {d.id: d.key for d in report.docs if d.status == "indexed"})
 
 
 def _carry_over(settings: Settings, papers: list[Paper], only_ids: set[str], previous: dict | None,

@@ -1,5 +1,5 @@
 """The CLI's bridges to other tools: `paperdojo mcp`, `paperdojo export anki|bibtex|csl-json` and
-`paperdojo import zotero`. Registered by cli.py; thin over the library and the Workspace facade."""
+`paperdojo import zotero`. Registered by the cli package; thin over the library and the Workspace facade."""
 
 from __future__ import annotations
 
@@ -9,13 +9,11 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
-from rich.console import Console
 from rich.markup import escape
 
+from paperdojo.cli.common import settings_of
+from paperdojo.cli.output import console
 from paperdojo.settings import Settings
-
-console = Console(stderr=True)
-SettingsOf = Callable[[argparse.Namespace], Settings]
 
 
 def cmd_mcp(args: argparse.Namespace, settings: Settings) -> int:
@@ -106,7 +104,7 @@ def cmd_import_zotero(args: argparse.Namespace, settings: Settings) -> int:
     return 1 if failed else 0
 
 
-def register(sub: argparse._SubParsersAction, settings_of: SettingsOf, llm: argparse.ArgumentParser) -> None:
+def register(sub: argparse._SubParsersAction, llm: argparse.ArgumentParser) -> None:
     """Add the `mcp`, `export` and `import` subcommands to the CLI's parser."""
     def run(fn: Callable[[argparse.Namespace, Settings], int]) -> Callable[[argparse.Namespace], int]:
         return lambda args: fn(args, settings_of(args))

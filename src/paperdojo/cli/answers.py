@@ -1,0 +1,108 @@
+"""The answering commands: `ask`, `chat` and `search`."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from paperdojo.cli.common import filters_of, retriever, settings_of
+from paperdojo.cli.output import console, marked, out, print_answer
+
+
+def cmd_search(args: argparse.Namespace) -> int:
+    from paperdojo.answering.retrieve import find_sections
+
+    settings = settings_of(args)
+    results = find_sections(retriever(settings), args.topic, args.k, filters_of(args))
+    if args.json:
+        print(json.dumps([r.to_json() for r in results], indent=1))
+        return 0
+    if not results:
+        console.print("nothing found (check --paper / --category)")
+        return 1
+    for n, r in enumerate(results, 1):
+        pages = f"p. {r.page_start}" + (f"-{r.page_end}" if r.page_end != r.page_start else "")
+        out.print(f"[bold]{n}. {r.title}[/] - [cyan]{r.section}[/], {pages}  [dim]({r.doc_id})[/]")
+        out.print("   " + marked(r.snippet))
+    return 0
+
+
+def stream_answer(answerer, question: str, filters=None, k: int | None = None,  # noqa: ANN001
+                  conversation=None):  # noqa: ANN001, ANN201 - returns paperdojo.answering.answer.Answer
+    """Print a language model's text as it comes, then the checked answer with its sources."""
+    from paperdojo.answering.answer import Answer
+
+    streamed: list[str] = []
+    for item in answerer.stream(question, filters, k, conversation):
+        if isinstance(item, Answer):
+            if streamed:
+                out.print()
+            print_answer(item, "".join(streamed))
+            return item
+        streamed.append(item)
+        out.print(item, end="", markup=False, highlight=False, soft_wrap=True)
+    raise RuntimeError("the answer stream ended without an answer")
+
+
+def cmd_chat(args: argparse.Namespace) -> int:
+    """A conversation in the terminal: follow-up questions keep the previous topic and papers."""
+    from paperdojo.answering.answer import Answerer, Conversation
+    from paperdojo.answering.retrieve import EmptyQuery
+
+    settings = settings_of(args)
+    answerer = Answerer.from_settings(retriever(settings), settings, args.k)
+    conversation = Conversation()
+    console.print("Ask about the papers; a question that leans on the last one (\"how does it scale?\") "
+                  "keeps its context. /new starts a new chat; an empty line or Ctrl-D ends.")
+    while True:
+        try:
+            question = input("\n? ").strip()
+        except EOFError:
+            return 0
+        if not question:
+            return 0
+        if question.lower() in ("/new", "/clear", "/reset"):
+            conversation.reset()
+            console.print("new chat: the next question is answered on its own")
+            continue
+        try:
+            stream_answer(answerer, question, filters_of(args), args.k, conversation)
+        except EmptyQuery as exc:
+            console.print(f"[red]{exc}[/]")
+
+
+def cmd_ask(args: argparse.Namespace) -> int:
+    from paperdojo.answering.answer import Answerer
+
+    settings = settings_of(args)
+    answerer = Answerer.from_settings(retriever(settings), settings, args.k)
+    if args.json:
+        print(json.dumps(answerer.answer(args.question, filters_of(args), args.k).to_json(), indent=1))
+    else:
+        stream_answer(answerer, args.question, filters_of(args), args.k)
+    return 0
+
+
+def register(sub: argparse._SubParsersAction, llm: argparse.ArgumentParser) -> None:
+    """Add `ask`, `chat` and `search` to the CLI's sub-parsers (`llm`: the language-model flags)."""
+    p = sub.add_parser("ask", parents=[llm], help="answer a question with cited passages")
+    p.add_argument("question")
+    p.add_argument("--paper", action="append", metavar="ID", help="only this paper (repeatable)")
+    p.add_argument("--category", action="append", help="only this category (repeatable)")
+    p.add_argument("-k", "--k", type=int, default=5, help="passages to draw on")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_ask)
+
+    p = sub.add_parser("chat", parents=[llm], help="ask questions in a row; follow-ups keep the context")
+    p.add_argument("--paper", action="append", metavar="ID")
+    p.add_argument("--category", action="append")
+    p.add_argument("-k", "--k", type=int, default=5)
+    p.set_defaults(func=cmd_chat)
+
+    p = sub.add_parser("search", help="find the sections of the papers that discuss a topic")
+    p.add_argument("topic")
+    p.add_argument("--paper", action="append", metavar="ID", help="only this paper (repeatable)")
+    p.add_argument("--category", action="append", help="only this category (repeatable)")
+    p.add_argument("-k", type=int, default=8, help="how many sections")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_search)

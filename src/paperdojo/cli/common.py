@@ -1,0 +1,50 @@
+"""What every command group of the CLI shares: the settings from the flags, the language-model flags,
+and the retriever and filters the answering commands build from them."""
+
+from __future__ import annotations
+
+import argparse
+
+from paperdojo.library import store
+from paperdojo.settings import Settings
+
+LLM_FLAGS = {"provider": "llm_provider", "model": "llm_model", "base_url": "llm_base_url",
+             "api_key_env": "llm_api_key_env", "temperature": "llm_temperature",
+             "max_tokens": "llm_max_tokens", "context_tokens": "llm_context_tokens"}
+
+
+def settings_of(args: argparse.Namespace) -> Settings:
+    """The Settings of --home and the language-model flags given (the others from settings / env)."""
+    llm = {field: getattr(args, flag, None) for flag, field in LLM_FLAGS.items()}
+    return Settings.load(home=args.home, **llm)
+
+
+def llm_flags() -> argparse.ArgumentParser:
+    """--provider and friends, shared by the commands that answer or grade."""
+    p = argparse.ArgumentParser(add_help=False)
+    g = p.add_argument_group("language model (default: settings; extractive answers need none)")
+    g.add_argument("--provider", choices=["extractive", "openai", "ollama", "llamacpp"])
+    g.add_argument("--model", help="model name, or a .gguf file for llamacpp")
+    g.add_argument("--base-url", help="e.g. http://127.0.0.1:8080/v1 (llama.cpp server, Ollama's /v1)")
+    g.add_argument("--api-key-env", help="name of the env variable holding the API key")
+    g.add_argument("--temperature", type=float)
+    g.add_argument("--max-tokens", type=int, help="tokens the model may write")
+    g.add_argument("--context-tokens", type=int, help="the model's context window")
+    return p
+
+
+def retriever(settings: Settings):  # noqa: ANN202 - imported lazily: torch is slow to import
+    """A Retriever over the live index. Raises store.IndexProblem when there is none or it is broken."""
+    from paperdojo.answering.retrieve import Retriever
+    from paperdojo.library.embed import Embedder
+
+    index = store.load_index(settings.index_dir)
+    return Retriever.from_settings(index, Embedder(settings), settings)
+
+
+def filters_of(args: argparse.Namespace):  # noqa: ANN202
+    """The --paper / --category filters as retrieve.Filters (empty: every paper)."""
+    from paperdojo.answering.retrieve import Filters
+
+    return Filters(set(args.paper or []), set(args.category or []))
+

@@ -1,0 +1,66 @@
+"""What the CLI prints and how: the two consoles (messages to stderr, results to stdout), the
+progress bars of long work, and an answer with its sources."""
+
+from __future__ import annotations
+
+import re
+
+from rich.console import Console
+from rich.markup import escape
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+console = Console(stderr=True)
+out = Console(width=None if Console().is_terminal else 160)  # piped output: wide, not 80 columns
+STATUS_STYLE = {"indexed": "green", "failed": "red", "missing": "yellow", "duplicate": "blue"}
+
+
+def progress_bar() -> Progress:
+    """A rich progress display on stderr (drawn only on a terminal); add one task per stage."""
+    return Progress(TextColumn("[bold]{task.description:<9}"), BarColumn(), MofNCompleteColumn(),
+                    TextColumn("{task.fields[what]}"), TimeElapsedColumn(), console=console,
+                    transient=False, disable=not console.is_terminal)
+
+
+def with_progress(work):  # noqa: ANN001, ANN202 - work(progress) -> whatever it returns
+    """Run `work` with a progress callback drawing one bar per stage on the terminal."""
+    with progress_bar() as bar:
+        tasks: dict[str, int] = {}
+
+        def progress(stage: str, done: int, total: int, what: str) -> None:
+            if stage not in tasks:
+                tasks[stage] = bar.add_task(stage, total=total, what="")
+            bar.update(tasks[stage], completed=done, total=total, what=what)
+
+        return work(progress)
+
+
+def marked(text: str) -> str:
+    """Paper text as rich markup: its '[' escaped, the retriever's **query terms** in bold yellow."""
+    return re.sub(r"\*\*(.+?)\*\*", r"[bold yellow]\1[/]", text.replace("[", "\\["))
+
+
+def print_answer(ans, streamed: str = "") -> None:  # noqa: ANN001 - paperdojo.answering.answer.Answer
+    """The answer (unless it was streamed unchanged), then its sources ([n] title, section, page)."""
+    for note in ans.notes:
+        out.print(f"[yellow]note:[/] {escape(note)}", highlight=False)
+    if streamed and streamed.strip() != ans.text.strip():
+        out.print("[bold]Checked answer:[/]")
+    if ans.refused:
+        out.print(f"[yellow]{ans.text}[/]")
+        if ans.nearest:
+            out.print("\n[bold]Nearest sections[/]")
+            for s in ans.nearest:
+                out.print(f"  {s.title} - {s.section}, p. {s.page_start}  [dim]({s.doc_id})[/]")
+        return
+    if not streamed or streamed.strip() != ans.text.strip():
+        out.print(re.sub(r"\\\[(\d+)\]", r"[bold cyan]\\[\1][/]", escape(ans.text)), highlight=False)
+    out.print("\n[bold]Sources[/]")
+    cited = {s.n for s in ans.cited}
+    for s in ans.sources:
+        c = s.chunk
+        flag = "" if s.n in cited else " [dim](not cited)[/]"
+        out.print(f"[bold cyan]\\[{s.n}][/] [bold]{c.title}[/], {c.section}, {c.pages_label}{flag}")
+        out.print(f"    [link={s.url}]{s.url}[/link]", highlight=False)
+        out.print("    " + marked(s.passage), highlight=False)
+    out.print(f"[dim]stages: {', '.join(ans.stages)}; {ans.ms:.0f} ms[/]", highlight=False)
+
