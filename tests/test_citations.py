@@ -55,3 +55,30 @@ def test_a_sentence_without_its_author_year_reference_is_located():
     assert normalized(shown)[0] in normalized(page)[0]
     assert normalized(clean("Cho and Brand (Cho & Brand, 2017) proposed an alternative lowering."))[0] \
         in normalized(page)[0]
+
+
+def test_cli_links_each_page_its_sentences_stand_on():
+    """A source whose cited sentences stand on pages 1 and 2 gets a `#page=` link for each."""
+    from paperdojo.cli.output import sentence_links
+    from paperdojo.records import Citation
+
+    url = "file:///home/p/spill.pdf#page=1"
+    two = [Citation(1, "a", "spill", 2, 2), Citation(1, "b", "spill", 1, 1), Citation(1, "c", "spill", 2, 2)]
+    assert sentence_links(url, two) == [("file:///home/p/spill.pdf#page=1", "p. 1: "),
+                                        ("file:///home/p/spill.pdf#page=2", "p. 2: ")]
+    assert sentence_links(url, two[:1]) == [(url, "")]
+
+
+def test_cli_prints_paper_text_literally(capsys):
+    """Rich markup in a paper's title or a refusal's section ('[bold]', '[link=...]') is printed as text."""
+    from paperdojo.answering.answer import Answer
+    from paperdojo.answering.retrieve import SectionHit
+    from paperdojo.cli.output import print_answer
+
+    ans = Answer("q", "q", "Not covered [red]here[/red].", [], refused=True)
+    title = "Evil [link=http://x.test]title[/link]"
+    ans.nearest = [SectionHit("d", title, "[bold]4.1 Intro", 3, 3, 0.5, "", [])]
+    print_answer(ans)
+    shown = capsys.readouterr().out
+    assert "[red]here[/red]" in shown and "[link=http://x.test]title[/link]" in shown
+    assert "[bold]4.1 Intro" in shown

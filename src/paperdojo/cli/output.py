@@ -34,6 +34,16 @@ def with_progress(work):  # noqa: ANN001, ANN202 - work(progress) -> whatever it
         return work(progress)
 
 
+def sentence_links(url: str, citations: list) -> list[tuple[str, str]]:  # records.Citation
+    """(link, label) per page the source's cited sentences stand on, first page first: `url` with its
+    `#page=` set to each sentence's own page (labels name the page only when there are several)."""
+    pages = sorted({c.page_start for c in citations})
+    if len(pages) <= 1:
+        return [(url, "")]
+    base = url.split("#page=")[0]
+    return [(f"{base}#page={p}", f"p. {p}: ") for p in pages]
+
+
 def marked(text: str) -> str:
     """Paper text as rich markup: its '[' escaped, the retriever's **query terms** in bold yellow."""
     return re.sub(r"\*\*(.+?)\*\*", r"[bold yellow]\1[/]", text.replace("[", "\\["))
@@ -46,11 +56,12 @@ def print_answer(ans, streamed: str = "") -> None:  # noqa: ANN001 - paperdojo.a
     if streamed and streamed.strip() != ans.text.strip():
         out.print("[bold]Checked answer:[/]")
     if ans.refused:
-        out.print(f"[yellow]{ans.text}[/]")
+        out.print(f"[yellow]{escape(ans.text)}[/]")
         if ans.nearest:
             out.print("\n[bold]Nearest sections[/]")
             for s in ans.nearest:
-                out.print(f"  {s.title} - {s.section}, p. {s.page_start}  [dim]({s.doc_id})[/]")
+                out.print(f"  {escape(s.title)} - {escape(s.section)}, p. {s.page_start}  "
+                          f"[dim]({escape(s.doc_id)})[/]", highlight=False)
         return
     if not streamed or streamed.strip() != ans.text.strip():
         out.print(re.sub(r"\\\[(\d+)\]", r"[bold cyan]\\[\1][/]", escape(ans.text)), highlight=False)
@@ -59,8 +70,10 @@ def print_answer(ans, streamed: str = "") -> None:  # noqa: ANN001 - paperdojo.a
     for s in ans.sources:
         c = s.chunk
         flag = "" if s.n in cited else " [dim](not cited)[/]"
-        out.print(f"[bold cyan]\\[{s.n}][/] [bold]{c.title}[/], {c.section}, {c.pages_label}{flag}")
-        out.print(f"    [link={s.url}]{s.url}[/link]", highlight=False)
+        out.print(f"[bold cyan]\\[{s.n}][/] [bold]{escape(c.title)}[/], {escape(c.section)}, "
+                  f"{c.pages_label}{flag}", highlight=False)
+        for url, label in sentence_links(s.url, [x for x in ans.citations if x.n == s.n]):
+            out.print(f"    {label}[link={url}]{escape(url)}[/link]", highlight=False)
         out.print("    " + marked(s.passage), highlight=False)
     out.print(f"[dim]stages: {', '.join(ans.stages)}; {ans.ms:.0f} ms[/]", highlight=False)
 
