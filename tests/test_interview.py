@@ -19,13 +19,13 @@ from paperdojo.library import store
 from paperdojo.settings import PROJECT_ROOT
 from paperdojo.study.interview import (
     Grader,
-    Progress,
     Question,
     all_questions,
     generated_questions,
     load_bank,
     pick,
 )
+from paperdojo.study.progress import ProgressStore
 
 QUESTIONS = """
 [[question]]
@@ -99,7 +99,7 @@ def test_generated_questions(home):
 
 def test_progress_schedule_and_export(home, tmp_path):
     _, grader = home
-    progress = Progress(tmp_path / "p.sqlite")
+    progress = ProgressStore(tmp_path / "p.sqlite").for_user("local")
     qs = load_bank(home[0].questions_file)
     first = progress.next_question(qs, set())
     attempt = progress.record(first, "")

@@ -23,6 +23,7 @@ LAYERS = {
     "evaluation": 4,
     "workspace": 5, "doctor": 5,
     "cli": 6, "app": 6, "mcp": 6, "server": 6, "mcp_server": 6, "cli_integrations": 6,
+    "cli_users": 6,
 }
 
 

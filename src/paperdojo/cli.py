@@ -33,9 +33,12 @@ LLM_FLAGS = {"provider": "llm_provider", "model": "llm_model", "base_url": "llm_
              "max_tokens": "llm_max_tokens", "context_tokens": "llm_context_tokens"}
 
 
+USER_HELP = "whose progress (default: $PAPERDOJO_USER, else 'local', the progress made before accounts)"
+
+
 def _settings(args: argparse.Namespace) -> Settings:
     llm = {field: getattr(args, flag, None) for flag, field in LLM_FLAGS.items()}
-    return Settings.load(home=args.home, **llm)
+    return Settings.load(home=args.home, user=getattr(args, "user", None), **llm)
 
 
 def _llm_flags() -> argparse.ArgumentParser:
@@ -392,7 +395,9 @@ def _ask(prompt: str, default: bool) -> bool | None:
 
 def cmd_interview(args: argparse.Namespace) -> int:
     from paperdojo.answering.answer import Answerer
-    from paperdojo.study.interview import Grader, Progress, all_questions, categories, pick
+    from paperdojo.study.accounts import acting_user
+    from paperdojo.study.interview import Grader, all_questions, categories, pick
+    from paperdojo.study.progress import Progress
 
     settings = _settings(args)
     answerer = Answerer.from_settings(_retriever(settings), settings)
@@ -406,7 +411,7 @@ def cmd_interview(args: argparse.Namespace) -> int:
     if not questions:
         console.print("[red]no question matches these filters[/]")
         return 1
-    grader, progress = Grader(answerer), Progress(settings.progress_db)
+    grader, progress = Grader(answerer), Progress.open(settings, acting_user(settings))
     console.print(f"Mock interview: {args.n} questions. Answer in a few sentences; an empty line "
                   "submits, Ctrl-D stops. Your answers are saved as you type.")
     attempt: int | None
@@ -479,10 +484,11 @@ def _library_categories(settings: Settings) -> dict[str, str] | None:
 
 
 def cmd_progress(args: argparse.Namespace) -> int:
-    from paperdojo.study.interview import Progress
+    from paperdojo.study.accounts import acting_user
+    from paperdojo.study.progress import Progress
 
     settings = _settings(args)
-    progress = Progress(settings.progress_db)
+    progress = Progress.open(settings, acting_user(settings))
     mastery = progress.mastery(_library_categories(settings))
     if args.export:
         Path(args.export).write_text(progress.export_markdown(), encoding="utf-8")
@@ -786,9 +792,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--difficulty", type=int, choices=[1, 2, 3])
     p.add_argument("--bank-only", action="store_true", help="only our written questions")
     p.add_argument("--export", metavar="FILE.md", help="write the session as Markdown")
+    p.add_argument("--user", help=USER_HELP)
     p.set_defaults(func=cmd_interview)
 
     p = sub.add_parser("progress", help="your mastery per category and paper")
+    p.add_argument("--user", help=USER_HELP)
     p.add_argument("--json", action="store_true")
     p.add_argument("--export", metavar="FILE.md", help="all attempts as Markdown")
     p.set_defaults(func=cmd_progress)
@@ -810,9 +818,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_remove)
 
     # bridges to other tools (MCP clients, Anki, BibTeX / CSL-JSON, Zotero): cli_integrations.py
-    from paperdojo import cli_integrations
+    from paperdojo import cli_integrations, cli_users
 
     cli_integrations.register(sub, _settings, llm)
+    cli_users.register(sub, _settings)
     return parser
 
 
