@@ -146,3 +146,18 @@ def test_the_app_wrote_nothing_to_the_index(server):
     """Serving (logins, questions, grading) left the index as `paperdojo ingest` wrote it."""
     _, settings, _, index_before = server
     assert snapshot(settings.index_dir) == index_before
+
+
+def test_start_up_says_when_the_progress_database_does_not_answer(tmp_path):
+    from conftest import make_settings
+
+    from paperdojo.app.ui import launch
+    from paperdojo.workspace import Workspace
+
+    ws = Workspace(make_settings(tmp_path / "home", progress_url=f"postgresql://u:secret@/x?host={tmp_path}"))
+    with pytest.raises(SystemExit, match=r"cannot reach the progress database postgresql://u:\*\*\*@") as err:
+        launch(ws, "127.0.0.1", free_port())
+    assert "secret" not in str(err.value)
+    Accounts(ws.settings.users_file).add("ada", "pw")  # accounts count as a login on a public address
+    with pytest.raises(SystemExit, match="cannot reach the progress database"):
+        launch(ws, "0.0.0.0", free_port())

@@ -219,6 +219,9 @@ def check_progress(settings: Settings) -> Check:
     from paperdojo.study.accounts import Accounts
     from paperdojo.study.progress import ProgressStore
 
+    if not settings.progress_url and not settings.progress_db.exists():  # do not create it here
+        return Check("Progress and accounts", True, f"no progress yet (SQLite at {settings.progress_db} "
+                     f"once you answer); {len(Accounts(settings.users_file).list())} accounts")
     try:
         store = ProgressStore.from_settings(settings)
         users = store.users()

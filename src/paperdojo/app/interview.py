@@ -121,10 +121,13 @@ def submit(ws: Workspace, user: str, answer: str | None, qdict: dict | None, att
         return "Press **Next question** first.", gr.update()
     if not (answer or "").strip():
         return EMPTY, gr.update()
-    grader, progress, _ = ws.interview(user)
     q = Question(**qdict)
-    grade = grader.grade(q, answer)
-    progress.graded(attempt, q, answer, grade)
+    try:
+        grader, progress, _ = ws.interview(user)
+        grade = grader.grade(q, answer)
+        progress.graded(attempt, q, answer, grade)
+    except (store.IndexProblem, ValueError) as exc:  # no index, or the progress store failed
+        return f"⚠️ {safe.text(exc)}", gr.update()
     return grade_markdown(grade, ws), mastery_rows(ws, user)
 
 

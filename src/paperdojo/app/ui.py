@@ -93,11 +93,15 @@ def launch(ws: Workspace, host: str, port: int, auth: str = "", **kw: Any) -> No
     if not loopback and ":" not in auth and not multi_user:
         raise SystemExit(f"refusing to serve on {host} without a login: add accounts with `paperdojo users "
                          "add NAME` or set PAPERDOJO_AUTH=user:password")
+    try:  # a progress database that does not answer is said at start, not at the first answer
+        where = ws.progress().store.where
+    except ValueError as exc:
+        raise SystemExit(f"error: {exc}") from exc
     ok, message = ws.warm_up()  # load the index and the model before the first question
     log.info("paperdojo: %s", message)
     if multi_user:
         log.info("paperdojo: %d accounts: each logs in and has their own progress (%s)",
-                 len(ws.accounts.list()), ws.progress().store.where)
+                 len(ws.accounts.list()), where)
     demo = build_app(ws, multi_user)
     demo.queue(default_concurrency_limit=ws.settings.app_concurrency, max_size=128)
     user, _, password = auth.partition(":")

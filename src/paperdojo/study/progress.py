@@ -88,7 +88,7 @@ class ProgressStore:
                 raise ProgressError("a PostgreSQL progress_url needs psycopg 3: "
                                     "pip install 'paperdojo[postgres]'") from exc
             target = _engine_url(url)
-            self.where = target.render_as_string(hide_password=True)
+            self.where = target.set(drivername="postgresql").render_as_string(hide_password=True)
             self.engine = sa.create_engine(target, pool_pre_ping=True, pool_size=4, max_overflow=4)
             self._create_postgres()
         elif path is not None:
@@ -121,7 +121,7 @@ class ProgressStore:
                     db.execute(sa.text(statement))
         except sa.exc.OperationalError as exc:
             raise ProgressError(f"cannot reach the progress database {self.where}: "
-                                f"{str(exc.orig).strip().splitlines()[0]}") from exc
+                                f"{' '.join(str(exc.orig).split())}") from exc
 
     @staticmethod
     def _create_sqlite(path: Path) -> None:
@@ -169,7 +169,7 @@ class ProgressStore:
                 yield db
         except sa.exc.OperationalError as exc:
             raise ProgressError(f"the progress database {self.where} failed: "
-                                f"{str(exc.orig).strip().splitlines()[0]}") from exc
+                                f"{' '.join(str(exc.orig).split())}") from exc
 
     def rows(self, sql: str, **params: Any) -> list[tuple]:
         """The rows of one read."""
