@@ -173,3 +173,5 @@ def test_doctor_reports_the_integrations(home, tmp_path: Path) -> None:
     q = all_questions(home.questions_file, Workspace(home).answerer(), generated=False)[0]
     progress.graded(progress.record(q, "x"), q, "x", Grade(5.0, [], [], 0.0, [], None))
     assert "your 1 graded answers" in doctor.check_anki(home).detail
+    found = doctor.check_progress(home)
+    assert found.ok is True and "sqlite at" in found.detail and "progress of 1 users" in found.detail

@@ -89,7 +89,8 @@ class ProgressStore:
                                     "pip install 'paperdojo[postgres]'") from exc
             target = _engine_url(url)
             self.where = target.set(drivername="postgresql").render_as_string(hide_password=True)
-            self.engine = sa.create_engine(target, pool_pre_ping=True, pool_size=4, max_overflow=4)
+            self.engine = sa.create_engine(target, pool_pre_ping=True, pool_size=4, max_overflow=4,
+                                           connect_args={"connect_timeout": 10})
             self._create_postgres()
         elif path is not None:
             self.where = str(path)
