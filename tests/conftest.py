@@ -36,3 +36,27 @@ def shared() -> Path:
     if not (SHARED / "corpus").is_dir():
         pytest.skip(f"the shared corpus is not at {SHARED} (it sits beside the checkout in CI)")
     return SHARED
+
+
+@pytest.fixture(scope="session")
+def postgres_server():
+    """A real PostgreSQL server (tests/postgres.py) for the session, stopped at the end."""
+    from postgres import PostgresServer, pg_bin
+
+    found = pg_bin()
+    if found is None:
+        pytest.skip("PostgreSQL's initdb/pg_ctl are not installed (Debian: apt-get install postgresql; "
+                    "scripts/test.sh does)")
+    server = PostgresServer(found)
+    yield server
+    server.stop()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def progress_backend(request, tmp_path: Path) -> dict:
+    """Settings overrides naming an empty progress store of each kind: {"data_dir": ...} for SQLite,
+    {"progress_url": ...} for a fresh database on the test PostgreSQL server."""
+    if request.param == "sqlite":
+        return {"data_dir": tmp_path / "userdata"}
+    server = request.getfixturevalue("postgres_server")
+    return {"data_dir": tmp_path / "userdata", "progress_url": server.database()}

@@ -17,7 +17,8 @@ from helpers import two_paper_home
 from paperdojo.cli import main
 from paperdojo.library import bibliography
 from paperdojo.study import anki
-from paperdojo.study.interview import Grade, Progress, all_questions
+from paperdojo.study.interview import Grade, all_questions
+from paperdojo.study.progress import Progress, ProgressStore
 from paperdojo.workspace import Workspace
 
 QUESTIONS = '''
@@ -96,7 +97,7 @@ def test_anki_deck_fields_tags_and_stable_ids(home, embedder, tmp_path: Path) ->
 
 
 def test_anki_weak_topics_only(home, tmp_path: Path) -> None:
-    progress = Progress(tmp_path / "progress.sqlite")
+    progress = ProgressStore(tmp_path / "progress.sqlite").for_user("local")
     questions = [q for q in all_questions(home.questions_file, Workspace(home).answerer(), generated=False)]
     assert anki.weak_questions(questions, progress) == []  # nothing graded yet: nothing is weak
     by_id = {q.id: q for q in questions}
@@ -168,7 +169,9 @@ def test_doctor_reports_the_integrations(home, tmp_path: Path) -> None:
     assert anki_check.ok is True and "read back" in anki_check.detail
     assert "graded answers (none yet" in anki_check.detail  # this home has no progress
     assert zot.ok in (True, None) and "pyzotero" in zot.detail
-    progress = Progress(home.progress_db)
+    progress = Progress.open(home)
     q = all_questions(home.questions_file, Workspace(home).answerer(), generated=False)[0]
     progress.graded(progress.record(q, "x"), q, "x", Grade(5.0, [], [], 0.0, [], None))
     assert "your 1 graded answers" in doctor.check_anki(home).detail
+    found = doctor.check_progress(home)
+    assert found.ok is True and "sqlite at" in found.detail and "progress of 1 users" in found.detail

@@ -19,13 +19,13 @@ from paperdojo.library import store
 from paperdojo.settings import PROJECT_ROOT
 from paperdojo.study.interview import (
     Grader,
-    Progress,
     Question,
     all_questions,
     generated_questions,
     load_bank,
     pick,
 )
+from paperdojo.study.progress import ProgressStore
 
 QUESTIONS = """
 [[question]]
@@ -99,7 +99,7 @@ def test_generated_questions(home):
 
 def test_progress_schedule_and_export(home, tmp_path):
     _, grader = home
-    progress = Progress(tmp_path / "p.sqlite")
+    progress = ProgressStore(tmp_path / "p.sqlite").for_user("local")
     qs = load_bank(home[0].questions_file)
     first = progress.next_question(qs, set())
     attempt = progress.record(first, "")
@@ -116,10 +116,10 @@ def test_progress_schedule_and_export(home, tmp_path):
     assert first.text in md and "Nothing useful here." in md and "/10" in md
 
 
-def spawn(settings, *args):
+def spawn(settings, *args, env: dict | None = None):
     env = {**os.environ, "PAPERDOJO_HOME": str(settings.home), "PAPERDOJO_READING_LIST":
            str(settings.reading_list), "PAPERDOJO_QUESTIONS_FILE": str(settings.questions_file),
-           "COLUMNS": "200", "TERM": "dumb"}
+           "COLUMNS": "200", "TERM": "dumb", **(env or {})}
     return pexpect.spawn(sys.executable, ["-m", "paperdojo.cli", *args], env=env, encoding="utf-8",
                          timeout=120, dimensions=(50, 200))
 
@@ -213,3 +213,36 @@ def test_library_categories_drive_the_interview(home):
     child.expect("halo exchange")
     child.sendeof()
     child.expect(pexpect.EOF)
+
+
+def test_cli_two_users_progress_stays_apart(home, progress_backend):
+    """Ada answers in the terminal as `--user ada`; Bob and the local user see none of it; an unknown
+    user is refused when accounts exist (SQLite and PostgreSQL)."""
+    settings, _ = home
+    env = {"PAPERDOJO_DATA_DIR": str(progress_backend["data_dir"]),
+           "PAPERDOJO_PROGRESS_URL": progress_backend.get("progress_url", "")}
+    users = spawn(settings, "users", "add", "ada", "--password-stdin", env=env)
+    users.sendline("pw-ada")
+    users.expect(pexpect.EOF)
+    child = spawn(settings, "interview", "-n", "1", "--bank-only", "--user", "ada", env=env)
+    child.expect("> ")
+    child.sendline(GOOD)
+    child.sendline("")
+    child.expect(r"Score: ([\d.]+)/10")
+    score = float(child.match.group(1))
+    child.expect(pexpect.EOF)
+
+    def mastery(*args: str) -> tuple[dict, str]:
+        run = spawn(settings, "progress", "--json", *args, env=env)
+        run.expect(pexpect.EOF)
+        found = re.search(r"\{.*\}", run.before, re.S)
+        return (json.loads(found.group(0)) if found else {}), run.before
+
+    ada, _ = mastery("--user", "ada")
+    assert [n for _, n in ada["category"].values()] == [1]
+    assert round(list(ada["category"].values())[0][0] * 10, 1) == score
+    assert mastery("--user", "local")[0] == {"category": {}, "paper": {}}
+    env["PAPERDOJO_USER"] = "ada"  # the environment names the user too
+    assert mastery()[0] == ada
+    refused, text = mastery("--user", "bob")
+    assert refused == {} and "no user 'bob'; the users are: ada" in " ".join(text.split())

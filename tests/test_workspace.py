@@ -37,3 +37,21 @@ def test_ingest_while_serving_switches_generation(shared, embedder, tmp_path):
     assert "2 papers" in ws.status()[1]  # the header counts the generation that answers
     assert {p.id: p.status for p in ws.papers()}.get("otter") == "indexed"  # so does the Library
     assert old.answer("How are pipeline stages placed?").sources  # the old one still works on its own
+
+
+def test_read_only_workspace_refuses_every_index_write(tmp_path):
+    """app.py --read-only: add, rebuild and watch are refused with how to update, and nothing is written."""
+    import pytest
+
+    from paperdojo.library import store
+
+    settings = make_settings(tmp_path / "home", app_read_only=True)
+    ws = Workspace(settings)
+    pdfs = tmp_path / "pdfs"
+    pdfs.mkdir()
+    make_pdf(pdfs / "pipe.pdf", PIPE, title_meta="Pipe: Pipeline Stages")
+    for write in (lambda: ws.add(str(pdfs / "pipe.pdf")), lambda: ws.run_ingest([pdfs]),
+                  lambda: ws.start_watching([pdfs])):
+        with pytest.raises(store.IndexBusy, match="read-only.*paperdojo ingest"):
+            write()
+    assert not settings.home.exists()  # no index, no catalog, no watched-folders file

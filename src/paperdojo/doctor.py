@@ -182,11 +182,11 @@ def check_anki(settings: Settings) -> Check:
         except (OSError, zipfile.BadZipFile, sqlite3.Error, KeyError) as exc:
             return Check("Anki export", False, f"genanki {_version('genanki')} wrote no readable deck: {exc}")
     graded = 0
-    if settings.progress_db.exists():
-        db = sqlite3.connect(settings.progress_db)
-        with contextlib.suppress(sqlite3.Error):
-            graded = db.execute("SELECT count(*) FROM attempts WHERE score IS NOT NULL").fetchone()[0]
-        db.close()
+    if settings.progress_url or settings.progress_db.exists():
+        from paperdojo.study.progress import Progress
+
+        with contextlib.suppress(ValueError):  # an unreachable store: check_progress says why
+            graded = Progress.open(settings).graded_count()
     weak = (f"--weak draws on your {graded} graded answers" if graded
             else "--weak needs graded answers (none yet: `paperdojo interview`)")
     return Check("Anki export", notes == 1, f"genanki {_version('genanki')}: a test deck written and read "
@@ -214,6 +214,27 @@ def check_zotero() -> Check:
                  f"pyzotero {_version('pyzotero')}; {folder}; {api}")
 
 
+def check_progress(settings: Settings) -> Check:
+    """The progress store answers (SQLite or PostgreSQL), and who has an account."""
+    from paperdojo.study.accounts import Accounts
+    from paperdojo.study.progress import ProgressStore
+
+    if not settings.progress_url and not settings.progress_db.exists():  # do not create it here
+        return Check("Progress and accounts", True, f"no progress yet (SQLite at {settings.progress_db} "
+                     f"once you answer); {len(Accounts(settings.users_file).list())} accounts")
+    try:
+        store = ProgressStore.from_settings(settings)
+        users = store.users()
+        store.close()
+        accounts = [a.name for a in Accounts(settings.users_file).list()]
+    except ValueError as exc:
+        return Check("Progress and accounts", False, str(exc))
+    who = (f"{len(accounts)} accounts: the app asks for a login" if accounts
+           else "no accounts: single user ('local'); `paperdojo users add NAME` adds one")
+    return Check("Progress and accounts", True, f"{store.kind} at {store.where}, progress of {len(users)} "
+                 f"users; {who}")
+
+
 def run(settings: Settings) -> Iterator[Check]:
     yield check_settings(settings)
     yield check_index(settings)
@@ -224,4 +245,5 @@ def run(settings: Settings) -> Iterator[Check]:
     yield check_local_llm()
     yield check_mcp()
     yield check_anki(settings)
+    yield check_progress(settings)
     yield check_zotero()

@@ -84,7 +84,11 @@ class Settings(BaseSettings):
 
     # interviews
     questions_file: Path = PROJECT_ROOT / "ingest" / "questions.toml"
-    data_dir: Path | None = None  # your interview progress (SQLite); default <home>/userdata
+    data_dir: Path | None = None  # progress (SQLite) and the users file; default <home>/userdata
+    # where every user's progress lives: empty = SQLite in data_dir; "postgresql://user:pw@host/db" =
+    # PostgreSQL (psycopg 3; the `postgres` extra), for several app processes serving one home
+    progress_url: str = ""
+    user: str = "local"  # whose progress the CLI reads and writes (PAPERDOJO_USER, --user); app: the login
 
     # the app
     app_host: str = "127.0.0.1"
@@ -92,7 +96,8 @@ class Settings(BaseSettings):
     app_concurrency: int = 2  # answers computed at once (CPU-bound); more queue up
     app_pdf_dirs: list[Path] = []  # local PDF folders the app's "build index" also takes
     watch_dirs: list[Path] = []  # folders the app keeps the library in step with (app.py --watch)
-    auth: str = ""  # "user:password"; required when app_host is not loopback
+    auth: str = ""  # "user:password" (single user); a login is required when app_host is not loopback
+    app_read_only: bool = False  # serve the index without writing to it (add / rebuild / watch refused)
     max_upload_mb: int = 50
 
     # downloads
@@ -138,6 +143,11 @@ class Settings(BaseSettings):
     @property
     def progress_db(self) -> Path:
         return (self.data_dir or self.home / "userdata") / "progress.sqlite"
+
+    @property
+    def users_file(self) -> Path:
+        """The accounts (`paperdojo users add`): Argon2 hashes, mode 0600. No accounts: single user."""
+        return (self.data_dir or self.home / "userdata") / "users.json"
 
     @property
     def index_dir(self) -> Path:

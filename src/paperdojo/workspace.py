@@ -13,6 +13,7 @@ import contextlib
 import logging
 import threading
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from paperdojo.answering.answer import Answer, Answerer
 from paperdojo.answering.llm import LLMError, from_settings
@@ -23,6 +24,11 @@ from paperdojo.library.embed import Embedder
 from paperdojo.records import Chunk, ParsedDoc
 from paperdojo.settings import Settings
 
+if TYPE_CHECKING:
+    from paperdojo.study.accounts import Accounts
+    from paperdojo.study.interview import Grader
+    from paperdojo.study.progress import Progress, ProgressStore
+
 log = logging.getLogger(__name__)
 
 
@@ -30,7 +36,13 @@ class NotFound(ValueError, LookupError):
     """A paper, page or passage the live index does not hold; the message says what exists."""
 
 
+READ_ONLY = ("this server serves the index read-only (app_read_only): update it with `paperdojo ingest` or "
+             "`paperdojo add` on the machine that holds the home; the app switches to the new index itself")
+
+
 class Workspace:
+    """One home's index, progress store and accounts, shared by the app's sessions (thread-safe)."""
+
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.embedder = Embedder(settings)
@@ -38,7 +50,10 @@ class Workspace:
         self._warm: threading.Event | None = None  # set: stop filling sentence vectors
         self._answerer: Answerer | None = None
         self._generation = ""  # the name of the loaded generation, e.g. "gen-000007"
-        self._interview = None
+        self._interview: Grader | None = None  # over the loaded generation, built on first use
+        self._progress_store: ProgressStore | None = None  # opened on first use
+        self._progress: dict[str, Progress] = {}  # user name -> Progress (one session per user and process)
+        self._accounts: Accounts | None = None
         self._docs: dict[str, dict] | None = None  # docs.json of the loaded generation, read on first use
         self._chunks: dict[str, Chunk] | None = None
         self._lock = threading.Lock()  # guards the swap of the loaded generation
@@ -108,16 +123,55 @@ class Workspace:
         indexed = sum(d.get("status") == "indexed" for d in docs.values())
         return True, f"{indexed} papers, {len(answerer.retriever.chunks)} passages indexed"
 
-    def interview(self):  # noqa: ANN201 - (Grader, Progress, questions), built on first use
-        """The grader over the live index, the user's progress store and the questions."""
-        from paperdojo.study.interview import Grader, Progress, all_questions
+    def interview(self, user: str | None = None):  # noqa: ANN201 - (Grader, Progress, questions)
+        """The grader over the live index, `user`'s progress (default settings.user) and the questions.
+
+        Raises IndexProblem without an index, ProgressError when the progress store cannot be reached."""
+        from paperdojo.study.interview import Grader, all_questions
 
         answerer = self.answerer()
         with self._lock:
-            if self._interview is None or self._interview[0].answerer is not answerer:
-                self._interview = (Grader(answerer), Progress(self.settings.progress_db))
-            grader, progress = self._interview
-        return grader, progress, all_questions(self.settings.questions_file, grader.answerer)
+            if self._interview is None or self._interview.answerer is not answerer:
+                self._interview = Grader(answerer)
+            grader = self._interview
+        return grader, self.progress(user), all_questions(self.settings.questions_file, grader.answerer)
+
+    def progress(self, user: str | None = None) -> Progress:
+        """`user`'s progress (default settings.user) in the one progress store of this process
+        (SQLite in the home, or PostgreSQL when settings.progress_url is set)."""
+        from paperdojo.study.progress import ProgressStore
+
+        name = user or self.settings.user
+        with self._lock:
+            if self._progress_store is None:
+                self._progress_store = ProgressStore.from_settings(self.settings)
+            if name not in self._progress:
+                self._progress[name] = self._progress_store.for_user(name)
+            return self._progress[name]
+
+    @property
+    def accounts(self) -> Accounts:
+        """The users file of this home (re-read when it changes)."""
+        from paperdojo.study.accounts import Accounts
+
+        if self._accounts is None:
+            self._accounts = Accounts(self.settings.users_file)
+        return self._accounts
+
+    def login(self, user: str, password: str) -> bool:
+        """True when `user` is an account with this password (never writes: apps serve read-only)."""
+        return self.accounts.verify(user, password)
+
+    def user_for(self, login: str | None, multi_user: bool) -> str:
+        """Whose progress a request reads and writes: the logged-in account when the app requires a
+        login (`multi_user`), else LOCAL_USER. AccountError for a login whose account was removed."""
+        from paperdojo.study.accounts import LOCAL_USER, AccountError
+
+        if not multi_user:
+            return LOCAL_USER
+        if not login or login not in self.accounts:
+            raise AccountError(f"the account {login!r} no longer exists: ask for a new one and log in again")
+        return login
 
     def warm_up(self, sentences: bool = True) -> tuple[bool, str]:
         """Load the index and run one query, so the first user does not wait for torch; with
@@ -270,7 +324,8 @@ class Workspace:
                    progress: ingest.Progress | None = None, forget_missing: bool = False
                    ) -> ingest.IngestReport:
         """Ingest (see library.ingest.ingest) and switch to the new generation; IndexBusy while
-        another ingest of this workspace or another process runs."""
+        another ingest of this workspace or another process runs, or when the app serves read-only."""
+        self.check_writable()
         if not self.ingest_lock.acquire(blocking=False):
             raise store.IndexBusy("an ingest is already running; wait for it to finish")
         try:
@@ -314,7 +369,8 @@ class Workspace:
     def start_watching(self, folders: list[Path]) -> threading.Event:
         """Keep the library in step with `folders` in a background thread (library.watch); each
         sync goes through run_ingest, so answers switch to the new generation. Set the returned
-        event to stop."""
+        event to stop. IndexBusy when the app serves read-only."""
+        self.check_writable()
         folders = watch.remember(self.settings, folders)
         stop = threading.Event()
 
@@ -332,7 +388,9 @@ class Workspace:
     def add(self, spec: str, category: str | None = None,
             progress: ingest.Progress | None = None) -> ingest.Added:
         """Add a paper (arXiv id, DOI, URL or a PDF file) and index it; the same document already
-        in the library is recognized (ingest.add). Raises IndexBusy while another ingest runs."""
+        in the library is recognized (ingest.add). Raises IndexBusy while another ingest runs or when
+        the app serves read-only."""
+        self.check_writable()
         if not self.ingest_lock.acquire(blocking=False):
             raise store.IndexBusy("an ingest is already running; wait for it to finish")
         try:
@@ -341,6 +399,16 @@ class Workspace:
             self.ingest_lock.release()
         self.reload()
         return added
+
+    @property
+    def read_only(self) -> bool:
+        """True when this process must not write to the home's index (settings.app_read_only)."""
+        return self.settings.app_read_only
+
+    def check_writable(self) -> None:
+        """IndexBusy saying how to update the index when this process serves it read-only."""
+        if self.read_only:
+            raise store.IndexBusy(READ_ONLY)
 
     def pdf_path(self, doc_id: str) -> Path | None:
         """The cached PDF of a paper, only ever inside the ingest cache."""

@@ -2,7 +2,8 @@
 
 Topics are the library's categories (read when the page loads). An empty answer asks whether to skip
 the question instead of recording 0; an answer typed but not submitted comes back after a reload,
-and so does the mastery table.
+and so does the mastery table. Each handler reads and writes the progress of the user the request
+belongs to: the logged-in account when the app requires a login (`multi_user`), else the local user.
 """
 
 from __future__ import annotations
@@ -21,15 +22,15 @@ EMPTY = ("Your answer is empty: **skip this question?** Press **Skip question** 
          "recorded), or type an answer and submit it.")
 
 
-def next_question(ws: Workspace, categories: list[str] | None, difficulty: str | None,
+def next_question(ws: Workspace, user: str, categories: list[str] | None, difficulty: str | None,
                   asked: list[str] | None) -> tuple:
     """(question Markdown, question dict, attempt id, asked ids, cleared answer, cleared grade)."""
     from paperdojo.study.interview import pick
 
     asked = list(asked or [])
     try:
-        _, progress, questions = ws.interview()
-    except store.IndexProblem as exc:
+        _, progress, questions = ws.interview(user)
+    except (store.IndexProblem, ValueError) as exc:
         return f"⚠️ {safe.text(exc)}", None, None, asked, "", ""
     level = int(difficulty) if difficulty not in (None, "any") else None
     chosen = pick(questions, set(categories or []), set(), level)
@@ -83,36 +84,36 @@ def concept_pointer(ws: Workspace, chunk: Chunk, phrase: str) -> dict | None:
     return None
 
 
-def mastery_rows(ws: Workspace) -> list[list]:
-    """[by, name, mastery %, questions] per category and paper, weakest first."""
+def mastery_rows(ws: Workspace, user: str) -> list[list]:
+    """[by, name, mastery %, questions] of `user` per category and paper, weakest first."""
     try:
-        grader, progress, _ = ws.interview()
+        grader, progress, _ = ws.interview(user)
         mastery = progress.mastery(library_categories(grader.retriever.index.manifest))
-    except store.IndexProblem:
+    except (store.IndexProblem, ValueError):
         return []
     return [[kind, name, f"{level * 100:.0f}%", n] for kind in ("category", "paper")
             for name, (level, n) in sorted(mastery[kind].items(), key=lambda kv: kv[1][0])]
 
 
-def restore(ws: Workspace) -> tuple:
-    """On page load: the library's categories, the latest unfinished answer (question, attempt, text)
-    if there is one, and the mastery table."""
+def restore(ws: Workspace, user: str) -> tuple:
+    """On page load: the library's categories, `user`'s latest unfinished answer (question, attempt,
+    text) if there is one, and their mastery table."""
     from paperdojo.study.interview import categories
 
     try:
-        _, progress, questions = ws.interview()
-    except store.IndexProblem as exc:
+        _, progress, questions = ws.interview(user)
+    except (store.IndexProblem, ValueError) as exc:
         return gr.update(choices=[]), f"⚠️ {safe.text(exc)}", None, None, [], "", "", []
     choices = gr.update(choices=categories(questions))
     drafts = progress.drafts()
     if not drafts:
-        return choices, gr.update(), None, None, [], gr.update(), gr.update(), mastery_rows(ws)
+        return choices, gr.update(), None, None, [], gr.update(), gr.update(), mastery_rows(ws, user)
     attempt, q, draft = drafts[0]
     text = (f"### {safe.text(q.text)}\n<sub>{safe.text(q.category)} · your unfinished answer, restored</sub>")
-    return choices, text, vars(q), attempt, [q.id], draft, "", mastery_rows(ws)
+    return choices, text, vars(q), attempt, [q.id], draft, "", mastery_rows(ws, user)
 
 
-def submit(ws: Workspace, answer: str | None, qdict: dict | None, attempt: int | None) -> tuple:
+def submit(ws: Workspace, user: str, answer: str | None, qdict: dict | None, attempt: int | None) -> tuple:
     """(grade Markdown, mastery rows). An empty answer records nothing and asks to skip."""
     from paperdojo.study.interview import Question
 
@@ -120,15 +121,19 @@ def submit(ws: Workspace, answer: str | None, qdict: dict | None, attempt: int |
         return "Press **Next question** first.", gr.update()
     if not (answer or "").strip():
         return EMPTY, gr.update()
-    grader, progress, _ = ws.interview()
     q = Question(**qdict)
-    grade = grader.grade(q, answer)
-    progress.graded(attempt, q, answer, grade)
-    return grade_markdown(grade, ws), mastery_rows(ws)
+    try:
+        grader, progress, _ = ws.interview(user)
+        grade = grader.grade(q, answer)
+        progress.graded(attempt, q, answer, grade)
+    except (store.IndexProblem, ValueError) as exc:  # no index, or the progress store failed
+        return f"⚠️ {safe.text(exc)}", gr.update()
+    return grade_markdown(grade, ws), mastery_rows(ws, user)
 
 
-def build(ws: Workspace) -> None:
-    """The Interview tab's components and events."""
+def build(ws: Workspace, multi_user: bool = False) -> None:
+    """The Interview tab's components and events; with `multi_user`, each request's progress is its
+    logged-in account's (Gradio's gr.Request.username), else the local user's."""
     with gr.Tab("Interview", id="interview"):
         asked = gr.State([])
         current = gr.State(None)
@@ -148,23 +153,32 @@ def build(ws: Workspace) -> None:
         mastery_table = gr.Dataframe([], headers=["by", "name", "mastery", "questions"],
                                      interactive=False, label="Your mastery", elem_id="mastery")
 
-    def on_next(categories, difficulty, asked_ids):  # noqa: ANN001, ANN202 - Gradio's values
-        return next_question(ws, categories, difficulty, asked_ids)
+    def user(request: gr.Request) -> str:
+        try:
+            return ws.user_for(request.username, multi_user)
+        except ValueError as exc:  # an account removed while its session was open
+            raise gr.Error(str(exc)) from exc
 
-    def on_skip(attempt, categories, difficulty, asked_ids):  # noqa: ANN001, ANN202
+    def on_load(request: gr.Request):  # noqa: ANN202 - Gradio's values
+        return restore(ws, user(request))
+
+    def on_next(categories, difficulty, asked_ids, request: gr.Request):  # noqa: ANN001, ANN202
+        return next_question(ws, user(request), categories, difficulty, asked_ids)
+
+    def on_skip(attempt, categories, difficulty, asked_ids, request: gr.Request):  # noqa: ANN001, ANN202
         if attempt is not None:
-            ws.interview()[1].skip(attempt)
-        return next_question(ws, categories, difficulty, asked_ids)
+            ws.progress(user(request)).skip(attempt)
+        return next_question(ws, user(request), categories, difficulty, asked_ids)
 
-    def save_draft(answer, attempt):  # noqa: ANN001, ANN202
+    def save_draft(answer, attempt, request: gr.Request):  # noqa: ANN001, ANN202
         if attempt is not None:
-            ws.interview()[1].update_answer(attempt, answer or "")
+            ws.progress(user(request)).update_answer(attempt, answer or "")
 
-    def on_submit(answer, qdict, attempt):  # noqa: ANN001, ANN202
-        return submit(ws, answer, qdict, attempt)
+    def on_submit(answer, qdict, attempt, request: gr.Request):  # noqa: ANN001, ANN202
+        return submit(ws, user(request), answer, qdict, attempt)
 
     question_outputs = [question_md, current, attempt_id, asked, answer_box, grade_md]
-    gr.on(None, lambda: restore(ws), [], [iv_categories, *question_outputs, mastery_table])
+    gr.on(None, on_load, [], [iv_categories, *question_outputs, mastery_table])
     next_btn.click(on_next, [iv_categories, iv_level, asked], question_outputs)
     skip_btn.click(on_skip, [attempt_id, iv_categories, iv_level, asked], question_outputs)
     answer_box.change(save_draft, [answer_box, attempt_id], None, trigger_mode="always_last",

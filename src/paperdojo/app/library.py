@@ -14,7 +14,7 @@ from paperdojo.app.common import filter_choices, status_line
 from paperdojo.library import catalog, ingest, parse, store, topics
 from paperdojo.records import DocumentError
 from paperdojo.settings import Settings
-from paperdojo.workspace import Workspace
+from paperdojo.workspace import READ_ONLY, Workspace
 
 
 def library_rows(ws: Workspace) -> list[list]:
@@ -101,6 +101,7 @@ def add(ws: Workspace, spec: str | None, category: str | None, upload: str | Non
     """Add one paper (arXiv id, URL or uploaded PDF) and index it: the same outputs as `rebuild`."""
     spec = (spec or "").strip()
     try:
+        ws.check_writable()  # before an upload is staged in the home
         if upload:
             spec = stage_upload(Path(upload), ws)
         if not spec:
@@ -179,13 +180,13 @@ def build(ws: Workspace, updates: list[gr.components.Component]) -> gr.Dataframe
     """
     with gr.Tab("Library", id="library"):
         lib_summary = gr.Markdown(summary(ws), elem_id="library-summary")
-        lib_msg = gr.Markdown(elem_id="library-message")
-        with gr.Row():
+        lib_msg = gr.Markdown(f"⚠️ {safe.text(READ_ONLY)}" if ws.read_only else "", elem_id="library-message")
+        with gr.Row(visible=not ws.read_only):
             spec = gr.Textbox(label="Add a paper: arXiv id or URL", placeholder="2201.12023",
                               scale=4, elem_id="add-source")
             category = gr.Textbox(label="Category (optional)", scale=2)
             upload = gr.File(label="…or upload a PDF", file_types=[".pdf"], scale=3, elem_id="upload")
-        with gr.Row():
+        with gr.Row(visible=not ws.read_only):
             add_btn = gr.Button("Add and index", variant="primary", elem_id="add-button")
             rebuild_btn = gr.Button("Build / update the whole index", elem_id="rebuild-button")
         table = gr.Dataframe(library_rows(ws), headers=["id", "title", "category", "status", "pages",

@@ -6,13 +6,15 @@ find_sections, render_page, ingest). Files served to the browser come only from 
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import gradio as gr
 
-from paperdojo.app import ask, interview, library, search
+from paperdojo.app import ask, interview, library, safe, search
 from paperdojo.app.common import CSS, HEAD, filter_choices, status_line
 from paperdojo.library import store
 from paperdojo.workspace import Workspace
@@ -20,16 +22,27 @@ from paperdojo.workspace import Workspace
 log = logging.getLogger(__name__)
 
 
-def build_app(ws: Workspace) -> gr.Blocks:
-    """The whole app over one workspace (not yet launched)."""
+def build_app(ws: Workspace, multi_user: bool | None = None) -> gr.Blocks:
+    """The whole app over one workspace (not yet launched). `multi_user` (default: the users file has
+    accounts): each request's progress is its logged-in account's, and the header says who is in."""
+    multi_user = bool(ws.accounts) if multi_user is None else multi_user
     with gr.Blocks(title="paperdojo") as demo:
         gr.Markdown("# paperdojo\nStudy ML-compiler and ML-systems papers: ask interview questions, "
                     "get answers cited to the page.")
         status = gr.Markdown(status_line(ws), elem_id="status")
+        if multi_user:
+            with gr.Row():
+                who = gr.Markdown(elem_id="logged-in")
+                gr.Button("Log out", link="/logout", size="sm", scale=0, elem_id="logout")
+
+            def logged_in(request: gr.Request) -> str:
+                return f"Logged in as **{safe.text(request.username or '')}**"
+
+            demo.load(logged_in, None, who)
         with gr.Tabs():
             asking = ask.build(ws)
             search.build(ws, asking.paper_filter, asking.category_filter)
-            interview.build(ws)
+            interview.build(ws, multi_user)
             table = library.build(ws, [asking.paper_filter, asking.category_filter, status])
         seen = gr.State("")  # the generation this browser session shows
         outputs = [seen, status, asking.paper_filter, asking.category_filter, table, asking.examples]
@@ -64,17 +77,38 @@ def theme() -> gr.themes.Base:
         checkbox_label_text_color_selected="white")
 
 
+def login_check(ws: Workspace) -> Callable[[str, str], Awaitable[bool]]:
+    """Gradio's `auth=` callable over the users file: Argon2 verification (tens of ms, off the event
+    loop). Accounts added, removed or given a new password later apply at the next login."""
+    async def check(user: str, password: str) -> bool:
+        return await asyncio.to_thread(ws.login, user, password)
+    return check
+
+
 def launch(ws: Workspace, host: str, port: int, auth: str = "", **kw: Any) -> None:
-    """Serve the app; a login is required when binding to anything but loopback."""
+    """Serve the app. With accounts in the users file (`paperdojo users add`), everyone logs in and
+    studies with their own progress; otherwise one user (`auth` "user:password" optional on loopback).
+    A login is required when binding to anything but loopback (SystemExit otherwise)."""
     loopback = host in {"127.0.0.1", "localhost", "::1"}
-    if not loopback and ":" not in auth:
-        raise SystemExit(f"refusing to serve on {host} without a login: set PAPERDOJO_AUTH=user:password")
+    multi_user = bool(ws.accounts)
+    if not loopback and ":" not in auth and not multi_user:
+        raise SystemExit(f"refusing to serve on {host} without a login: add accounts with `paperdojo users "
+                         "add NAME` or set PAPERDOJO_AUTH=user:password")
+    try:  # a progress database that does not answer is said at start, not at the first answer
+        where = ws.progress().store.where
+    except ValueError as exc:
+        raise SystemExit(f"error: {exc}") from exc
     ok, message = ws.warm_up()  # load the index and the model before the first question
     log.info("paperdojo: %s", message)
-    demo = build_app(ws)
+    if multi_user:
+        log.info("paperdojo: %d accounts: each logs in and has their own progress (%s)",
+                 len(ws.accounts.list()), where)
+    demo = build_app(ws, multi_user)
     demo.queue(default_concurrency_limit=ws.settings.app_concurrency, max_size=128)
     user, _, password = auth.partition(":")
-    demo.launch(server_name=host, server_port=port, auth=(user, password) if auth else None,
+    # Gradio types auth= as a plain callable but awaits a coroutine function (gradio/routes.py, login)
+    login: Any = login_check(ws) if multi_user else (user, password) if auth else None
+    demo.launch(server_name=host, server_port=port, auth=login,
                 allowed_paths=[str(ws.settings.pdf_dir)], max_file_size=f"{ws.settings.max_upload_mb}mb",
                 theme=theme(), css=CSS,
                 head=HEAD, footer_links=[], **kw)

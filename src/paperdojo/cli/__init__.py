@@ -2,8 +2,9 @@
 
 One module per command group, each adding its sub-commands with `register(sub, llm)`:
 `library` (ingest, papers, watch, add, remove), `answers` (ask, chat, search), `study` (interview,
-progress), `measure` (eval, bench, doctor) and `integrations` (mcp, export, import); `common` holds
-the settings and flags they share, `output` the consoles, progress bars and the printed answer.
+progress), `measure` (eval, bench, doctor), `integrations` (mcp, export, import) and `users`
+(accounts); `common` holds the settings and flags they share, `output` the consoles, progress bars
+and the printed answer.
 """
 
 from __future__ import annotations
@@ -17,14 +18,14 @@ from pathlib import Path
 from rich.logging import RichHandler
 
 from paperdojo.answering.llm import LLMError
-from paperdojo.cli import answers, integrations, library, measure, study
+from paperdojo.cli import answers, integrations, library, measure, study, users
 from paperdojo.cli.common import llm_flags
 from paperdojo.cli.output import console
 from paperdojo.library import catalog, ingest, store
 from paperdojo.records import DocumentError
 
 DESCRIPTION = "The `paperdojo` command: a thin layer of argparse and rich over the library."
-GROUPS = (library, answers, study, measure, integrations)
+GROUPS = (library, answers, study, measure, integrations, users)
 NOISY_LOGGERS = ("httpx", "httpx2", "openai", "sentence_transformers", "transformers", "faiss", "httpcore",
                  "bm25s")
 

@@ -13,10 +13,14 @@ LLM_FLAGS = {"provider": "llm_provider", "model": "llm_model", "base_url": "llm_
              "max_tokens": "llm_max_tokens", "context_tokens": "llm_context_tokens"}
 
 
+USER_HELP = "whose progress (default: $PAPERDOJO_USER, else 'local', the progress made before accounts)"
+
+
 def settings_of(args: argparse.Namespace) -> Settings:
-    """The Settings of --home and the language-model flags given (the others from settings / env)."""
+    """The Settings of --home, --user and the language-model flags given (the others from settings /
+    env)."""
     llm = {field: getattr(args, flag, None) for flag, field in LLM_FLAGS.items()}
-    return Settings.load(home=args.home, **llm)
+    return Settings.load(home=args.home, user=getattr(args, "user", None), **llm)
 
 
 def llm_flags() -> argparse.ArgumentParser:

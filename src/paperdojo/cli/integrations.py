@@ -24,15 +24,17 @@ def cmd_mcp(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_export_anki(args: argparse.Namespace, settings: Settings) -> int:
+    from paperdojo.study.accounts import acting_user
     from paperdojo.study.anki import build_cards, weak_questions, write_apkg
-    from paperdojo.study.interview import Progress, all_questions, pick
+    from paperdojo.study.interview import all_questions, pick
+    from paperdojo.study.progress import Progress
     from paperdojo.workspace import Workspace
 
     answerer = Workspace(settings).answerer()
     questions = pick(all_questions(settings.questions_file, answerer, args.generated),
                      set(args.category or []), set(args.paper or []), None)
     if args.weak:
-        questions = weak_questions(questions, Progress(settings.progress_db), args.below)
+        questions = weak_questions(questions, Progress.open(settings, acting_user(settings)), args.below)
         if not questions:
             console.print(f"no weak topics: no question or topic of yours is below {args.below:.0%} "
                           "(answer some with `paperdojo interview` first)")
@@ -124,6 +126,7 @@ def register(sub: argparse._SubParsersAction, llm: argparse.ArgumentParser) -> N
     p.add_argument("--generated", action="store_true", help="also one question per section of each paper")
     p.add_argument("--category", action="append")
     p.add_argument("--paper", action="append", metavar="ID")
+    p.add_argument("--user", help="whose progress --weak reads (default: $PAPERDOJO_USER, else 'local')")
     p.set_defaults(func=run(cmd_export_anki))
     for fmt in ("bibtex", "csl-json"):
         p = kinds.add_parser(fmt, parents=[llm], help=f"the library (or some papers) as {fmt}")

@@ -10,7 +10,7 @@ from rich import box
 from rich.markup import escape
 from rich.table import Table
 
-from paperdojo.cli.common import retriever, settings_of
+from paperdojo.cli.common import USER_HELP, retriever, settings_of
 from paperdojo.cli.output import console, out, print_answer
 from paperdojo.library import store
 from paperdojo.settings import Settings
@@ -115,7 +115,9 @@ def _answer(progress, attempt: int, draft: str) -> str | None:  # noqa: ANN001
 
 def cmd_interview(args: argparse.Namespace) -> int:
     from paperdojo.answering.answer import Answerer
-    from paperdojo.study.interview import Grader, Progress
+    from paperdojo.study.accounts import acting_user
+    from paperdojo.study.interview import Grader
+    from paperdojo.study.progress import Progress
 
     settings = settings_of(args)
     answerer = Answerer.from_settings(retriever(settings), settings)
@@ -123,7 +125,7 @@ def cmd_interview(args: argparse.Namespace) -> int:
     if not questions:
         console.print("[red]no question matches these filters[/]")
         return 1
-    grader, progress = Grader(answerer), Progress(settings.progress_db)
+    grader, progress = Grader(answerer), Progress.open(settings, acting_user(settings))
     console.print(f"Mock interview: {args.n} questions. Answer in a few sentences; an empty line "
                   "submits, Ctrl-D stops. Your answers are saved as you type.")
     attempt: int | None
@@ -178,10 +180,11 @@ def _library_categories(settings: Settings) -> dict[str, str] | None:
 
 
 def cmd_progress(args: argparse.Namespace) -> int:
-    from paperdojo.study.interview import Progress
+    from paperdojo.study.accounts import acting_user
+    from paperdojo.study.progress import Progress
 
     settings = settings_of(args)
-    progress = Progress(settings.progress_db)
+    progress = Progress.open(settings, acting_user(settings))
     mastery = progress.mastery(_library_categories(settings))
     if args.export:
         Path(args.export).write_text(progress.export_markdown(), encoding="utf-8")
@@ -209,9 +212,11 @@ def register(sub: argparse._SubParsersAction, llm: argparse.ArgumentParser) -> N
     p.add_argument("--difficulty", type=int, choices=[1, 2, 3])
     p.add_argument("--bank-only", action="store_true", help="only our written questions")
     p.add_argument("--export", metavar="FILE.md", help="write the session as Markdown")
+    p.add_argument("--user", help=USER_HELP)
     p.set_defaults(func=cmd_interview)
 
     p = sub.add_parser("progress", help="your mastery per category and paper")
+    p.add_argument("--user", help=USER_HELP)
     p.add_argument("--json", action="store_true")
     p.add_argument("--export", metavar="FILE.md", help="all attempts as Markdown")
     p.set_defaults(func=cmd_progress)

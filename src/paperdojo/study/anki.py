@@ -18,7 +18,8 @@ import genanki
 
 from paperdojo.answering.answer import Answer, Answerer
 from paperdojo.answering.retrieve import Filters
-from paperdojo.study.interview import Progress, Question
+from paperdojo.study.interview import Question
+from paperdojo.study.progress import Progress
 
 # Fixed once (random 31-bit numbers): Anki knows our note type and deck by these ids. Never change them,
 # or every user's next import makes a second note type and deck.

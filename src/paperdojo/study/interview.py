@@ -4,24 +4,19 @@ Without a language model an answer is graded against the key concepts of the ref
 (phrases chosen by corpus term statistics and by the embedding model's similarity to the
 question), plus its semantic similarity to those passages. The grade says what was covered, what
 was missed (each missed concept with the passage that explains it) and gives a model answer with
-citations. Attempts are stored in SQLite the moment they are typed (before grading) and drive a
-spaced-repetition schedule (FSRS) that leans on weak topics.
+citations. Attempts are stored the moment they are typed (before grading), per user, and drive a
+spaced-repetition schedule (FSRS) that leans on weak topics: see study.progress.
 """
 
 from __future__ import annotations
 
-import json
 import re
-import sqlite3
 import tomllib
-import uuid
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
-from fsrs import Card, Rating, Scheduler
 
 from paperdojo.answering.answer import Answer, Answerer
 from paperdojo.answering.retrieve import Filters, Hit
@@ -394,147 +389,6 @@ def _words_of(sentence: str, phrase: str) -> str:
             if " ".join(n for n in norm[i:j] if n).split() == want:
                 return " ".join(words[i:j]).strip(",.;:()")
     return _short(sentence)
-
-
-# --------------------------------------------------------------------------- progress
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS attempts (
-    id INTEGER PRIMARY KEY, session TEXT, question_id TEXT, question TEXT, category TEXT,
-    papers TEXT, answer TEXT, score REAL, covered TEXT, missing TEXT, created TEXT);
-CREATE TABLE IF NOT EXISTS cards (question_id TEXT PRIMARY KEY, card TEXT, due TEXT);
-"""
-
-
-def rating_for(score: float) -> Rating:
-    return Rating.Again if score < 4 else Rating.Hard if score < 6.5 else Rating.Good if score < 8.5 \
-        else Rating.Easy
-
-
-class Progress:
-    """Attempts and the review schedule, in SQLite (every write committed at once)."""
-
-    def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self.db = sqlite3.connect(path, check_same_thread=False)
-        self.db.executescript(SCHEMA)
-        columns = {row[1] for row in self.db.execute("PRAGMA table_info(attempts)")}
-        if "status" not in columns:  # databases from before drafts and skips: NULL = open
-            self.db.execute("ALTER TABLE attempts ADD COLUMN status TEXT")
-            self.db.commit()
-        self.scheduler = Scheduler()
-        self.session = uuid.uuid4().hex[:12]
-
-    def record(self, q: Question, answer: str) -> int:
-        """Store what the user typed before anything else can fail."""
-        cur = self.db.execute(
-            "INSERT INTO attempts (session, question_id, question, category, papers, answer, created)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (self.session, q.id, q.text, q.category, json.dumps(q.papers), answer,
-             datetime.now(UTC).isoformat(timespec="seconds")))
-        self.db.commit()
-        if cur.lastrowid is None:
-            raise RuntimeError("the attempt was not saved")
-        return cur.lastrowid
-
-    def update_answer(self, attempt: int, answer: str) -> None:
-        """Keep the answer as it is being typed: a closed terminal loses nothing."""
-        self.db.execute("UPDATE attempts SET answer=? WHERE id=?", (answer, attempt))
-        self.db.commit()
-
-    def skip(self, attempt: int) -> None:
-        """The user skipped the question: the attempt stays ungraded (no 0 recorded, no review)."""
-        self.db.execute("UPDATE attempts SET status='skipped' WHERE id=?", (attempt,))
-        self.db.commit()
-
-    def drafts(self) -> list[tuple[int, Question, str]]:
-        """Answers typed but never graded nor skipped (a closed terminal, a reloaded page), newest
-        first, with their question: (attempt id, question, text so far)."""
-        rows = self.db.execute(
-            "SELECT id, question_id, question, category, papers, answer FROM attempts WHERE score IS NULL "
-            "AND status IS NULL AND answer IS NOT NULL AND trim(answer) != '' ORDER BY id DESC").fetchall()
-        seen, out = set(), []
-        for attempt, qid, text, category, papers, answer in rows:
-            if qid in seen or self.db.execute("SELECT 1 FROM attempts WHERE question_id=? AND id>? AND "
-                                               "score IS NOT NULL", (qid, attempt)).fetchone():
-                continue
-            seen.add(qid)
-            out.append((attempt, Question(qid, text, json.loads(papers or "[]"), category or ""), answer))
-        return out
-
-    def discard(self, attempt: int) -> None:
-        """Forget a draft the user does not want back (its text stays in the attempt, ungraded)."""
-        self.db.execute("UPDATE attempts SET status='discarded' WHERE id=?", (attempt,))
-        self.db.commit()
-
-    def graded(self, attempt: int, q: Question, answer: str, grade: Grade) -> None:
-        """The final answer, its grade, and the question's next review."""
-        self.db.execute("UPDATE attempts SET answer=?, score=?, covered=?, missing=?, status='graded' "
-                        "WHERE id=?",
-                        (answer, grade.score, json.dumps([c.phrase for c in grade.covered]),
-                         json.dumps([c.phrase for c in grade.missing]), attempt))
-        row = self.db.execute("SELECT card FROM cards WHERE question_id=?", (q.id,)).fetchone()
-        card = Card.from_json(row[0]) if row else Card()
-        card, _ = self.scheduler.review_card(card, rating_for(grade.score))
-        self.db.execute("INSERT OR REPLACE INTO cards VALUES (?, ?, ?)",
-                        (q.id, card.to_json(), card.due.isoformat()))
-        self.db.commit()
-
-    def mastery(self, library: dict[str, str] | None = None) -> dict[str, dict[str, tuple[float, int]]]:
-        """Mean of the latest score of each question, per category and per paper (0-1, count).
-
-        `library` ({paper id: category} of the indexed papers, see library_categories): when given,
-        only indexed papers count, and a question counts under its paper's current category."""
-        rows = self.db.execute(
-            "SELECT question_id, category, papers, score FROM attempts WHERE score IS NOT NULL ORDER BY id"
-        ).fetchall()
-        latest = {qid: (cat, json.loads(papers), score) for qid, cat, papers, score in rows}
-        out: dict[str, dict[str, list[float]]] = {"category": {}, "paper": {}}
-        for cat, papers, score in latest.values():
-            if library is not None:
-                papers = [p for p in papers if p in library]
-                if not papers:
-                    continue
-                cat = library[papers[0]] or cat
-            out["category"].setdefault(cat or "?", []).append(score / 10)
-            for p in papers:
-                out["paper"].setdefault(p, []).append(score / 10)
-        return {kind: {k: (sum(v) / len(v), len(v)) for k, v in groups.items()}
-                for kind, groups in out.items()}
-
-    def latest_scores(self) -> dict[str, float]:
-        """The latest graded score (0-10) of each question id answered at least once."""
-        rows = self.db.execute("SELECT question_id, score FROM attempts WHERE score IS NOT NULL ORDER BY id")
-        return dict(rows.fetchall())
-
-    def next_question(self, questions: list[Question], asked: set[str]) -> Question | None:
-        """Due reviews first, then unseen questions of the weakest category, then the least known."""
-        pool = [q for q in questions if q.id not in asked]
-        if not pool:
-            return None
-        now = datetime.now(UTC).isoformat()
-        cards = dict(self.db.execute("SELECT question_id, due FROM cards").fetchall())
-        due = sorted((cards[q.id], i) for i, q in enumerate(pool) if q.id in cards and cards[q.id] <= now)
-        if due:
-            return pool[due[0][1]]
-        unseen = [q for q in pool if q.id not in cards]
-        if unseen:
-            weak = self.mastery()["category"]
-            return min(unseen, key=lambda q: (weak.get(q.category, (0.5, 0))[0], q.source != "bank",
-                                              q.difficulty))
-        return min(pool, key=lambda q: cards.get(q.id, ""))
-
-    def export_markdown(self, session: str | None = None) -> str:
-        where, args = ("WHERE session=?", (session,)) if session else ("", ())
-        rows = self.db.execute(
-            f"SELECT created, question, answer, score, missing FROM attempts {where} ORDER BY id", args
-        ).fetchall()
-        lines = ["# paperdojo interview" + (f" session {session}" if session else ""), ""]
-        for created, question, answer, score, missing in rows:
-            shown = "not graded" if score is None else f"{score:g}/10"
-            lines += [f"## {question}", f"*{created} · score {shown}*", "", answer or "_(no answer)_", ""]
-            if missing and json.loads(missing):
-                lines += ["Missed: " + ", ".join(json.loads(missing)), ""]
-        return "\n".join(lines)
 
 
 def library_categories(manifest: dict) -> dict[str, str]:
