@@ -349,7 +349,9 @@ class Workspace:
                      progress: ingest.Progress | None = None) -> catalog.Paper:
         """Put a paper in `category` (catalog.set_category) and re-index so filters, the Library and
         interview topics follow (every part is reused: seconds). Raises catalog.CatalogError for an
-        unknown id or an empty name, IndexBusy while another ingest runs."""
+        unknown id or an empty name, IndexBusy while another ingest runs or on a read-only server
+        (nothing written)."""
+        self.check_writable()
         paper = catalog.set_category(self.settings, paper_id, category)
         self.run_ingest(self.settings.app_pdf_dirs, progress=progress)
         return paper

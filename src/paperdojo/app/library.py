@@ -193,7 +193,7 @@ def build(ws: Workspace, updates: list[gr.components.Component]) -> gr.Dataframe
                                                         "passages", "reason / notes"],
                              interactive=False, wrap=True, elem_id="library-table",
                              column_widths=["120px", "240px", "130px", "90px", "84px", "90px", "240px"])
-        with gr.Row(elem_id="category-editor"):
+        with gr.Row(elem_id="category-editor", visible=not ws.read_only):
             paper_list, category_list = editor_choices(ws)
             edit_paper = gr.Dropdown(label="Paper", choices=paper_list, value=None, scale=3,
                                      elem_id="category-paper")
@@ -223,7 +223,7 @@ def build(ws: Workspace, updates: list[gr.components.Component]) -> gr.Dataframe
         @gr.render(inputs=table)
         def failed_rows(_rows):  # noqa: ANN001, ANN202 - re-drawn whenever the table changes
             failed = failed_papers(ws)
-            if not failed:
+            if not failed or ws.read_only:  # a read-only server cannot fetch: the summary says what to do
                 return
             gr.Markdown(f"**{len(failed)} failed** — retry one when its cause is fixed:")
             for doc in failed:
