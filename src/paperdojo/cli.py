@@ -73,14 +73,21 @@ def _with_progress(work):  # noqa: ANN001, ANN202 - work(progress) -> whatever i
 
 
 def run_ingest(settings: Settings, pdf_dirs: Sequence[Path] = (), only: Sequence[str] = (),
-               rebuild: bool = False, retry: bool = False) -> ingest.IngestReport:
+               rebuild: bool = False, retry: bool = False, ray: str | None = None) -> ingest.IngestReport:
+    """`ray`: None runs locally; "" on a local Ray started for the run; else a Ray cluster's address."""
+    stage = None
+    if ray is not None:
+        from paperdojo.library.ray_ingest import RayStage
+
+        stage = RayStage(ray or None)
     return _with_progress(lambda progress: ingest.ingest(settings, pdf_dirs, only or None, rebuild, retry,
-                                                         progress))
+                                                         progress, stage=stage))
 
 
 def cmd_ingest(args: argparse.Namespace) -> int:
     settings = _settings(args)
-    report = run_ingest(settings, [Path(d) for d in args.pdf_dir], args.only, args.rebuild, args.retry)
+    report = run_ingest(settings, [Path(d) for d in args.pdf_dir], args.only, args.rebuild, args.retry,
+                        args.ray)
     _print_docs(report.docs, only_problems=True)
     verb = f"wrote {report.generation}" if report.wrote_index else "index already up to date"
     if any("download failed" in d.reason for d in report.docs):
@@ -718,6 +725,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--only", action="append", default=[], metavar="ID", help="just this paper")
     p.add_argument("--rebuild", action="store_true", help="ignore cached parts; re-embed all")
     p.add_argument("--retry", action="store_true", help="retry downloads that failed recently")
+    p.add_argument("--ray", nargs="?", const="", default=None, metavar="ADDRESS",
+                   help="parse, chunk and embed on a Ray cluster (pip install 'paperdojo[ray]'); "
+                        "without ADDRESS on a local Ray started for this run")
     p.set_defaults(func=cmd_ingest)
 
     p = sub.add_parser("papers", help="list papers with their status and category")
