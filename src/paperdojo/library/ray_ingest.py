@@ -5,9 +5,9 @@ home's cache, with its download log) and the writing of parts and generations ex
 ingest does; only the parse -> chunk -> embed stage runs on the cluster:
 
     rows {doc_id, title, name, data: the file's bytes}        (windows of `window` documents)
-      -> map(_parse_row)            Ray tasks, one CPU each, retried `max_retries` times
-      -> map(_EmbedRows)            an actor pool of `embed_actors`; each actor loads the model once
-                                    (one ONNX Runtime thread per reserved CPU), chunks with the
+      -> map(_parse_row)            Ray tasks (PARSE_CPUS each), retried `max_retries` times
+      -> map(_EmbedRows)            an actor pool, one actor per CPU (EMBED_CPUS each); each actor
+                                    loads the model once (one ONNX Runtime thread), chunks with the
                                     model's tokenizer and embeds; a dead actor is restarted and its
                                     rows retried (`max_restarts`, `max_task_retries`)
       -> the driver saves each document's part as its row arrives (store.save_part via ingest)
@@ -39,6 +39,11 @@ from paperdojo.records import Chunk, DocumentError, ParsedDoc
 from paperdojo.settings import Settings
 
 log = logging.getLogger(__name__)
+# CPU shares: embedding is ~95% of a cold ingest's CPU time (67 CPU-s of embedding against 1.3 s of
+# PDFium for the 27 shared PDFs, docs/measurements.md), so each node runs one embedding actor per CPU
+# reserving 0.9 of it, and the parse tasks run in the tenth left over (one per CPU at most)
+EMBED_CPUS = 0.9
+PARSE_CPUS = 0.1
 
 
 class RayUnavailable(IngestError):
@@ -103,8 +108,8 @@ class RayStage:
     `address`: a running cluster (`ray://host:10001`, `host:6379` or `auto`); None starts a local
     Ray for this run (`num_cpus`, default every core) and stops it afterwards. When this process is
     already connected to Ray (`ray.init` before), that cluster is used and left running.
-    `embed_actors`: the size of the embedding actor pool (default: the cluster's CPUs less one, at
-    least 1); `window`: documents per Ray Data pipeline, which bounds the PDF bytes held by the
+    `embed_actors`: the size of the embedding actor pool (default: one per CPU of the cluster);
+    `window`: documents per Ray Data pipeline, which bounds the PDF bytes held by the
     driver at once. Raises RayUnavailable when Ray is missing or the cluster cannot be reached.
     """
 
@@ -149,9 +154,10 @@ class RayStage:
             # the defaults (-1) would retry forever a document that crashes its worker each time
             warnings.filterwarnings("ignore", ".*ray_remote_args.*deprecated", category=Warning)
             ds: Any = ray.data.from_items(rows, override_num_blocks=len(rows))
-            ds = ds.map(_parse_row, fn_kwargs={"ocr": settings.ocr}, num_cpus=1, max_retries=self.max_retries)
+            ds = ds.map(_parse_row, fn_kwargs={"ocr": settings.ocr}, num_cpus=PARSE_CPUS,
+                        max_retries=self.max_retries)
             return ds.map(_EmbedRows, fn_constructor_kwargs={"settings": settings, "threads": 1},
-                          compute=ray.data.ActorPoolStrategy(size=actors), num_cpus=1,
+                          compute=ray.data.ActorPoolStrategy(size=actors), num_cpus=EMBED_CPUS,
                           max_restarts=self.max_retries, max_task_retries=self.max_retries)
 
     def __call__(self, settings: Settings, jobs: list[tuple[Paper, Path]]) -> Iterator[tuple[Paper, Staged]]:
@@ -166,7 +172,7 @@ class RayStage:
             context = ray.data.DataContext.get_current()
             context.enable_progress_bars = False
             logging.getLogger("ray.data").setLevel(logging.WARNING)
-            actors = self.embed_actors or max(1, int(ray.cluster_resources().get("CPU", 1)) - 1)
+            actors = self.embed_actors or max(1, int(ray.cluster_resources().get("CPU", 1)))
             papers = {p.id: p for p, _ in jobs}
             log.info("ray: %d document(s) on %s, %d embedding actor(s)", len(jobs),
                      self.address or "a local Ray", actors)
