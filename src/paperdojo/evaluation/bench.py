@@ -183,11 +183,14 @@ def bench_ingest(pdf_dirs: list[Path], say: Say, baseline: bool = True, torch: b
             say(f"ingest: pair {n + 1}: ours, cold, {len(pdfs)} PDFs ...")
             seconds, out["chunks"] = _cold_ours(every, root, f"cold-{n}")
             ours.append(round(seconds, 1))
+            say(f"ingest: pair {n + 1}: ours {ours[-1]} s (load average {os.getloadavg()[0]:.1f})")
             if baseline:
                 say(f"ingest: pair {n + 1}: the usual LangChain pipeline, cold ...")
                 seconds, base = _cold_usual(pdfs, model)
                 usual.append(round(seconds, 1))
                 ratios.append(round(usual[-1] / ours[-1], 2))
+                say(f"ingest: pair {n + 1}: the usual pipeline {usual[-1]} s, ratio {ratios[-1]} "
+                    f"(load average {os.getloadavg()[0]:.1f})")
                 out["baseline_parse_s"] = round(base.parse_s, 1)
                 out["baseline_chunks"] = base.n_chunks
         out["ours_cold_s"] = statistics.median(ours)
