@@ -19,14 +19,21 @@ from paperdojo.settings import Settings
 
 
 def run_ingest(settings: Settings, pdf_dirs: Sequence[Path] = (), only: Sequence[str] = (),
-               rebuild: bool = False, retry: bool = False) -> ingest.IngestReport:
+               rebuild: bool = False, retry: bool = False, ray: str | None = None) -> ingest.IngestReport:
+    """`ray`: None runs locally; "" on a local Ray started for the run; else a Ray cluster's address."""
+    stage = None
+    if ray is not None:
+        from paperdojo.library.ray_ingest import RayStage
+
+        stage = RayStage(ray or None)
     return with_progress(lambda progress: ingest.ingest(settings, pdf_dirs, only or None, rebuild, retry,
-                                                         progress))
+                                                         progress, stage=stage))
 
 
 def cmd_ingest(args: argparse.Namespace) -> int:
     settings = settings_of(args)
-    report = run_ingest(settings, [Path(d) for d in args.pdf_dir], args.only, args.rebuild, args.retry)
+    report = run_ingest(settings, [Path(d) for d in args.pdf_dir], args.only, args.rebuild, args.retry,
+                        args.ray)
     _print_docs(report.docs, only_problems=True)
     verb = f"wrote {report.generation}" if report.wrote_index else "index already up to date"
     if any("download failed" in d.reason for d in report.docs):
@@ -174,6 +181,9 @@ def register(sub: argparse._SubParsersAction, llm: argparse.ArgumentParser) -> N
     p.add_argument("--only", action="append", default=[], metavar="ID", help="just this paper")
     p.add_argument("--rebuild", action="store_true", help="ignore cached parts; re-embed all")
     p.add_argument("--retry", action="store_true", help="retry downloads that failed recently")
+    p.add_argument("--ray", nargs="?", const="", default=None, metavar="ADDRESS",
+                   help="parse, chunk and embed on a Ray cluster (pip install 'paperdojo[ray]'); "
+                        "without ADDRESS on a local Ray started for this run")
     p.set_defaults(func=cmd_ingest)
 
     p = sub.add_parser("papers", help="list papers with their status and category")

@@ -187,7 +187,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
     sizes = [int(float(n)) for n in args.sizes.split(",") if n]
     questions = Path(args.questions) if args.questions else None
     report = bench.run(settings, [Path(d) for d in args.pdf_dir], questions, sizes, console.print, parts,
-                       baseline=not args.no_baseline)
+                       baseline=not args.no_baseline, pairs=args.pairs, torch=not args.no_torch)
     if args.json:
         print(json.dumps(report))
         return 0
@@ -241,6 +241,9 @@ def register(sub: argparse._SubParsersAction, llm: argparse.ArgumentParser) -> N
     p.add_argument("--sizes", default="100000,1000000", help="synthetic index sizes (comma-separated)")
     p.add_argument("--only", action="append", choices=["ingest", "queries", "app", "scale"])
     p.add_argument("--no-baseline", action="store_true", help="skip the usual LangChain pipeline")
+    p.add_argument("--pairs", type=int, default=3,
+                   help="cold ingests, ours then the usual pipeline, alternated (median ratio; default 3)")
+    p.add_argument("--no-torch", action="store_true", help="skip our pipeline on the torch backend")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_bench)
 

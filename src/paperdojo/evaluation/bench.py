@@ -119,11 +119,49 @@ def _home(root: Path, name: str, **kw: Any) -> Settings:
     return Settings(home=home, reading_list=home / "papers.toml", **kw)
 
 
-def bench_ingest(pdf_dirs: list[Path], say: Say, baseline: bool = True, torch: bool = True) -> dict:
-    """Cold ingest (ours, ours on torch, the usual pipeline), warm re-run, one PDF added."""
+class BenchError(ValueError):
+    """A bench argument that cannot be used (a --pdf-dir that is not a folder or has no PDFs)."""
+
+
+def pdf_files(pdf_dirs: list[Path]) -> list[Path]:
+    """The PDFs of the folders as absolute paths (relative folders are taken from the working
+    directory: the bench links them into a temporary folder). Raises BenchError for a folder
+    that is missing or holds no PDF."""
+    pdfs = []
+    for folder in pdf_dirs:
+        if not folder.is_dir():
+            raise BenchError(f"--pdf-dir {folder}: not a folder")
+        found = sorted(p.resolve() for p in folder.glob("*.pdf"))
+        if not found:
+            raise BenchError(f"--pdf-dir {folder}: no PDF in it")
+        pdfs += found
+    return sorted(pdfs)
+
+
+def _cold_ours(pdfs_dir: Path, root: Path, name: str) -> tuple[float, int]:
     from paperdojo.library.ingest import ingest
 
-    pdfs = sorted(p for d in pdf_dirs for p in d.glob("*.pdf"))
+    t = time.perf_counter()
+    report = ingest(_home(root, name), [pdfs_dir])
+    return time.perf_counter() - t, report.total_chunks
+
+
+def _cold_usual(pdfs: list[Path], model: str) -> tuple[float, Any]:
+    from paperdojo.evaluation.baseline import Baseline
+
+    t = time.perf_counter()
+    base = Baseline({p.stem: p for p in pdfs}, model)
+    return time.perf_counter() - t, base
+
+
+def bench_ingest(pdf_dirs: list[Path], say: Say, baseline: bool = True, torch: bool = True,
+                 pairs: int = 3) -> dict:
+    """Cold ingest, ours against the usual pipeline in `pairs` alternating pairs (ours, usual, ours,
+    usual, ...: drift of a shared machine hits both sides alike) with the median of the per-pair
+    ratios; then ours on torch, a warm re-run and one PDF added. Raises BenchError for bad folders."""
+    from paperdojo.library.ingest import ingest
+
+    pdfs = pdf_files(pdf_dirs)
     out: dict = {"pdfs": len(pdfs)}
     with tempfile.TemporaryDirectory(prefix="paperdojo-bench-") as tmp:
         root = Path(tmp)
@@ -135,17 +173,41 @@ def bench_ingest(pdf_dirs: list[Path], say: Say, baseline: bool = True, torch: b
         all_dirs = [first, root / "last"]
         (root / "last").mkdir()
         os.symlink(held_out, root / "last" / held_out.name)
+        every = root / "all"
+        every.mkdir()
+        for p in pdfs:
+            os.symlink(p, every / p.name)
+        ours, usual, ratios = [], [], []
+        model = Settings().embed_model
+        for n in range(pairs if baseline else 1):
+            say(f"ingest: pair {n + 1}: ours, cold, {len(pdfs)} PDFs ...")
+            seconds, out["chunks"] = _cold_ours(every, root, f"cold-{n}")
+            ours.append(round(seconds, 1))
+            say(f"ingest: pair {n + 1}: ours {ours[-1]} s (load average {os.getloadavg()[0]:.1f})")
+            if baseline:
+                say(f"ingest: pair {n + 1}: the usual LangChain pipeline, cold ...")
+                seconds, base = _cold_usual(pdfs, model)
+                usual.append(round(seconds, 1))
+                ratios.append(round(usual[-1] / ours[-1], 2))
+                say(f"ingest: pair {n + 1}: the usual pipeline {usual[-1]} s, ratio {ratios[-1]} "
+                    f"(load average {os.getloadavg()[0]:.1f})")
+                out["baseline_parse_s"] = round(base.parse_s, 1)
+                out["baseline_chunks"] = base.n_chunks
+        out["ours_cold_s"] = statistics.median(ours)
+        out["ours_cold_runs_s"] = ours
+        if baseline:
+            out["baseline_cold_s"] = statistics.median(usual)
+            out["baseline_cold_runs_s"] = usual
+            out["pairs"] = len(ratios)
+            out["pair_ratios"] = ratios
+            out["speedup_vs_baseline"] = statistics.median(ratios)  # median of the paired ratios
         settings = _home(root, "ours")
-        say(f"ingest: ours, cold, {len(pdfs)} PDFs ...")
-        t = time.perf_counter()
-        report = ingest(settings, all_dirs)
-        out["ours_cold_s"] = round(time.perf_counter() - t, 1)
-        out["chunks"] = report.total_chunks
+        ingest(settings, all_dirs)
         t = time.perf_counter()
         ingest(settings, all_dirs)
         out["ours_warm_s"] = round(time.perf_counter() - t, 2)
         settings_b = _home(root, "add")
-        # the 26 come from the embedding cache of the cold run (that run kept all 27 in it; this
+        # the 26 come from the embedding cache of the run above (that run kept all 27 in it; this
         # setup keeps only its own 26), so the timed run below still embeds the added paper
         settings_b.index_dir.mkdir(parents=True)
         shutil.copy(settings.index_dir / "embed-cache.sqlite", settings_b.index_dir / "embed-cache.sqlite")
@@ -160,17 +222,6 @@ def bench_ingest(pdf_dirs: list[Path], say: Say, baseline: bool = True, torch: b
             t = time.perf_counter()
             ingest(_home(root, "torch", embed_backend="torch"), all_dirs)
             out["ours_torch_cold_s"] = round(time.perf_counter() - t, 1)
-        if baseline:
-            say("ingest: the usual LangChain pipeline, cold ...")
-            from paperdojo.evaluation.baseline import Baseline
-
-            t = time.perf_counter()
-            base = Baseline({p.stem: p for p in pdfs}, settings.embed_model)
-            out["baseline_cold_s"] = round(time.perf_counter() - t, 1)
-            out["baseline_parse_s"] = round(base.parse_s, 1)
-            out["baseline_chunks"] = base.n_chunks
-            out["speedup_vs_baseline"] = round(out["baseline_cold_s"] / out["ours_cold_s"], 2)
-        if torch:
             out["speedup_vs_torch"] = round(out["ours_torch_cold_s"] / out["ours_cold_s"], 2)
     return out
 
@@ -241,11 +292,11 @@ def bench_app(settings: Settings, say: Say, root: Path) -> dict:
 
 
 def run(settings: Settings, pdf_dirs: list[Path], questions: Path | None, sizes: list[int], say: Say,
-        parts: set[str], baseline: bool = True) -> dict:
+        parts: set[str], baseline: bool = True, pairs: int = 3, torch: bool = True) -> dict:
     report: dict = {}
     root = Path(__file__).resolve().parents[2]
     if "ingest" in parts and pdf_dirs:
-        report["ingest"] = bench_ingest(pdf_dirs, say, baseline)
+        report["ingest"] = bench_ingest(pdf_dirs, say, baseline, torch, pairs)
     if "queries" in parts and questions:
         report["queries"] = bench_queries(settings, questions, say)
     if "app" in parts and (root / "app.py").exists():

@@ -123,10 +123,17 @@ Pending = Callable[[], np.ndarray]  # waits for the vectors of an `Embedder.subm
 
 
 class Embedder:
-    def __init__(self, settings: Settings) -> None:
+    """Texts -> vectors with the settings' model and backend.
+
+    `threads`: ONNX Runtime intra-op threads of this process's own session (default: every core);
+    a Ray actor that reserved one CPU passes 1.
+    """
+
+    def __init__(self, settings: Settings, threads: int | None = None) -> None:
         self.settings = settings
         self.name = settings.embed_model
         self.backend = backend_for(settings)
+        self.threads = threads
         self._pool: ProcessPoolExecutor | None = None
 
     @property
@@ -151,7 +158,7 @@ class Embedder:
 
     @cached_property
     def onnx(self) -> OnnxMiniLM:
-        return OnnxMiniLM(threads=max(1, os.cpu_count() or 1))
+        return OnnxMiniLM(threads=self.threads or max(1, os.cpu_count() or 1))
 
     @cached_property
     def model(self):  # noqa: ANN201 - SentenceTransformer, imported lazily (torch is slow to import)

@@ -38,6 +38,10 @@ from paperdojo.util import atomic_write_json, read_json, sha256_file
 
 log = logging.getLogger(__name__)
 Progress = Callable[[str, int, int, str], None]  # stage, done, total, what
+# Another runner of the parse -> chunk -> embed stage (library/ray_ingest.py): given the settings and
+# the (paper, file) jobs, yields per paper (ParsedDoc, chunks, vectors) or the exception that failed it
+Staged = tuple[ParsedDoc, list, np.ndarray] | Exception
+Stage = Callable[[Settings, list[tuple[Paper, Path]]], Iterable[tuple[Paper, Staged]]]
 
 
 class IngestError(Exception):
@@ -372,6 +376,12 @@ def _start_one(embedder: Embedder, cache: EmbeddingCache, settings: Settings, pa
     return _Embedding(paper, doc, chunks, key, cache.start(texts, embedder.submit))
 
 
+def _given(texts: list[str], vectors: np.ndarray) -> Callable[[Any], Pending]:
+    """A `submit` for the embedding cache that hands back vectors made elsewhere."""
+    by_text = dict(zip(texts, vectors, strict=True))
+    return lambda missing: (lambda: np.stack([by_text[t] for t in missing]).astype(np.float32))
+
+
 def _indexed_status(paper: Paper, path: Path, sha: str, key: str, doc: ParsedDoc,
                     n_chunks: int, reused: bool) -> DocStatus:
     status = paper_status(paper, "indexed", file=str(path), sha256=sha, key=key, pages=len(doc.pages),
@@ -383,8 +393,12 @@ def _indexed_status(paper: Paper, path: Path, sha: str, key: str, doc: ParsedDoc
 # --------------------------------------------------------------------------- the run
 def ingest(settings: Settings, pdf_dirs: Iterable[Path] = (), only: Iterable[str] | None = None,
            rebuild: bool = False, retry: bool = False, progress: Progress | None = None,
-           embedder: Embedder | None = None, forget_missing: bool = False) -> IngestReport:
+           embedder: Embedder | None = None, forget_missing: bool = False,
+           stage: Stage | None = None) -> IngestReport:
     """Bring the index up to date with the catalog; returns what happened to every paper.
+
+    `stage` runs parse, chunk and embed elsewhere (e.g. `ray_ingest.RayStage`); its results go
+    through the same part and generation writers as the local path's.
 
     The same content is indexed once: a paper whose file has the sha256 of a paper before it (in
     catalog order, or one kept from the live index with `only`) is a "duplicate" of it.
@@ -406,7 +420,7 @@ def ingest(settings: Settings, pdf_dirs: Iterable[Path] = (), only: Iterable[str
         cache = EmbeddingCache(settings.index_dir / "embed-cache.sqlite", embedder.model_id)
         if rebuild:
             cache.clear()
-        _index_new(run, todo, embedder, cache, progress)
+        _index_new(run, todo, embedder, cache, progress, stage)
         _publish(run, embedder, cache)
     run.report.seconds = time.perf_counter() - started
     return run.report
@@ -490,12 +504,13 @@ def _reuse_parts(run: _Run, selected: list[Paper], files: dict[str, Path]) -> li
 
 
 def _index_new(run: _Run, todo: list[_Todo], embedder: Embedder,
-               cache: EmbeddingCache, progress: Progress) -> None:
+               cache: EmbeddingCache, progress: Progress, stage: Stage | None = None) -> None:
     """Parse, chunk and embed each paper of `todo` and save its part; parsing runs ahead in worker
-    processes while one paper embeds and the next waits behind it. A paper that fails gets a
-    "failed" status (only its own fault is remembered with its key); the others go on."""
+    processes while one paper embeds and the next waits behind it, or all of it runs in `stage`
+    (e.g. on Ray) and only the part writing happens here. A paper that fails gets a "failed" status
+    (only its own fault is remembered with its key); the others go on."""
     meta = {p.id: (path, sha, key) for p, path, sha, key in todo}
-    if todo:
+    if todo and stage is None:
         embedder.start_workers()  # they load the model while the first paper is parsed
 
     def failed(paper: Paper, exc: BaseException, logged: bool = False) -> None:
@@ -526,7 +541,16 @@ def _index_new(run: _Run, todo: list[_Todo], embedder: Embedder,
 
     embedding: list[_Embedding] = []  # at most two papers: one embedding, the next queued behind it
     jobs = [(p, path) for p, path, _, _ in todo]
-    for n, (paper, result) in enumerate(_parsed_docs(run.settings, jobs), 1):
+    for n, (paper, staged) in enumerate(stage(run.settings, jobs) if stage and jobs else (), 1):
+        progress("index", n, len(todo), paper.id)
+        if isinstance(staged, Exception):
+            failed(paper, staged, logged=True)  # by the stage
+            continue
+        doc, chunks, vectors = staged
+        texts = [embedding_text(c, run.settings.embed_with_heading) for c in chunks]
+        waiting = cache.start(texts, _given(texts, vectors))  # stores them for later runs
+        finish(_Embedding(paper, doc, chunks, meta[paper.id][2], waiting))
+    for n, (paper, result) in enumerate(_parsed_docs(run.settings, jobs) if stage is None else (), 1):
         ocr_pages = sum(p.ocr for p in result.pages) if isinstance(result, ParsedDoc) else 0
         progress("index", n - 1, len(todo), paper.id + (f" ({ocr_pages} page(s) read by OCR)"
                                                         if ocr_pages else ""))
