@@ -175,7 +175,7 @@ class Grader:
         return {self.stem(w) for w in term_words(text)}
 
     def references(self, q: Question, k: int = 4) -> list[Hit]:
-        indexed = {c.doc_id for c in self.retriever.chunks}
+        indexed = set(self.retriever.index.doc_ids)
         papers = {p for p in q.papers if p in indexed}
         return self.retriever.search(q.text, k, Filters(papers) if papers else None)
 
@@ -188,7 +188,7 @@ class Grader:
         refs = hits[:4]
         sentences, where = [], []
         papers = {h.chunk.doc_id for h in hits}
-        numbers_seen = numbers(" ".join(c.text for c in self.retriever.chunks if c.doc_id in papers))
+        numbers_seen = numbers(" ".join(c.text for c in self.retriever.chunks.of_docs(papers)))
         seen: set[str] = set()
         for hit in hits:
             text = hit.chunk.text
