@@ -155,7 +155,7 @@ class Workspace:
         if unknown:
             raise NotFound(f"no paper {', '.join(unknown)} in the library; `paperdojo papers` lists them")
         statuses = {d.id: d for d in self.papers()}
-        texts: dict[str, dict] = {}
+        texts: Mapping[str, dict] = {}
         with contextlib.suppress(store.IndexProblem):
             texts = store.load_index(self.settings.index_dir, verify=False).doc_texts()
         stored = bibliography.load_metadata(self.settings)

@@ -48,8 +48,9 @@ PASSAGES_PER_PAGE = 8
 _SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z])")
 
 
-class ScaleBenchError(RuntimeError):
-    """The scale bench cannot run (e.g. no indexed library to take sentences from)."""
+class ScaleBenchError(ValueError):
+    """The scale bench cannot run (e.g. no indexed library to take sentences from); the CLI shows
+    the message as an error, like every ValueError of a bad input."""
 
 
 @dataclass
@@ -101,7 +102,9 @@ def synthetic_doc(source: Source, number: int, n_passages: int, seed: int = 0) -
     rng = np.random.default_rng([seed, number])
     doc_id = f"syn{number:07d}"
     title = _title(source, rng, number)
-    text, chunks, pages, sections = "", [], [], []
+    text, chunks = "", []
+    pages: list[Page] = []
+    sections: list[Section] = []
     section = "Abstract"
     for i in range(n_passages):
         if i and rng.random() < 0.15:
@@ -112,15 +115,14 @@ def synthetic_doc(source: Source, number: int, n_passages: int, seed: int = 0) -
         text = text + "\n\n" + passage if text else passage
         page = i // PASSAGES_PER_PAGE + 1
         if i % PASSAGES_PER_PAGE == 0:
-            pages.append({"number": page, "start": start, "end": start})
-        pages[-1]["end"] = len(text)
-        if not sections or sections[-1]["title"] != section:
-            sections.append({"title": section, "start": start, "end": start, "kind": "body"})
-        sections[-1]["end"] = len(text)
+            pages.append(Page(page, start, start))
+        pages[-1].end = len(text)
+        if not sections or sections[-1].title != section:
+            sections.append(Section(section, start, start))
+        sections[-1].end = len(text)
         chunks.append(Chunk(doc_id, title, section, page, page, start, len(text), passage,
                             len(passage.split())))
-    data = ParsedDoc(doc_id, title, text, [Page(**p) for p in pages],
-                     [Section(**x) for x in sections]).to_json()
+    data = ParsedDoc(doc_id, title, text, pages, sections).to_json()
     return SyntheticDoc(doc_id, title, data, chunks)
 
 
@@ -191,7 +193,7 @@ def build_library(settings: Settings, source: Source, n: int, embedder: Embedder
 def queries_from(source: Source, count: int, seed: int = 1) -> list[str]:
     """`count` queries: 5 to 12 words of random sentences of the source."""
     rng = np.random.default_rng(seed)
-    out = []
+    out: list[str] = []
     while len(out) < count:
         words = source.sentences[int(rng.integers(len(source.sentences)))].split()
         start = int(rng.integers(max(1, len(words) - 5)))

@@ -468,7 +468,7 @@ class LoadedIndex:
     bm25: bm25s.BM25 | None
     vocabulary: Vocabulary
     docs: DocTexts
-    vectors: np.ndarray  # float32 [n, dim], memory-mapped from vectors.npy
+    vectors: np.ndarray  # float32 [n, dim]: in memory for a flat index, else memory-mapped
     _faiss: faiss.Index | None = None
 
     @property
@@ -528,7 +528,10 @@ def load_index(index_dir: Path, verify: bool = True, full_check: bool = False) -
         section_names = [r[0] for r in db.execute("SELECT name FROM sections ORDER BY no")]
         chunk_doc = np.load(gen / "chunk_doc.npy", allow_pickle=False)
         chunk_section = np.load(gen / "chunk_section.npy", allow_pickle=False)
-        vectors = (np.load(gen / "vectors.npy", mmap_mode="r", allow_pickle=False) if n
+        # a flat index scans every vector each query: in memory (the only copy, FAISS' is not read);
+        # an ANN index re-scores a few thousand: memory-mapped
+        exact = manifest.get("index_type", "flat") == "flat"
+        vectors = (np.load(gen / "vectors.npy", mmap_mode=None if exact else "r", allow_pickle=False) if n
                    else np.zeros((0, dim), dtype=np.float32))
         index = LoadedIndex(gen, manifest, ChunkTable(db, n, lock), doc_ids, chunk_doc, chunk_section,
                             section_names, load_bm25(gen / "bm25"), Vocabulary(db, lock), DocTexts(db, lock),

@@ -16,6 +16,7 @@ import sqlite3
 import tomllib
 import uuid
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -26,6 +27,7 @@ from fsrs import Card, Rating, Scheduler
 from paperdojo.answering.answer import Answer, Answerer
 from paperdojo.answering.retrieve import Filters, Hit
 from paperdojo.library.chunk import sentence_spans
+from paperdojo.records import Chunk
 from paperdojo.study.concepts import WORD, candidates, is_prose, rank_concepts, term_words
 from paperdojo.study.grading import Opposites, claim_weight, contradictions, numbers, says_dont_know
 from paperdojo.study.rubric import Rubric, grade_with_model
@@ -89,7 +91,7 @@ def load_bank(path: Path) -> list[Question]:
     return out
 
 
-def generated_questions(manifest_docs: dict, chunks: list) -> list[Question]:
+def generated_questions(manifest_docs: dict, chunks: Iterable[Chunk]) -> list[Question]:
     """One question per specific section of each indexed paper ("explain 3.2 Intra-op pass")."""
     seen, out = set(), []
     for c in chunks:
