@@ -38,7 +38,7 @@ def check_settings(settings: Settings) -> Check:
 
 def check_index(settings: Settings) -> Check:
     try:
-        index = store.load_index(settings.index_dir)
+        index = store.load_index(settings.index_dir, full_check=True)  # every file hashed
     except store.IndexProblem as exc:
         return Check("index", False, str(exc))
     docs = index.manifest.get("docs", {})

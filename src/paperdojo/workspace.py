@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import threading
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -54,8 +55,7 @@ class Workspace:
         self._progress_store: ProgressStore | None = None  # opened on first use
         self._progress: dict[str, Progress] = {}  # user name -> Progress (one session per user and process)
         self._accounts: Accounts | None = None
-        self._docs: dict[str, dict] | None = None  # docs.json of the loaded generation, read on first use
-        self._chunks: dict[str, Chunk] | None = None
+        self._docs: Mapping[str, dict] | None = None  # the loaded generation's documents, each read on use
         self._lock = threading.Lock()  # guards the swap of the loaded generation
         self._loading = threading.Lock()  # one loader at a time; the others keep the old generation
         self.ingest_lock = threading.Lock()
@@ -97,7 +97,7 @@ class Workspace:
                 return self._answerer
             with self._lock:
                 self._answerer, self._generation, self._interview = answerer, name, None
-                self._docs = self._chunks = None
+                self._docs = None
             log.info("now serving index generation %s", name)
             if self._warm is not None:
                 self._fill_sentences(answerer)
@@ -110,7 +110,8 @@ class Workspace:
         index = store.load_index(s.index_dir)
         answerer = Answerer.from_settings(Retriever.from_settings(index, self.embedder, s), s,
                                           sentences=self.sentences)
-        answerer.page_map()  # read its pages now: the generation's files go when a newer one is written
+        # the index's files stay open (SQLite, memory maps), so they are read on demand even after a
+        # newer generation replaced them
         return answerer, index.path.name
 
     def status(self) -> tuple[bool, str]:
@@ -231,7 +232,7 @@ class Workspace:
         if unknown:
             raise NotFound(f"no paper {', '.join(unknown)} in the library; `paperdojo papers` lists them")
         statuses = {d.id: d for d in self.papers()}
-        texts: dict[str, dict] = {}
+        texts: Mapping[str, dict] = {}
         with contextlib.suppress(store.IndexProblem):
             texts = store.load_index(self.settings.index_dir, verify=False).doc_texts()
         stored = bibliography.load_metadata(self.settings)
@@ -289,22 +290,18 @@ class Workspace:
     def chunk(self, chunk_id: str) -> Chunk:
         """The passage with this id (`doc:char_start-char_end`, as sources and hits carry it)."""
         chunks = self.answerer().retriever.chunks
-        with self._lock:
-            if self._chunks is None:
-                self._chunks = {c.chunk_id: c for c in chunks}
-            found = self._chunks.get(chunk_id)
-        if found is None:  # a source that joined neighbouring chunks: doc:first_start-last_end
-            doc_id, _, span = chunk_id.rpartition(":")
-            start, _, end = span.partition("-")
-            if start.isdigit() and end.isdigit():
-                inside = sorted((c for c in chunks if c.doc_id == doc_id and c.char_start >= int(start)
-                                 and c.char_end <= int(end)), key=lambda c: c.char_start)
-                span_found = (inside[0].char_start, max(c.char_end for c in inside)) if inside else None
-                if span_found == (int(start), int(end)):
-                    return merge_chunks(inside)
-            raise NotFound(f"no passage {chunk_id!r}: passage ids look like 'gpipe:10470-12165' and come "
-                           "from the sources of an answer or a search")
-        return found
+        doc_id, _, span = chunk_id.rpartition(":")
+        start, _, end = span.partition("-")
+        if doc_id and start.isdigit() and end.isdigit():
+            inside = chunks.within(doc_id, int(start), int(end))
+            exact = [c for c in inside if (c.char_start, c.char_end) == (int(start), int(end))]
+            if exact:
+                return exact[0]
+            # a source that joined neighbouring chunks: doc:first_start-last_end
+            if inside and (inside[0].char_start, max(c.char_end for c in inside)) == (int(start), int(end)):
+                return merge_chunks(inside)
+        raise NotFound(f"no passage {chunk_id!r}: passage ids look like 'gpipe:10470-12165' and come "
+                       "from the sources of an answer or a search")
 
     def papers(self) -> list[ingest.DocStatus]:
         """Every catalog paper with its status in the loaded generation (missing when never ingested)."""

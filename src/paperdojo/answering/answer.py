@@ -166,14 +166,13 @@ class Answerer:
         self.min_support = min_support  # coverage + 0.5 * cosine below this: refused (see `support`)
         self.k = k
         self.docs = retriever.index.manifest.get("docs", {})
-        self.vocab = {w.lower() for c in retriever.chunks for w in re.findall(r"[\w\-]+", c.text)}
-        self.vocab |= {w.lower() for c in retriever.chunks for w in re.findall(r"[\w\-]+", c.title)}
+        self.vocab = retriever.index.vocabulary  # lower-cased words of every chunk's text and title
         self.aliases = self._aliases(indexed=True)
         self.absent = self._aliases(indexed=False)
         self._pages: PageMap | None = None
 
     def page_map(self) -> PageMap | None:
-        """Offsets -> pages of the indexed documents (read once from the index's docs.json)."""
+        """Offsets -> pages of the indexed documents (each read from the index when first cited)."""
         if self._pages is None and hasattr(self.retriever.index, "doc_texts"):
             self._pages = PageMap(self.retriever.index.doc_texts())
         return self._pages

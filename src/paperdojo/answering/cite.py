@@ -3,7 +3,7 @@
 The answer's sentences are matched to the document text as streams of lowercased letters and
 digits (whitespace, punctuation and the paper's own reference marks like "[22]" ignored, as the
 extractive answer drops them), inside the cited passage's character range; the page then comes from
-the parsed pages of the document (docs.json of the live index generation).
+the parsed pages of the document (read per document from the live index generation).
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from __future__ import annotations
 import bisect
 import re
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 from paperdojo.answering.grounding import CITATION
 from paperdojo.answering.prose import reference_spans
@@ -50,20 +50,35 @@ def cited_sentences(answer: str) -> list[tuple[str, list[int]]]:
 class PageMap:
     """Character offset -> page number, per document (from the pages of the parsed documents)."""
 
-    def __init__(self, docs: dict[str, dict]) -> None:
-        self.text = {doc_id: d["text"] for doc_id, d in docs.items()}
-        self.pages = {doc_id: [Page(**p) for p in d["pages"]] for doc_id, d in docs.items()}
+    def __init__(self, docs: Mapping[str, dict]) -> None:
+        """`docs`: ParsedDoc.to_json() per id; each document is read from it when first asked for
+        (an index's DocTexts reads one row of its SQLite file), then kept."""
+        self.docs = docs
+        self._read: dict[str, tuple[str, list[Page]] | None] = {}
+
+    def _doc(self, doc_id: str) -> tuple[str, list[Page]] | None:
+        if doc_id not in self._read:
+            if len(self._read) >= 256:  # a long-lived app cites many papers: keep the latest 256
+                self._read.pop(next(iter(self._read)))
+            data = self.docs.get(doc_id)
+            self._read[doc_id] = (data["text"], [Page(**p) for p in data["pages"]]) if data else None
+        return self._read[doc_id]
 
     def page_at(self, doc_id: str, offset: int) -> int:
-        pages = self.pages[doc_id]
+        """The page (1-based) that holds character `offset` of the document; KeyError for an unknown id."""
+        doc = self._doc(doc_id)
+        if doc is None:
+            raise KeyError(doc_id)
+        pages = doc[1]
         i = max(0, bisect.bisect_right([p.start for p in pages], offset) - 1)
         return pages[i].number
 
     def locate(self, chunk: Chunk, sentence: str) -> tuple[int, int] | None:
         """Document offsets of `sentence` inside the chunk's character range, or None."""
-        text = self.text.get(chunk.doc_id)
-        if text is None:
+        doc = self._doc(chunk.doc_id)
+        if doc is None:
             return None
+        text = doc[0]
         needle, _ = normalized(sentence)
         if len(needle) < 8:
             return None

@@ -18,10 +18,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import bm25s
-import faiss
 import numpy as np
 import Stemmer
 
+from paperdojo.library import lexical as lex
 from paperdojo.library.chunk import heading_text
 from paperdojo.library.embed import Embedder, resolve_model
 from paperdojo.library.store import LoadedIndex, search_faiss
@@ -96,8 +96,14 @@ class Retriever:
     def __init__(self, index: LoadedIndex, embedder: Embedder, bm25_weight: float = 0.5,
                  reranker: str = "", rerank_pool: int = 20, intro_prior: float = 0.05,
                  compound_boost: float = 0.5, merge_chunks: int = 2, neighbour_weight: float = 0.2,
-                 paper_boost: float = 0.1, merge_pool: int = 3) -> None:
+                 paper_boost: float = 0.1, merge_pool: int = 3, exact_dense: bool = False,
+                 lexical_candidates: int = 1000) -> None:
+        """`exact_dense` scores every chunk's vector even with an ANN index (the reference of
+        `paperdojo bench --only scale`: its recall@10 is measured against this). With an ANN index,
+        the `lexical_candidates` best BM25 chunks are scored exactly too (measured by the scale bench,
+        see docs/measurements.md: recall@10 against exact hybrid search rises with it)."""
         self.index = index
+        self.lexical_candidates = lexical_candidates
         self.paper_boost = paper_boost  # added to the fused score of the papers a question names
         self.merge_pool = merge_pool  # passages are formed from this many times k ranked chunks
         self.neighbour_weight = neighbour_weight
@@ -107,60 +113,57 @@ class Retriever:
         self.rerank_pool = rerank_pool
         self.compound_boost = compound_boost
         self.embedder = embedder
-        self.chunks = index.chunks
-        n = index.faiss.ntotal
-        # exact search over all vectors in memory for a flat index; otherwise the ANN index finds
-        # candidates and their exact scores come from vectors.npy, memory-mapped
-        self.exact = isinstance(index.faiss, faiss.IndexFlat)
-        if not n:
-            self.vectors = np.zeros((0, index.manifest["dim"]), dtype=np.float32)
-        elif self.exact:
-            self.vectors = index.faiss.reconstruct_n(0, n)
-        else:
-            self.vectors = np.load(index.path / "vectors.npy", mmap_mode="r")
-        self.doc_ids = np.array([c.doc_id for c in self.chunks], dtype=object)
-        self.stemmer = Stemmer.Stemmer("english")
-        corpus = [heading_text(c.title, c.section) + "\n" + c.text for c in self.chunks]
-        self.bm25 = bm25s.BM25()
-        self.chunk_freq: dict[str, int] = {}  # stemmed term -> how many chunks hold it
-        if corpus:
-            self.bm25.index(bm25s.tokenize(corpus, stopwords="en", stemmer=self.stemmer,
-                                           show_progress=False), show_progress=False)
-            counts = np.diff(self.bm25.scores["indptr"])
-            self.chunk_freq = {t: int(counts[i]) for t, i in self.bm25.vocab_dict.items() if i < len(counts)}
-        self.same_next = np.array([self._same_section(i, i + 1) for i in range(len(self.chunks) - 1)],
-                                  dtype=bool)
-        self.prior = intro_prior * np.array([bool(INTRO.match(c.section)) for c in self.chunks],
-                                            dtype=np.float32)
+        self.chunks = index.chunks  # read by row from the index: only hits' text is ever read
+        self.n = len(self.chunks)
+        # exact search over the memory-mapped vectors for a flat index; otherwise the ANN index
+        # finds candidates and their exact scores come from the same vectors
+        self.exact = index.exact or exact_dense
+        self.vectors = index.vectors
+        self.chunk_doc = index.chunk_doc
+        self.chunk_section = index.chunk_section
+        self.doc_number = {doc_id: i for i, doc_id in enumerate(index.doc_ids)}
+        self.stemmer = lex.stemmer()
+        self.bm25 = index.bm25  # built at ingest, postings memory-mapped
+        self.same_next = self.chunk_section[:-1] == self.chunk_section[1:]
+        intro = np.array([bool(INTRO.match(name)) for name in index.section_names], dtype=bool)
+        self.prior = intro_prior * intro[self.chunk_section].astype(np.float32) if self.n \
+            else np.zeros(0, dtype=np.float32)
         docs = index.manifest.get("docs", {})
         self.category = {doc_id: d.get("category", "") for doc_id, d in docs.items()}
+        self.doc_category = np.array([self.category.get(d, "").lower() for d in index.doc_ids], dtype=object)
 
     @classmethod
-    def from_settings(cls, index: LoadedIndex, embedder: Embedder, settings: Settings) -> Retriever:
+    def from_settings(cls, index: LoadedIndex, embedder: Embedder, settings: Settings,
+                      exact_dense: bool = False) -> Retriever:
         """The retriever the settings describe (fusion weight, reranker, introduction prior)."""
         embedder = embedder.matching(index.manifest.get("model", ""))
         return cls(index, embedder, settings.bm25_weight, settings.reranker,
                    intro_prior=settings.intro_prior, compound_boost=settings.compound_intro_boost,
                    merge_chunks=settings.merge_chunks, neighbour_weight=settings.neighbour_weight,
-                   paper_boost=settings.paper_boost)
+                   paper_boost=settings.paper_boost, exact_dense=exact_dense)
 
     def mask(self, filters: Filters | None) -> np.ndarray:
-        keep = np.ones(len(self.chunks), dtype=bool)
+        keep = np.ones(self.n, dtype=bool)
         if filters and filters.papers:
-            keep &= np.array([c.doc_id in filters.papers for c in self.chunks])
+            keep &= np.isin(self.chunk_doc, self.doc_numbers(filters.papers))
         if filters and filters.categories:
             wanted = {x.lower() for x in filters.categories}
-            keep &= np.array([self.category.get(c.doc_id, "").lower() in wanted for c in self.chunks])
+            docs = np.flatnonzero([c in wanted for c in self.doc_category])
+            keep &= np.isin(self.chunk_doc, docs)
         return keep
+
+    def doc_numbers(self, doc_ids: set[str] | frozenset[str]) -> np.ndarray:
+        """The index's document numbers of these ids (ids it does not hold are left out)."""
+        return np.array(sorted(self.doc_number[d] for d in doc_ids if d in self.doc_number), dtype=np.int32)
 
     def share(self, stem: str) -> float:
         """The share of chunks (0..1) that hold a stemmed term (0 for a term no chunk holds)."""
-        return self.chunk_freq.get(stem, 0) / max(1, len(self.chunks))
+        return lex.chunk_count(self.bm25, stem) / max(1, self.n)
 
     def idf(self, stem: str) -> float:
         """log(chunks / chunks holding the term), the term counted in at least one chunk."""
-        n = max(1, len(self.chunks))
-        return float(np.log(n / max(1, self.chunk_freq.get(stem, 0))))
+        n = max(1, self.n)
+        return float(np.log(n / max(1, lex.chunk_count(self.bm25, stem))))
 
     def coverage(self, terms: set[str], hits: list[Hit]) -> float:
         """How much of the question the best passage speaks to: the largest IDF-weighted share (0..1)
@@ -177,11 +180,8 @@ class Retriever:
         return best
 
     def bm25_scores(self, query: str) -> np.ndarray:
-        tokens = bm25s.tokenize([query], stopwords="en", stemmer=self.stemmer, return_ids=False,
-                                show_progress=False)[0]
-        if not tokens or not self.chunks:
-            return np.zeros(len(self.chunks), dtype=np.float32)
-        return np.asarray(self.bm25.get_scores(tokens), dtype=np.float32)
+        """BM25 score of every chunk for `query`: float32 [n]."""
+        return lex.scores(self.bm25, lex.tokens([query], self.stemmer)[0], self.n)
 
     def search(self, query: str, k: int = 5, filters: Filters | None = None, pool: int = 50,
                papers: set[str] | frozenset[str] = frozenset()) -> list[Hit]:
@@ -207,10 +207,10 @@ class Retriever:
         lexical = lexical / lexical.max() if lexical.max() > 0 else lexical
         # a question in several parts is answered best where the paper gives its overview
         prior = self.prior * (1 + self.compound_boost * (len(question_parts(query)) - 1))
-        named = np.isin(self.doc_ids, sorted(papers)) if papers else 0.0
+        named = np.isin(self.chunk_doc, self.doc_numbers(papers)) if papers else 0.0
         fused = np.where(keep, self.with_neighbours(dense + self.bm25_weight * lexical) + prior
                          + self.paper_boost * named, -np.inf)
-        order = np.argsort(-fused)[: min(max(pool, self.merge_pool * k), int(keep.sum()))]
+        order = top_order(fused, min(max(pool, self.merge_pool * k), int(keep.sum())))
         rerank = self.reranker is not None and self.reranker.available()
         want = max(k, self.rerank_pool) if rerank else k
         hits = self._passages(order, fused, dense, lexical, self.merge_pool * want)
@@ -225,7 +225,8 @@ class Retriever:
         hits: list[Hit] = []
         spans: list[tuple[int, int]] = []  # the chunk indices each hit holds (first, last)
         for i in order:
-            near = [n for n, (a, b) in enumerate(spans) if a - 1 <= i <= b + 1 and self._same_section(i, a)]
+            near = [n for n, (a, b) in enumerate(spans)
+                    if a - 1 <= i <= b + 1 and self.chunk_section[i] == self.chunk_section[a]]
             if any(spans[n][0] <= i <= spans[n][1] for n in near):
                 continue
             if near:
@@ -239,15 +240,11 @@ class Retriever:
                         hits[group[0]].chunk = merge_chunks(self.chunks[lo : hi + 1])
                         break
                 continue
-            hits.append(Hit(self.chunks[i], float(fused[i]), float(dense[i]), float(lexical[i])))
+            hits.append(Hit(self.chunks[int(i)], float(fused[i]), float(dense[i]), float(lexical[i])))
             spans.append((i, i))
             if len(hits) == want:
                 break
         return hits
-
-    def _same_section(self, i: int, j: int) -> bool:
-        a, b = self.chunks[i], self.chunks[j]
-        return a.doc_id == b.doc_id and a.section == b.section
 
     def with_neighbours(self, score: np.ndarray) -> np.ndarray:
         """Each chunk gains a share of its better neighbour's score (same section): relevant text
@@ -264,14 +261,16 @@ class Retriever:
         the ANN candidates, the BM25 candidates and a filtered subset, -1 for the rest."""
         if self.exact:
             return self.vectors @ qvec
-        dense = np.full(len(self.chunks), -1.0, dtype=np.float32)
+        dense = np.full(self.n, -1.0, dtype=np.float32)
         if keep.all():
             _, ids = search_faiss(self.index.faiss, qvec[None, :], max(4 * pool, 200), self.vectors)
             cand = ids[0][ids[0] >= 0]
         else:
             cand = np.flatnonzero(keep)
-        cand = np.union1d(cand, np.argsort(-lexical)[:pool])
-        cand = np.unique(np.clip(np.concatenate([cand - 1, cand, cand + 1]), 0, len(self.chunks) - 1))
+        # a passage fused into the top 10 can sit far down either list alone, so the BM25 side gives
+        # `lexical_candidates` too (see __init__)
+        cand = np.union1d(cand, top_order(lexical, max(pool, self.lexical_candidates)))
+        cand = np.unique(np.clip(np.concatenate([cand - 1, cand, cand + 1]), 0, self.n - 1))
         dense[cand] = np.asarray(self.vectors[np.sort(cand)] @ qvec, dtype=np.float32)
         return dense
 
@@ -283,6 +282,16 @@ class Retriever:
             out.append(f"rerank ({self.reranker.name})" if self.reranker.available()
                        else f"rerank unavailable ({self.reranker.error})")
         return out
+
+
+def top_order(scores: np.ndarray, m: int) -> np.ndarray:
+    """The indices of the `m` highest scores, highest first (ties: lower index first). A partial
+    sort: at a million chunks a full argsort took ~80 ms of each query."""
+    m = max(0, min(m, len(scores)))
+    if m == 0:
+        return np.zeros(0, dtype=np.int64)
+    top = np.argpartition(-scores, m - 1)[:m] if m < len(scores) else np.arange(len(scores))
+    return top[np.lexsort((top, -scores[top]))]
 
 
 _PARTS = re.compile(r"\?\s+|,\s*(?:and\s+)?(?=(?:how|why|what|when|which|where|who)\b)"

@@ -5,7 +5,9 @@
   and the torch backend of ours; then a warm re-run and one PDF added;
 - queries: retrieval and extractive answer latency (p50/p95) on the dev questions;
 - app: seconds from `python app.py` to a served page, and its memory;
-- scale: exact, HNSW and IVF-PQ indexes on synthetic vectors (100k, 1M): build time, memory,
+- scale: the whole retriever on a synthetic library (100k, 1M passages; see evaluation/scale.py):
+  build time, disk, start to first answer, memory, hybrid query p50/p95, recall@10 against exact;
+- vectors: exact, HNSW and IVF-PQ indexes alone on synthetic vectors (100k, 1M): build time, memory,
   p50 query time and recall@10 against exact search.
 
 Benchmarks are not tests: they are run by hand and print what they measured.
@@ -302,6 +304,10 @@ def run(settings: Settings, pdf_dirs: list[Path], questions: Path | None, sizes:
     if "app" in parts and (root / "app.py").exists():
         report["app"] = bench_app(settings, say, root)
     if "scale" in parts and sizes:
-        report["scale"] = bench_scale(sizes, say)
+        from paperdojo.evaluation import scale
+
+        report["scale"] = scale.bench_scale(settings, sizes, say)
+    if "vectors" in parts and sizes:
+        report["vectors"] = bench_scale(sizes, say)
     shutil.rmtree(Path(tempfile.gettempdir()) / "paperdojo-bench", ignore_errors=True)
     return report

@@ -101,7 +101,7 @@ def fingerprint(settings: Settings) -> dict:
     return {"model": settings.embed_model, "backend": backend_for(settings),
             "chunk_tokens": settings.chunk_tokens,
             "overlap": settings.chunk_overlap_tokens, "heading": settings.embed_with_heading,
-            "parser": parse.PARSER_VERSION, "ocr": settings.ocr, "format": store.FORMAT_VERSION}
+            "parser": parse.PARSER_VERSION, "ocr": settings.ocr, "format": store.PARTS_FORMAT}
 
 
 def _noop(stage: str, done: int, total: int, what: str) -> None:
@@ -613,7 +613,7 @@ def _write_if_changed(settings: Settings, report: IngestReport, previous: dict |
                       fp: dict, rebuild: bool, embedder: Embedder) -> None:
     docs_now = {d.id: d.to_json() for d in report.docs}
     if not rebuild and previous is not None and previous.get("docs") == docs_now \
-            and previous.get("fingerprint") == fp:
+            and previous.get("fingerprint") == fp and previous.get("format") == store.FORMAT_VERSION:
         current = store.current_generation(settings.index_dir)
         if current is None:
             raise RuntimeError(f"{settings.index_dir} has a manifest but no current generation")

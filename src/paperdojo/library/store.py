@@ -24,20 +24,27 @@ import json
 import logging
 import os
 import shutil
+import sqlite3
+import threading
 import time
-from collections.abc import Iterator
+from array import array
+from collections.abc import Callable, Container, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import overload
 
+import bm25s
 import faiss
 import numpy as np
 
+from paperdojo.library.lexical import LexicalBuilder, load_bm25
 from paperdojo.records import Chunk, ParsedDoc
 from paperdojo.util import atomic_write_json, atomic_write_text, sha256_file, sha256_text
 
 log = logging.getLogger(__name__)
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # of a generation (1: chunks.json + docs.json; 2: meta.sqlite + bm25/ + columns)
+PARTS_FORMAT = 1  # of the per-document parts (part of the pipeline fingerprint: changing it re-embeds)
 REBUILD_HINT = "rebuild it with `paperdojo ingest --rebuild`"
 
 
@@ -51,6 +58,10 @@ class IndexMissing(IndexProblem):
 
 class IndexCorrupt(IndexProblem):
     pass
+
+
+class IndexOutdated(IndexProblem):
+    """The live generation has the on-disk format of an older paperdojo."""
 
 
 class IndexBusy(IndexProblem):
@@ -168,13 +179,13 @@ def build_faiss(vectors: np.ndarray, kind: str = "auto") -> faiss.Index:
     elif kind == "ivfpq":
         nlist = max(1, min(int(4 * np.sqrt(n)), n // 39))
         index = faiss.IndexIVFPQ(faiss.IndexFlatIP(dim), dim, nlist, 48, 8, faiss.METRIC_INNER_PRODUCT)
-        sample = vectors[np.random.default_rng(0).choice(n, min(n, 100 * nlist), replace=False)]
+        sample = vectors[np.sort(np.random.default_rng(0).choice(n, min(n, 100 * nlist), replace=False))]
         index.train(sample)
         index.nprobe = 32
     else:
         index = faiss.IndexFlatIP(dim)
-    if n:
-        index.add(vectors)
+    for start in range(0, n, 100_000):  # in batches: a memory-mapped matrix is not copied whole
+        index.add(np.ascontiguousarray(vectors[start : start + 100_000], dtype=np.float32))
     return index
 
 
@@ -193,24 +204,42 @@ def search_faiss(index: faiss.Index, queries: np.ndarray, k: int, vectors: np.nd
     return np.take_along_axis(scores, order, 1), np.take_along_axis(ids, order, 1)
 
 
-def write_generation(index_dir: Path, manifest: dict, chunks: list[Chunk], vectors: np.ndarray,
-                     docs: dict[str, dict]) -> Path:
-    """Write a complete generation and make it current; older generations are removed."""
+def write_generation(index_dir: Path, manifest: dict, chunks: Iterable[Chunk], vectors: np.ndarray,
+                     docs: Mapping[str, dict] | Iterable[tuple[str, dict]],
+                     progress: Callable[[str, int, int, str], None] | None = None) -> Path:
+    """Write a complete generation and make it current; older generations are removed.
+
+    `chunks` (row i <-> `vectors[i]`, float32 [n, dim], L2-normalized; a memory map is fine) are
+    streamed: metadata and text into meta.sqlite, tokens into the BM25 index, so the writer holds
+    4 bytes per token rather than the chunks. `docs` are the parsed documents (ParsedDoc.to_json()
+    per id). `progress(stage, done, total, what)` is called as the stages advance. Raises
+    ValueError when the number of chunks differs from the number of vectors.
+    """
     index_dir.mkdir(parents=True, exist_ok=True)
     previous = current_generation(index_dir)
     number = int(previous.name.split("-")[1]) + 1 if previous else 1
     tmp = index_dir / f".tmp-gen-{os.getpid()}-{int(time.time())}"
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir()
-    atomic_write_text(tmp / "chunks.json", json.dumps([c.to_json() for c in chunks], ensure_ascii=False))
-    atomic_write_text(tmp / "docs.json", json.dumps(docs, ensure_ascii=False))
-    with open(tmp / "vectors.npy", "wb") as fh:
-        np.save(fh, vectors.astype(np.float32))
-    kind = index_kind(len(vectors), manifest.get("index_type", "auto"))
-    faiss.write_index(build_faiss(vectors, kind), str(tmp / "faiss.index"))
-    files = ["chunks.json", "docs.json", "vectors.npy", "faiss.index"]
-    manifest = {**manifest, "format": FORMAT_VERSION, "n_chunks": len(chunks), "index_type": kind,
-                "files": {f: sha256_file(tmp / f) for f in files}}
+    say = progress or (lambda stage, done, total, what: None)
+    n = len(vectors)
+    kind = index_kind(n, manifest.get("index_type", "auto"))
+    try:
+        files = _write_metadata(tmp, chunks, docs, n, say)
+        with open(tmp / "vectors.npy", "wb") as fh:
+            np.save(fh, vectors if vectors.dtype == np.float32 else vectors.astype(np.float32))
+        say("vectors", 0, 1, f"{kind} index of {n:,} vectors")
+        faiss.write_index(build_faiss(vectors, kind), str(tmp / "faiss.index"))
+        say("vectors", 1, 1, f"{kind} index of {n:,} vectors")
+        files += ["vectors.npy", "faiss.index"]
+        for name in files:
+            _fsync(tmp / name)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)  # a kill leaves it instead: clean_stale removes it
+        raise
+    manifest = {**manifest, "format": FORMAT_VERSION, "n_chunks": n, "index_type": kind,
+                "files": {f: sha256_file(tmp / f) for f in files},
+                "sizes": {f: (tmp / f).stat().st_size for f in files}}
     atomic_write_json(tmp / "manifest.json", manifest)
     final = index_dir / f"gen-{number:06d}"
     os.replace(tmp, final)
@@ -219,6 +248,78 @@ def write_generation(index_dir: Path, manifest: dict, chunks: list[Chunk], vecto
         if old != final:
             shutil.rmtree(old, ignore_errors=True)
     return final
+
+
+def _fsync(path: Path) -> None:
+    with open(path, "rb") as fh:
+        os.fsync(fh.fileno())
+
+
+_SCHEMA = """
+CREATE TABLE chunks (id INTEGER PRIMARY KEY, doc_id TEXT NOT NULL, title TEXT NOT NULL,
+    section TEXT NOT NULL, page_start INTEGER NOT NULL, page_end INTEGER NOT NULL,
+    char_start INTEGER NOT NULL, char_end INTEGER NOT NULL, text TEXT NOT NULL,
+    n_tokens INTEGER NOT NULL, ocr INTEGER NOT NULL);
+CREATE TABLE docs (doc_id TEXT PRIMARY KEY, data TEXT NOT NULL);
+CREATE TABLE doc_numbers (no INTEGER PRIMARY KEY, doc_id TEXT NOT NULL);
+CREATE TABLE sections (no INTEGER PRIMARY KEY, doc_no INTEGER NOT NULL, name TEXT NOT NULL);
+CREATE TABLE vocabulary (word TEXT PRIMARY KEY) WITHOUT ROWID;
+"""
+_COLUMNS = "doc_id, title, section, page_start, page_end, char_start, char_end, text, n_tokens, ocr"
+WRITE_BATCH = 20_000  # chunks per batch of the writer (SQLite inserts and BM25 tokenizing)
+
+
+def _write_metadata(tmp: Path, chunks: Iterable[Chunk], docs: Mapping[str, dict] | Iterable[tuple[str, dict]],
+                    n: int, say: Callable[[str, int, int, str], None]) -> list[str]:
+    """meta.sqlite (chunks, docs, section and document numbers, vocabulary), chunk_doc.npy and
+    chunk_section.npy (int32 [n]: each chunk's document and section number) and bm25/; their names."""
+    db = sqlite3.connect(tmp / "meta.sqlite")
+    db.executescript("PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF;" + _SCHEMA)
+    items = docs.items() if isinstance(docs, Mapping) else docs
+    db.executemany("INSERT INTO docs VALUES (?, ?)",
+                   ((doc_id, json.dumps(data, ensure_ascii=False)) for doc_id, data in items))
+    lexical = LexicalBuilder()
+    doc_no: dict[str, int] = {}
+    section_no: dict[tuple[str, str], int] = {}
+    chunk_doc, chunk_section = array("i"), array("i")
+    batch: list[Chunk] = []
+    count = 0
+
+    def flush() -> None:
+        nonlocal count
+        for c in batch:
+            chunk_doc.append(doc_no.setdefault(c.doc_id, len(doc_no)))
+            chunk_section.append(section_no.setdefault((c.doc_id, c.section), len(section_no)))
+        db.executemany(f"INSERT INTO chunks (id, {_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                       ((count + i, c.doc_id, c.title, c.section, c.page_start, c.page_end, c.char_start,
+                         c.char_end, c.text, c.n_tokens, int(c.ocr)) for i, c in enumerate(batch)))
+        lexical.add(batch)
+        count += len(batch)
+        batch.clear()
+        say("passages", count, n, "passages stored and tokenized")
+
+    for chunk in chunks:
+        batch.append(chunk)
+        if len(batch) >= WRITE_BATCH:
+            flush()
+    flush()
+    if count != n:
+        db.close()
+        raise ValueError(f"{count} chunks for {n} vectors: a generation needs one vector per chunk")
+    db.executemany("INSERT INTO doc_numbers VALUES (?, ?)", ((no, d) for d, no in doc_no.items()))
+    db.executemany("INSERT INTO sections VALUES (?, ?, ?)",
+                   ((no, doc_no[d], name) for (d, name), no in section_no.items()))
+    db.executemany("INSERT INTO vocabulary VALUES (?)", ((w,) for w in sorted(lexical.vocabulary)))
+    db.execute("CREATE INDEX chunk_span ON chunks (doc_id, char_start)")
+    db.commit()
+    db.close()
+    np.save(tmp / "chunk_doc.npy", np.frombuffer(chunk_doc, dtype=np.int32) if n else np.zeros(0, np.int32))
+    np.save(tmp / "chunk_section.npy",
+            np.frombuffer(chunk_section, dtype=np.int32) if n else np.zeros(0, np.int32))
+    say("bm25", 0, 1, f"BM25 index of {n:,} passages")
+    bm25_files = [f"bm25/{name}" for name in lexical.save(tmp / "bm25")]
+    say("bm25", 1, 1, f"BM25 index of {n:,} passages")
+    return ["meta.sqlite", "chunk_doc.npy", "chunk_section.npy", *bm25_files]
 
 
 def clean_stale(index_dir: Path) -> None:
@@ -248,36 +349,200 @@ def read_manifest(index_dir: Path) -> dict | None:
         raise IndexCorrupt(f"the index manifest {path} is unreadable ({exc}); {REBUILD_HINT}") from exc
 
 
+class ChunkTable(Sequence[Chunk]):
+    """The chunks of a generation (row i <-> vector i), read from meta.sqlite by row when asked for.
+
+    Holds no chunk in memory: `table[i]`, `table[a:b]` and `rows(ids)` read those rows; iterating
+    reads them all in batches (what only whole-library tools should do). Safe across threads.
+    """
+
+    def __init__(self, db: sqlite3.Connection, n: int, lock: threading.Lock) -> None:
+        self._db, self._n, self._lock = db, n, lock
+
+    def __len__(self) -> int:
+        return self._n
+
+    @overload
+    def __getitem__(self, i: int) -> Chunk: ...
+
+    @overload
+    def __getitem__(self, i: slice) -> list[Chunk]: ...
+
+    def __getitem__(self, i: int | slice) -> Chunk | list[Chunk]:
+        if isinstance(i, slice):
+            return self.rows(range(*i.indices(self._n)))
+        j = int(i) + self._n if i < 0 else int(i)
+        if not 0 <= j < self._n:
+            raise IndexError(f"chunk {i} of {self._n}")
+        return self.rows([j])[0]
+
+    def __iter__(self) -> Iterator[Chunk]:
+        for start in range(0, self._n, 4096):
+            yield from self.rows(range(start, min(self._n, start + 4096)))
+
+    def _select(self, where: str, args: Sequence[object]) -> list[tuple]:
+        with self._lock:
+            return self._db.execute(f"SELECT id, {_COLUMNS} FROM chunks WHERE {where}", args).fetchall()
+
+    def rows(self, ids: Iterable[int]) -> list[Chunk]:
+        """The chunks of these row numbers, in that order (IndexError for a number out of range)."""
+        wanted = [int(i) for i in ids]
+        found: dict[int, Chunk] = {}
+        for start in range(0, len(wanted), 900):  # SQLite's limit of bound parameters
+            part = wanted[start : start + 900]
+            marks = ",".join("?" * len(part))
+            found.update((r[0], _chunk(r)) for r in self._select(f"id IN ({marks})", part))
+        missing = [i for i in wanted if i not in found]
+        if missing:
+            raise IndexError(f"no chunk {missing[0]} in a table of {self._n}")
+        return [found[i] for i in wanted]
+
+    def of_docs(self, doc_ids: Iterable[str]) -> list[Chunk]:
+        """Every chunk of these documents, in index order."""
+        ids = sorted(set(doc_ids))
+        marks = ",".join("?" * len(ids))
+        return [_chunk(r) for r in sorted(self._select(f"doc_id IN ({marks})", ids))] if ids else []
+
+    def within(self, doc_id: str, char_start: int, char_end: int) -> list[Chunk]:
+        """The chunks of `doc_id` that lie inside [char_start, char_end), by start offset."""
+        rows = self._select("doc_id = ? AND char_start >= ? AND char_end <= ?",
+                            (doc_id, char_start, char_end))
+        return sorted((_chunk(r) for r in rows), key=lambda c: c.char_start)
+
+
+def _chunk(row: tuple) -> Chunk:
+    _, doc_id, title, section, p0, p1, c0, c1, text, n_tokens, ocr = row
+    return Chunk(doc_id, title, section, p0, p1, c0, c1, text, n_tokens, bool(ocr))
+
+
+class DocTexts(Mapping[str, dict]):
+    """Parsed documents (ParsedDoc.to_json()) of a generation, read per document when asked for."""
+
+    def __init__(self, db: sqlite3.Connection, lock: threading.Lock) -> None:
+        self._db, self._lock = db, lock
+
+    def __getitem__(self, doc_id: str) -> dict:
+        with self._lock:
+            row = self._db.execute("SELECT data FROM docs WHERE doc_id = ?", (doc_id,)).fetchone()
+        if row is None:
+            raise KeyError(doc_id)
+        return json.loads(row[0])
+
+    def __iter__(self) -> Iterator[str]:
+        with self._lock:
+            ids = [r[0] for r in self._db.execute("SELECT doc_id FROM docs ORDER BY rowid")]
+        return iter(ids)
+
+    def __len__(self) -> int:
+        with self._lock:
+            return int(self._db.execute("SELECT count(*) FROM docs").fetchone()[0])
+
+
+class Vocabulary(Container[str]):
+    """The lower-cased words of every chunk's text and title (`word in vocabulary`), looked up on disk."""
+
+    def __init__(self, db: sqlite3.Connection, lock: threading.Lock) -> None:
+        self._db, self._lock = db, lock
+
+    def __contains__(self, word: object) -> bool:
+        if not isinstance(word, str):
+            return False
+        with self._lock:
+            return self._db.execute("SELECT 1 FROM vocabulary WHERE word = ?", (word,)).fetchone() is not None
+
+
 @dataclass
 class LoadedIndex:
+    """An open generation. Holds in memory only what every query scans: per chunk its document and
+    section number (int32 [n] each), the section names, the BM25 vocabulary and, for an ANN index,
+    its codes; chunk text, documents, postings and exact vectors stay on disk (SQLite, memory maps)
+    until read. The files stay readable after a newer generation replaces them (open handles)."""
+
     path: Path
     manifest: dict
-    chunks: list[Chunk]
-    faiss: faiss.Index
+    chunks: ChunkTable
+    doc_ids: list[str]  # document number -> id
+    chunk_doc: np.ndarray  # int32 [n]: the document number of each chunk
+    chunk_section: np.ndarray  # int32 [n]: a number per (document, section) pair
+    section_names: list[str]  # section number -> its name
+    bm25: bm25s.BM25 | None
+    vocabulary: Vocabulary
+    docs: DocTexts
+    vectors: np.ndarray  # float32 [n, dim]: in memory for a flat index, else memory-mapped
+    _faiss: faiss.Index | None = None
 
-    def doc_texts(self) -> dict[str, dict]:
-        """Cleaned text, pages and sections per document, read on demand."""
-        return json.loads((self.path / "docs.json").read_text(encoding="utf-8"))
+    @property
+    def faiss(self) -> faiss.Index:
+        """The FAISS index, read on first use (a flat one is never needed: `vectors` are exact)."""
+        if self._faiss is None:
+            try:
+                self._faiss = faiss.read_index(str(self.path / "faiss.index"))
+            except RuntimeError as exc:
+                raise IndexCorrupt(f"the index in {self.path} cannot be read ({exc}); {REBUILD_HINT}"
+                                   ) from exc
+        return self._faiss
+
+    @property
+    def exact(self) -> bool:
+        """Whether dense search is exact (a flat index: the vectors are scanned, FAISS is not read)."""
+        return self.manifest.get("index_type", "flat") == "flat"
+
+    def doc_texts(self) -> DocTexts:
+        """Cleaned text, pages and sections per document, each read on demand."""
+        return self.docs
 
 
-def load_index(index_dir: Path, verify: bool = True) -> LoadedIndex:
-    """Open the live index, checking every file against the manifest."""
+VERIFY_FULL_BYTES = 64 << 20  # files up to this size are checked against their sha256 at every load
+
+
+def load_index(index_dir: Path, verify: bool = True, full_check: bool = False) -> LoadedIndex:
+    """Open the live index. With `verify`, every file must have its manifest size and files up to
+    VERIFY_FULL_BYTES (all with `full_check`, as `paperdojo doctor` does) their sha256: hashing the
+    1.5 GB of vectors of a million passages takes seconds, and is left to the doctor.
+    Raises IndexMissing, IndexOutdated (an older on-disk format) or IndexCorrupt."""
     manifest = read_manifest(index_dir)
     if manifest is None:
         raise IndexMissing(f"no index in {index_dir}: build it with `paperdojo ingest`")
     gen = current_generation(index_dir)
     assert gen is not None
+    if manifest.get("format") != FORMAT_VERSION:
+        raise IndexOutdated(
+            f"the index in {gen} has the on-disk format {manifest.get('format')} of an older paperdojo "
+            f"(this one reads format {FORMAT_VERSION}); run `paperdojo ingest` to rewrite it from the saved "
+            "per-paper parts (no parsing or embedding again), or `paperdojo ingest --rebuild`")
+    sizes = manifest.get("sizes", {})
     for name, digest in manifest.get("files", {}).items():
         path = gen / name
         if not path.exists():
             raise IndexCorrupt(f"the index is missing {path}; {REBUILD_HINT}")
-        if verify and sha256_file(path) != digest:
+        size = path.stat().st_size
+        if verify and (size != sizes.get(name, size) or (full_check or size <= VERIFY_FULL_BYTES)
+                       and sha256_file(path) != digest):
             raise IndexCorrupt(f"the index file {path} is damaged (checksum mismatch); {REBUILD_HINT}")
+    n, dim = int(manifest.get("n_chunks", 0)), int(manifest.get("dim") or 0)
     try:
-        chunks = [Chunk.from_json(c) for c in json.loads((gen / "chunks.json").read_text("utf-8"))]
-        index = faiss.read_index(str(gen / "faiss.index"))
-    except Exception as exc:  # noqa: BLE001 - faiss raises RuntimeError, json ValueError
+        db = sqlite3.connect(f"file:{gen / 'meta.sqlite'}?mode=ro&immutable=1", uri=True,
+                             check_same_thread=False)
+        lock = threading.Lock()
+        doc_ids = [r[0] for r in db.execute("SELECT doc_id FROM doc_numbers ORDER BY no")]
+        section_names = [r[0] for r in db.execute("SELECT name FROM sections ORDER BY no")]
+        chunk_doc = np.load(gen / "chunk_doc.npy", allow_pickle=False)
+        chunk_section = np.load(gen / "chunk_section.npy", allow_pickle=False)
+        # a flat index scans every vector each query: in memory (the only copy, FAISS' is not read);
+        # an ANN index re-scores a few thousand: memory-mapped
+        exact = manifest.get("index_type", "flat") == "flat"
+        vectors = (np.load(gen / "vectors.npy", mmap_mode=None if exact else "r", allow_pickle=False) if n
+                   else np.zeros((0, dim), dtype=np.float32))
+        index = LoadedIndex(gen, manifest, ChunkTable(db, n, lock), doc_ids, chunk_doc, chunk_section,
+                            section_names, load_bm25(gen / "bm25"), Vocabulary(db, lock), DocTexts(db, lock),
+                            vectors)
+        if not index.exact:
+            index.faiss  # noqa: B018 - read now: searched by every query
+    except IndexCorrupt:
+        raise
+    except Exception as exc:  # noqa: BLE001 - sqlite3, numpy, bm25s and faiss raise their own errors
         raise IndexCorrupt(f"the index in {gen} cannot be read ({exc}); {REBUILD_HINT}") from exc
-    if index.ntotal != len(chunks) or index.d != manifest.get("dim"):
+    if (len(chunk_doc) != n or len(chunk_section) != n or vectors.shape != (n, dim)
+            or (not index.exact and index.faiss.ntotal != n)):
         raise IndexCorrupt(f"the index in {gen} does not match its metadata; {REBUILD_HINT}")
-    return LoadedIndex(gen, manifest, chunks, index)
+    return index

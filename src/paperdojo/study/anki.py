@@ -78,7 +78,7 @@ def answer_html(answer: Answer) -> tuple[str, str]:
 def build_cards(questions: list[Question], answerer: Answerer, progress: OnProgress | None = None
                 ) -> tuple[list[AnkiCard], list[str]]:
     """One card per question the papers answer; returns (cards, ids of questions left out and why)."""
-    indexed = {c.doc_id for c in answerer.retriever.chunks}
+    indexed = set(answerer.retriever.index.doc_ids)
     cards, skipped = [], []
     for i, q in enumerate(questions, 1):
         papers = {p for p in q.papers if p in indexed}

@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 import tomllib
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -21,6 +22,7 @@ import numpy as np
 from paperdojo.answering.answer import Answer, Answerer
 from paperdojo.answering.retrieve import Filters, Hit
 from paperdojo.library.chunk import sentence_spans
+from paperdojo.records import Chunk
 from paperdojo.study.concepts import WORD, candidates, is_prose, rank_concepts, term_words
 from paperdojo.study.grading import Opposites, claim_weight, contradictions, numbers, says_dont_know
 from paperdojo.study.rubric import Rubric, grade_with_model
@@ -84,7 +86,7 @@ def load_bank(path: Path) -> list[Question]:
     return out
 
 
-def generated_questions(manifest_docs: dict, chunks: list) -> list[Question]:
+def generated_questions(manifest_docs: dict, chunks: Iterable[Chunk]) -> list[Question]:
     """One question per specific section of each indexed paper ("explain 3.2 Intra-op pass")."""
     seen, out = set(), []
     for c in chunks:
@@ -189,7 +191,7 @@ class Grader:
         return {self.stem(w) for w in term_words(text)}
 
     def references(self, q: Question, k: int = 4) -> list[Hit]:
-        indexed = {c.doc_id for c in self.retriever.chunks}
+        indexed = set(self.retriever.index.doc_ids)
         papers = {p for p in q.papers if p in indexed}
         return self.retriever.search(q.text, k, Filters(papers) if papers else None)
 
@@ -202,7 +204,7 @@ class Grader:
         refs = hits[:4]
         sentences, where = [], []
         papers = {h.chunk.doc_id for h in hits}
-        numbers_seen = numbers(" ".join(c.text for c in self.retriever.chunks if c.doc_id in papers))
+        numbers_seen = numbers(" ".join(c.text for c in self.retriever.chunks.of_docs(papers)))
         seen: set[str] = set()
         for hit in hits:
             text = hit.chunk.text

@@ -1,0 +1,147 @@
+"""The on-disk generation (format 2): built at ingest, read lazily, old formats refused by name."""
+
+from __future__ import annotations
+
+import json
+import re
+import sqlite3
+from pathlib import Path
+
+import bm25s
+import numpy as np
+import pytest
+import Stemmer
+
+from paperdojo.answering.answer import Answerer
+from paperdojo.answering.retrieve import Retriever
+from paperdojo.evaluation import scale
+from paperdojo.library import store
+from paperdojo.library.chunk import heading_text
+
+WORDS = ["pipeline", "parallel", "stage", "micro", "batch", "bubble", "tensor", "shard", "optimizer",
+         "state", "gradient", "memory", "kernel", "fusion", "schedule", "compiler", "loop", "tile", "cache",
+         "attention", "softmax", "collective", "ring"]
+
+
+def _source(seed: int = 0) -> scale.Source:
+    rng = np.random.default_rng(seed)
+    sentences = [" ".join(rng.choice(WORDS, size=int(rng.integers(6, 14)))).capitalize() + "."
+                 for _ in range(400)]
+    return scale.Source(sentences, ["GPipe: pipelines", "ZeRO: memory", "TVM: compilers"],
+                        ["Abstract", "1 Introduction", "3 Method", "5 Evaluation"])
+
+
+def _library(index_dir: Path, n: int, seed: int = 0) -> tuple[list, np.ndarray]:
+    """A generation of `n` synthetic chunks with random unit vectors, by the ingest's writer."""
+    source = _source(seed)
+    docs = [scale.synthetic_doc(source, i, 50, seed) for i in range((n + 49) // 50)]
+    chunks = [c for d in docs for c in d.chunks][:n]
+    vectors = np.random.default_rng(seed).standard_normal((n, 384)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    manifest = {"model": "test", "dim": 384, "docs": {d.doc_id: {"title": d.title, "status": "indexed"}
+                                                      for d in docs}}
+    store.write_generation(index_dir, manifest, iter(chunks), vectors, {d.doc_id: d.data for d in docs})
+    return chunks, vectors
+
+
+def _traced(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Every SQL statement run on connections opened from now on (SQLite's trace hook)."""
+    statements: list[str] = []
+    connect = sqlite3.connect
+
+    def tracing(*args, **kw):  # noqa: ANN002, ANN003, ANN202
+        db = connect(*args, **kw)
+        db.set_trace_callback(statements.append)
+        return db
+
+    monkeypatch.setattr(sqlite3, "connect", tracing)
+    return statements
+
+
+def _chunk_rows_read(statements: list[str]) -> set[int]:
+    rows: set[int] = set()
+    for sql in statements:
+        if "FROM chunks" in sql:
+            m = re.search(r"id IN \(([\d, ]+)\)", sql)
+            assert m, f"a read of chunks that is not by row: {sql[:200]}"
+            rows |= {int(x) for x in m.group(1).split(",")}
+    return rows
+
+
+def test_loading_reads_no_chunk_text_and_a_query_reads_only_its_hits(tmp_path, monkeypatch, embedder):
+    chunks, _ = _library(tmp_path / "index", 3000)
+    row_of = {c.chunk_id: i for i, c in enumerate(chunks)}
+    statements = _traced(monkeypatch)
+    index = store.load_index(tmp_path / "index")
+    retriever = Retriever(index, embedder)
+    answerer = Answerer(retriever)
+    assert not [s for s in statements if "FROM chunks" in s or "FROM docs" in s], statements
+    hits = retriever.search("pipeline bubble micro batch schedule", k=5)
+    read = _chunk_rows_read(statements)
+    assert hits and len(read) <= retriever.merge_pool * 5 * retriever.merge_chunks < len(chunks) / 50
+    assert {row_of[h.matched.chunk_id] for h in hits if h.matched} <= read
+    statements.clear()
+    answerer.answer("How does the pipeline schedule shrink the bubble?")
+    # the passages of its few searches (question and its parts), not the library
+    assert 0 < len(_chunk_rows_read(statements)) < len(chunks) / 10
+    assert answerer.unknown_names("Is Megatron faster than ZeRO here?") == ["Megatron"]
+
+
+def test_lexical_index_scores_as_bm25s_built_from_every_chunk(tmp_path):
+    chunks, _ = _library(tmp_path / "index", 600)
+    index = store.load_index(tmp_path / "index")
+    stem = Stemmer.Stemmer("english")
+    reference = bm25s.BM25()
+    reference.index(bm25s.tokenize([heading_text(c.title, c.section) + "\n" + c.text for c in chunks],
+                                   stopwords="en", stemmer=stem, show_progress=False), show_progress=False)
+    for query in ("pipeline bubble", "optimizer state shard memory", "ring collective of the kernel"):
+        tokens = bm25s.tokenize([query], stopwords="en", stemmer=stem, return_ids=False,
+                                show_progress=False)[0]
+        assert np.array_equal(reference.get_scores(tokens), index.bm25.get_scores(tokens))
+    assert isinstance(index.bm25.scores["data"], np.memmap)  # postings stay on disk
+    assert "bubble" in index.vocabulary and "zzz-not-a-word" not in index.vocabulary
+
+
+def test_an_old_generation_stays_readable_after_a_new_one_replaces_it(tmp_path):
+    chunks, _ = _library(tmp_path / "index", 300)
+    old = store.load_index(tmp_path / "index")
+    first = old.path
+    _library(tmp_path / "index", 200, seed=1)
+    assert not first.exists()
+    assert old.chunks[299].text == chunks[299].text  # open handles: the files are gone, not their data
+    assert old.doc_texts()[chunks[0].doc_id]["text"][: 20] == chunks[0].text[:20]
+    assert len(store.load_index(tmp_path / "index").chunks) == 200
+
+
+def test_old_format_is_refused_naming_the_command_that_rewrites_it(tmp_path):
+    _library(tmp_path / "index", 100)
+    gen = store.current_generation(tmp_path / "index")
+    manifest = json.loads((gen / "manifest.json").read_text())
+    (gen / "manifest.json").write_text(json.dumps({**manifest, "format": 1}))
+    with pytest.raises(store.IndexOutdated, match=r"format 1.*`paperdojo ingest`.*per-paper parts"):
+        store.load_index(tmp_path / "index")
+
+
+def test_a_damaged_large_file_is_caught_by_size_at_load_and_by_hash_in_a_full_check(tmp_path, monkeypatch):
+    _library(tmp_path / "index", 500)
+    gen = store.current_generation(tmp_path / "index")
+    monkeypatch.setattr(store, "VERIFY_FULL_BYTES", 1000)  # every file counts as large here
+    with open(gen / "vectors.npy", "r+b") as fh:
+        fh.seek(-10, 2)
+        fh.write(b"\x00" * 10)
+    store.load_index(tmp_path / "index")  # same size: only the doctor's full check hashes it
+    with pytest.raises(store.IndexCorrupt, match="vectors.npy is damaged"):
+        store.load_index(tmp_path / "index", full_check=True)
+    with open(gen / "vectors.npy", "ab") as fh:
+        fh.write(b"\x00")
+    with pytest.raises(store.IndexCorrupt, match="vectors.npy is damaged"):
+        store.load_index(tmp_path / "index")
+
+
+def test_writer_refuses_chunks_and_vectors_that_do_not_pair(tmp_path):
+    source = _source()
+    doc = scale.synthetic_doc(source, 0, 10)
+    with pytest.raises(ValueError, match="10 chunks for 9 vectors"):
+        store.write_generation(tmp_path / "index", {"dim": 384}, doc.chunks,
+                               np.zeros((9, 384), np.float32), {doc.doc_id: doc.data})
+    assert store.current_generation(tmp_path / "index") is None
