@@ -490,6 +490,11 @@ def test_the_new_question_stays_in_sight(app):
                 page.click("#ask-button")
                 expect(page.locator("#chat [data-testid='user']")).to_have_count(n, timeout=60000)
                 expect(page.locator("#chat a.cite").nth(0)).to_be_visible(timeout=60000)
+                if n == 1:  # the next question is typed while this answer may still stream
+                    page.fill("#question textarea", "typed meanwhile")
+                    page.wait_for_timeout(300)
+                    expect(page.locator("#question textarea")).to_have_value("typed meanwhile")
+            expect(page.locator("#sources label").first).to_be_visible(timeout=60000)
             page.wait_for_timeout(1500)  # the scroll runs once the answer is complete, then again
             last = page.locator("#chat [data-testid='user']").last.bounding_box()
             chat = page.locator("#chat").bounding_box()

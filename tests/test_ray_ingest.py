@@ -63,7 +63,8 @@ def _generation(settings) -> tuple[dict, list[dict], np.ndarray]:  # noqa: ANN00
     gen = store.current_generation(settings.index_dir)
     assert gen is not None
     manifest = json.loads((gen / "manifest.json").read_text())
-    return manifest, json.loads((gen / "chunks.json").read_text()), np.load(gen / "vectors.npy")
+    index = store.load_index(settings.index_dir, full_check=True)  # every file's sha256 checked
+    return manifest, [c.to_json() for c in index.chunks], np.load(gen / "vectors.npy")
 
 
 def _same_index(ray_settings, local_settings) -> None:  # noqa: ANN001

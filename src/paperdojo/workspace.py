@@ -198,7 +198,9 @@ class Workspace:
     def _fill_sentences(self, answerer: Answerer) -> None:
         """Embed `answerer`'s quotable sentences in a daemon thread (stopped by `stop_warming`)."""
         stop = self._warm
-        threading.Thread(target=self.sentences.warm, args=(answerer.quotable_sentences(), stop),
+        # 8 at a time stays in this process (one thread), resting as long as it worked: the first
+        # questions asked right after start-up keep the CPU
+        threading.Thread(target=self.sentences.warm, args=(answerer.quotable_sentences(), stop, 8, 1.0),
                          name="paperdojo-sentence-vectors", daemon=True).start()
 
     def stop_warming(self) -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from typing import Protocol
@@ -68,9 +69,12 @@ class SentenceVectors:
             while len(self._vectors) > self.capacity:
                 self._vectors.popitem(last=False)
 
-    def warm(self, sentences: Iterable[str], stop: threading.Event | None = None, batch: int = 64) -> int:
+    def warm(self, sentences: Iterable[str], stop: threading.Event | None = None, batch: int = 64,
+             pause: float = 0.0) -> int:
         """Embed `sentences` not held yet, `batch` at a time, until done, full or `stop` is set;
-        returns how many were added. Meant for a background thread after an index is loaded."""
+        returns how many were added. Meant for a background thread after an index is loaded:
+        `pause` > 0 rests `pause` x the time each batch took, so answers keep most of the CPU
+        (1.0: at most half a core)."""
         added, pending = 0, []
         for s in sentences:
             if stop is not None and stop.is_set():
@@ -80,8 +84,11 @@ class SentenceVectors:
                     continue
             pending.append(s)
             if len(pending) == batch:
+                started = time.perf_counter()
                 self._remember(pending, self.inner.encode(pending))
                 added, pending = added + len(pending), []
+                if pause and stop is not None:
+                    stop.wait(pause * (time.perf_counter() - started))
                 if len(self._vectors) >= self.capacity:
                     break
         if pending and not (stop is not None and stop.is_set()):

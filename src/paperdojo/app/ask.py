@@ -79,7 +79,9 @@ def sources_of(ws: Workspace, ans: Answer) -> list[dict]:
 
 def ask(ws: Workspace, message: str, history: list, conversation: Conversation | None,
         papers: list[str] | None, categories: list[str] | None) -> Iterator[tuple]:
-    """Stream the answer into the chat; the last item also fills the sources, card and page."""
+    """Stream the answer into the chat; the last item also fills the sources, card and page. The
+    question box is emptied once, when the question goes in: a next question typed while this
+    answer streams stays (each streamed item used to empty the box again)."""
     history = list(history or [])
     conversation = conversation or Conversation()
     keep = gr.update()
@@ -89,7 +91,7 @@ def ask(ws: Workspace, message: str, history: list, conversation: Conversation |
         return
     history += [{"role": "user", "content": safe.text(message, inline=False)},
                 {"role": "assistant", "content": "…"}]
-    yield history, "", conversation, [], keep, keep, keep
+    yield history, "", conversation, [], keep, keep, keep  # the box is emptied once, here
     filters = Filters(set(papers or []), set(categories or []))
     streamed, ans = "", None
     try:
@@ -99,14 +101,14 @@ def ask(ws: Workspace, message: str, history: list, conversation: Conversation |
                 break
             streamed += item  # a language model's words, as it writes them: data, escaped
             history[-1]["content"] = safe.cited(streamed)
-            yield history, "", conversation, [], keep, keep, keep
+            yield history, keep, conversation, [], keep, keep, keep
     except store.IndexProblem as exc:
         history[-1]["content"] = f"⚠️ {safe.text(exc)}. Open the **Library** tab to build the index."
-        yield history, "", conversation, [], keep, keep, keep
+        yield history, keep, conversation, [], keep, keep, keep
         return
     except EmptyQuery as exc:
         history[-1]["content"] = f"⚠️ {safe.text(exc)}"
-        yield history, "", conversation, [], keep, keep, keep
+        yield history, keep, conversation, [], keep, keep, keep
         return
     if ans is None:
         raise RuntimeError("the answerer ended without an answer")
@@ -115,14 +117,14 @@ def ask(ws: Workspace, message: str, history: list, conversation: Conversation |
         words = full.split(" ")
         for end in range(4, len(words), 8):
             history[-1]["content"] = " ".join(words[:end])
-            yield history, "", conversation, [], keep, keep, keep
+            yield history, keep, conversation, [], keep, keep, keep
     history[-1]["content"] = full  # the checked answer replaces what the model streamed
     sources = sources_of(ws, ans)
     cited = {s.n for s in ans.cited}
     first = next((s for s in sources if s["n"] in cited), sources[0] if sources else None)
     opts = choices(sources, cited)
     value = opts[sources.index(first)] if first else None
-    yield (history, "", conversation, sources, gr.update(choices=opts, value=value),
+    yield (history, keep, conversation, sources, gr.update(choices=opts, value=value),
            source_card(first) if first else "", page_image(ws, first))
 
 
