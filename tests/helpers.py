@@ -256,3 +256,14 @@ def make_scanned_pdf(path: Path, pages: list[list[str]]) -> Path:
         pdf.image(image, x=0, y=0, w=612, h=792)
     pdf.output(str(path))
     return path
+
+
+# the interview question the pipeline paper of `paper_pages("pipeline stages")` answers (a bank entry)
+PIPE_QUESTION = """
+[[question]]
+id = "pipe-memory"
+text = "Why does each pipeline stage recompute its forward pass during the backward pass?"
+papers = ["pipe"]
+category = "Graph scheduling"
+difficulty = 1
+"""

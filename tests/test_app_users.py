@@ -15,7 +15,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from helpers import free_port, two_paper_home
+from helpers import PIPE_QUESTION, free_port, two_paper_home
 
 from paperdojo.study.accounts import Accounts
 from paperdojo.study.progress import ProgressStore
@@ -24,14 +24,7 @@ ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-QUESTIONS = """
-[[question]]
-id = "pipe-memory"
-text = "Why does each pipeline stage recompute its forward pass during the backward pass?"
-papers = ["pipe"]
-category = "Graph scheduling"
-difficulty = 1
-"""
+QUESTIONS = PIPE_QUESTION
 GOOD = ("To save activation memory, each stage recomputes its forward pass during the backward pass "
         "instead of storing activations, trading extra compute for memory.")
 WEAK = "Convolutions exchange border elements between neighbouring devices."

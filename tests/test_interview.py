@@ -11,7 +11,7 @@ from collections import Counter
 
 import pexpect
 import pytest
-from helpers import two_paper_home
+from helpers import PIPE_QUESTION, two_paper_home
 
 from paperdojo.answering.answer import Answerer
 from paperdojo.answering.retrieve import Retriever
@@ -27,14 +27,7 @@ from paperdojo.study.interview import (
 )
 from paperdojo.study.progress import ProgressStore
 
-QUESTIONS = """
-[[question]]
-id = "pipe-memory"
-text = "Why does each pipeline stage recompute its forward pass during the backward pass?"
-papers = ["pipe"]
-category = "Graph scheduling"
-difficulty = 1
-
+QUESTIONS = PIPE_QUESTION + """
 [[question]]
 id = "shard-halo"
 text = "What is a halo exchange and when do sharded convolutions need it?"
