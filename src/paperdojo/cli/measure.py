@@ -11,14 +11,12 @@ from rich import box
 from rich.markup import escape
 from rich.table import Table
 
-from paperdojo.cli.common import retriever, settings_of
+from paperdojo.cli.common import settings_of, workspace
 from paperdojo.cli.output import console, out, progress_bar
-from paperdojo.library import store
 from paperdojo.settings import Settings
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
-    from paperdojo.answering.answer import Answerer
     from paperdojo.evaluation.evaluate import (
         answer_metrics,
         context_bleed,
@@ -33,7 +31,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
     if not args.questions:
         raise ValueError("give a questions file (e.g. ../shared/eval/dev.jsonl) or --grading FILE.jsonl")
     files = {Path(p): load_questions(Path(p)) for p in args.questions}
-    answerer = Answerer.from_settings(retriever(settings), settings)
+    ws = workspace(settings)
+    answerer = ws.answerer()
     if answerer.llm is not None:
         console.print(f"answers by {answerer.llm.label} at {answerer.llm.where}: {answerer.llm.check()}")
     answerer.answer("warm up the model")  # the first call pays for torch's start-up
@@ -43,20 +42,19 @@ def cmd_eval(args: argparse.Namespace) -> int:
         report: dict = evaluate_all(answerer, questions)
         report["mode"] = answerer.llm.label if answerer.llm else "extractive"
         if answerer.llm is not None:  # the extractive answers beside the model's, same passages
-            extractive = Answerer(answerer.retriever, settings.min_similarity)
-            report["extractive"] = answer_metrics(questions, extractive.answer)
+            report["extractive"] = answer_metrics(questions, ws.extractive_answerer().answer)
             report["extractive"].pop("rows")
         if args.conversation:
             others = [q for qs in files.values() for q in qs]
             report["conversation"] = context_bleed(answerer, questions, others)
         if not args.no_baseline:
-            report["baseline"] = _run_baseline(settings, questions)
+            report["baseline"] = _run_baseline(settings, ws.manifest(), questions)
             if "error" not in report["baseline"]:
                 report["ratios"] = ratios(report, report["baseline"])
         reports[path.name] = report
     first = dict(next(iter(reports.values())))
     if args.external:
-        first["external"] = _run_external(settings, answerer.retriever.embedder)
+        first["external"] = _run_external(settings, ws.query_embedder())
     if args.json:
         if not args.questions_detail:
             for r in [first, *reports.values()]:
@@ -76,12 +74,10 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
 def cmd_eval_grading(settings: Settings, path: Path, as_json: bool) -> int:
     """Grade answers of known quality; the mean per kind and how often the contract's orders hold."""
-    from paperdojo.answering.answer import Answerer
     from paperdojo.evaluation.grading import evaluate_grading, load_graded
-    from paperdojo.study.interview import Grader
 
     records = load_graded(path)
-    grader = Grader(Answerer(retriever(settings), settings.min_similarity))
+    grader = workspace(settings).grader(extractive=True)
     with progress_bar() as bar:
         task = bar.add_task("grading", total=len(records), what="")
         report = evaluate_grading(grader, records, lambda done, total: bar.update(task, completed=done))
@@ -100,11 +96,11 @@ def cmd_eval_grading(settings: Settings, path: Path, as_json: bool) -> int:
     return 0
 
 
-def _run_baseline(settings: Settings, questions: list) -> dict:
+def _run_baseline(settings: Settings, manifest: dict, questions: list) -> dict:
+    """The usual LangChain pipeline on the PDFs of the index `manifest` describes."""
     from paperdojo.evaluation.baseline import Baseline, BaselineUnavailable
     from paperdojo.evaluation.evaluate import evaluate_baseline
 
-    manifest = store.read_manifest(settings.index_dir) or {}
     pdfs = {d: Path(m["file"]) for d, m in manifest.get("docs", {}).items()
             if m.get("status") == "indexed" and m.get("file", "").endswith(".pdf")}
     console.print(f"running the usual LangChain pipeline on the same {len(pdfs)} PDFs "
