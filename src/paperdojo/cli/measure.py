@@ -129,22 +129,39 @@ def _fmt(value: object) -> str:
 _TYPE_COLUMNS = ["n", "page_hit@5", "mrr@10", "kp_recall@5", "answer_kp", "refused"]
 
 
-def _print_eval(report: dict) -> None:
+EVAL_ROWS = ["doc_hit@5", "page_hit@5", "mrr@10", "kp_recall@5", "answer_kp", "citation_precision",
+             "refused_unanswerable", "false_refusals", "retrieval_p50_ms", "p50_ms", "p95_ms", "n",
+             "mean_words", "pseudo_code", "table_rows", "captions", "footnotes", "pointers",
+             "rhetorical_questions", "formulas", "fragments", "repeated"]
+
+
+def _scalar(value: object) -> bool:
+    return value is None or isinstance(value, int | float | str)
+
+
+def eval_rows(report: dict) -> list[list[object]]:
+    """The rows of eval's metric table for one file's report (evaluate.evaluate_all, with the
+    "baseline", "extractive" and "ratios" cmd_eval adds): [metric, ours, (extractive,) usual pipeline,
+    ratio]. Only scalar metrics make rows: a metric that holds a list or a table (the per-question
+    records, by_type, missed_pages) is left to the lines and tables after it."""
     base, extractive = report.get("baseline", {}), report.get("extractive")
+    rows = []
+    for key in EVAL_ROWS + (["ungrounded", "llm_failed"] if extractive else []):
+        cells = [report.get(key), *([extractive.get(key)] if extractive else []), base.get(key),
+                 report.get("ratios", {}).get(key)]
+        if all(_scalar(c) for c in cells):
+            rows.append([key, *cells])
+    return rows
+
+
+def _print_eval(report: dict) -> None:
     columns = ["metric", f"paperdojo ({report.get('mode', 'extractive')})"]
-    columns += ["extractive, same passages"] if extractive else []
+    columns += ["extractive, same passages"] if report.get("extractive") else []
     table = Table(*columns, "usual pipeline", "ratio", box=box.SIMPLE)
-    keys = ["doc_hit@5", "page_hit@5", "mrr@10", "kp_recall@5", "answer_kp", "citation_precision",
-            "refused_unanswerable", "false_refusals", "retrieval_p50_ms", "p50_ms", "p95_ms", "n",
-            "mean_words", "pseudo_code", "table_rows", "captions", "footnotes", "pointers",
-            "rhetorical_questions", "formulas", "fragments", "repeated"]
-    keys += ["ungrounded", "llm_failed"] if extractive else []
-    for key in keys:
-        ours, theirs = report.get(key), base.get(key)
-        middle = [_fmt(extractive.get(key))] if extractive else []
-        table.add_row(key, _fmt(ours), *middle, _fmt(theirs), _fmt(report.get("ratios", {}).get(key)))
+    for key, *cells in eval_rows(report):
+        table.add_row(str(key), *[_fmt(c) for c in cells])
     out.print(table)
-    types = report.get("by_type", {})
+    base, types = report.get("baseline", {}), report.get("by_type", {})
     if types:
         # the usual columns, then any further numeric per-question field (e.g. answer words)
         extra = sorted({k for f in types.values() for k in f} - set(_TYPE_COLUMNS)
