@@ -1,16 +1,28 @@
-"""Builders for the tests' own small PDFs and a real HTTP server on 127.0.0.1."""
+"""Builders for the tests' own small PDFs, a real HTTP server on 127.0.0.1, and the app in a subprocess
+for the browser tests."""
 
 from __future__ import annotations
 
+import contextlib
+import os
+import shutil
 import socket
 import struct
+import subprocess
+import sys
 import threading
 import time
-from collections.abc import Callable
+import urllib.request
+from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 from fpdf import FPDF
+
+ROOT = Path(__file__).resolve().parents[1]
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"  # Debian's, driven by Playwright
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
 Line = str | tuple[str, str]  # a body line, or ("h", heading) / ("blank", "") / ("rect", "")
 
@@ -193,6 +205,36 @@ def wait_for(predicate: Callable[[], bool], timeout: float, step: float = 0.05) 
             return True
         time.sleep(step)
     return False
+
+
+@contextlib.contextmanager
+def app_server(home: Path, env: dict[str, str], *flags: str, timeout: float = 300) -> Iterator[str]:
+    """app.py on a free loopback port (`env` over os.environ, `flags` after --port), its output in
+    home/app.log; yields the URL once it answers. Fails the test with the log's tail when the app
+    exits first, or when it does not answer in `timeout` s (start-up under a shared machine's load,
+    30 on 2 cores, took > 120 s). Terminated on exit."""
+    import pytest
+
+    port = free_port()
+    with open(home / "app.log", "w") as log:
+        proc = subprocess.Popen([sys.executable, str(ROOT / "app.py"), "--port", str(port), *flags],
+                                env={**os.environ, **env}, stdout=log, stderr=subprocess.STDOUT)
+        try:
+            url = f"http://127.0.0.1:{port}/"
+            deadline = time.time() + timeout
+            while time.time() < deadline:
+                try:
+                    urllib.request.urlopen(url, timeout=2)
+                    break
+                except OSError:
+                    assert proc.poll() is None, (home / "app.log").read_text()[-3000:]
+                    time.sleep(0.5)
+            else:
+                pytest.fail(f"the app did not start in {timeout:.0f} s")
+            yield url
+        finally:
+            proc.terminate()
+            proc.wait(timeout=20)
 
 
 class LlamaServer:

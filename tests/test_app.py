@@ -3,11 +3,8 @@
 from __future__ import annotations
 
 import json
-import os
 import re
 import shutil
-import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
@@ -16,15 +13,13 @@ from pathlib import Path
 
 import pytest
 from conftest import make_settings
-from helpers import free_port, make_pdf, paper_pages
+from helpers import CHROMIUM, app_server, free_port, make_pdf, paper_pages
+from helpers import CHROMIUM_ARGS as ARGS
 
 from paperdojo.library.ingest import ingest
 
 ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = ROOT / "test-artifacts"
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
 
 @pytest.fixture(scope="module")
@@ -40,26 +35,9 @@ def app(shared, embedder, tmp_path_factory):
     settings = make_settings(home)
     settings.reading_list.write_text("")
     ingest(settings, [pdfs], embedder=embedder)
-    port = free_port()
-    env = {**os.environ, "PAPERDOJO_HOME": str(home), "PAPERDOJO_READING_LIST": str(settings.reading_list)}
-    log = open(home / "app.log", "w")  # noqa: SIM115 - closed below
-    proc = subprocess.Popen([sys.executable, str(ROOT / "app.py"), "--port", str(port)], env=env,
-                            stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}/"
-    deadline = time.time() + 300  # start-up under a shared machine's load (30 on 2 cores) took > 120 s
-    while time.time() < deadline:
-        try:
-            urllib.request.urlopen(url, timeout=2)
-            break
-        except OSError:
-            assert proc.poll() is None, (home / "app.log").read_text()[-3000:]
-            time.sleep(0.5)
-    else:
-        pytest.fail("the app did not start in 300 s")
-    yield url, home
-    proc.terminate()
-    proc.wait(timeout=20)
-    log.close()
+    env = {"PAPERDOJO_HOME": str(home), "PAPERDOJO_READING_LIST": str(settings.reading_list)}
+    with app_server(home, env) as url:
+        yield url, home
 
 
 def dev_question(shared: Path, qid: str) -> str:

@@ -5,25 +5,16 @@ their own attempts and mastery. The app writes nothing to the home's index."""
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
-import subprocess
-import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
-from helpers import PIPE_QUESTION, free_port, two_paper_home
+from helpers import CHROMIUM, PIPE_QUESTION, app_server, free_port, two_paper_home
+from helpers import CHROMIUM_ARGS as ARGS
 
 from paperdojo.study.accounts import Accounts
 from paperdojo.study.progress import ProgressStore
 
-ROOT = Path(__file__).resolve().parents[1]
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 QUESTIONS = PIPE_QUESTION
 GOOD = ("To save activation memory, each stage recomputes its forward pass during the backward pass "
         "instead of storing activations, trading extra compute for memory.")
@@ -48,28 +39,11 @@ def server(tmp_path_factory, embedder, request):
     accounts.add("ada", "pw-ada")
     accounts.add("bob", "pw-bob")
     index_before = snapshot(settings.index_dir)
-    port = free_port()
-    env = {**os.environ, "PAPERDOJO_HOME": str(root), "PAPERDOJO_READING_LIST": str(settings.reading_list),
+    env = {"PAPERDOJO_HOME": str(root), "PAPERDOJO_READING_LIST": str(settings.reading_list),
            "PAPERDOJO_QUESTIONS_FILE": str(settings.questions_file), "PAPERDOJO_PROGRESS_URL": url}
-    log = open(root / "app.log", "w")  # noqa: SIM115 - closed below
-    proc = subprocess.Popen([sys.executable, str(ROOT / "app.py"), "--port", str(port), "--read-only"],
-                            env=env, stdout=log, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}/"
-    deadline = time.time() + 300
-    while time.time() < deadline:
-        try:
-            urllib.request.urlopen(base, timeout=2)
-            break
-        except OSError:
-            assert proc.poll() is None, (root / "app.log").read_text()[-3000:]
-            time.sleep(0.5)
-    else:
-        pytest.fail("the app did not start in 300 s")
-    store = ProgressStore(url=url) if url else ProgressStore(settings.progress_db)
-    yield base, settings, store, index_before
-    proc.terminate()
-    proc.wait(timeout=20)
-    log.close()
+    with app_server(root, env, "--read-only") as base:
+        store = ProgressStore(url=url) if url else ProgressStore(settings.progress_db)
+        yield base, settings, store, index_before
     store.close()
 
 

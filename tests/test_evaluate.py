@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 from helpers import two_paper_home
@@ -36,8 +37,27 @@ def test_eval_cli_with_baseline(tmp_path, embedder, capsys, monkeypatch):
     assert report["false_refusal_rate"] == 0.0 and report["citation_precision"] >= 0.5
     assert report["baseline"]["refusal_rate"] == 0.0  # the usual pipeline never says "not covered"
     assert report["baseline"]["pages"] == 2 and "ratios" in report
-    assert main(["--home", str(settings.home), "eval", str(qfile), "--no-baseline"]) == 0
-    assert "page_hit@5" in capsys.readouterr().out
+    assert main(["--home", str(settings.home), "eval", str(qfile)]) == 0
+    rows = metric_rows(capsys.readouterr().out)
+    # every row is one scalar metric: ours, the usual pipeline's, the ratio (the per-question records
+    # once stood in a row of their own, over 12 lines, under a name a readability count shared)
+    for row in rows:
+        assert len(row) <= 4 and not any(c.startswith(("[", "{", "'")) for c in row), row
+        assert all(re.fullmatch(r"-?[\d.]+|\d+/\d+", c) for c in row[1:]), row
+    assert [r[0] for r in rows][:3] == ["doc_hit@5", "page_hit@5", "mrr@10"] and len(rows) == 22
+
+
+def metric_rows(text: str) -> list[list[str]]:
+    """The rows of the first metric table `paperdojo eval` printed, as lists of cells (the cells of a
+    row that wraps over several lines each stand as a row of their own)."""
+    lines = text.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.split()[:1] == ["metric"])
+    rows = []
+    for line in lines[start + 2:]:
+        if not line.strip():
+            break
+        rows.append(re.split(r"\s{2,}", line.strip()))
+    return rows
 
 
 def test_ndcg():

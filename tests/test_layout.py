@@ -5,14 +5,19 @@ Layers, lowest first: the shared core (settings, records, util), `library` (sour
 `answering` (index -> answer), `study` (answer -> grade), `evaluation`, then the facade
 (`workspace`, `doctor`) and the front ends (`cli`, `app`, and any server). A module may import its
 own layer and the layers below it, never above; and no two modules import each other in a circle.
+The front ends go through the Workspace facade: none wires a store, embedder, retriever, answerer or
+grader itself.
 """
 
 from __future__ import annotations
 
 import ast
+import dataclasses
+import importlib
 from pathlib import Path
 
-SRC = Path(__file__).resolve().parents[1] / "src"
+ROOT = Path(__file__).resolve().parents[1]
+SRC = ROOT / "src"
 PACKAGE = SRC / "paperdojo"
 
 LAYERS = {
@@ -119,3 +124,90 @@ def test_the_checks_catch_a_cycle_and_an_upward_import(tmp_path: Path) -> None:
     assert find_cycles({"paperdojo.answering.x": {"paperdojo.answering.y"},
                         "paperdojo.answering.y": {"paperdojo.answering.x"}})
     assert not find_cycles({"paperdojo.answering.x": {"paperdojo.library.y"}, "paperdojo.library.y": set()})
+
+
+# ----------------------------------------------------------------- front ends go through Workspace
+FRONT_ENDS = ("paperdojo.cli", "paperdojo.app", "paperdojo.mcp_server")
+# what a front end may take from the modules that load, embed and search an index: their errors, and
+# from retrieve also its plain records (Filters, Hit, SectionHit); never load_index, Embedder,
+# Retriever, find_sections... (the Workspace holds those)
+WIRING = {"paperdojo.library.store": ("error",), "paperdojo.library.embed": ("error",),
+          "paperdojo.answering.retrieve": ("error", "dataclass")}
+BUILT_BY_WORKSPACE = {"Answerer", "Grader", "Retriever", "Embedder", "SentenceVectors"}
+
+
+def _takeable(module: str, name: str) -> bool:
+    obj = getattr(importlib.import_module(module), name, None)
+    kinds = WIRING[module]
+    return isinstance(obj, type) and (issubclass(obj, Exception)
+                                      or ("dataclass" in kinds and dataclasses.is_dataclass(obj)))
+
+
+def wiring(path: Path, module: str) -> list[str]:
+    """Where `path` (a front end) wires the index itself: a name it takes from a WIRING module that is
+    not an error or record (imported by name, or read as an attribute of the imported module), or a
+    call that builds one of BUILT_BY_WORKSPACE (Answerer(...), Answerer.from_settings(...))."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    package = module if path.name == "__init__.py" else module.rpartition(".")[0]
+    aliases: dict[str, str] = {}  # local name -> wiring module
+    taken: list[tuple[int, str, str]] = []  # (line, wiring module, name)
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            for a in node.names:
+                if a.name in WIRING and a.asname:
+                    aliases[a.asname] = a.name
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                parts = package.split(".")[: len(package.split(".")) - (node.level - 1)]
+                base = ".".join(parts + ([node.module] if node.module else []))
+            for a in node.names:
+                if f"{base}.{a.name}" in WIRING:
+                    aliases[a.asname or a.name] = f"{base}.{a.name}"
+                elif base in WIRING:
+                    taken.append((node.lineno, base, a.name))
+    bad: list[str] = []
+    for node in ast.walk(tree):
+        if (isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name)
+                and node.value.id in aliases):
+            taken.append((node.lineno, aliases[node.value.id], node.attr))
+        elif isinstance(node, ast.Call):
+            func = node.func.value if isinstance(node.func, ast.Attribute) else node.func
+            if isinstance(func, ast.Name) and func.id in BUILT_BY_WORKSPACE:
+                bad.append(f"{path.name}:{node.lineno} builds {ast.unparse(node.func)}")
+    bad += [f"{path.name}:{line} uses {mod}.{name}" for line, mod, name in taken if not _takeable(mod, name)]
+    return bad
+
+
+def _front_end_files() -> list[tuple[Path, str]]:
+    files = [(p, _module_name(p)) for p in sorted(PACKAGE.rglob("*.py"))
+             if _module_name(p).startswith(FRONT_ENDS)]
+    return [*files, (ROOT / "app.py", "app")]
+
+
+def test_front_ends_wire_no_index_themselves() -> None:
+    """The CLI, the app and the MCP server reach the index only through Workspace (the developers'
+    guide: front ends share one facade over an index)."""
+    files = _front_end_files()
+    assert {m for _, m in files} >= {"paperdojo.cli.answers", "paperdojo.app.search", "paperdojo.mcp_server"}
+    bad = [b for path, module in files for b in wiring(path, module)]
+    assert not bad, "front ends that wire the index themselves (go through paperdojo.workspace):\n" + \
+        "\n".join(bad)
+
+
+def test_the_wiring_check_catches_a_front_end_that_builds_its_own(tmp_path: Path) -> None:
+    bad = tmp_path / "cmd.py"
+    bad.write_text("from paperdojo.library import store\nfrom paperdojo.library.embed import Embedder\n"
+                   "from paperdojo.answering.retrieve import Filters, EmptyQuery, find_sections\n"
+                   "from paperdojo.library.store import IndexProblem\n"
+                   "def run(s):\n    index = store.load_index(s.index_dir)\n"
+                   "    a = Answerer.from_settings(Retriever(index, Embedder(s)), s)\n"
+                   "    try:\n        return Grader(a), find_sections, Filters()\n"
+                   "    except (store.IndexProblem, IndexProblem, EmptyQuery):\n        return None\n")
+    found = wiring(bad, "paperdojo.cli.cmd")
+    assert sorted(found) == sorted([
+        "cmd.py:2 uses paperdojo.library.embed.Embedder",
+        "cmd.py:3 uses paperdojo.answering.retrieve.find_sections",
+        "cmd.py:6 uses paperdojo.library.store.load_index",
+        "cmd.py:7 builds Answerer.from_settings", "cmd.py:7 builds Retriever", "cmd.py:7 builds Embedder",
+        "cmd.py:9 builds Grader"]), found

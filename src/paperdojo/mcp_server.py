@@ -191,7 +191,7 @@ class PaperdojoMCP:
             # our written bank first; the per-section questions only when there is no bank
             questions = (all_questions(self.workspace.settings.questions_file, answerer, generated=False)
                          or all_questions(self.workspace.settings.questions_file, answerer))
-            embedder = answerer.retriever.embedder
+            embedder = self.workspace.query_embedder()
             chosen: list[str] = []
             if questions:
                 vecs = embedder.encode([topic] + [f"{q.category}: {q.text}" for q in questions])

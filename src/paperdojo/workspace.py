@@ -1,10 +1,11 @@
-"""A long-lived handle on one paperdojo home for apps: the loaded index, retriever and answerer.
+"""A handle on one paperdojo home for every front end: the loaded index, retriever, answerer and grader.
 
 Loads lazily and follows the index: every use checks the live generation (index/CURRENT, one
 small file) and, when an ingest (this app's or a shell's) made a newer one, loads it while the old
 one keeps answering, then switches in one assignment. Counts, filters and the Library are read from
 the same loaded generation as the answers. Index problems become messages a person can act on.
-The Gradio app (and anything else that serves many questions) goes through this.
+The Gradio app, the MCP server and the `paperdojo` command all go through this: none of them
+builds a store, retriever, embedder, answerer or grader itself (tests/test_layout.py checks).
 """
 
 from __future__ import annotations
@@ -12,20 +13,21 @@ from __future__ import annotations
 import contextlib
 import logging
 import threading
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from paperdojo.answering.answer import Answer, Answerer
+from paperdojo.answering.answer import Answer, Answerer, Conversation
 from paperdojo.answering.llm import LLMError, from_settings
 from paperdojo.answering.retrieve import Filters, Retriever, SectionHit, find_sections, merge_chunks
 from paperdojo.answering.sentence_vectors import SentenceVectors
-from paperdojo.library import bibliography, catalog, ingest, store, watch
+from paperdojo.library import catalog, ingest, store
 from paperdojo.library.embed import Embedder
 from paperdojo.records import Chunk, ParsedDoc
 from paperdojo.settings import Settings
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # bibliography and watch are imported on use: the CLI's `progress` needs neither
+    from paperdojo.library import bibliography, watch
     from paperdojo.study.accounts import Accounts
     from paperdojo.study.interview import Grader
     from paperdojo.study.progress import Progress, ProgressStore
@@ -96,9 +98,12 @@ class Workspace:
                 log.exception("the new index generation could not be loaded; keeping %s", self._generation)
                 return self._answerer
             with self._lock:
+                before = self._generation
                 self._answerer, self._generation, self._interview = answerer, name, None
                 self._docs = None
-            log.info("now serving index generation %s", name)
+            # a switch is news; the first load is not (servers log what they serve; one command is quiet)
+            log.log(logging.INFO if before else logging.DEBUG, "now serving index generation %s%s", name,
+                    f" (was {before})" if before else "")
             if self._warm is not None:
                 self._fill_sentences(answerer)
             return answerer
@@ -108,8 +113,10 @@ class Workspace:
     def _load(self) -> tuple[Answerer, str]:
         s = self.settings
         index = store.load_index(s.index_dir)
-        answerer = Answerer.from_settings(Retriever.from_settings(index, self.embedder, s), s,
-                                          sentences=self.sentences)
+        retriever = Retriever.from_settings(index, self.embedder, s)
+        if self.sentences.inner is not retriever.embedder:  # an index built through another backend:
+            self.sentences = SentenceVectors(retriever.embedder)  # its sentences are embedded alike
+        answerer = Answerer.from_settings(retriever, s, sentences=self.sentences)
         # the index's files stay open (SQLite, memory maps), so they are read on demand even after a
         # newer generation replaced them
         return answerer, index.path.name
@@ -124,17 +131,27 @@ class Workspace:
         indexed = sum(d.get("status") == "indexed" for d in docs.values())
         return True, f"{indexed} papers, {len(answerer.retriever.chunks)} passages indexed"
 
-    def interview(self, user: str | None = None):  # noqa: ANN201 - (Grader, Progress, questions)
-        """The grader over the live index, `user`'s progress (default settings.user) and the questions.
+    def grader(self, extractive: bool = False) -> Grader:
+        """The interview grader over the live index (study.interview.Grader), kept while the
+        generation stays; with `extractive`, a new one over `extractive_answerer()` (no language
+        model: what `paperdojo eval --grading` measures). Raises IndexProblem without an index."""
+        from paperdojo.study.interview import Grader
 
-        Raises IndexProblem without an index, ProgressError when the progress store cannot be reached."""
-        from paperdojo.study.interview import Grader, all_questions
-
+        if extractive:
+            return Grader(self.extractive_answerer())
         answerer = self.answerer()
         with self._lock:
             if self._interview is None or self._interview.answerer is not answerer:
                 self._interview = Grader(answerer)
-            grader = self._interview
+            return self._interview
+
+    def interview(self, user: str | None = None):  # noqa: ANN201 - (Grader, Progress, questions)
+        """The grader over the live index, `user`'s progress (default settings.user) and the questions.
+
+        Raises IndexProblem without an index, ProgressError when the progress store cannot be reached."""
+        from paperdojo.study.interview import all_questions
+
+        grader = self.grader()
         return grader, self.progress(user), all_questions(self.settings.questions_file, grader.answerer)
 
     def progress(self, user: str | None = None) -> Progress:
@@ -229,6 +246,8 @@ class Workspace:
     def citation_records(self, ids: list[str] | None = None) -> list[bibliography.Record]:
         """Citation records of the library's papers (or of `ids`, in that order; NotFound for an
         unknown id), completed from the indexed first pages when there is an index."""
+        from paperdojo.library import bibliography
+
         papers = {p.id: p for p in catalog.load_catalog(self.settings)}
         unknown = [i for i in ids or [] if i not in papers]
         if unknown:
@@ -252,6 +271,39 @@ class Workspace:
     def ask(self, question: str, filters: Filters | None = None, k: int | None = None) -> Answer:
         """The cited answer (EmptyQuery for a blank question, IndexProblem without an index)."""
         return self.answerer().answer(question, filters, k)
+
+    def stream(self, question: str, filters: Filters | None = None, k: int | None = None,
+               conversation: Conversation | None = None) -> Iterator[str | Answer]:
+        """The answer as it is written: a language model's text pieces, then the checked Answer
+        (Answerer.stream; extractive: the Answer alone). `k`: passages to draw on (default 5);
+        `conversation`: the chat a follow-up belongs to. EmptyQuery, IndexProblem as `ask`."""
+        return self.answerer().stream(question, filters, k, conversation)
+
+    def extractive_answerer(self) -> Answerer:
+        """A new answerer over the loaded passages that only quotes sentences (no language model,
+        whatever the settings say), sharing the sentence vectors: the "extractive, same passages"
+        column of `paperdojo eval` and the grader it measures. IndexProblem without an index."""
+        s = self.settings
+        return Answerer(self.answerer().retriever, s.min_similarity, min_support=s.min_support,
+                        sentences=self.sentences)
+
+    def query_embedder(self) -> Embedder:
+        """The embedder that searches the loaded index: the settings' model through the backend the
+        index was built with (Embedder.matching). IndexProblem without an index."""
+        return self.answerer().retriever.embedder
+
+    def manifest(self) -> dict:
+        """The live generation's manifest ({"docs": {paper id: status record}, ...}, library.store),
+        read from its small file without loading the index; {} when there is no readable index."""
+        try:
+            return store.read_manifest(self.settings.index_dir) or {}
+        except store.IndexProblem:
+            return {}
+
+    def close(self) -> None:
+        """Stop filling sentence vectors and the embedder's worker processes (they start again on use)."""
+        self.stop_warming()
+        self.embedder.close()
 
     def search_sections(self, topic: str, k: int = 8, filters: Filters | None = None) -> list[SectionHit]:
         """The sections that discuss `topic`, best first (see retrieve.find_sections)."""
@@ -365,12 +417,16 @@ class Workspace:
 
     def folders(self) -> list[watch.FolderStatus]:
         """The watched folders with each PDF's status and the coverage (N of M files indexed)."""
+        from paperdojo.library import watch
+
         return watch.folder_status(self.settings, watch.watched_folders(self.settings))
 
     def start_watching(self, folders: list[Path]) -> threading.Event:
         """Keep the library in step with `folders` in a background thread (library.watch); each
         sync goes through run_ingest, so answers switch to the new generation. Set the returned
         event to stop. IndexBusy when the app serves read-only."""
+        from paperdojo.library import watch
+
         self.check_writable()
         folders = watch.remember(self.settings, folders)
         stop = threading.Event()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import gradio as gr
 
-from paperdojo.answering.retrieve import Filters, find_sections
+from paperdojo.answering.retrieve import Filters
 from paperdojo.app import safe
 from paperdojo.app.common import choices, located, page_image, show_source, source_card, source_record
 from paperdojo.library import store
@@ -17,8 +17,7 @@ def search(ws: Workspace, topic: str, papers: list[str] | None, categories: list
         gr.Warning("Type a topic first.")
         return [], gr.update(choices=[], value=None), "", "", None
     try:
-        results = find_sections(ws.answerer().retriever, topic, 10,
-                                Filters(set(papers or []), set(categories or [])))
+        results = ws.search_sections(topic, 10, Filters(set(papers or []), set(categories or [])))
     except store.IndexProblem as exc:
         return [], gr.update(choices=[], value=None), f"⚠️ {safe.text(exc)}", "", None
     found = []

@@ -5,15 +5,12 @@ from __future__ import annotations
 import argparse
 import json
 
-from paperdojo.cli.common import filters_of, retriever, settings_of
+from paperdojo.cli.common import filters_of, settings_of, workspace
 from paperdojo.cli.output import console, marked, out, print_answer
 
 
 def cmd_search(args: argparse.Namespace) -> int:
-    from paperdojo.answering.retrieve import find_sections
-
-    settings = settings_of(args)
-    results = find_sections(retriever(settings), args.topic, args.k, filters_of(args))
+    results = workspace(settings_of(args)).search_sections(args.topic, args.k, filters_of(args))
     if args.json:
         print(json.dumps([r.to_json() for r in results], indent=1))
         return 0
@@ -27,13 +24,14 @@ def cmd_search(args: argparse.Namespace) -> int:
     return 0
 
 
-def stream_answer(answerer, question: str, filters=None, k: int | None = None,  # noqa: ANN001
+def stream_answer(ws, question: str, filters=None, k: int | None = None,  # noqa: ANN001
                   conversation=None):  # noqa: ANN001, ANN201 - returns paperdojo.answering.answer.Answer
-    """Print a language model's text as it comes, then the checked answer with its sources."""
+    """Print a language model's text as it comes, then the checked answer with its sources
+    (`ws`: the Workspace answering)."""
     from paperdojo.answering.answer import Answer
 
     streamed: list[str] = []
-    for item in answerer.stream(question, filters, k, conversation):
+    for item in ws.stream(question, filters, k, conversation):
         if isinstance(item, Answer):
             if streamed:
                 out.print()
@@ -46,11 +44,11 @@ def stream_answer(answerer, question: str, filters=None, k: int | None = None,  
 
 def cmd_chat(args: argparse.Namespace) -> int:
     """A conversation in the terminal: follow-up questions keep the previous topic and papers."""
-    from paperdojo.answering.answer import Answerer, Conversation
+    from paperdojo.answering.answer import Conversation
     from paperdojo.answering.retrieve import EmptyQuery
 
-    settings = settings_of(args)
-    answerer = Answerer.from_settings(retriever(settings), settings, args.k)
+    ws = workspace(settings_of(args))
+    ws.answerer()  # a missing or broken index is said before the first question
     conversation = Conversation()
     console.print("Ask about the papers; a question that leans on the last one (\"how does it scale?\") "
                   "keeps its context. /new starts a new chat; an empty line or Ctrl-D ends.")
@@ -66,20 +64,17 @@ def cmd_chat(args: argparse.Namespace) -> int:
             console.print("new chat: the next question is answered on its own")
             continue
         try:
-            stream_answer(answerer, question, filters_of(args), args.k, conversation)
+            stream_answer(ws, question, filters_of(args), args.k, conversation)
         except EmptyQuery as exc:
             console.print(f"[red]{exc}[/]")
 
 
 def cmd_ask(args: argparse.Namespace) -> int:
-    from paperdojo.answering.answer import Answerer
-
-    settings = settings_of(args)
-    answerer = Answerer.from_settings(retriever(settings), settings, args.k)
+    ws = workspace(settings_of(args))
     if args.json:
-        print(json.dumps(answerer.answer(args.question, filters_of(args), args.k).to_json(), indent=1))
+        print(json.dumps(ws.ask(args.question, filters_of(args), args.k).to_json(), indent=1))
     else:
-        stream_answer(answerer, args.question, filters_of(args), args.k)
+        stream_answer(ws, args.question, filters_of(args), args.k)
     return 0
 
 

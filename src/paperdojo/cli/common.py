@@ -1,12 +1,15 @@
 """What every command group of the CLI shares: the settings from the flags, the language-model flags,
-and the retriever and filters the answering commands build from them."""
+the Workspace (the one facade over the home's index) and the filters the answering commands use."""
 
 from __future__ import annotations
 
 import argparse
+from typing import TYPE_CHECKING
 
-from paperdojo.library import store
 from paperdojo.settings import Settings
+
+if TYPE_CHECKING:
+    from paperdojo.workspace import Workspace
 
 LLM_FLAGS = {"provider": "llm_provider", "model": "llm_model", "base_url": "llm_base_url",
              "api_key_env": "llm_api_key_env", "temperature": "llm_temperature",
@@ -37,13 +40,13 @@ def llm_flags() -> argparse.ArgumentParser:
     return p
 
 
-def retriever(settings: Settings):  # noqa: ANN202 - imported lazily: torch is slow to import
-    """A Retriever over the live index. Raises store.IndexProblem when there is none or it is broken."""
-    from paperdojo.answering.retrieve import Retriever
-    from paperdojo.library.embed import Embedder
+def workspace(settings: Settings) -> Workspace:
+    """The Workspace over the home the settings name: the index, answerer and grader are loaded on
+    first use (store.IndexProblem then when there is none or it is broken). Imported lazily: torch
+    is slow to import, and `--help` or `papers` need none of it."""
+    from paperdojo.workspace import Workspace
 
-    index = store.load_index(settings.index_dir)
-    return Retriever.from_settings(index, Embedder(settings), settings)
+    return Workspace(settings)
 
 
 def filters_of(args: argparse.Namespace):  # noqa: ANN202

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from rich.markup import escape
 
-from paperdojo.cli.common import settings_of
+from paperdojo.cli.common import settings_of, workspace
 from paperdojo.cli.output import console
 from paperdojo.settings import Settings
 
@@ -27,14 +27,13 @@ def cmd_export_anki(args: argparse.Namespace, settings: Settings) -> int:
     from paperdojo.study.accounts import acting_user
     from paperdojo.study.anki import build_cards, weak_questions, write_apkg
     from paperdojo.study.interview import all_questions, pick
-    from paperdojo.study.progress import Progress
-    from paperdojo.workspace import Workspace
 
-    answerer = Workspace(settings).answerer()
+    ws = workspace(settings)
+    answerer = ws.answerer()
     questions = pick(all_questions(settings.questions_file, answerer, args.generated),
                      set(args.category or []), set(args.paper or []), None)
     if args.weak:
-        questions = weak_questions(questions, Progress.open(settings, acting_user(settings)), args.below)
+        questions = weak_questions(questions, ws.progress(acting_user(settings)), args.below)
         if not questions:
             console.print(f"no weak topics: no question or topic of yours is below {args.below:.0%} "
                           "(answer some with `paperdojo interview` first)")
@@ -53,9 +52,8 @@ def cmd_export_anki(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_export_citations(args: argparse.Namespace, settings: Settings) -> int:
     from paperdojo.library.bibliography import to_bibtex, to_csl_json
-    from paperdojo.workspace import Workspace
 
-    ws = Workspace(settings)
+    ws = workspace(settings)
     ids = list(args.paper or []) or None
     if args.cited:
         answer = ws.ask(args.cited)
@@ -75,7 +73,6 @@ def cmd_export_citations(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_import_zotero(args: argparse.Namespace, settings: Settings) -> int:
     from paperdojo.library import zotero
-    from paperdojo.workspace import Workspace
 
     if bool(args.data_dir) == bool(args.local):
         raise ValueError("give either --data-dir DIR (Zotero's data folder) or --local "
@@ -98,7 +95,7 @@ def cmd_import_zotero(args: argparse.Namespace, settings: Settings) -> int:
         if done == total:
             console.print(f"  {stage}: {done}/{total}")
 
-    ingest_report = Workspace(settings).run_ingest(only=report.added, progress=progress)
+    ingest_report = workspace(settings).run_ingest(only=report.added, progress=progress)
     failed = [d for d in ingest_report.docs if d.id in report.added and d.status != "indexed"]
     for d in failed:
         console.print(f"[red]not indexed[/] {d.id}: {escape(d.reason)}")

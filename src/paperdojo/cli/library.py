@@ -12,7 +12,7 @@ from rich import box
 from rich.markup import escape
 from rich.table import Table
 
-from paperdojo.cli.common import settings_of
+from paperdojo.cli.common import settings_of, workspace
 from paperdojo.cli.output import STATUS_STYLE, console, out, with_progress
 from paperdojo.library import catalog, ingest
 from paperdojo.settings import Settings
@@ -82,28 +82,25 @@ def _print_folders(folders: Sequence) -> None:  # watch.FolderStatus
 
 
 def cmd_papers(args: argparse.Namespace) -> int:
-    from paperdojo.workspace import Workspace
-
     settings = settings_of(args)
     if args.set_category:
         paper_id, category = args.set_category
         paper = catalog.set_category(settings, paper_id, category)
         run_ingest(settings)  # the index's manifest follows (every paper's part is reused)
         console.print(f"[bold]{paper.id}[/] is now in {escape(paper.category)!r}")
-    workspace = Workspace(settings)
-    statuses = workspace.papers()
+    ws = workspace(settings)
+    statuses = ws.papers()
     if args.json:
         print(json.dumps([s.to_json() for s in statuses], indent=1))
         return 0
     _print_docs(statuses)
-    _print_folders(workspace.folders())
+    _print_folders(ws.folders())
     return 0
 
 
 def cmd_watch(args: argparse.Namespace) -> int:
     """Keep the library in step with folders of PDFs until Ctrl-C (or one sync with --once)."""
     from paperdojo.library import watch
-    from paperdojo.library.embed import Embedder
 
     settings = settings_of(args)
     if args.status:
@@ -120,10 +117,11 @@ def cmd_watch(args: argparse.Namespace) -> int:
     except NotADirectoryError as exc:
         raise ValueError(str(exc)) from exc
 
-    embedder = Embedder(settings)  # one for every sync: its worker processes stay up between changes
+    # the workspace's embedder serves every sync: its worker processes stay up between changes
+    ws = workspace(settings)
 
     def run_sync() -> None:
-        report = run_ingest_watched(settings, folders, embedder)
+        report = run_ingest_watched(settings, folders, ws.embedder)
         _print_docs(report.docs, only_problems=True)
         verb = f"wrote {report.generation}" if report.wrote_index else "the index already follows them"
         coverage = "; ".join(f"{Path(f.folder).name}: {f.coverage}"
@@ -140,7 +138,7 @@ def cmd_watch(args: argparse.Namespace) -> int:
         watch.watch(folders, run_sync, debounce_ms=args.debounce_ms, force_polling=args.poll or None)
         return 0
     finally:
-        embedder.close()
+        ws.close()
 
 
 def run_ingest_watched(settings: Settings, folders: Sequence[Path], embedder) -> ingest.IngestReport:  # noqa: ANN001

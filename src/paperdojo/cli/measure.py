@@ -11,14 +11,12 @@ from rich import box
 from rich.markup import escape
 from rich.table import Table
 
-from paperdojo.cli.common import retriever, settings_of
+from paperdojo.cli.common import settings_of, workspace
 from paperdojo.cli.output import console, out, progress_bar
-from paperdojo.library import store
 from paperdojo.settings import Settings
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
-    from paperdojo.answering.answer import Answerer
     from paperdojo.evaluation.evaluate import (
         answer_metrics,
         context_bleed,
@@ -33,7 +31,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
     if not args.questions:
         raise ValueError("give a questions file (e.g. ../shared/eval/dev.jsonl) or --grading FILE.jsonl")
     files = {Path(p): load_questions(Path(p)) for p in args.questions}
-    answerer = Answerer.from_settings(retriever(settings), settings)
+    ws = workspace(settings)
+    answerer = ws.answerer()
     if answerer.llm is not None:
         console.print(f"answers by {answerer.llm.label} at {answerer.llm.where}: {answerer.llm.check()}")
     answerer.answer("warm up the model")  # the first call pays for torch's start-up
@@ -43,20 +42,19 @@ def cmd_eval(args: argparse.Namespace) -> int:
         report: dict = evaluate_all(answerer, questions)
         report["mode"] = answerer.llm.label if answerer.llm else "extractive"
         if answerer.llm is not None:  # the extractive answers beside the model's, same passages
-            extractive = Answerer(answerer.retriever, settings.min_similarity)
-            report["extractive"] = answer_metrics(questions, extractive.answer)
+            report["extractive"] = answer_metrics(questions, ws.extractive_answerer().answer)
             report["extractive"].pop("rows")
         if args.conversation:
             others = [q for qs in files.values() for q in qs]
             report["conversation"] = context_bleed(answerer, questions, others)
         if not args.no_baseline:
-            report["baseline"] = _run_baseline(settings, questions)
+            report["baseline"] = _run_baseline(settings, ws.manifest(), questions)
             if "error" not in report["baseline"]:
                 report["ratios"] = ratios(report, report["baseline"])
         reports[path.name] = report
     first = dict(next(iter(reports.values())))
     if args.external:
-        first["external"] = _run_external(settings, answerer.retriever.embedder)
+        first["external"] = _run_external(settings, ws.query_embedder())
     if args.json:
         if not args.questions_detail:
             for r in [first, *reports.values()]:
@@ -76,12 +74,10 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
 def cmd_eval_grading(settings: Settings, path: Path, as_json: bool) -> int:
     """Grade answers of known quality; the mean per kind and how often the contract's orders hold."""
-    from paperdojo.answering.answer import Answerer
     from paperdojo.evaluation.grading import evaluate_grading, load_graded
-    from paperdojo.study.interview import Grader
 
     records = load_graded(path)
-    grader = Grader(Answerer(retriever(settings), settings.min_similarity))
+    grader = workspace(settings).grader(extractive=True)
     with progress_bar() as bar:
         task = bar.add_task("grading", total=len(records), what="")
         report = evaluate_grading(grader, records, lambda done, total: bar.update(task, completed=done))
@@ -100,11 +96,11 @@ def cmd_eval_grading(settings: Settings, path: Path, as_json: bool) -> int:
     return 0
 
 
-def _run_baseline(settings: Settings, questions: list) -> dict:
+def _run_baseline(settings: Settings, manifest: dict, questions: list) -> dict:
+    """The usual LangChain pipeline on the PDFs of the index `manifest` describes."""
     from paperdojo.evaluation.baseline import Baseline, BaselineUnavailable
     from paperdojo.evaluation.evaluate import evaluate_baseline
 
-    manifest = store.read_manifest(settings.index_dir) or {}
     pdfs = {d: Path(m["file"]) for d, m in manifest.get("docs", {}).items()
             if m.get("status") == "indexed" and m.get("file", "").endswith(".pdf")}
     console.print(f"running the usual LangChain pipeline on the same {len(pdfs)} PDFs "
@@ -133,22 +129,39 @@ def _fmt(value: object) -> str:
 _TYPE_COLUMNS = ["n", "page_hit@5", "mrr@10", "kp_recall@5", "answer_kp", "refused"]
 
 
-def _print_eval(report: dict) -> None:
+EVAL_ROWS = ["doc_hit@5", "page_hit@5", "mrr@10", "kp_recall@5", "answer_kp", "citation_precision",
+             "refused_unanswerable", "false_refusals", "retrieval_p50_ms", "p50_ms", "p95_ms", "n",
+             "mean_words", "pseudo_code", "table_rows", "captions", "footnotes", "pointers",
+             "rhetorical_questions", "formulas", "fragments", "repeated"]
+
+
+def _scalar(value: object) -> bool:
+    return value is None or isinstance(value, int | float | str)
+
+
+def eval_rows(report: dict) -> list[list[object]]:
+    """The rows of eval's metric table for one file's report (evaluate.evaluate_all, with the
+    "baseline", "extractive" and "ratios" cmd_eval adds): [metric, ours, (extractive,) usual pipeline,
+    ratio]. Only scalar metrics make rows: a metric that holds a list or a table (the per-question
+    records, by_type, missed_pages) is left to the lines and tables after it."""
     base, extractive = report.get("baseline", {}), report.get("extractive")
+    rows = []
+    for key in EVAL_ROWS + (["ungrounded", "llm_failed"] if extractive else []):
+        cells = [report.get(key), *([extractive.get(key)] if extractive else []), base.get(key),
+                 report.get("ratios", {}).get(key)]
+        if all(_scalar(c) for c in cells):
+            rows.append([key, *cells])
+    return rows
+
+
+def _print_eval(report: dict) -> None:
     columns = ["metric", f"paperdojo ({report.get('mode', 'extractive')})"]
-    columns += ["extractive, same passages"] if extractive else []
+    columns += ["extractive, same passages"] if report.get("extractive") else []
     table = Table(*columns, "usual pipeline", "ratio", box=box.SIMPLE)
-    keys = ["doc_hit@5", "page_hit@5", "mrr@10", "kp_recall@5", "answer_kp", "citation_precision",
-            "refused_unanswerable", "false_refusals", "retrieval_p50_ms", "p50_ms", "p95_ms", "n",
-            "mean_words", "pseudo_code", "table_rows", "captions", "footnotes", "pointers",
-            "rhetorical_questions", "formulas", "fragments", "repeated"]
-    keys += ["ungrounded", "llm_failed"] if extractive else []
-    for key in keys:
-        ours, theirs = report.get(key), base.get(key)
-        middle = [_fmt(extractive.get(key))] if extractive else []
-        table.add_row(key, _fmt(ours), *middle, _fmt(theirs), _fmt(report.get("ratios", {}).get(key)))
+    for key, *cells in eval_rows(report):
+        table.add_row(str(key), *[_fmt(c) for c in cells])
     out.print(table)
-    types = report.get("by_type", {})
+    base, types = report.get("baseline", {}), report.get("by_type", {})
     if types:
         # the usual columns, then any further numeric per-question field (e.g. answer words)
         extra = sorted({k for f in types.values() for k in f} - set(_TYPE_COLUMNS)

@@ -10,9 +10,8 @@ from rich import box
 from rich.markup import escape
 from rich.table import Table
 
-from paperdojo.cli.common import USER_HELP, retriever, settings_of
+from paperdojo.cli.common import USER_HELP, settings_of, workspace
 from paperdojo.cli.output import console, out, print_answer
-from paperdojo.library import store
 from paperdojo.settings import Settings
 
 
@@ -114,18 +113,16 @@ def _answer(progress, attempt: int, draft: str) -> str | None:  # noqa: ANN001
 
 
 def cmd_interview(args: argparse.Namespace) -> int:
-    from paperdojo.answering.answer import Answerer
     from paperdojo.study.accounts import acting_user
-    from paperdojo.study.interview import Grader
-    from paperdojo.study.progress import Progress
 
     settings = settings_of(args)
-    answerer = Answerer.from_settings(retriever(settings), settings)
-    questions = _interview_questions(settings, args, answerer)
+    ws = workspace(settings)
+    grader = ws.grader()
+    questions = _interview_questions(settings, args, grader.answerer)
     if not questions:
         console.print("[red]no question matches these filters[/]")
         return 1
-    grader, progress = Grader(answerer), Progress.open(settings, acting_user(settings))
+    progress = ws.progress(acting_user(settings))
     console.print(f"Mock interview: {args.n} questions. Answer in a few sentences; an empty line "
                   "submits, Ctrl-D stops. Your answers are saved as you type.")
     attempt: int | None
@@ -168,24 +165,15 @@ def cmd_interview(args: argparse.Namespace) -> int:
     return 0
 
 
-def _library_categories(settings: Settings) -> dict[str, str] | None:
-    """{paper id: category} of the indexed papers, None without an index (mastery then counts all)."""
-    try:
-        manifest = store.read_manifest(settings.index_dir) or {}
-    except store.IndexProblem:
-        return None
-    from paperdojo.study.interview import library_categories
-
-    return library_categories(manifest) or None
-
-
 def cmd_progress(args: argparse.Namespace) -> int:
     from paperdojo.study.accounts import acting_user
-    from paperdojo.study.progress import Progress
+    from paperdojo.study.interview import library_categories
 
     settings = settings_of(args)
-    progress = Progress.open(settings, acting_user(settings))
-    mastery = progress.mastery(_library_categories(settings))
+    ws = workspace(settings)
+    progress = ws.progress(acting_user(settings))
+    # the indexed papers' categories; None without an index (mastery then counts every category)
+    mastery = progress.mastery(library_categories(ws.manifest()) or None)
     if args.export:
         Path(args.export).write_text(progress.export_markdown(), encoding="utf-8")
         console.print(f"all attempts written to {args.export}")
