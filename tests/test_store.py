@@ -76,6 +76,11 @@ def test_loading_reads_no_chunk_text_and_a_query_reads_only_its_hits(tmp_path, m
     retriever = Retriever(index, embedder)
     answerer = Answerer(retriever)
     assert not [s for s in statements if "FROM chunks" in s or "FROM docs" in s], statements
+    # nor a pattern per paper: a question's names are looked up by its words (answering.names)
+    assert len(answerer.aliases) == 60 and not answerer.aliases._patterns
+    head = chunks[1234].title.split(":")[0]  # e.g. "GPipe 24": the head of a paper's title
+    assert answerer.named_papers(f"What does {head} say about bubbles?") == {chunks[1234].doc_id}
+    assert len(answerer.aliases._patterns) == 1
     hits = retriever.search("pipeline bubble micro batch schedule", k=5)
     read = _chunk_rows_read(statements)
     assert hits and len(read) <= retriever.merge_pool * 5 * retriever.merge_chunks < len(chunks) / 50
@@ -87,7 +92,10 @@ def test_loading_reads_no_chunk_text_and_a_query_reads_only_its_hits(tmp_path, m
     assert answerer.unknown_names("Is Megatron faster than ZeRO here?") == ["Megatron"]
 
 
-def test_lexical_index_scores_as_bm25s_built_from_every_chunk(tmp_path):
+@pytest.mark.parametrize("batch", [store.WRITE_BATCH, 97])
+def test_lexical_index_scores_as_bm25s_built_from_every_chunk(tmp_path, monkeypatch, batch):
+    """Also when the postings are put in place over several writer batches (97 chunks each)."""
+    monkeypatch.setattr(store, "WRITE_BATCH", batch)
     chunks, _ = _library(tmp_path / "index", 600)
     index = store.load_index(tmp_path / "index")
     stem = Stemmer.Stemmer("english")
@@ -98,6 +106,16 @@ def test_lexical_index_scores_as_bm25s_built_from_every_chunk(tmp_path):
         tokens = bm25s.tokenize([query], stopwords="en", stemmer=stem, return_ids=False,
                                 show_progress=False)[0]
         assert np.array_equal(reference.get_scores(tokens), index.bm25.get_scores(tokens))
+    ours, ref = index.bm25.scores, reference.scores
+    assert len(ours["data"]) == len(ref["data"])
+    for term, i in reference.vocab_dict.items():  # each term's postings: the same chunks, scores, order
+        if i + 1 >= len(ref["indptr"]):
+            continue  # the empty token bm25s adds
+        j = index.bm25.vocab_dict[term]
+        a = slice(ref["indptr"][i], ref["indptr"][i + 1])
+        b = slice(ours["indptr"][j], ours["indptr"][j + 1])
+        assert np.array_equal(ref["indices"][a], ours["indices"][b]), term
+        assert np.array_equal(ref["data"][a], ours["data"][b]), term
     assert isinstance(index.bm25.scores["data"], np.memmap)  # postings stay on disk
     assert "bubble" in index.vocabulary and "zzz-not-a-word" not in index.vocabulary
 
