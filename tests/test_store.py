@@ -13,7 +13,7 @@ import pytest
 import Stemmer
 
 from paperdojo.answering.answer import Answerer
-from paperdojo.answering.retrieve import Retriever
+from paperdojo.answering.retrieve import Retriever, each_paper_near_top, top_order
 from paperdojo.evaluation import scale
 from paperdojo.library import store
 from paperdojo.library.chunk import heading_text
@@ -163,3 +163,33 @@ def test_writer_refuses_chunks_and_vectors_that_do_not_pair(tmp_path):
         store.write_generation(tmp_path / "index", {"dim": 384}, doc.chunks,
                                np.zeros((9, 384), np.float32), {doc.doc_id: doc.data})
     assert store.current_generation(tmp_path / "index") is None
+
+
+def test_an_ann_search_ranks_its_candidates_as_the_fusion_over_every_chunk(tmp_path, embedder):
+    """With an ANN index the fusion runs over the candidates only; it ranks them as the fusion over
+    every chunk does with the same dense scores (-1 outside the candidates)."""
+    source = _source()
+    docs = [scale.synthetic_doc(source, i, 50) for i in range(40)]
+    chunks = [c for d in docs for c in d.chunks]
+    vectors = np.random.default_rng(0).standard_normal((len(chunks), 384)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    manifest = {"model": embedder.model_id, "dim": 384, "index_type": "ivfpq",
+                "docs": {d.doc_id: {"title": d.title, "status": "indexed"} for d in docs}}
+    store.write_generation(tmp_path / "index", manifest, iter(chunks), vectors,
+                           {d.doc_id: d.data for d in docs})
+    retriever = Retriever(store.load_index(tmp_path / "index"), embedder, lexical_candidates=50)
+    assert not retriever.exact
+    papers = {docs[3].doc_id}
+    for query in ("pipeline bubble micro batch", "optimizer state shard memory", "kernel ring collective"):
+        qvec = embedder.encode([query])[0]
+        keep = retriever.mask(None)
+        lexical = retriever.bm25_scores(query).astype(np.float64)
+        dense = retriever.dense_scores(qvec, lexical, keep, 50)
+        lexical = lexical / lexical.max()
+        fused = retriever.with_neighbours(dense + retriever.bm25_weight * lexical) + retriever.prior \
+            + retriever.paper_boost * np.isin(retriever.chunk_doc, retriever.doc_numbers(papers))
+        before = each_paper_near_top(retriever._passages(top_order(fused, 50), fused, dense, lexical, 15),
+                                     papers, 5)  # what search did before: the fusion over every chunk
+        hits = retriever.search(query, k=5, papers=papers)
+        assert [h.chunk.chunk_id for h in hits] == [h.chunk.chunk_id for h in before], query
+        assert np.allclose([h.score for h in hits], [h.score for h in before], atol=1e-5), query
