@@ -13,7 +13,7 @@ import pytest
 import Stemmer
 
 from paperdojo.answering.answer import Answerer
-from paperdojo.answering.retrieve import Retriever
+from paperdojo.answering.retrieve import Retriever, each_paper_near_top, top_order
 from paperdojo.evaluation import scale
 from paperdojo.library import store
 from paperdojo.library.chunk import heading_text
@@ -76,6 +76,11 @@ def test_loading_reads_no_chunk_text_and_a_query_reads_only_its_hits(tmp_path, m
     retriever = Retriever(index, embedder)
     answerer = Answerer(retriever)
     assert not [s for s in statements if "FROM chunks" in s or "FROM docs" in s], statements
+    # nor a pattern per paper: a question's names are looked up by its words (answering.names)
+    assert len(answerer.aliases) == 60 and not answerer.aliases._patterns
+    head = chunks[1234].title.split(":")[0]  # e.g. "GPipe 24": the head of a paper's title
+    assert answerer.named_papers(f"What does {head} say about bubbles?") == {chunks[1234].doc_id}
+    assert len(answerer.aliases._patterns) == 1
     hits = retriever.search("pipeline bubble micro batch schedule", k=5)
     read = _chunk_rows_read(statements)
     assert hits and len(read) <= retriever.merge_pool * 5 * retriever.merge_chunks < len(chunks) / 50
@@ -87,7 +92,10 @@ def test_loading_reads_no_chunk_text_and_a_query_reads_only_its_hits(tmp_path, m
     assert answerer.unknown_names("Is Megatron faster than ZeRO here?") == ["Megatron"]
 
 
-def test_lexical_index_scores_as_bm25s_built_from_every_chunk(tmp_path):
+@pytest.mark.parametrize("batch", [store.WRITE_BATCH, 97])
+def test_lexical_index_scores_as_bm25s_built_from_every_chunk(tmp_path, monkeypatch, batch):
+    """Also when the postings are put in place over several writer batches (97 chunks each)."""
+    monkeypatch.setattr(store, "WRITE_BATCH", batch)
     chunks, _ = _library(tmp_path / "index", 600)
     index = store.load_index(tmp_path / "index")
     stem = Stemmer.Stemmer("english")
@@ -98,6 +106,16 @@ def test_lexical_index_scores_as_bm25s_built_from_every_chunk(tmp_path):
         tokens = bm25s.tokenize([query], stopwords="en", stemmer=stem, return_ids=False,
                                 show_progress=False)[0]
         assert np.array_equal(reference.get_scores(tokens), index.bm25.get_scores(tokens))
+    ours, ref = index.bm25.scores, reference.scores
+    assert len(ours["data"]) == len(ref["data"])
+    for term, i in reference.vocab_dict.items():  # each term's postings: the same chunks, scores, order
+        if i + 1 >= len(ref["indptr"]):
+            continue  # the empty token bm25s adds
+        j = index.bm25.vocab_dict[term]
+        a = slice(ref["indptr"][i], ref["indptr"][i + 1])
+        b = slice(ours["indptr"][j], ours["indptr"][j + 1])
+        assert np.array_equal(ref["indices"][a], ours["indices"][b]), term
+        assert np.array_equal(ref["data"][a], ours["data"][b]), term
     assert isinstance(index.bm25.scores["data"], np.memmap)  # postings stay on disk
     assert "bubble" in index.vocabulary and "zzz-not-a-word" not in index.vocabulary
 
@@ -145,3 +163,33 @@ def test_writer_refuses_chunks_and_vectors_that_do_not_pair(tmp_path):
         store.write_generation(tmp_path / "index", {"dim": 384}, doc.chunks,
                                np.zeros((9, 384), np.float32), {doc.doc_id: doc.data})
     assert store.current_generation(tmp_path / "index") is None
+
+
+def test_an_ann_search_ranks_its_candidates_as_the_fusion_over_every_chunk(tmp_path, embedder):
+    """With an ANN index the fusion runs over the candidates only; it ranks them as the fusion over
+    every chunk does with the same dense scores (-1 outside the candidates)."""
+    source = _source()
+    docs = [scale.synthetic_doc(source, i, 50) for i in range(40)]
+    chunks = [c for d in docs for c in d.chunks]
+    vectors = np.random.default_rng(0).standard_normal((len(chunks), 384)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    manifest = {"model": embedder.model_id, "dim": 384, "index_type": "ivfpq",
+                "docs": {d.doc_id: {"title": d.title, "status": "indexed"} for d in docs}}
+    store.write_generation(tmp_path / "index", manifest, iter(chunks), vectors,
+                           {d.doc_id: d.data for d in docs})
+    retriever = Retriever(store.load_index(tmp_path / "index"), embedder, lexical_candidates=50)
+    assert not retriever.exact
+    papers = {docs[3].doc_id}
+    for query in ("pipeline bubble micro batch", "optimizer state shard memory", "kernel ring collective"):
+        qvec = embedder.encode([query])[0]
+        keep = retriever.mask(None)
+        lexical = retriever.bm25_scores(query).astype(np.float64)
+        dense = retriever.dense_scores(qvec, lexical, keep, 50)
+        lexical = lexical / lexical.max()
+        fused = retriever.with_neighbours(dense + retriever.bm25_weight * lexical) + retriever.prior \
+            + retriever.paper_boost * np.isin(retriever.chunk_doc, retriever.doc_numbers(papers))
+        before = each_paper_near_top(retriever._passages(top_order(fused, 50), fused, dense, lexical, 15),
+                                     papers, 5)  # what search did before: the fusion over every chunk
+        hits = retriever.search(query, k=5, papers=papers)
+        assert [h.chunk.chunk_id for h in hits] == [h.chunk.chunk_id for h in before], query
+        assert np.allclose([h.score for h in hits], [h.score for h in before], atol=1e-5), query

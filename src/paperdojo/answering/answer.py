@@ -31,6 +31,7 @@ from paperdojo.answering.grounding import (
     rewrite_messages,
 )
 from paperdojo.answering.llm import LLM, LLMError, from_settings
+from paperdojo.answering.names import PaperNames
 from paperdojo.answering.retrieve import (
     QUESTION_WORDS,
     Filters,
@@ -167,8 +168,8 @@ class Answerer:
         self.k = k
         self.docs = retriever.index.manifest.get("docs", {})
         self.vocab = retriever.index.vocabulary  # lower-cased words of every chunk's text and title
-        self.aliases = self._aliases(indexed=True)
-        self.absent = self._aliases(indexed=False)
+        self.aliases = PaperNames(self.docs, indexed=True)  # looked up by word: no pattern per paper
+        self.absent = PaperNames(self.docs, indexed=False)
         self._pages: PageMap | None = None
 
     def page_map(self) -> PageMap | None:
@@ -195,35 +196,18 @@ class Answerer:
                 yield cand.text
 
     # ----------------------------------------------------------------- understanding the question
-    def _aliases(self, indexed: bool) -> dict[str, re.Pattern]:
-        """Names a question may use for a paper: its id and the part of its title before ':'."""
-        out: dict[str, re.Pattern] = {}
-        for doc_id, doc in self.docs.items():
-            if (doc.get("status") == "indexed") != indexed:
-                continue
-            names = {doc_id}
-            head = (doc.get("title") or "").split(":")[0].strip()
-            if head and len(head.split()) <= 3 and head.lower() != doc_id:
-                names.add(head)
-            parts = []
-            for name in names:
-                flags = 0 if any(c.isupper() for c in name[1:]) else re.I  # "ZeRO" must look like it
-                parts.append(f"(?{'i' if flags else ''}:{re.escape(name)})")
-            out[doc_id] = re.compile(r"(?<![\w\-])(" + "|".join(parts) + r")(?![\w\-]*\w)")
-        return out
-
     def named_papers(self, text: str) -> set[str]:
-        return {doc_id for doc_id, pattern in self.aliases.items() if pattern.search(text)}
+        """The indexed papers `text` names (by id or title head, see answering.names)."""
+        return set(self.aliases.find(text))
 
     def absent_papers(self, question: str) -> list[str]:
         """Notes for papers of the library the question names but that are not indexed."""
         notes = []
-        for doc_id, pattern in self.absent.items():
-            if pattern.search(question):
-                doc = self.docs[doc_id]
-                why = doc.get("reason") or doc.get("status", "")
-                notes.append(f"{doc.get('title') or doc_id} is in your library but not indexed ({why}); "
-                             "the passages below come from papers that mention it")
+        for doc_id in self.absent.find(question):
+            doc = self.docs[doc_id]
+            why = doc.get("reason") or doc.get("status", "")
+            notes.append(f"{doc.get('title') or doc_id} is in your library but not indexed ({why}); "
+                         "the passages below come from papers that mention it")
         return notes
 
     def unknown_names(self, question: str) -> list[str]:
@@ -245,7 +229,7 @@ class Answerer:
     def own_subject(self, question: str) -> int | None:
         """Where the question first names a topic of its own (character offset): a paper of the library
         or a content word that is not in most passages; None when it names none."""
-        spots = [m.start() for pattern in self.aliases.values() for m in [pattern.search(question)] if m]
+        spots = list(self.aliases.find(question).values())
         asking = {self.retriever.stemmer.stemWord(w) for w in QUESTION_WORDS}
         for m in re.finditer(r"(?u)\b\w\w+\b", question):
             word = m.group().lower()
@@ -275,7 +259,7 @@ class Answerer:
             return True
         # a short question whose verb's subject is a pronoun ("what features does it use?")
         subject_pronoun = _AUX_PRONOUN.search(question)
-        named = [m.start() for p in self.aliases.values() for m in [p.search(question)] if m]
+        named = self.aliases.find(question).values()
         return (subject_pronoun is not None and len(question.split()) <= _SHORT
                 and not any(n < subject_pronoun.start() for n in named))
 

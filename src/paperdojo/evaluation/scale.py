@@ -102,7 +102,9 @@ def synthetic_doc(source: Source, number: int, n_passages: int, seed: int = 0) -
     rng = np.random.default_rng([seed, number])
     doc_id = f"syn{number:07d}"
     title = _title(source, rng, number)
-    text, chunks = "", []
+    parts: list[str] = []  # the passages, joined by blank lines at the end (not re-copied each time)
+    end = 0  # the length of the text so far
+    chunks = []
     pages: list[Page] = []
     sections: list[Section] = []
     section = "Abstract"
@@ -110,19 +112,19 @@ def synthetic_doc(source: Source, number: int, n_passages: int, seed: int = 0) -
         if i and rng.random() < 0.15:
             section = source.sections[int(rng.integers(len(source.sections)))]
         picked = rng.integers(len(source.sentences), size=int(rng.integers(4, 9)))
-        passage = " ".join(source.sentences[j] for j in picked)
-        start = len(text) + (2 if text else 0)
-        text = text + "\n\n" + passage if text else passage
+        passage = " ".join([source.sentences[j] for j in picked.tolist()])
+        start = end + (2 if parts else 0)
+        parts.append(passage)
+        end = start + len(passage)
         page = i // PASSAGES_PER_PAGE + 1
         if i % PASSAGES_PER_PAGE == 0:
             pages.append(Page(page, start, start))
-        pages[-1].end = len(text)
+        pages[-1].end = end
         if not sections or sections[-1].title != section:
             sections.append(Section(section, start, start))
-        sections[-1].end = len(text)
-        chunks.append(Chunk(doc_id, title, section, page, page, start, len(text), passage,
-                            len(passage.split())))
-    data = ParsedDoc(doc_id, title, text, pages, sections).to_json()
+        sections[-1].end = end
+        chunks.append(Chunk(doc_id, title, section, page, page, start, end, passage, len(passage.split())))
+    data = ParsedDoc(doc_id, title, "\n\n".join(parts), pages, sections).to_json()
     return SyntheticDoc(doc_id, title, data, chunks)
 
 
