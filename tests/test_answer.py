@@ -199,3 +199,18 @@ def test_cli_chat_new_starts_over(setup, monkeypatch, capsys):
     assert main(["--home", str(settings.home), "chat"]) == 0
     out = capsys.readouterr().out
     assert out.count("Interpreted as") == 1 and out.count("Sources") + out.count("do not cover") == 3
+
+
+@pytest.mark.parametrize("follow_up", ["and how does Shard handle it?", "so what does Shard do about this?",
+                                       "how does Shard handle that?"])
+def test_follow_up_naming_a_paper_with_a_pronoun_for_the_topic(setup, follow_up):
+    """A follow-up that names another paper but leaves its topic to a pronoun keeps the last topic."""
+    _, answerer = setup
+    conv = Conversation()
+    answerer.answer("How does Pipe save activation memory?", conversation=conv)
+    second = answerer.answer(follow_up, conversation=conv)
+    assert second.interpreted == "How does Pipe save activation memory?"
+    assert "activation memory" in second.query and second.notes[0].startswith("Interpreted as")
+    # a question with a topic of its own stands alone, pronoun or not
+    third = answerer.answer("How does Shard exchange halos and why does it need them?", conversation=conv)
+    assert not third.interpreted

@@ -54,3 +54,16 @@ def test_dont_know():
     assert says_dont_know("I don't know, sorry.") and says_dont_know("No idea, I've never used Timeloop.")
     assert not says_dont_know("I know that the scheduler does not know the output length in advance, so "
                               "it reserves memory for the maximum length of every request and wastes it.")
+
+
+def test_author_year_citations_make_no_concepts():
+    """Names in author-year citations ("(Cho & Brand, 2017)") are not concepts to know."""
+    from paperdojo.study.concepts import candidates
+
+    sentences = ["Earlier tilers (Okafor & Lindqvist, 2019; Brandt et al., 2021a) split loops by hand, "
+                 "while the Polyhedral Tiler (PolyTile) picks tile sizes from a cost model.",
+                 "Register blocking (see Nakamura & de Vries, 2015) keeps the accumulators in registers."]
+    phrases = {c.phrase for c in candidates(sentences, stem, set())}
+    assert {"Polyhedral Tiler", "PolyTile", "Register blocking", "cost model"} <= phrases
+    names = {"Okafor", "Lindqvist", "Brandt", "Nakamura", "Vries"}
+    assert not [p for p in phrases if names & set(p.split())], phrases

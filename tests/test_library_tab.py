@@ -37,3 +37,18 @@ def test_refusal_sections_render_as_emphasis_whatever_their_text():
     assert "<em>4.1 Placement for &#42;Cluster&#42;</em>, p. 7" in md
     assert "- Doc &#60;b&#62;, p. 2" in md
     assert "*4.1" not in md and "<b>" not in md
+
+
+def test_short_titles_cut_at_the_subtitle_not_at_any_colon():
+    """Source labels shorten "Name: subtitle" to "Name", but a colon inside a link or a ratio is kept."""
+    from paperdojo.app.common import choices
+
+    def record(n: int, title: str) -> dict:
+        return {"n": n, "title": title, "section": "2 Design", "page": 3, "page_last": 3, "ocr": False}
+
+    labels = choices([record(1, "Sparrow: Fast Sparse Kernels"),
+                      record(2, "Tiles at 16:9 for <a href='https://x.org'>GPUs</a>"),
+                      record(3, "Ratio:Free Scheduling")])
+    assert labels[0].startswith("[1] Sparrow — 2 Design")
+    assert labels[1].startswith("[2] Tiles at 16:9 for <a href='https://x.org'>GPUs</a> — ")
+    assert labels[2].startswith("[3] Ratio:Free Scheduling — ")

@@ -193,3 +193,19 @@ def test_html_and_markdown(tmp_path):
     doc = parse_file(readme, "readme")
     assert [s.title for s in doc.sections] == ["TPU-MLIR", "Build"]
     assert "Run the script to build." in doc.text and "code here" not in doc.text
+
+
+def test_a_line_ending_on_and_or_both_goes_on(tmp_path):
+    """A numbered list item that breaks after "both" is body text, not section 3; a heading that
+    wraps after "of" is one heading with both its lines."""
+    pages = [[("h", "1 Introduction"), "We lower a graph in four steps:",
+              "1. The graph is loaded from its file format.", "2. The graph is differentiated.",
+              "3. Extra rounds of rewriting run, both",
+              "target independent and target specific.",
+              ("h", "2 Scheduling of Kernels and"), ("h", "Memory Transfers"),
+              "The scheduler overlaps each copy with the kernel before it."]]
+    doc = parse_file(make_pdf(tmp_path / "lists.pdf", pages), "lists", "")
+    titles = [s.title for s in doc.sections]
+    assert titles == ["Front matter", "1 Introduction",
+                      "2 Scheduling of Kernels and Memory Transfers"], titles
+    assert "run, both target independent and target specific." in " ".join(doc.text.split())

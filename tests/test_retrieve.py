@@ -164,3 +164,17 @@ def test_neighbouring_hits_make_one_passage(tmp_path, embedder):
                            for x, y in spans[i + 1 :])
         if most > 1:
             assert any(b > a for a, b in spans)
+
+
+def test_marks_skip_the_words_of_asking():
+    """A snippet marks the topic's words, not the question's "how does ... work" (unless nothing else)."""
+    import Stemmer
+
+    from paperdojo.answering.retrieve import mark, query_terms
+
+    stemmer = Stemmer.Stemmer("english")
+    text = "How does the ledger work? The ledger keeps one entry per tile and what it holds."
+    marked = mark(text, query_terms(stemmer, "what does the ledger do and how does it work?"), stemmer)
+    assert marked.count("**") == 4 and "**ledger**" in marked and "**How**" not in marked
+    assert "**work" not in marked and "**what**" not in marked
+    assert "**How**" in mark(text, query_terms(stemmer, "how does it work?"), stemmer)

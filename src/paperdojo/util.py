@@ -53,3 +53,10 @@ def read_json(path: Path, default: Any = None) -> Any:
     if not path.exists():
         return default
     return json.loads(path.read_text(encoding="utf-8"))
+
+
+def short_title(title: str) -> str:
+    """A paper's title before its subtitle: the text before the first ": " ("GPipe: Easy Scaling..." ->
+    "GPipe"); the whole title when it has none (a colon inside a link or a time is no separator)."""
+    head = title.split(": ", 1)[0].strip()
+    return head or title

@@ -63,6 +63,7 @@ _OPENER = re.compile(r"^\W*(and|but|so|also|then|what about|how about|and what a
                      r"same for|what of|versus|vs\.?)\b\s*", re.I)
 _AUX_PRONOUN = re.compile(r"\b(?:does|do|did|is|are|was|were|can|could|would|will|should|has|have)\s+"
                           r"(?:it|they|this|that|these|those)\b", re.I)
+_ENDS_ON_PRONOUN = re.compile(r"\b(it|this|that|them|these|those)\W*$", re.I)
 _SHORT = 8  # words: a question this short with a pronoun for its subject leans on the last one
 _NOT_TOPICS = QUESTION_WORDS | set(STOPWORDS_EN)
 _COMMON_SHARE = 0.25  # a term in more chunks than this (model, memory, training) names no topic of its own
@@ -229,16 +230,26 @@ class Answerer:
     def own_subject(self, question: str) -> int | None:
         """Where the question first names a topic of its own (character offset): a paper of the library
         or a content word that is not in most passages; None when it names none."""
-        spots = list(self.aliases.find(question).values())
+        named, topic = self._subjects(question)
+        spots = named + topic
+        return min(spots) if spots else None
+
+    def _subjects(self, question: str) -> tuple[list[int], list[int]]:
+        """(where the question names papers of the library, where its content words outside those
+        names are): character offsets, in order; a content word is one not in most passages."""
+        found = (self.aliases.pattern(doc_id).search(question) for doc_id in self.aliases.find(question))
+        matches = [m for m in found if m]
         asking = {self.retriever.stemmer.stemWord(w) for w in QUESTION_WORDS}
+        content = []
         for m in re.finditer(r"(?u)\b\w\w+\b", question):
             word = m.group().lower()
+            if any(a.start() <= m.start() < a.end() for a in matches):
+                continue  # part of a paper's name ("ZeRO", "Flash" in "FlashAttention")
             stem = self.retriever.stemmer.stemWord(word)
             if (len(word) > 2 and word not in _NOT_TOPICS and stem not in asking
                     and self.retriever.share(stem) < _COMMON_SHARE):
-                spots.append(m.start())
-                break
-        return min(spots) if spots else None
+                content.append(m.start())
+        return [a.start() for a in matches], content
 
     def follows(self, question: str) -> bool:
         """Whether a question cannot stand alone: it points back ("how does it scale?", "and how does
@@ -256,6 +267,11 @@ class Answerer:
         back = next((m for m in _BACK.finditer(question)
                      if not any(a <= m.start() < b for a, b in dummy)), None)
         if back is not None and back.start() < subject:
+            return True
+        # a short question that ends on a pronoun for its topic and has at most a verb of its own
+        # besides paper names: "and how does ZeRO do it?", "how does Shard handle that?"
+        if (_ENDS_ON_PRONOUN.search(question) and len(question.split()) <= _SHORT
+                and len(self._subjects(question)[1]) <= 1):
             return True
         # a short question whose verb's subject is a pronoun ("what features does it use?")
         subject_pronoun = _AUX_PRONOUN.search(question)

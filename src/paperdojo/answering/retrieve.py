@@ -423,7 +423,12 @@ def stems_of(stemmer: Stemmer.Stemmer, text: str) -> set[str]:
 
 
 def mark(text: str, stems: set[str], stemmer: Stemmer.Stemmer, width: int = 320) -> str:
-    """A window of `text` around the first matched term, with matched words marked **so**."""
+    """A window of `text` around the first matched term, with matched words marked **so**.
+
+    The words of asking ("how", "does", "explain": `QUESTION_WORDS`) are not marked when the query
+    has other terms: they would light up every "How does ..." of the passage."""
+    asking = {stemmer.stemWord(w) for w in QUESTION_WORDS} | QUESTION_WORDS
+    stems = {s for s in stems if s not in asking} or stems
     words = text.split()
     hits = [i for i, w in enumerate(words)
             if stemmer.stemWord(w.strip(".,;:()[]\"'").lower()) in stems]

@@ -18,6 +18,7 @@ from paperdojo.answering.cite import cited_sentences
 from paperdojo.app import safe
 from paperdojo.app.pages import render_page
 from paperdojo.records import Chunk
+from paperdojo.util import short_title
 from paperdojo.workspace import Workspace
 
 log = logging.getLogger(__name__)
@@ -119,7 +120,7 @@ def answer_markdown(ans: Answer) -> str:
             return f'<a class="cite" href="#cite-{j}" title="source [{n}], {pages}">[{n}, {pages}]</a>'
 
         parts.append(safe.cited(ans.text, link))
-        cited = ", ".join(f"[{s.n}] {s.chunk.title.split(':')[0]}, {s.chunk.section}, "
+        cited = ", ".join(f"[{s.n}] {short_title(s.chunk.title)}, {s.chunk.section}, "
                           + ", ".join(sorted({pages_label(c.page_start, c.page_end)
                                               for c in ans.citations if c.n == s.n}, key=len))
                           + (" (OCR)" if s.chunk.ocr else "") for s in ans.cited)
@@ -169,7 +170,7 @@ def page_image(ws: Workspace, src: dict | None, cite: dict | None = None) -> Ima
 
 def choices(sources: list[dict], cited: set[int] | None = None) -> list[str]:
     """Radio labels; with `cited`, passages the answer did not use are marked."""
-    return [f"[{s['n']}] {s['title'].split(':')[0]} — {s['section']}, "
+    return [f"[{s['n']}] {short_title(s['title'])} — {s['section']}, "
             f"{pages_label(s['page'], s['page_last'])}" + ocr_mark(s)
             + ("" if cited is None or s["n"] in cited else " (not cited)") for s in sources]
 
@@ -194,7 +195,7 @@ def status_line(ws: Workspace) -> str:
 def filter_choices(ws: Workspace) -> tuple[dict, dict]:
     """Updates for the paper and category filters: the indexed papers and their categories."""
     indexed = [d for d in ws.papers() if d.status == "indexed"]
-    papers = [(f"{d.title.split(':')[0]} ({d.id})", d.id) for d in indexed]
+    papers = [(f"{short_title(d.title)} ({d.id})", d.id) for d in indexed]
     cats = sorted({d.category for d in indexed})
     return gr.update(choices=papers), gr.update(choices=cats)
 

@@ -16,6 +16,7 @@ from paperdojo.library import store
 from paperdojo.library.chunk import sentence_spans
 from paperdojo.records import Chunk
 from paperdojo.study.interview import library_categories
+from paperdojo.util import short_title
 from paperdojo.workspace import Workspace
 
 EMPTY = ("Your answer is empty: **skip this question?** Press **Skip question** to move on (nothing is "
@@ -58,7 +59,7 @@ def grade_markdown(grade, ws: Workspace | None = None) -> str:  # noqa: ANN001 -
             ch = c.hit.chunk
             cite = concept_pointer(ws, ch, c.phrase) if ws else None
             first, last = (cite["page_start"], cite["page_end"]) if cite else (ch.page_start, ch.page_start)
-            where = (f"{safe.text(ch.title.split(':')[0])}, {safe.text(ch.section)}, "
+            where = (f"{safe.text(short_title(ch.title))}, {safe.text(ch.section)}, "
                      f"{pages_label(first, last)}")
             link = file_link(ws.pdf_path(ch.doc_id), first) if ws else ""
             lines.append(f"- {safe.strong(c.phrase)} — " + (f"[{where}]({link})" if link else where))

@@ -13,6 +13,7 @@ from rich.table import Table
 from paperdojo.cli.common import USER_HELP, settings_of, workspace
 from paperdojo.cli.output import console, out, print_answer
 from paperdojo.settings import Settings
+from paperdojo.util import short_title
 
 
 def _print_grade(grade) -> None:  # noqa: ANN001 - paperdojo.study.interview.Grade
@@ -28,7 +29,7 @@ def _print_grade(grade) -> None:  # noqa: ANN001 - paperdojo.study.interview.Gra
         out.print("[yellow]Missed:[/]")
         for c in grade.missing:
             ch = c.hit.chunk
-            where = f"{ch.title.split(':')[0]}, {ch.section}, p. {ch.page_start}"
+            where = f"{short_title(ch.title)}, {ch.section}, p. {ch.page_start}"
             out.print(f"  - [bold]{escape(c.phrase)}[/]: {escape(where)}", highlight=False)
     if grade.rubric and grade.rubric.points:
         out.print("[bold]Rubric from the papers[/] (by the language model):")

@@ -41,6 +41,9 @@ RELATED_SECTIONS = re.compile(r"related work|prior work|previous work|background
                               r"references|bibliography|acknowledg", re.I)
 CAPTION = re.compile(r"^\s*(?:fig(?:ure)?|table|tab|listing|algorithm|alg)\.?\s*\d", re.I)
 CITATION_MARK = re.compile(r"\[\d+(?:[,\u2013\-]\s*\d+)*\]|\bet al\b")
+# an author-year citation in parentheses: "(Cho & Brand, 2017)", "(Schuster, 2010; Lee & Verma, 2013a)",
+# "(Jia et al., 2014)": names, not concepts (innermost parentheses holding a year)
+AUTHOR_YEAR = re.compile(r"\([^()]*?[A-Z][^()]*?\b(?:1[89]|20)\d\d[a-z]?\b[^()]*\)")
 CODE = re.compile(r"[{}=;<>]|\w\(\w*[,)]|::|->|\+\+")
 
 
@@ -90,19 +93,28 @@ def candidates(sentences: list[str], stem: Callable[[str], str], asked: set[str]
     all-reduce, FP16)."""
     out = []
     for i, sentence in enumerate(sentences):
-        tokens = WORD.findall(sentence)
-        for n in (1, 2, 3):
-            for j in range(len(tokens) - n + 1):
-                gram = tokens[j : j + n]
-                low = [w.lower() for w in gram]
-                if low[0] in STOP or low[-1] in STOP or any(len(w) < 3 or w in FUNCTION_WORDS for w in low):
-                    continue
-                if n == 1 and not looks_like_term(gram[0]):
-                    continue
-                key = tuple(stem(w) for w in term_words(" ".join(gram)))
-                if not key or 2 * len(set(key) & asked) > len(set(key)):
-                    continue
-                out.append(Candidate(" ".join(gram), key, i))
+        # author-year citations are cut out; an n-gram never spans the cut
+        for piece in AUTHOR_YEAR.split(sentence):
+            out += _piece_candidates(piece, i, stem, asked)
+    return out
+
+
+def _piece_candidates(text: str, i: int, stem: Callable[[str], str], asked: set[str]) -> list[Candidate]:
+    """`candidates` of one stretch of sentence `i` without citations."""
+    out = []
+    tokens = WORD.findall(text)
+    for n in (1, 2, 3):
+        for j in range(len(tokens) - n + 1):
+            gram = tokens[j : j + n]
+            low = [w.lower() for w in gram]
+            if low[0] in STOP or low[-1] in STOP or any(len(w) < 3 or w in FUNCTION_WORDS for w in low):
+                continue
+            if n == 1 and not looks_like_term(gram[0]):
+                continue
+            key = tuple(stem(w) for w in term_words(" ".join(gram)))
+            if not key or 2 * len(set(key) & asked) > len(set(key)):
+                continue
+            out.append(Candidate(" ".join(gram), key, i))
     return out
 
 

@@ -21,6 +21,12 @@ _APPENDIX = re.compile(r"^appendix(\s+[A-Z0-9]+)?([:.\-\s].{0,80})?$", re.I)
 ABSTRACT_INLINE = re.compile(r"^abstract\s*[\u2014\u2013:.\-]\s*(?P<rest>\S.*)$", re.I)
 _CAPTION = re.compile(r"^(figure|fig\.|table|algorithm|listing|eq\.?|equation)\s*\d", re.I)
 _ROMAN_VALUES = {"I": 1, "V": 5, "X": 10}
+# words a title does not end on: a heading line ending so goes on on the next line ("7.5 Joint
+# Optimization of Graph Substitutions and" / "Data Layout Transformations"), and a numbered list
+# item ending so is a sentence that goes on ("5. Additional rounds of optimizations occur, both")
+DANGLING = {"a", "an", "the", "and", "or", "but", "nor", "of", "to", "in", "on", "at", "by", "for", "with",
+            "from", "into", "is", "are", "was", "were", "be", "both", "either", "neither", "which", "that",
+            "whose", "as", "than", "its", "their", "our"}
 SMALL_WORDS = {"a", "an", "the", "of", "and", "or", "for", "in", "on", "to", "with", "vs", "via", "by"}
 
 
@@ -154,3 +160,9 @@ def split_run_in(line: str, named: bool = False) -> tuple[str, str] | None:
         return None
     lower = sum(w[0].islower() for w in tail[1:])
     return (head, rest) if lower >= 0.5 * (len(tail) - 1) else None
+
+
+def dangles(line: str) -> bool:
+    """Does `line` end on a word no title ends on (`DANGLING`), so that it goes on on the next line?"""
+    words = line.split()
+    return len(words) > 1 and words[-1].lower() in DANGLING

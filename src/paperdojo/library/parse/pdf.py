@@ -12,6 +12,7 @@ from paperdojo.library.parse.headings import (
     NUMBERED,
     ROMAN,
     HeadingDetector,
+    dangles,
     split_run_in,
     title_ok,
 )
@@ -33,7 +34,11 @@ def parse_pdf(path: Path, doc_id: str, title: str = "", ocr: bool = True) -> Par
     detector = HeadingDetector(caps=numbered < 3)
     items: list[tuple[int, str, str]] = []
     for number, lines in enumerate(pages, 1):
-        for line in lines:
+        skip = False
+        for i, line in enumerate(lines):
+            if skip:
+                skip = False
+                continue
             if (m := ABSTRACT_INLINE.match(line)) and "abstract" not in detector.seen_named:
                 detector.seen_named.add("abstract")
                 items.append((number, "abstract", "Abstract"))
@@ -42,6 +47,15 @@ def parse_pdf(path: Path, doc_id: str, title: str = "", ocr: bool = True) -> Par
             if (run_in := split_run_in(line, detector.caps)) and (found := detector.heading(run_in[0])):
                 items.append((number, found[1], found[0]))
                 items.append((number, "line", run_in[1]))
+                continue
+            if dangles(line) and i + 1 < len(lines):
+                # a heading ending on "and", "of", "both" goes on on the next line: the two lines are the
+                # heading, or neither is (a list item or a sentence that goes on)
+                if found := detector.heading(f"{line} {lines[i + 1].strip()}"):
+                    items.append((number, found[1], found[0]))
+                    skip = True
+                else:
+                    items.append((number, "line", line))
                 continue
             found = detector.heading(line)
             items.append((number, found[1], found[0]) if found else (number, "line", line))
