@@ -1,5 +1,6 @@
 """Text as a reader sees it: invisible duplicates dropped, columns read one after the other,
-run-in headings cut at their first ". ". The field cases are in tests/data/ (from ../shared/cases)."""
+run-in headings cut at their first ". ". The field cases of ../shared/cases (duplicate-text-layer,
+run-in-heading) are rebuilt here with fpdf2: same kind of page, written by the test."""
 
 from __future__ import annotations
 
@@ -11,8 +12,6 @@ from fpdf.enums import TextMode
 
 from paperdojo.answering.extract import candidates
 from paperdojo.library.parse import parse_file
-
-DATA = Path(__file__).parent / "data"
 
 LEFT = ["The left column opens with a sentence about loop tiling and",
         "goes on to say that tiles are chosen to fit the cache of",
@@ -57,9 +56,38 @@ def test_two_columns_read_column_by_column(tmp_path, order):
     assert text.index(whole_left) < text.index(whole_right)
 
 
-def test_invisible_duplicate_layer_is_dropped():
+DOUBLED = ["Abstract. The pelican partitioner splits a model graph at the edges with the smallest",
+           "activation tensors, which cuts pipeline communication by 41 percent. Operator fusion",
+           "merges adjacent kernels so that intermediate tensors stay in registers. The scheduler",
+           "assigns each stage of the model to one accelerator in the pipeline. Data layout",
+           "transformations change the order of tensor dimensions in memory."]
+RUN_IN = ["Abstract. Our compiler fuses producer and", "consumer loops when the consumer reads each",
+          "element once. We call this rule single-read", "fusion and it removes most round trips to",
+          "device memory.", "1 Introduction. Graph compilers lower a", "model into kernels and decide which",
+          "operators share a kernel. Vendor libraries", "fix this choice by hand, which leaves speed",
+          "on the table for new operators."]
+
+
+def _page(path: Path, title: str, lines: list[str], invisible_copy: bool = False) -> Path:
+    """A letter page titled `title` holding `lines`; with `invisible_copy` the whole text is drawn
+    again as invisible text (render mode 3) at the same places, as OCR tools leave behind (PDFium's
+    raw text then holds every line twice)."""
+    pdf = FPDF(format="letter", unit="pt")
+    pdf.set_title(title)
+    pdf.add_page()
+    pdf.set_font("Helvetica", size=10)
+    for mode in [TextMode.FILL] + ([TextMode.INVISIBLE] if invisible_copy else []):
+        pdf.text_mode = mode
+        for i, line in enumerate([title, *lines]):
+            pdf.text(72, 72 + 14 * i, line)
+    pdf.output(str(path))
+    return path
+
+
+def test_invisible_duplicate_layer_is_dropped(tmp_path):
     """The field case: each line drawn visibly and again invisibly (render mode 3) at its place."""
-    doc = parse_file(DATA / "doubled_text.pdf", "doubled")
+    pdf = _page(tmp_path / "doubled.pdf", "Doubled: Scanned Paper with an OCR Layer", DOUBLED, True)
+    doc = parse_file(pdf, "doubled")
     assert doc.text.count("The pelican partitioner splits a model graph") == 1
     assert doc.text.count("Data layout transformations change the order") == 1
     assert doc.title.startswith("Doubled")
@@ -80,9 +108,9 @@ def test_invisible_text_alone_is_kept(tmp_path):
     assert doc.text.count("The ibis allocator keeps freed blocks") == 3
 
 
-def test_run_in_heading_ends_at_its_first_period():
+def test_run_in_heading_ends_at_its_first_period(tmp_path):
     """The field case: "1 Introduction. Graph compilers lower a ..." is a heading and a sentence."""
-    doc = parse_file(DATA / "two_column.pdf", "gutter")
+    doc = parse_file(_page(tmp_path / "gutter.pdf", "Gutter: A Study of Kernel Fusion", RUN_IN), "gutter")
     titles = [s.title for s in doc.sections]
     assert "1 Introduction" in titles
     intro = next(s for s in doc.sections if s.title == "1 Introduction")
