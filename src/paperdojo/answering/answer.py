@@ -227,18 +227,10 @@ class Answerer:
                 out.append(base)
         return out
 
-    def own_subject(self, question: str) -> int | None:
-        """Where the question first names a topic of its own (character offset): a paper of the library
-        or a content word that is not in most passages; None when it names none."""
-        named, topic = self._subjects(question)
-        spots = named + topic
-        return min(spots) if spots else None
-
     def _subjects(self, question: str) -> tuple[list[int], list[int]]:
         """(where the question names papers of the library, where its content words outside those
         names are): character offsets, in order; a content word is one not in most passages."""
-        found = (self.aliases.pattern(doc_id).search(question) for doc_id in self.aliases.find(question))
-        matches = [m for m in found if m]
+        matches = list(self.aliases.matches(question).values())
         asking = {self.retriever.stemmer.stemWord(w) for w in QUESTION_WORDS}
         content = []
         for m in re.finditer(r"(?u)\b\w\w+\b", question):
@@ -255,9 +247,10 @@ class Answerer:
         """Whether a question cannot stand alone: it points back ("how does it scale?", "and how does
         that compare to X?") before naming anything of its own, continues with a short fragment ("what
         about ZeRO?"), or names no topic at all ("why?")."""
-        subject = self.own_subject(question)
-        if subject is None:
+        named, topic = self._subjects(question)
+        if not named and not topic:
             return True
+        subject = min(named + topic)
         opener = _OPENER.match(question)
         rest = question[opener.end():] if opener else ""
         if opener and len(rest.split()) <= 4 and not re.match(
@@ -271,11 +264,10 @@ class Answerer:
         # a short question that ends on a pronoun for its topic and has at most a verb of its own
         # besides paper names: "and how does ZeRO do it?", "how does Shard handle that?"
         if (_ENDS_ON_PRONOUN.search(question) and len(question.split()) <= _SHORT
-                and len(self._subjects(question)[1]) <= 1):
+                and len(topic) <= 1):
             return True
         # a short question whose verb's subject is a pronoun ("what features does it use?")
         subject_pronoun = _AUX_PRONOUN.search(question)
-        named = self.aliases.find(question).values()
         return (subject_pronoun is not None and len(question.split()) <= _SHORT
                 and not any(n < subject_pronoun.start() for n in named))
 

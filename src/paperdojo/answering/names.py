@@ -90,6 +90,11 @@ class PaperNames:
     def find(self, text: str) -> dict[str, int]:
         """{doc_id: character offset of the first place `text` names it} for each paper it names, in
         the order of `docs`."""
+        return {doc_id: m.start() for doc_id, m in self.matches(text).items()}
+
+    def matches(self, text: str) -> dict[str, re.Match]:
+        """{doc_id: the first match of its pattern in `text`} for each paper `text` names, in the
+        order of `docs` (the match's span is the name as written)."""
         candidates = dict.fromkeys(self._always)
         words = list(_WORD.finditer(text))
         keys = [_key(w.group()) for w in words]
@@ -102,5 +107,5 @@ class PaperNames:
         for doc_id in sorted(candidates, key=self._order.__getitem__):  # in the library's order
             match = self.pattern(doc_id).search(text)
             if match:
-                found[doc_id] = match.start()
+                found[doc_id] = match
         return found
