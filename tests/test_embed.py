@@ -1,12 +1,12 @@
-"""The two embedding backends agree: the int8 ONNX MiniLM stands in for the torch one."""
+"""The embedding backends agree: the int8 ONNX MiniLM and bfloat16 MiniLM stand in for the float32 one."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from paperdojo.library import store
-from paperdojo.library.embed import ONNX_INT8, Embedder, IndexMismatch
+from paperdojo.library import embed, store
+from paperdojo.library.embed import ONNX_INT8, TORCH_BF16, Embedder, IndexMismatch
 from paperdojo.settings import Settings
 
 TEXTS = ["Pipeline parallelism splits the layers of a model into stages.",
@@ -20,7 +20,18 @@ def torch_embedder() -> Embedder:
     return Embedder(Settings(embed_backend="torch"))
 
 
-def test_onnx_vectors_match_torch(embedder, torch_embedder):
+@pytest.fixture(scope="module")
+def onnx_embedder() -> Embedder:
+    return Embedder(Settings(embed_backend=ONNX_INT8))
+
+
+@pytest.fixture(scope="module")
+def bf16_embedder() -> Embedder:
+    return Embedder(Settings(embed_backend=TORCH_BF16, embed_workers=1), threads=1)
+
+
+def test_onnx_vectors_match_torch(onnx_embedder, torch_embedder):
+    embedder = onnx_embedder
     assert embedder.backend == ONNX_INT8 and embedder.model_id.endswith("#onnx-int8")
     onnx, torch = embedder.encode(TEXTS), torch_embedder.encode(TEXTS)
     assert onnx.shape == torch.shape == (4, 384) and onnx.dtype == np.float32
@@ -32,17 +43,54 @@ def test_onnx_vectors_match_torch(embedder, torch_embedder):
     assert embedder.max_input_tokens == torch_embedder.max_input_tokens == 256
 
 
-def test_bulk_encoding_in_workers_equals_in_process(embedder):
-    many = [f"{t} ({i})" for i in range(8) for t in TEXTS]  # 32 texts: the worker processes take them
-    single = Settings(embed_workers=1)
-    assert np.allclose(embedder.encode(many), Embedder(single).encode(many), atol=1e-6)
+def test_bf16_vectors_match_float32_and_onnx(bf16_embedder, torch_embedder, onnx_embedder):
+    many = [f"{t} ({i})" for i in range(5) for t in TEXTS]  # 20: one group, sorted by length
+    bf16 = bf16_embedder.encode_bulk(many)
+    assert bf16.shape == (20, 384) and bf16.dtype == np.float32
+    assert np.allclose(np.linalg.norm(bf16, axis=1), 1.0, atol=1e-5)
+    assert (bf16 * torch_embedder.encode(many)).sum(axis=1).min() > 0.995  # int8 weights, like ONNX
+    # the int8 graph's own weights: the queries into its index (ONNX) share the quantization
+    assert (bf16 * onnx_embedder.encode(many)).sum(axis=1).min() > 0.9999
+    # what is compared at query time goes through ONNX in this process: no torch model loaded
+    fresh = Embedder(Settings(embed_backend=TORCH_BF16))
+    assert np.allclose(fresh.encode(many), onnx_embedder.encode(many), atol=1e-6)
+    assert "model" not in fresh.__dict__
+    # the tokenizer side is ONNX's: the same chunks as the other backends
+    assert fresh.count_tokens(TEXTS) == torch_embedder.count_tokens(TEXTS)
 
 
-def test_an_index_is_searched_with_the_backend_that_built_it(embedder):
+@pytest.mark.parametrize("backend", [ONNX_INT8, TORCH_BF16])
+def test_bulk_encoding_in_workers_equals_in_process(backend):
+    many = [f"{t} ({i})" for i in range(12) for t in TEXTS]  # 48 texts: the worker processes take them
+    workers = Embedder(Settings(embed_backend=backend, embed_workers=2))
+    try:
+        in_workers = workers.encode_bulk(many)
+    finally:
+        workers.close()
+    here = Embedder(Settings(embed_backend=backend, embed_workers=1), threads=1).encode_bulk(many)
+    assert np.allclose(in_workers, here, atol=1e-6)
+
+
+def test_auto_takes_bf16_only_on_a_cpu_with_amx(monkeypatch):
+    monkeypatch.setattr(embed, "cpu_has_amx_bf16", lambda: True)
+    assert Embedder(Settings()).backend == TORCH_BF16
+    assert Embedder(Settings(device="cuda")).backend == "torch"
+    monkeypatch.setattr(embed, "cpu_has_amx_bf16", lambda: False)
+    assert Embedder(Settings()).backend == ONNX_INT8
+    with pytest.raises(ValueError, match="runs on the CPU"):
+        Embedder(Settings(embed_backend=TORCH_BF16, device="cuda"))
+
+
+def test_an_index_is_searched_with_the_backend_that_built_it(onnx_embedder, bf16_embedder):
+    embedder = onnx_embedder
     assert embedder.matching(embedder.model_id) is embedder
+    # int8 ONNX and bfloat16 vectors stand in for each other; queries go through ONNX either way
+    assert embedder.matching(bf16_embedder.model_id) is embedder
+    assert bf16_embedder.matching(embedder.model_id) is bf16_embedder
     assert embedder.matching("bundled:all-MiniLM-L6-v2").backend == "torch"  # an index from before
     with pytest.raises(IndexMismatch, match="paperdojo ingest --rebuild") as err:
         embedder.matching("intfloat/e5-small")
     assert isinstance(err.value, store.IndexProblem)
-    with pytest.raises(ValueError, match="only for bundled"):
-        Embedder(Settings(embed_model="intfloat/e5-small", embed_backend=ONNX_INT8))
+    for backend in (ONNX_INT8, TORCH_BF16):
+        with pytest.raises(ValueError, match="only for bundled"):
+            Embedder(Settings(embed_model="intfloat/e5-small", embed_backend=backend))

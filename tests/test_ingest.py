@@ -278,8 +278,10 @@ def test_embedding_cache_reembeds_only_changed_text(tmp_path, embedder):
     second = ingest(changed, [pdfs], embedder=embedder)
     assert second.embedded_docs == 1 and 0 < second.cached_vectors < second.embedded_chunks
     index = store.load_index(changed.index_dir)
-    fresh = embedder.encode([embedding_text(c, True) for c in index.chunks])
-    assert np.allclose(index.faiss.reconstruct_n(0, len(index.chunks)), fresh, atol=1e-5)
+    fresh = embedder.encode_bulk([embedding_text(c, True) for c in index.chunks])
+    # each cached vector is its own text's: bfloat16 bulk vectors vary with their batch by < 1e-3,
+    # another chunk's vector would sit at cosine < 0.99
+    assert np.einsum("ij,ij->i", index.faiss.reconstruct_n(0, len(index.chunks)), fresh).min() > 0.9999
     third = ingest(changed, [pdfs], embedder=embedder, rebuild=True)  # a rebuild trusts no cache
     assert third.cached_vectors == 0 and third.embedded_chunks == second.embedded_chunks
 

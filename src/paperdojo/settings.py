@@ -47,9 +47,10 @@ class Settings(BaseSettings):
 
     # embedding and chunking
     embed_model: str = BUNDLED_MODEL
-    # auto: the int8 ONNX MiniLM (ONNX Runtime) for the bundled model, sentence-transformers otherwise
-    embed_backend: Literal["auto", "torch", "onnx-int8"] = "auto"
-    embed_workers: int = 2  # processes embedding in bulk (onnx-int8): one thread each, no padding
+    # auto, for the bundled model: torch-bf16 in bulk on a CPU with AMX, else the int8 ONNX MiniLM
+    # (queries always go through ONNX then); sentence-transformers (float32) for other models
+    embed_backend: Literal["auto", "torch", "onnx-int8", "torch-bf16"] = "auto"
+    embed_workers: int = 2  # processes embedding in bulk (onnx-int8, torch-bf16): one thread each
     embed_batch_size: int = 64  # torch backend
     device: str = "cpu"
     chunk_tokens: int = 192  # body tokens per chunk, capped by the model's input limit

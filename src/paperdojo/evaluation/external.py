@@ -51,7 +51,7 @@ class _Scorer:
         self.bm25 = bm25s.BM25()
         self.bm25.index(bm25s.tokenize(texts, stopwords="en", stemmer=self.stemmer, show_progress=False),
                         show_progress=False)
-        self.vectors = embedder.encode(texts)
+        self.vectors = embedder.encode_bulk(texts)  # like an index: the bulk backend
         self.embedder = embedder
         self.w = bm25_weight
 

