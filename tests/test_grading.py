@@ -5,7 +5,15 @@ from __future__ import annotations
 import Stemmer
 
 from paperdojo.study.concepts import is_prose, term_words
-from paperdojo.study.grading import Opposites, claim_weight, contradictions, numbers, says_dont_know
+from paperdojo.study.grading import (
+    Opposites,
+    alignment,
+    checked_against,
+    claim_weight,
+    contradictions,
+    numbers,
+    says_dont_know,
+)
 
 stem = Stemmer.Stemmer("english").stemWord
 
@@ -48,6 +56,28 @@ def test_contradictions():
                                                          opposites))
     assert any("negation" in r for r in contradictions("The bubble is never negligible.", ref, evidence, stem,
                                                         opposites))
+
+
+def test_claims_are_checked_only_against_sentences_they_restate():
+    """A paraphrase in plain words is not read as the reverse of a sentence it shares few words with;
+    a claim built from the sentence's own terms still is (issue 16, claim-level alignment)."""
+    opposites = Opposites.build(stem)
+    ref = "The predictor is updated as more candidates are measured on the device."
+    plain = "You never write the predictor by hand: it learns from the timings of trial runs as it searches."
+    restated = "The predictor is never updated as more candidates are measured on the device."
+    # the lexical check alone reads the plain answer's "never write the predictor" as a denial
+    assert contradictions(plain, [ref], set(), stem, opposites)
+    assert alignment(plain, ref, stem) < 0.2 <= alignment(restated, ref, stem)
+    assert alignment(restated, ref, stem) == 1.0 and alignment("Yes, it is.", ref, stem) == 0.0
+    nearest = [(ref, 0.70)]
+    assert checked_against(plain, nearest, stem, same_claim=0.55, same_terms=0.2) == []
+    assert checked_against(restated, nearest, stem, same_claim=0.55, same_terms=0.2) == [ref]
+    checked = checked_against(restated, nearest, stem, 0.55, 0.2)
+    assert contradictions(restated, checked, set(), stem, opposites)
+    # too far in meaning: never checked, whatever the words
+    assert checked_against(restated, [(ref, 0.40)], stem, same_claim=0.55, same_terms=0.2) == []
+    # without the alignment condition the plain answer is checked (the old behaviour)
+    assert checked_against(plain, nearest, stem, same_claim=0.55, same_terms=0.0) == [ref]
 
 
 def test_dont_know():

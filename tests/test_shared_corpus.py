@@ -163,7 +163,7 @@ def test_grading_contract_on_graded_answers(graded):
     """The contract of graded_answers.md, as far as it holds today (figures in docs/measurements.md)."""
     mean, order = graded["mean"], graded["order"]
     assert graded["n"] == 70 and set(graded["split"]) == {"dev", "dev2"}
-    assert order["correct_terms>partial"] >= 0.9
+    assert order["correct_terms>partial"] >= 0.9 and order["correct_plain>partial"] >= 0.9
     assert order["partial>keywords"] >= 0.85 and order["partial>off_topic"] >= 0.85
     assert mean["correct_terms"] >= 7.0 and mean["correct_plain"] >= 6.5
     assert mean["correct_terms"] - mean["correct_plain"] <= 1.5
@@ -171,13 +171,12 @@ def test_grading_contract_on_graded_answers(graded):
 
 
 @pytest.mark.xfail(strict=True, reason="not met yet: wrong answers (right vocabulary, reversed facts) "
-                   "score 5.4 on average and beat partial ones on 60% of questions (the lexical "
-                   "contradiction checks find too few of them), and correct_plain beats partial on 78%, "
-                   "not 90% (docs/measurements.md)")
+                   "score 5.6 on average and beat partial ones on 67% of questions (the lexical "
+                   "contradiction checks find too few of them; claim-level support, word order and "
+                   "minimal-pair tests did not separate them either: docs/measurements.md)")
 def test_grading_contract_not_met_yet(graded):
     order = graded["order"]
     assert order["partial>wrong"] >= 0.85 and graded["mean"]["wrong"] <= 4.0
-    assert order["correct_plain>partial"] >= 0.9
 
 
 def test_missed_concepts_are_prose(corpus, embedder, shared):

@@ -7,7 +7,9 @@ the reference sentences it is closest to, it flips a direction ("fewer" where th
 "more", "offline" where it says "online"), denies what they state (a negation before words they
 state without one), or gives a number that appears nowhere in the papers (`contradictions`).
 These are lexical checks of a sentence against
-its nearest reference sentences, from first principles: there is no NLI model here.
+its nearest reference sentences, from first principles: there is no NLI model here. A claim is
+checked only against reference sentences it restates in their own terms (`checked_against`): a
+paraphrase in plain words is never read as a reversal of a sentence it shares few words with.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from paperdojo.study.concepts import FUNCTION_WORDS, WORD, function_share, term_words
+from paperdojo.study.concepts import FUNCTION_WORDS, STOP, WORD, function_share, term_words
 
 NEGATION = re.compile(r"\b(?:not|no|never|cannot|none|neither|nor|without|nothing|n't)\b|n't\b", re.I)
 DONT_KNOW = re.compile(r"\b(?:i\s+(?:do\s*n[o']t|don't|dont|have\s+no|am\s+not\s+sure|'m\s+not\s+sure)|"
@@ -89,6 +91,34 @@ def stems_of(text: str, stem: Callable[[str], str]) -> set[str]:
     """Normalised stems (see concepts.term_words), plus each hyphenated pair joined with a space."""
     words = [stem(w) for w in term_words(text)]
     return set(words) | {f"{a} {b}" for a, b in zip(words, words[1:], strict=False)}
+
+
+def content_stems(text: str, stem: Callable[[str], str]) -> set[str]:
+    """Stems of the content words of `text` (no function or stop words, >= 3 letters)."""
+    return {stem(w) for w in term_words(text) if w not in STOP and len(w) > 2}
+
+
+def alignment(claim: str, reference: str, stem: Callable[[str], str]) -> float:
+    """Share (0-1) of the claim's content stems that the reference sentence also uses: how far the
+    claim restates that sentence in its words (a paraphrase in other words scores low, a claim built
+    from the sentence's own terms high). 0 for a claim without content words."""
+    mine = content_stems(claim, stem)
+    return len(mine & content_stems(reference, stem)) / len(mine) if mine else 0.0
+
+
+def checked_against(claim: str, nearest: Iterable[tuple[str, float]], stem: Callable[[str], str],
+                    same_claim: float, same_terms: float) -> list[str]:
+    """The reference sentences a claim is checked for contradiction against: those of `nearest`
+    ((sentence, cosine) pairs, the claim's closest reference sentences) within cosine `same_claim`
+    that also share at least `same_terms` of the claim's content stems (`alignment`).
+
+    The second condition is the claim-level alignment: a claim restating a sentence in that
+    sentence's terms can flip its direction or deny it, but a paraphrase in other words shares few
+    terms with it, and its "not"/"no" or its direction words then say something the sentence says
+    differently ("needs no hand-written model" for "learns the model"), not its reverse.
+    """
+    return [ref for ref, cosine in nearest
+            if cosine >= same_claim and alignment(claim, ref, stem) >= same_terms]
 
 
 def contradictions(sentence: str, nearest: Iterable[str], evidence_numbers: set[str],

@@ -24,7 +24,14 @@ from paperdojo.answering.retrieve import Filters, Hit
 from paperdojo.library.chunk import sentence_spans
 from paperdojo.records import Chunk
 from paperdojo.study.concepts import WORD, candidates, is_prose, rank_concepts, term_words
-from paperdojo.study.grading import Opposites, claim_weight, contradictions, numbers, says_dont_know
+from paperdojo.study.grading import (
+    Opposites,
+    checked_against,
+    claim_weight,
+    contradictions,
+    numbers,
+    says_dont_know,
+)
 from paperdojo.study.rubric import Rubric, grade_with_model
 
 GENERIC_SECTIONS = {
@@ -153,12 +160,14 @@ class Grader:
 
     Score (0-10) = 10 * (0.8 * claim coverage + 0.2 * concept coverage), each divided by what a
     reference-quality answer reaches, minus 2 points per sentence that contradicts the papers
-    (grading.contradictions). Claim coverage: the key reference sentences (the 8 most relevant to
-    the question) matched greedily to the answer's sentences, each answer sentence earning at most
-    one key sentence per 8 words; a match earns its cosine mapped linearly from `sim_floor` (0) to
-    `sim_full` (1), times the sentence's claim_weight (a list of terms earns ~0), and nothing when
-    the sentence contradicts the papers. Concept coverage: the share of the key concepts said inside
-    a claim (same normalised stems, or a clause of the answer within `concept_threshold` cosine).
+    (grading.contradictions) among the reference sentences within `same_claim` cosine that use at
+    least `same_terms` of its content words (grading.checked_against). Claim coverage: the key
+    reference sentences (the 8 most relevant to the question) matched greedily to the answer's
+    sentences, each answer sentence earning at most one key sentence per 8 words; a match earns its
+    cosine mapped linearly from `sim_floor` (0) to `sim_full` (1), times the sentence's
+    claim_weight (a list of terms earns ~0), and nothing when the sentence contradicts the papers.
+    Concept coverage: the share of the key concepts said inside a claim (same normalised stems, or
+    a clause of the answer within `concept_threshold` cosine).
     Calibration (docs/measurements.md): the reference answers of dev.jsonl and dev2.jsonl score a
     median of 8.0; the constants were chosen on the dev.jsonl half of graded_answers.jsonl.
     """
@@ -179,6 +188,9 @@ class Grader:
         self.concept_weight = 0.2  # of the score; the rest is claim coverage
         self.contradiction_cost = 2.0  # points per contradicted claim
         self.same_claim = 0.55  # cosine above which a reference sentence is checked for contradiction
+        # share of the claim's content stems a reference sentence must use to be checked against it
+        # (grading.checked_against); 0.2 chosen on the dev half of graded_answers.jsonl
+        self.same_terms = 0.2
         self.words_per_idea = 8  # a sentence of the answer earns at most one key sentence per 8 words
         self.opposites = Opposites.build(self.stem)
         self._evidence: dict[tuple[str, tuple[str, ...]], Evidence] = {}
@@ -275,10 +287,11 @@ class Grader:
         contradicted: list[tuple[str, list[str]]] = []
         ok = np.ones(len(sentences))
         for i, s in enumerate(sentences):
-            near = [j for j in np.argsort(-sims[i])[:3] if sims[i, j] >= self.same_claim]
+            top = [(ev.sentences[j], float(sims[i, j])) for j in np.argsort(-sims[i])[:3]]
+            near = checked_against(s, top, self.stem, self.same_claim, self.same_terms)
             if claims[i] == 0 or not near:
                 continue  # no reference sentence says nearly the same: nothing to contradict
-            found = contradictions(s, [ev.sentences[j] for j in near], ev.numbers, self.stem, self.opposites)
+            found = contradictions(s, near, ev.numbers, self.stem, self.opposites)
             if found:
                 ok[i] = 0.0
                 contradicted.append((s, found))
