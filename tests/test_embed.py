@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from paperdojo.library import embed, store
+from paperdojo.library import embed, ingest, store
 from paperdojo.library.embed import ONNX_INT8, TORCH_BF16, Embedder, IndexMismatch
 from paperdojo.settings import Settings
 
@@ -71,9 +71,20 @@ def test_bulk_encoding_in_workers_equals_in_process(backend):
     assert np.allclose(in_workers, here, atol=1e-6)
 
 
-def test_auto_takes_bf16_only_on_a_cpu_with_amx(monkeypatch):
+def test_auto_takes_bf16_only_on_a_cpu_with_amx_and_for_big_runs(monkeypatch):
     monkeypatch.setattr(embed, "cpu_has_amx_bf16", lambda: True)
-    assert Embedder(Settings()).backend == TORCH_BF16
+    auto = Embedder(Settings())
+    assert auto.backend == TORCH_BF16
+    # bfloat16 workers take ~5 s to start: a run of a few papers embeds with ONNX workers
+    assert auto.bulk_engine(1) == ONNX_INT8 and auto.bulk_engine(embed.BF16_MIN_PAPERS) == TORCH_BF16
+    auto.plan_bulk(2)
+    assert auto.engine == ONNX_INT8
+    assert Embedder(Settings(embed_backend=TORCH_BF16)).bulk_engine(1) == TORCH_BF16  # asked for
+    with pytest.raises(ValueError, match="cannot embed with"):
+        Embedder(Settings(embed_backend="torch")).use_engine(TORCH_BF16)
+    # both engines make the int8 graph's vectors: one index, one cache, one fingerprint
+    assert auto.model_id == Embedder(Settings(embed_backend=ONNX_INT8)).model_id
+    assert ingest.fingerprint(Settings()) == ingest.fingerprint(Settings(embed_backend=ONNX_INT8))
     assert Embedder(Settings(device="cuda")).backend == "torch"
     monkeypatch.setattr(embed, "cpu_has_amx_bf16", lambda: False)
     assert Embedder(Settings()).backend == ONNX_INT8
@@ -84,7 +95,8 @@ def test_auto_takes_bf16_only_on_a_cpu_with_amx(monkeypatch):
 def test_an_index_is_searched_with_the_backend_that_built_it(onnx_embedder, bf16_embedder):
     embedder = onnx_embedder
     assert embedder.matching(embedder.model_id) is embedder
-    # int8 ONNX and bfloat16 vectors stand in for each other; queries go through ONNX either way
+    # int8 ONNX and bfloat16 engines make the same vectors; queries go through ONNX either way
+    assert bf16_embedder.model_id == embedder.model_id
     assert embedder.matching(bf16_embedder.model_id) is embedder
     assert bf16_embedder.matching(embedder.model_id) is bf16_embedder
     assert embedder.matching("bundled:all-MiniLM-L6-v2").backend == "torch"  # an index from before

@@ -45,6 +45,16 @@ ONNX_INT8 = "onnx-int8"
 TORCH_BF16 = "torch-bf16"
 BF16_GROUP = 32  # texts per worker task; each group is sorted by length and run in batches of 16
 BF16_BATCH = 16  # 1 thread, 300 shared-corpus chunks: 8 -> 12.1, 16 -> 11.4, 32 -> 12.4 ms a chunk
+# `auto` runs bfloat16 workers only for runs of this many papers or more: they take ~5 s to start
+# (torch and sentence-transformers imports, the model) against ~0.5 s for ONNX ones, and save ~0.8 s
+# a 100-chunk paper on 2 cores, so below this one PDF added took 8.6 s instead of 1.4 s
+BF16_MIN_PAPERS = 8
+
+
+def vectors_of(backend: str) -> str:
+    """What an index records as having made its vectors: the int8 graph's weights for `onnx-int8`
+    and `torch-bf16` alike (the two engines agree to cosine 0.99997), else the backend."""
+    return ONNX_INT8 if backend in (ONNX_INT8, TORCH_BF16) else backend
 
 
 class IndexMismatch(IndexProblem):
@@ -275,20 +285,20 @@ class Embedder:
         self.settings = settings
         self.name = settings.embed_model
         self.backend = backend_for(settings)
+        self.engine = self.backend  # what embeds bulk work (`plan_bulk` may pick ONNX for small runs)
         self.threads = threads
         self._pool: ProcessPoolExecutor | None = None
 
     @property
     def model_id(self) -> str:
         """What made the vectors: an index is only searched with the same (see store)."""
-        return self.name if self.backend == "torch" else f"{self.name}#{self.backend}"
+        return self.name if self.backend == "torch" else f"{self.name}#{vectors_of(self.backend)}"
 
     def matching(self, built_with: str) -> Embedder:
         """An embedder for queries into an index whose vectors `built_with` made (its model_id).
 
         The same model through another backend is used as the index was built (no re-ingest
-        needed), except that `onnx-int8` and `torch-bf16` stand in for each other (both within
-        cosine 0.998 of float32 MiniLM; queries go through `onnx-int8` either way); another model
+        needed; `onnx-int8` and `torch-bf16` make the same vectors, `vectors_of`); another model
         cannot search it. Raises IndexMismatch for another model.
         """
         if not built_with or built_with == self.model_id:
@@ -297,8 +307,6 @@ class Embedder:
         if name != self.name:
             raise IndexMismatch(f"the index was built with the embedding model {name!r} but the settings "
                                 f"name {self.name!r}: run `paperdojo ingest --rebuild`, or set embed_model")
-        if {backend, self.backend} <= {ONNX_INT8, TORCH_BF16}:
-            return self
         log.info("the index was built with the %s backend; queries use it too", backend or "torch")
         return Embedder(self.settings.model_copy(update={"embed_backend": backend or "torch"}))
 
@@ -375,11 +383,11 @@ class Embedder:
             empty = np.zeros((0, self.dim), dtype=np.float32)
             return lambda: empty
         workers = self.settings.embed_workers > 1
-        if self.backend == TORCH_BF16:
+        if self.engine == TORCH_BF16:
             if workers:
                 return self._submit_to_workers(list(texts), BF16_GROUP)
             vectors = self._bf16_here(list(texts))
-        elif self.backend == ONNX_INT8:
+        elif self.engine == ONNX_INT8:
             if len(texts) >= 16 and workers:
                 return self._submit_to_workers(list(texts), 8)
             vectors = self.onnx.encode(texts)
@@ -400,9 +408,31 @@ class Embedder:
     def bf16_model(self):  # noqa: ANN201 - SentenceTransformer
         return load_bf16_model()
 
-    def start_workers(self) -> None:
-        """Spawn the worker processes and load the model in them now, while other work goes on."""
-        if self.backend in (ONNX_INT8, TORCH_BF16) and self.settings.embed_workers > 1:
+    def bulk_engine(self, papers: int) -> str:
+        """The engine for a run that embeds `papers` papers: with `auto`, bfloat16 only from
+        BF16_MIN_PAPERS papers on (ONNX below: its workers start 10x sooner), else the backend."""
+        if self.backend == TORCH_BF16 and self.settings.embed_backend == "auto" and papers < BF16_MIN_PAPERS:
+            return ONNX_INT8
+        return self.backend
+
+    def plan_bulk(self, papers: int) -> None:
+        """Pick the engine of the coming bulk work (`bulk_engine`); once workers run it stays."""
+        if self._pool is None:
+            self.use_engine(self.bulk_engine(papers))
+
+    def use_engine(self, engine: str) -> None:
+        """Embed bulk work with `engine` (`onnx-int8` or `torch-bf16` for a backend of either;
+        a Ray actor takes the driver's choice). Raises ValueError for an engine of another model."""
+        if engine != self.backend and {engine, self.backend} != {ONNX_INT8, TORCH_BF16}:
+            raise ValueError(f"the {self.backend} backend cannot embed with {engine}")
+        self.engine = engine
+
+    def start_workers(self, papers: int | None = None) -> None:
+        """Spawn the worker processes and load the model in them now, while other work goes on;
+        `papers`: how many papers the run embeds (picks the engine, `plan_bulk`)."""
+        if papers is not None:
+            self.plan_bulk(papers)
+        if self.engine in (ONNX_INT8, TORCH_BF16) and self.settings.embed_workers > 1:
             for _ in range(self.settings.embed_workers):
                 self._workers().submit(_worker_encode, [])
 
@@ -411,7 +441,7 @@ class Embedder:
             ctx = multiprocessing.get_context("spawn")  # no fork: tokenizers and ORT hold threads
             self._pool = ProcessPoolExecutor(self.settings.embed_workers, mp_context=ctx,
                                              initializer=_worker_init,
-                                             initargs=(os.getpid(), self.backend))
+                                             initargs=(os.getpid(), self.engine))
             atexit.register(self.close)
         return self._pool
 
@@ -435,7 +465,7 @@ class Embedder:
         log.warning("embedding workers failed (%s); embedding in this process", exc)
         self.close()
         self.settings = self.settings.model_copy(update={"embed_workers": 1})
-        vectors = self._bf16_here(texts) if self.backend == TORCH_BF16 else self.onnx.encode(texts)
+        vectors = self._bf16_here(texts) if self.engine == TORCH_BF16 else self.onnx.encode(texts)
         return lambda: vectors
 
     def close(self) -> None:

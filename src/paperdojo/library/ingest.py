@@ -29,7 +29,7 @@ from paperdojo.library import catalog, fetch, identity, parse, store, topics
 from paperdojo.library.cache import EmbeddingCache
 from paperdojo.library.catalog import Paper
 from paperdojo.library.chunk import embedding_text
-from paperdojo.library.embed import Embedder, Pending, backend_for
+from paperdojo.library.embed import Embedder, Pending, backend_for, vectors_of
 from paperdojo.library.sources import Plan, resolve
 from paperdojo.library.workers import watch_parent
 from paperdojo.records import DocumentError, ParsedDoc
@@ -98,7 +98,7 @@ class IngestReport:
 
 def fingerprint(settings: Settings) -> dict:
     """Everything that changes chunks or vectors; a change re-embeds every document."""
-    return {"model": settings.embed_model, "backend": backend_for(settings),
+    return {"model": settings.embed_model, "backend": vectors_of(backend_for(settings)),
             "chunk_tokens": settings.chunk_tokens,
             "overlap": settings.chunk_overlap_tokens, "heading": settings.embed_with_heading,
             "parser": parse.PARSER_VERSION, "ocr": settings.ocr, "format": store.PARTS_FORMAT}
@@ -511,7 +511,7 @@ def _index_new(run: _Run, todo: list[_Todo], embedder: Embedder,
     (only its own fault is remembered with its key); the others go on."""
     meta = {p.id: (path, sha, key) for p, path, sha, key in todo}
     if todo and stage is None:
-        embedder.start_workers()  # they load the model while the first paper is parsed
+        embedder.start_workers(len(todo))  # they load the model while the first paper is parsed
 
     def failed(paper: Paper, exc: BaseException, logged: bool = False) -> None:
         path, sha, key = meta[paper.id]

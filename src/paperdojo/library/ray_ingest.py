@@ -70,9 +70,10 @@ def _parse_row(row: dict[str, Any], ocr: bool) -> dict[str, Any]:
 class _EmbedRows:
     """An actor of the pool: the chunker and the embedding model, loaded once (Ray Data callable class)."""
 
-    def __init__(self, settings: Settings, threads: int) -> None:
+    def __init__(self, settings: Settings, threads: int, engine: str) -> None:
         self.settings = settings.model_copy(update={"embed_workers": 1})  # no process pool inside an actor
         self.embedder = Embedder(self.settings, threads=threads)
+        self.embedder.use_engine(engine)  # the driver's choice for the whole run, as a local ingest makes it
         self.chunker = self.embedder.chunker(self.settings)
 
     def __call__(self, row: dict[str, Any]) -> dict[str, Any]:
@@ -143,7 +144,8 @@ class RayStage:
                                  f"{exc}") from exc
         return True
 
-    def _pipeline(self, settings: Settings, window: list[tuple[Paper, Path]], actors: int) -> Any:
+    def _pipeline(self, settings: Settings, window: list[tuple[Paper, Path]], actors: int,
+                  engine: str) -> Any:
         """The Ray Data pipeline of one window: rows with the files' bytes -> parse -> chunk and embed."""
         import ray.data
 
@@ -156,7 +158,8 @@ class RayStage:
             ds: Any = ray.data.from_items(rows, override_num_blocks=len(rows))
             ds = ds.map(_parse_row, fn_kwargs={"ocr": settings.ocr}, num_cpus=PARSE_CPUS,
                         max_retries=self.max_retries)
-            return ds.map(_EmbedRows, fn_constructor_kwargs={"settings": settings, "threads": 1},
+            return ds.map(_EmbedRows,
+                          fn_constructor_kwargs={"settings": settings, "threads": 1, "engine": engine},
                           compute=ray.data.ActorPoolStrategy(size=actors), num_cpus=EMBED_CPUS,
                           max_restarts=self.max_retries, max_task_retries=self.max_retries)
 
@@ -174,13 +177,14 @@ class RayStage:
             logging.getLogger("ray.data").setLevel(logging.WARNING)
             actors = self.embed_actors or max(1, int(ray.cluster_resources().get("CPU", 1)))
             papers = {p.id: p for p, _ in jobs}
+            engine = Embedder(settings).bulk_engine(len(jobs))  # the same vectors as a local run
             log.info("ray: %d document(s) on %s, %d embedding actor(s)", len(jobs),
                      self.address or "a local Ray", actors)
             for start in range(0, len(jobs), self.window):
                 window = jobs[start : start + self.window]
                 seen: set[str] = set()
                 try:
-                    for row in self._pipeline(settings, window, actors).iter_rows():
+                    for row in self._pipeline(settings, window, actors, engine).iter_rows():
                         seen.add(row["doc_id"])
                         yield papers[row["doc_id"]], _result(row)
                 except ray.exceptions.RayError as exc:  # retries exhausted: the rest of this window fails
