@@ -7,6 +7,18 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 extra="${1:-}"
 export CMAKE_BUILD_PARALLEL_LEVEL="${CMAKE_BUILD_PARALLEL_LEVEL:-$(nproc)}"
+# llama.cpp built for the native CPU uses its AMX kernels where the CPU has AMX (Sapphire Rapids and
+# later), and on such a machine here (llama-cpp-python 0.3.36, SmolLM2 Q4_1) they crash the process
+# with SIGSEGV in the first decode. There, build for the CPU's vector extensions without AMX (a wheel
+# built before this stays in pip's cache: `pip cache remove llama_cpp_python` to rebuild it).
+if [ -z "${CMAKE_ARGS:-}" ] && grep -qw amx_int8 /proc/cpuinfo 2>/dev/null; then
+  flags="-DGGML_NATIVE=OFF -DGGML_AMX_TILE=OFF -DGGML_AMX_INT8=OFF -DGGML_AMX_BF16=OFF"
+  for f in avx:AVX avx2:AVX2 fma:FMA f16c:F16C avx512f:AVX512 avx512_vnni:AVX512_VNNI \
+           avx512_bf16:AVX512_BF16 avx512vbmi:AVX512_VBMI avx_vnni:AVX_VNNI; do
+    grep -qw "${f%%:*}" /proc/cpuinfo && flags="$flags -DGGML_${f##*:}=ON"
+  done
+  export CMAKE_ARGS="$flags"
+fi
 if [ ! -x .venv/bin/python ]; then
   python3 -m venv .venv
 fi
