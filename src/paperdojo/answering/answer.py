@@ -450,10 +450,12 @@ class Answerer:
     def extract(self, query: str, hits: list[Hit], stems: set[str], question: str = "") -> str:
         """Query-focused prose sentences from the whole passages, each with its citation.
 
-        `stems` are the query's stemmed terms (computed once per answer by the caller). The length
-        limit follows the question as asked (`extract.budget`: 150 words, 250 for several parts);
-        each passage's paper is passed so a comparison quotes every side.
+        `stems` are the query's stemmed terms (computed once per answer by the caller); sentences are
+        weighed by its content terms, without the words of asking. The length limit follows the
+        question as asked (`extract.budget`: 150 words, 250 for several parts); each passage's paper
+        and the papers the query names are passed so a comparison quotes every side.
         """
-        return extract(query, [h.chunk.text for h in hits], stems, self.retriever.stemmer,
+        terms = content_terms(self.retriever.stemmer, query) or stems
+        return extract(query, [h.chunk.text for h in hits], terms, self.retriever.stemmer,
                        self.sentences, self.selection, papers=[h.chunk.doc_id for h in hits],
-                       words=budget(question or query, self.selection))
+                       words=budget(question or query, self.selection), named=self.named_papers(query))

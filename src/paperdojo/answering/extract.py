@@ -9,7 +9,11 @@ no sentence comes twice, nor a near-copy of one already quoted. Selection is gre
 candidates, its passage's rank), plus the question's terms it adds that no chosen sentence holds
 yet (so each part of a multi-part question is answered), plus a bonus for a paper not yet quoted
 in a question with several parts (so each side of a comparison is heard), minus its similarity to
-what is already chosen. Length follows the question: `budget` words.
+what is already chosen. Before that greedy fill, each part of a several-part question ("how does
+X work, and why ..."), each alternative it weighs ("swapping or recomputation") and each paper it
+names gets its own best sentence, so no part goes unanswered because another part's sentences
+score higher; the next item of a list ("(2) ...", "Second, ...") follows a chosen item. Length
+follows the question: `budget` words, the citation marks included.
 
 Shared by the answerer and by the external QASPER check, so the same selection is measured on
 questions nobody here wrote.
@@ -37,6 +41,15 @@ _ASKING = re.compile(r"\b(?:how|why|what|when|which|where|who|whether|is|are|doe
                      re.I)
 _SEVERAL = re.compile(r"\b(?:compare[sd]?|comparison|contrast|differ(?:s|ence|ences)?|versus|vs\.?|"
                       r"trade-?offs?|both)\b", re.I)
+# two alternatives set against each other: "X instead of Y", "X rather than Y", "either X or Y", "unlike X"
+_CONTRAST = re.compile(r"\b(?:instead\s+of|rather\s+than|unlike|whereas|either\b.+\bor)\b", re.I)
+# the alternatives a question weighs: the words either side of "or" / "versus" ("by swapping or by
+# recomputation", "a static or a dynamic library"); kept only when both are among the query's terms
+_ALTERNATIVES = re.compile(r"([\w\-]+)\s+(?:or|versus|vs\.?)\s+(?:(?:a|an|the|by|to|with)\s+)?([\w\-]+)",
+                           re.I)
+# the next item of a list: "(2) ...", "ii) ...", "Second, ...", "Finally, ..."
+_ITEM = re.compile(r"\W{0,2}(?:\(?(?:\d|[ivx]+|[a-e])\)|(?:second|third|fourth|fifth|finally|lastly)\b)",
+                   re.I)
 
 
 class _Encoder(Protocol):
@@ -62,6 +75,14 @@ class Selection:
     topic_passages: int = 2  # a one-part question quotes only the papers of this many best passages
     max_encoded: int = 8  # candidate sentences scored by the model (the rest by terms only)
     min_gain: float = 0.05  # a sentence scoring less is not worth its words
+    seeds: bool = True  # each part, alternative and named paper first gets its best sentence
+    max_parts: int = 3  # parts of a question seeded at most
+    part_encoded: int = 4  # further candidates per part scored by the model (its lexically best)
+    # texts embedded per answer at most (question, parts, candidates): one model pass, in this process
+    # (the embedder hands 16 or more to its worker processes, and a second pass doubles the time)
+    max_texts: int = 15
+    list_weight: float = 0.2  # bonus for the next item of a list whose previous item was chosen
+    count_marks: bool = True  # each citation mark [n] counts as a word of the budget (as eval counts)
     words: int = MAX_WORDS
     words_several: int = MAX_WORDS_SEVERAL
 
@@ -69,10 +90,33 @@ class Selection:
 def several_parts(question: str) -> bool:
     """Whether the question asks several things: a second question, a comparison, "how ... and why"."""
     q = question.strip()
-    if _SEVERAL.search(q):
+    if _SEVERAL.search(q) or _CONTRAST.search(q):
         return True
     # a second question clause counts when a question word came before it ("In X, how ..." is one)
     return any(_ASKING.search(q[: m.start()]) for m in _PARTS.finditer(q))
+
+
+def parts(question: str) -> list[str]:
+    """The question's parts, in order: it is cut where a further question clause starts (the
+    boundaries `several_parts` counts: "..., and why ...", "? What ..."); [question] when it has one."""
+    q = question.strip()
+    cuts = [0]
+    for m in _PARTS.finditer(q):
+        if _ASKING.search(q[cuts[-1]: m.start()]):
+            cuts.append(m.start() + 1)
+    out = [q[a:b].strip(" ,;") for a, b in zip(cuts, [*cuts[1:], len(q)], strict=True)]
+    return [p for p in out if p] or [q]
+
+
+def alternatives(question: str, stems: set[str], stemmer: _Stemmer) -> list[str]:
+    """The stemmed terms of the alternatives a question weighs ("swapping or recomputation" ->
+    ["swap", "recomput"]): the words either side of "or"/"versus" when both are among `stems`."""
+    out: list[str] = []
+    for m in _ALTERNATIVES.finditer(question):
+        pair = [stemmer.stemWord(w.lower()) for w in m.groups()]
+        if pair[0] != pair[1] and all(p in stems for p in pair):
+            out += [p for p in pair if p not in out]
+    return out
 
 
 def budget(question: str, how: Selection | None = None) -> int:
@@ -141,11 +185,14 @@ def _near(a: set[str], b: set[str]) -> bool:
 
 
 def extract(query: str, passages: list[str], stems: set[str], stemmer: _Stemmer, encoder: _Encoder,
-            how: Selection | None = None, papers: list[str] | None = None, words: int | None = None) -> str:
+            how: Selection | None = None, papers: list[str] | None = None, words: int | None = None,
+            named: set[str] | None = None) -> str:
     """The extractive answer to `query` from `passages` (best first).
 
-    `stems`: the query's stemmed terms; `papers`: the paper of each passage (None: one paper);
-    `words`: the length limit (default `budget(query)`). Returns "" when there are no passages.
+    `stems`: the query's stemmed content terms (without the words of asking: "how", "why" would
+    weigh sentences that happen to hold them); `papers`: the paper of each passage (None: one
+    paper); `named`: the papers the question names; `words`: the length limit, citation marks
+    included (default `budget(query)`). Returns "" when there are no passages.
     """
     how = how or Selection()
     limit = words or budget(query, how)
@@ -161,19 +208,52 @@ def extract(query: str, passages: list[str], stems: set[str], stemmer: _Stemmer,
     total = sum(idf.values()) or 1.0
     lexical = [how.overlap_weight * sum(idf.get(t, 0.0) for t in c.terms) / total + how.rank_weight / c.n
                for c in cands]
-    # only the lexically best candidates go through the model: the answer's main cost
+    # the parts of a several-part question, each with its own terms and lexical score
+    split = [(p, stems & _stems(p, stemmer)) for p in parts(query)] if several and how.seeds else []
+    split = [(p, terms) for p, terms in split if terms][: how.max_parts]
+    if len(split) < 2:
+        split = []
+    part_lexical = []
+    for _, terms in split:
+        weight = sum(idf.get(t, 0.0) for t in terms) or 1.0
+        part_lexical.append([how.overlap_weight * sum(idf.get(t, 0.0) for t in c.terms & terms) / weight
+                             + how.rank_weight / c.n for c in cands])
+    # only the lexically best candidates (for the question, and for each part) go through the model:
+    # the answer's main cost
     keep = sorted(range(len(cands)), key=lambda i: -lexical[i])[: how.max_encoded]
+    asking = [query, *(p for p, _ in split)]  # embedded with the candidates: one pass
+    room = min(how.part_encoded * len(split), how.max_texts - len(asking) - len(keep))
+    # each part's lexically best that the question's did not include, taken in turn
+    ranked = [[i for i in sorted(range(len(cands)), key=lambda i: -row[i]) if i not in keep]
+              for row in part_lexical]
+    for turn in zip(*(r[: how.part_encoded] for r in ranked), strict=False):
+        for i in turn:
+            if room > 0 and i not in keep:
+                keep.append(i)
+                room -= 1
     vectors: dict[int, np.ndarray] = {}
     scores = list(lexical)
+    seeds: list[list[float]] = []  # per part, alternative or named paper: a score for each candidate
     if keep:
-        emb = encoder.encode([query] + [cands[i].text for i in keep])
-        vectors = dict(zip(keep, emb[1:], strict=True))
-        dense = {i: float(v @ emb[0]) for i, v in vectors.items()}
-        floor = min(dense.values())
-        scores = [lexical[i] + dense.get(i, floor) for i in range(len(cands))]
+        emb = encoder.encode(asking + [cands[i].text for i in keep])
+        asked, emb = emb[: len(asking)], emb[len(asking):]
+        vectors = dict(zip(keep, emb, strict=True))
+        sims = {i: v @ asked.T for i, v in vectors.items()}  # cosine to the question and to each part
+        floor = np.min(np.stack(list(sims.values())), axis=0)
+        sim = [sims.get(i, floor) for i in range(len(cands))]
+        scores = [lexical[i] + float(sim[i][0]) for i in range(len(cands))]
+        seeds = [[row[i] + float(sim[i][k + 1]) for i in range(len(cands))]
+                 for k, row in enumerate(part_lexical)]
     if how.neighbour_weight:
         scores = _with_neighbours(cands, scores, how.neighbour_weight)
-    chosen = _choose(cands, scores, vectors, idf, total, papers if several else None, limit, how)
+    if several and how.seeds:
+        for term in alternatives(query, stems, stemmer):
+            seeds.append([scores[i] if term in c.terms else -math.inf for i, c in enumerate(cands)])
+        if papers and named and len(named) > 1:
+            for paper in sorted(named & set(papers), key=papers.index):
+                seeds.append([scores[i] if papers[c.n - 1] == paper else -math.inf
+                              for i, c in enumerate(cands)])
+    chosen = _choose(cands, scores, vectors, idf, total, papers if several else None, limit, how, seeds)
     return " ".join(f"{cands[i].text} [{cands[i].n}]" for i in chosen)
 
 
@@ -185,6 +265,10 @@ def _with_neighbours(cands: list[Candidate], scores: list[float], weight: float)
                 and abs(cands[j].pos - c.pos) == 1]
         out[i] += weight * max(near, default=0.0)
     return out
+
+
+def _stems(text: str, stemmer: _Stemmer) -> set[str]:
+    return {stemmer.stemWord(w) for w in re.findall(r"[\w\-]+", text.lower())}
 
 
 def _rarity(cands: list[Candidate], stems: set[str]) -> dict[str, float]:
@@ -199,8 +283,12 @@ def _rarity(cands: list[Candidate], stems: set[str]) -> dict[str, float]:
 
 def _choose(cands: list[Candidate], scores: list[float], vectors: dict[int, np.ndarray],
             idf: dict[str, float], total: float, papers: list[str] | None, limit: int,
-            how: Selection) -> list[int]:
-    """Greedy selection within `limit` words; returned in reading order (passage, position)."""
+            how: Selection, seeds: list[list[float]] | None = None) -> list[int]:
+    """Greedy selection within `limit` words; returned in reading order (passage, position).
+
+    `seeds`: rows of scores (one per part, alternative or named paper; -inf: not eligible); each row's
+    best sentence is chosen first, in order, unless that row's best is already chosen.
+    """
     chosen: list[int] = []
     covered: set[str] = set()
     quoted: set[str] = set()
@@ -222,15 +310,26 @@ def _choose(cands: list[Candidate], scores: list[float], vectors: dict[int, np.n
         new = sum(w for t, w in idf.items() if t in terms and t not in covered) / total
         paper = papers[cands[i].n - 1] if papers and cands[i].n <= len(papers) else None
         bonus = how.paper_weight if paper is not None and paper not in quoted else 0.0
-        return (scores[i] + how.coverage_weight * new + bonus - how.redundancy * near[i]
+        item = (how.list_weight if i > 0 and i - 1 in chosen and cands[i - 1].n == cands[i].n
+                and cands[i - 1].pos == cands[i].pos - 1 and _ITEM.match(cands[i].text) else 0.0)
+        return (scores[i] + how.coverage_weight * new + bonus + item - how.redundancy * near[i]
                 - (1.0 if near[i] > 0.9 else 0.0))
 
+    pending = list(seeds or [])
     while left and used < limit - 8:
         gains = {i: gain(i) for i in left}
-        i = max(gains, key=gains.__getitem__)
+        if pending:
+            row = pending.pop(0)
+            if max(range(len(row)), key=row.__getitem__) in chosen:
+                continue  # this part's best sentence is in the answer already
+            i = max(left, key=lambda k: row[k] + gains[k] - scores[k])
+            if row[i] == -math.inf:
+                continue  # nothing eligible is left
+        else:
+            i = max(gains, key=gains.__getitem__)
         left.discard(i)
         group = unit(i)
-        n_words = sum(cands[j].words for j in group)
+        n_words = sum(cands[j].words + how.count_marks for j in group)
         if used + n_words > limit and chosen:
             continue
         if chosen and gains[i] < how.min_gain:

@@ -1,0 +1,126 @@
+"""Sentence selection of the extractive answer (answering/extract.py) with the bundled MiniLM.
+
+The passages are written here (a made-up serving system and compiler), not taken from any question set.
+"""
+
+from __future__ import annotations
+
+import Stemmer
+
+from paperdojo.answering.extract import (
+    MAX_WORDS,
+    MAX_WORDS_SEVERAL,
+    Selection,
+    alternatives,
+    budget,
+    extract,
+    parts,
+    several_parts,
+)
+from paperdojo.answering.retrieve import content_terms
+
+STEM = Stemmer.Stemmer("english")
+
+# passage 1 speaks at length to the first part of the question and names the second part's terms in
+# passing; the second part is answered once, in passage 3, behind a passage on something else
+PAGER = ("The pager keeps a block table for every request that maps its logical blocks to physical blocks. "
+         "Each logical block of the block table holds the keys and values of sixteen tokens. "
+         "The pager allocates a new physical block only when the last logical block of a request is full. "
+         "Physical blocks of one request need not be contiguous in the memory of the device. "
+         "The block table of a request grows by one entry whenever the pager maps a new logical block. "
+         "Logical blocks that several requests share point to the same physical block in the block table. "
+         "The pager frees the physical blocks of a request as soon as the request finishes. "
+         "The scheduler asks the pager for small blocks before each step, and a recomputation goes "
+         "through the pager like any other request.")
+LOGGING = ("The logging service writes one record per finished request to a rotating file. "
+           "Each record holds the arrival time, the prompt length and the number of generated tokens.")
+SCHEDULER = ("When the device runs out of memory the scheduler preempts the newest request. "
+             "For small blocks the scheduler prefers recomputation, because copying many small blocks "
+             "over the bus wastes its bandwidth. "
+             "The evicted request waits in a queue until enough memory is free again.")
+
+
+def _answer(question: str, passages: list[str], embedder, how: Selection | None = None,  # noqa: ANN001
+            words: int | None = None) -> str:
+    return extract(question, passages, content_terms(STEM, question), STEM, embedder, how, words=words)
+
+
+def test_parts_of_a_question_and_the_alternatives_it_weighs():
+    q = ("How does the pager map logical blocks to physical blocks, and why does the scheduler prefer "
+         "recomputation?")
+    assert parts(q) == ["How does the pager map logical blocks to physical blocks",
+                        "and why does the scheduler prefer recomputation?"]
+    assert parts("In the pager, how are blocks mapped?") == ["In the pager, how are blocks mapped?"]
+    assert parts("What is a block table? How does it grow?") == ["What is a block table?",
+                                                                 "How does it grow?"]
+    q = "Is a preempted request restored by swapping or by recomputation, and when?"
+    assert alternatives(q, content_terms(STEM, q), STEM) == ["swap", "recomput"]
+    q = "Does the compiler emit a static or a dynamic library?"
+    assert alternatives(q, content_terms(STEM, q), STEM) == ["static", "dynam"]
+    assert alternatives("Is it fast or not?", content_terms(STEM, "Is it fast or not?"), STEM) == []
+
+
+def test_a_contrast_of_two_alternatives_is_answered_at_the_length_of_several_parts():
+    for q in ("Why guide the search with a learned cost model instead of blackbox auto-tuning?",
+              "Why keep loop nests rather than lowering to a flat control-flow graph early?",
+              "Can the workload be packaged as either a static or a dynamic library?",
+              "Unlike data parallelism, what does the partitioned optimizer keep on each GPU?"):
+        assert several_parts(q), q
+        assert budget(q) == MAX_WORDS_SEVERAL
+    assert budget("How does the pager map logical blocks to physical blocks?") == MAX_WORDS
+
+
+def test_each_part_of_a_question_gets_its_best_sentence(embedder):
+    q = ("How does the pager map logical blocks to physical blocks, and why does the scheduler prefer "
+         "recomputation for small blocks?")
+    passages = [PAGER, LOGGING, SCHEDULER]
+    answer = _answer(q, passages, embedder, words=45)
+    assert "prefers recomputation" in answer and "[3]" in answer
+    assert "block table" in answer  # the first part is answered too
+    # without seeding each part, passage 1's sentence that only names the second part's terms wins
+    assert "prefers recomputation" not in _answer(q, passages, embedder, Selection(seeds=False), words=45)
+
+
+def test_each_alternative_of_a_comparison_is_heard(embedder):
+    swapping = ("Swapping copies the evicted blocks of a request to host memory over the bus. "
+                "Swapping keeps the host copy until the request is scheduled again. "
+                "Swapping restores the blocks by copying them back to the device before the request resumes. "
+                "Swapping moves whole blocks, so a large block makes each transfer efficient.")
+    recompute = ("The other way back is recomputation: the prompt and the tokens generated so far are run "
+                 "through the model again as one prefill.")
+    q = "Is a preempted request brought back by swapping or by recomputation, and how?"
+    passages = [swapping, LOGGING, recompute]
+    answer = _answer(q, passages, embedder, words=45)
+    assert "recomputation:" in answer and "Swapping" in answer
+    assert "recomputation:" not in _answer(q, passages, embedder, Selection(seeds=False), words=45)
+
+
+def test_the_budget_counts_the_citation_marks(embedder):
+    short = " ".join(["The pager maps logical blocks to physical blocks.",
+                      "Each logical block holds sixteen tokens of keys.",
+                      "A block table lists the physical blocks used.",
+                      "The pager maps a new block when one fills.",
+                      "Physical blocks need not be contiguous in memory.",
+                      "Shared logical blocks map to one physical block.",
+                      "The pager frees blocks when a request ends.",
+                      "Block tables grow by one entry per block.",
+                      "The pager copies a block on a write."])
+    q = "How does the pager map logical blocks to physical blocks?"
+    for words in (40, 60, 90):
+        answer = _answer(q, [short], embedder, words=words)
+        assert answer and len(answer.split()) <= words
+    # counting only the sentences' words, the marks [1] take the answer over its limit
+    assert len(_answer(q, [short], embedder, Selection(count_marks=False), words=60).split()) > 60
+
+
+def test_the_next_item_of_a_chosen_list_follows_it(embedder):
+    items = ("The representation differs from virtual machines for high-level languages in three ways. "
+             "(1) It has no notion of classes, inheritance or exceptions, even for languages with them. "
+             "(2) It specifies no runtime system and no object model of its own. "
+             "(3) It guarantees no type safety beyond what the assembly language of a processor guarantees.")
+    other = ("Virtual machines for high-level languages verify bytecode before running it. "
+             "A virtual machine for a high-level language compiles hot methods just in time.")
+    q = "How does the low-level representation differ from virtual machines for high-level languages?"
+    answer = _answer(q, [items, other], embedder, words=50)
+    assert "three ways. [1] (1)" in answer and "(2)" in answer
+    assert "(1)" not in _answer(q, [items, other], embedder, Selection(list_weight=0.0), words=50)
