@@ -193,3 +193,54 @@ def test_an_ann_search_ranks_its_candidates_as_the_fusion_over_every_chunk(tmp_p
         hits = retriever.search(query, k=5, papers=papers)
         assert [h.chunk.chunk_id for h in hits] == [h.chunk.chunk_id for h in before], query
         assert np.allclose([h.score for h in hits], [h.score for h in before], atol=1e-5), query
+
+
+def test_an_ann_search_scores_the_settings_count_of_best_bm25_chunks_exactly(tmp_path, embedder):
+    """`lexical_candidates` (Settings) reaches the retriever: with an ANN index, that many best BM25
+    chunks (and their neighbours) are among the chunks scored exactly, and not many more."""
+    from paperdojo.settings import Settings
+
+    source = _source()
+    docs = [scale.synthetic_doc(source, i, 50) for i in range(40)]
+    chunks = [c for d in docs for c in d.chunks]
+    vectors = np.random.default_rng(0).standard_normal((len(chunks), 384)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    manifest = {"model": embedder.model_id, "dim": 384, "index_type": "ivfpq",
+                "docs": {d.doc_id: {"title": d.title, "status": "indexed"} for d in docs}}
+    store.write_generation(tmp_path / "index", manifest, iter(chunks), vectors,
+                           {d.doc_id: d.data for d in docs})
+    index = store.load_index(tmp_path / "index")
+    query = "pipeline bubble micro batch schedule"
+    qvec = embedder.encode([query])[0]
+    for count in (100, 600):
+        settings = Settings(home=tmp_path, lexical_candidates=count)
+        retriever = Retriever.from_settings(index, embedder, settings)
+        assert not retriever.exact and retriever.lexical_candidates == count
+        lexical = retriever.bm25_scores(query)
+        rows = retriever.candidates(qvec, lexical, retriever.mask(None), 50)
+        assert set(top_order(lexical, count).tolist()) <= set(rows.tolist())
+        assert len(rows) <= 3 * (count + 200)  # the BM25 and ANN candidates with their two neighbours
+
+
+def test_an_ann_generation_maps_its_vectors_for_random_rows(tmp_path):
+    """With an ANN index the vectors stay on disk, mapped with MADV_RANDOM (the kernel reads the rows
+    a query re-scores, not its read-ahead window around each); the values are the file's."""
+    source = _source()
+    docs = [scale.synthetic_doc(source, i, 50) for i in range(30)]
+    chunks = [c for d in docs for c in d.chunks]
+    vectors = np.random.default_rng(1).standard_normal((len(chunks), 384)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    manifest = {"model": "test", "dim": 384, "index_type": "ivfpq",
+                "docs": {d.doc_id: {"title": d.title, "status": "indexed"} for d in docs}}
+    gen = store.write_generation(tmp_path / "index", manifest, iter(chunks), vectors,
+                                 {d.doc_id: d.data for d in docs})
+    index = store.load_index(tmp_path / "index")
+    assert not index.exact and not index.vectors.flags.writeable
+    assert np.array_equal(index.vectors, vectors) and index.vectors.dtype == np.float32
+    smaps = Path("/proc/self/smaps")
+    if not smaps.exists():
+        pytest.skip("the mapping's advice is read from Linux's /proc/self/smaps")
+    mapping = r"^\S+ \S+ \S+ \S+ \S+ +(.*)\n(?:(?!VmFlags).*\n)*VmFlags: (.*)$"  # its file, its flags
+    flags = re.findall(mapping, smaps.read_text(), re.M)
+    advised = [vm.split() for name, vm in flags if name == str(gen / "vectors.npy")]
+    assert advised and all("rr" in vm for vm in advised)  # rr: VM_RAND_READ, set by MADV_RANDOM

@@ -64,6 +64,10 @@ class Settings(BaseSettings):
     compound_intro_boost: float = 0.5  # the prior grows by this share per extra part of a question
     neighbour_weight: float = 0.2  # a chunk gains this share of its better neighbour's score (same section)
     paper_boost: float = 0.1  # added to the passages of the papers a question names (by id or title)
+    # with an ANN index (from 200k passages), the best BM25 chunks scored exactly beside the ANN's
+    # candidates: recall@10 against exact hybrid search at 1M synthetic passages 0.94 with 1,000,
+    # 0.98 with 3,000, 0.99 with 5,000, for +5-10 ms of a ~30 ms query (docs/measurements.md, issue 19)
+    lexical_candidates: int = 3000
     merge_chunks: int = 2  # neighbouring hits of one section make one passage of up to this many chunks
     reranker: str = ""  # a cross-encoder name or folder (sentence-transformers); empty: none
     min_similarity: float = 0.25  # floor for off-topic questions; dev.jsonl answerables start at 0.55

@@ -97,7 +97,7 @@ class Retriever:
                  reranker: str = "", rerank_pool: int = 20, intro_prior: float = 0.05,
                  compound_boost: float = 0.5, merge_chunks: int = 2, neighbour_weight: float = 0.2,
                  paper_boost: float = 0.1, merge_pool: int = 3, exact_dense: bool = False,
-                 lexical_candidates: int = 1000) -> None:
+                 lexical_candidates: int = 3000) -> None:
         """`exact_dense` scores every chunk's vector even with an ANN index (the reference of
         `paperdojo bench --only scale`: its recall@10 is measured against this). With an ANN index,
         the `lexical_candidates` best BM25 chunks are scored exactly too (measured by the scale bench,
@@ -140,7 +140,8 @@ class Retriever:
         return cls(index, embedder, settings.bm25_weight, settings.reranker,
                    intro_prior=settings.intro_prior, compound_boost=settings.compound_intro_boost,
                    merge_chunks=settings.merge_chunks, neighbour_weight=settings.neighbour_weight,
-                   paper_boost=settings.paper_boost, exact_dense=exact_dense)
+                   paper_boost=settings.paper_boost, exact_dense=exact_dense,
+                   lexical_candidates=settings.lexical_candidates)
 
     def mask(self, filters: Filters | None) -> np.ndarray:
         keep = np.ones(self.n, dtype=bool)

@@ -277,7 +277,8 @@ def bench_scale(settings: Settings, sizes: list[int], say: Say, n_queries: int =
             home.mkdir()
             (home / "papers.toml").write_text("")
             lib = Settings(home=home, reading_list=home / "papers.toml", embed_model=settings.embed_model,
-                           embed_with_heading=settings.embed_with_heading, index_type=settings.index_type)
+                           embed_with_heading=settings.embed_with_heading, index_type=settings.index_type,
+                           lexical_candidates=settings.lexical_candidates)
             built = build_library(lib, source, n, embedder, say=say)
             say(f"scale: {n:,} passages: built in {built['build_s']} s, {built['disk_mb']:,} MB; "
                 "first answer from a fresh process ...")

@@ -22,6 +22,7 @@ from __future__ import annotations
 import fcntl
 import json
 import logging
+import mmap
 import os
 import shutil
 import sqlite3
@@ -202,6 +203,25 @@ def search_faiss(index: faiss.Index, queries: np.ndarray, k: int, vectors: np.nd
         scores[row, ok] = vectors[cand[ok]] @ q
     order = np.argsort(-scores, axis=1)[:, :k]
     return np.take_along_axis(scores, order, 1), np.take_along_axis(ids, order, 1)
+
+
+def map_for_random_rows(path: Path) -> np.ndarray:
+    """The array of the .npy file at `path`, memory-mapped read-only and advised for random access
+    (MADV_RANDOM, where the platform has it).
+
+    An ANN query re-scores a few thousand scattered rows of vectors.npy; without the advice each
+    page fault on a cold cache reads the device's whole read-ahead window around it (8 MB here,
+    /sys/block/vda/queue/read_ahead_kb), so the first query at 1M passages read all of the 1.5 GB
+    file from disk, with it 33 MB (docs/measurements.md, issue 19). Raises what np.load raises."""
+    header = np.load(path, mmap_mode="r", allow_pickle=False)  # the header: shape, dtype, data offset
+    shape, dtype, offset = header.shape, header.dtype, header.offset
+    fortran = header.flags.f_contiguous and not header.flags.c_contiguous
+    del header
+    with open(path, "rb") as fh:
+        mapped = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
+    if hasattr(mmap, "MADV_RANDOM"):
+        mapped.madvise(mmap.MADV_RANDOM)
+    return np.ndarray(shape, dtype=dtype, buffer=mapped, offset=offset, order="F" if fortran else "C")
 
 
 def write_generation(index_dir: Path, manifest: dict, chunks: Iterable[Chunk], vectors: np.ndarray,
@@ -531,8 +551,9 @@ def load_index(index_dir: Path, verify: bool = True, full_check: bool = False) -
         # a flat index scans every vector each query: in memory (the only copy, FAISS' is not read);
         # an ANN index re-scores a few thousand: memory-mapped
         exact = manifest.get("index_type", "flat") == "flat"
-        vectors = (np.load(gen / "vectors.npy", mmap_mode=None if exact else "r", allow_pickle=False) if n
-                   else np.zeros((0, dim), dtype=np.float32))
+        vectors = (np.zeros((0, dim), dtype=np.float32) if not n
+                   else np.load(gen / "vectors.npy", allow_pickle=False) if exact
+                   else map_for_random_rows(gen / "vectors.npy"))
         index = LoadedIndex(gen, manifest, ChunkTable(db, n, lock), doc_ids, chunk_doc, chunk_section,
                             section_names, load_bm25(gen / "bm25"), Vocabulary(db, lock), DocTexts(db, lock),
                             vectors)
