@@ -165,18 +165,24 @@ def test_writer_refuses_chunks_and_vectors_that_do_not_pair(tmp_path):
     assert store.current_generation(tmp_path / "index") is None
 
 
-def test_an_ann_search_ranks_its_candidates_as_the_fusion_over_every_chunk(tmp_path, embedder):
-    """With an ANN index the fusion runs over the candidates only; it ranks them as the fusion over
-    every chunk does with the same dense scores (-1 outside the candidates)."""
+def _ann_generation(index_dir: Path, model_id: str) -> list:
+    """An IVF-PQ generation of 40 synthetic papers of 50 chunks (random unit vectors) in
+    `index_dir`; returns the papers (scale.synthetic_doc)."""
     source = _source()
     docs = [scale.synthetic_doc(source, i, 50) for i in range(40)]
     chunks = [c for d in docs for c in d.chunks]
     vectors = np.random.default_rng(0).standard_normal((len(chunks), 384)).astype(np.float32)
     vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
-    manifest = {"model": embedder.model_id, "dim": 384, "index_type": "ivfpq",
+    manifest = {"model": model_id, "dim": 384, "index_type": "ivfpq",
                 "docs": {d.doc_id: {"title": d.title, "status": "indexed"} for d in docs}}
-    store.write_generation(tmp_path / "index", manifest, iter(chunks), vectors,
-                           {d.doc_id: d.data for d in docs})
+    store.write_generation(index_dir, manifest, iter(chunks), vectors, {d.doc_id: d.data for d in docs})
+    return docs
+
+
+def test_an_ann_search_ranks_its_candidates_as_the_fusion_over_every_chunk(tmp_path, embedder):
+    """With an ANN index the fusion runs over the candidates only; it ranks them as the fusion over
+    every chunk does with the same dense scores (-1 outside the candidates)."""
+    docs = _ann_generation(tmp_path / "index", embedder.model_id)
     retriever = Retriever(store.load_index(tmp_path / "index"), embedder, lexical_candidates=50)
     assert not retriever.exact
     papers = {docs[3].doc_id}
@@ -200,15 +206,7 @@ def test_an_ann_search_scores_the_settings_count_of_best_bm25_chunks_exactly(tmp
     chunks (and their neighbours) are among the chunks scored exactly, and not many more."""
     from paperdojo.settings import Settings
 
-    source = _source()
-    docs = [scale.synthetic_doc(source, i, 50) for i in range(40)]
-    chunks = [c for d in docs for c in d.chunks]
-    vectors = np.random.default_rng(0).standard_normal((len(chunks), 384)).astype(np.float32)
-    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
-    manifest = {"model": embedder.model_id, "dim": 384, "index_type": "ivfpq",
-                "docs": {d.doc_id: {"title": d.title, "status": "indexed"} for d in docs}}
-    store.write_generation(tmp_path / "index", manifest, iter(chunks), vectors,
-                           {d.doc_id: d.data for d in docs})
+    _ann_generation(tmp_path / "index", embedder.model_id)
     index = store.load_index(tmp_path / "index")
     query = "pipeline bubble micro batch schedule"
     qvec = embedder.encode([query])[0]
