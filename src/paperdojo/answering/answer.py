@@ -42,6 +42,7 @@ from paperdojo.answering.retrieve import (
     find_sections,
     mark,
     query_terms,
+    weighing_terms,
 )
 from paperdojo.answering.sentence_vectors import SentenceVectors
 from paperdojo.records import Chunk, Citation, Source
@@ -455,7 +456,7 @@ class Answerer:
         question as asked (`extract.budget`: 150 words, 250 for several parts); each passage's paper
         and the papers the query names are passed so a comparison quotes every side.
         """
-        terms = content_terms(self.retriever.stemmer, query) or stems
+        terms = weighing_terms(self.retriever.stemmer, query, stems)
         return extract(query, [h.chunk.text for h in hits], terms, self.retriever.stemmer,
                        self.sentences, self.selection, papers=[h.chunk.doc_id for h in hits],
                        words=budget(question or query, self.selection), named=self.named_papers(query))

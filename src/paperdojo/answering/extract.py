@@ -171,7 +171,7 @@ def candidates(passages: list[str], stemmer: _Stemmer | None = None) -> list[Can
             if prose.refers_back(sent) and previous is not None:  # ok above: it has a predecessor
                 cand.before = out[previous].before + [previous]
             if stemmer is not None:
-                cand.terms = {stemmer.stemWord(w) for w in re.findall(r"[\w\-]+", sent.lower())}
+                cand.terms = _stems(sent, stemmer)
             keys.add(key)
             seen.append(words)
             out.append(cand)

@@ -414,10 +414,19 @@ been being has have had not no yes
 QUESTION_WORDS = frozenset(_ASKING.split())
 
 
-def content_terms(stemmer: Stemmer.Stemmer, question: str) -> set[str]:
-    """The question's stemmed terms without the words of asking (`QUESTION_WORDS`)."""
+def content_terms(stemmer: Stemmer.Stemmer, question: str, terms: set[str] | None = None) -> set[str]:
+    """The question's stemmed terms without the words of asking (`QUESTION_WORDS`); `terms`: its
+    `query_terms` when the caller has them already."""
     asking = {stemmer.stemWord(w) for w in QUESTION_WORDS}
-    return {t for t in query_terms(stemmer, question) if t not in asking and t not in QUESTION_WORDS}
+    terms = query_terms(stemmer, question) if terms is None else terms
+    return {t for t in terms if t not in asking and t not in QUESTION_WORDS}
+
+
+def weighing_terms(stemmer: Stemmer.Stemmer, question: str, terms: set[str] | None = None) -> set[str]:
+    """The terms an extractive answer weighs sentences by: the question's content terms, or all its
+    `query_terms` (`terms` when given) when it holds only words of asking."""
+    terms = query_terms(stemmer, question) if terms is None else terms
+    return content_terms(stemmer, question, terms) or terms
 
 
 def stems_of(stemmer: Stemmer.Stemmer, text: str) -> set[str]:

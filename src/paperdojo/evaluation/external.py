@@ -19,7 +19,7 @@ import numpy as np
 import Stemmer
 
 from paperdojo.answering.extract import Selection, extract
-from paperdojo.answering.retrieve import content_terms, query_terms
+from paperdojo.answering.retrieve import weighing_terms
 from paperdojo.evaluation.evaluate import norm
 from paperdojo.library.embed import Embedder
 
@@ -111,8 +111,7 @@ def qasper(root: Path, embedder: Embedder, bm25_weight: float = 0.5,
             for q, row in zip(qs, np.argsort(-matrix, axis=1), strict=True):
                 results[name].append(ndcg_at_10([ids[i] for i in row[:10]], qrels[q["qid"]]))
                 if name == "hybrid" and q.get("extractive_spans"):
-                    terms = content_terms(scorer.stemmer, q["question"]) or query_terms(scorer.stemmer,
-                                                                                          q["question"])
+                    terms = weighing_terms(scorer.stemmer, q["question"])
                     answer = extract(q["question"], [paras[i]["text"] for i in row[:selection.passages]],
                                      terms, scorer.stemmer, embedder, selection)
                     span, recall = span_match(q["extractive_spans"], answer)

@@ -100,9 +100,7 @@ def backend_for(settings: Settings) -> str:
     if backend == TORCH_BF16 and settings.device != "cpu":
         raise ValueError(f"the {TORCH_BF16} backend runs on the CPU (device is {settings.device!r})")
     if backend == "auto":
-        if settings.embed_model != BUNDLED_MODEL or settings.device != "cpu":
-            return "torch"
-        if not onnx_available():
+        if settings.embed_model != BUNDLED_MODEL or settings.device != "cpu" or not onnx_available():
             return "torch"
         return TORCH_BF16 if cpu_has_amx_bf16() else ONNX_INT8
     return backend
