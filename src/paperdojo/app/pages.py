@@ -2,7 +2,9 @@
 
 Our cleaned text differs from PDFium's (joined hyphenations, ligatures, dropped headers), so text is
 found on a normalized stream of letters and digits, then mapped back to PDFium's character boxes.
-Boxes are in PDF page space; they reach the image through the page's own transform
+The text is read upright (`orient.upright_textpage`), in the same order as at ingest, so a
+sentence that occurs twice on a page is matched in the order the index has it. Boxes are in PDF
+page space; they reach the image through the page's own transform
 (`FPDF_PageToDevice`: rotation, crop box origin and scale), and a highlight counts as found only
 when its boxes lie on the image and over ink (the words), not on blank paper.
 """
@@ -20,6 +22,8 @@ import numpy as np
 import pypdfium2 as pdfium
 import pypdfium2.raw as pdfium_c
 from PIL import Image, ImageDraw
+
+from paperdojo.library.parse.orient import upright_textpage
 
 log = logging.getLogger(__name__)
 _LOCK = threading.Lock()  # PDFium is not thread-safe
@@ -124,7 +128,7 @@ def render_with_boxes(pdf_path: Path, page_number: int, texts: Sequence[str], sc
             image = page.render(scale=scale).to_pil().convert("RGB")
             boxes: list[list[Box]] = [[] for _ in texts]
             if any(texts):
-                textpage = page.get_textpage()
+                textpage, _ = upright_textpage(page)
                 text = textpage.get_text_range()
                 boxes = [_boxes(page, textpage, text, t, image.size) if t else [] for t in texts]
         finally:
