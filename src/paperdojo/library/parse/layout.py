@@ -11,10 +11,11 @@ to a new line. Two things go wrong in real files:
 This module works on the lines of PDFium's text and their rectangles (`FPDFText_CountRects`, about
 one rectangle per text object, far cheaper than a box per character) in the page's upright frame
 (`orient.Frame`: text upright, origin at the crop box's corner, whatever /Rotate or the content's
-matrix say): an invisible line whose rectangle lies on visible text with the same words is dropped; a page is two-column when a vertical
-gutter in the middle of the page is crossed by few lines and has enough lines on each side; its
-lines are then split at the gutter and read band by band (full-width lines, e.g. a title or a wide
-figure, separate the bands): the left column top to bottom, then the right column.
+matrix say): an invisible line whose rectangle lies on visible text with the same words is dropped;
+a page is two-column when a vertical gutter in the middle of the page is crossed by few lines and
+has enough lines on each side; its lines are then split at the gutter and read band by band (full-
+width lines, e.g. a title or a wide figure, separate the bands): the left column top to bottom, then
+the right column.
 A page whose lines already come column by column keeps the PDF's order (it also carries what the
 geometry cannot see, such as where a float or a footnote belongs).
 """
