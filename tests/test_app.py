@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
+import subprocess
+import sys
 import time
 import urllib.error
 import urllib.request
@@ -289,6 +292,44 @@ def test_app_follows_a_shell_ingest(app, shared, embedder, tmp_path):
         page.fill("#question textarea", "What does the otter compiler lower attention blocks into?")
         page.click("#ask-button")
         expect(page.locator("#chat")).to_contain_text("single fused kernel", timeout=30000)
+
+
+def _indexed_count(page) -> int:  # noqa: ANN001 - a Playwright page
+    return int(re.search(r"(\d+) indexed", page.locator("#library-summary").inner_text())[1])
+
+
+def test_library_follows_a_shell_paperdojo_add(app, shared, tmp_path):
+    """ingest-while-serving through the real command: `paperdojo add FILE` in another process while
+    a page is open. The open page's Library (counts, table) and header follow
+    within the refresh period, and a reloaded page shows the same generation."""
+    from playwright.sync_api import expect, sync_playwright
+
+    url, home = app
+    settings = make_settings(home)
+    pdf = tmp_path / "yak.pdf"
+    make_pdf(pdf, paper_pages("yak sharding"), title_meta="Yak: Sharding Embedding Tables")
+    env = {**os.environ, "PAPERDOJO_HOME": str(home), "PAPERDOJO_READING_LIST": str(settings.reading_list)}
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
+        page = browser.new_page(viewport={"width": 1400, "height": 900})
+        page.goto(url)
+        page.get_by_role("tab", name="Library").click()
+        expect(page.locator("#library-summary")).to_contain_text("indexed", timeout=30000)
+        count, status = _indexed_count(page), page.locator("#status").inner_text()
+        done = subprocess.run([sys.executable, "-m", "paperdojo.cli", "add", str(pdf)], env=env,
+                              capture_output=True, text=True, timeout=600)
+        assert done.returncode == 0, done.stdout + done.stderr
+        expect(page.locator("#library-summary")).to_contain_text(f"{count + 1} indexed", timeout=60000)
+        expect(page.locator("#library-table")).to_contain_text("Yak: Sharding Embedding Tables")
+        assert page.locator("#status").inner_text() != status
+        page.reload()
+        page.get_by_role("tab", name="Library").click()
+        expect(page.locator("#library-summary")).to_contain_text(f"{count + 1} indexed", timeout=30000)
+        expect(page.locator("#library-table")).to_contain_text("Yak: Sharding Embedding Tables")
+        header = page.locator("#status").inner_text()
+        assert f"{count + 1} papers" in header, header
+        browser.close()
+
 
 def test_browser_interview_library_topics_skip_and_drafts(app):
     """A library category drilled, an empty answer asks to skip (nothing recorded), a typed answer

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 
+import pytest
 from conftest import make_settings
 
 from paperdojo.answering.answer import Answerer
@@ -18,27 +20,118 @@ def test_cited_sentences_of_extractive_and_model_answers():
         ("Stages recompute.", [1]), ("Bubbles shrink.", [2, 3])]
 
 
-def test_page_spanning_passage_cites_the_sentence_page(shared, embedder, tmp_path):
-    """page_spanning.pdf: the section starts on p. 1, the key sentence is on p. 2."""
-    settings = make_settings(tmp_path)
+JACKAL = "By how much did the jackal rebalancer cut the pipeline bubble?"
+
+
+@pytest.fixture(scope="module")
+def spill_home(shared, embedder, tmp_path_factory):
+    """A home holding page_spanning.pdf (as spill.pdf): its section starts at the bottom of p. 1,
+    the key sentence ("jackal rebalancer ... 31 percent to 9 percent") is on p. 2."""
+    home = tmp_path_factory.mktemp("spill")
+    settings = make_settings(home)
     settings.reading_list.write_text("")
-    pdfs = tmp_path / "pdfs"
+    pdfs = home / "pdfs"
     pdfs.mkdir()
     shutil.copyfile(shared / "cases" / "page-spanning-citation" / "page_spanning.pdf", pdfs / "spill.pdf")
     ingest(settings, [pdfs], embedder=embedder)
-    retriever = Retriever.from_settings(store.load_index(settings.index_dir), embedder, settings)
-    ans = Answerer.from_settings(retriever, settings).answer(
-        "By how much did the jackal rebalancer cut the pipeline bubble?")
-    jackal = [c for c in ans.citations if "jackal" in c.sentence]
-    assert jackal, (ans.text, ans.citations)
-    c = jackal[0]
+    return settings
+
+
+def _jackal_source(ans):  # noqa: ANN001, ANN202
+    c = next((c for c in ans.citations if "jackal" in c.sentence), None)
+    assert c is not None, (ans.text, ans.citations)
     assert c.found and (c.page_start, c.page_end) == (2, 2), c
-    src = next(s for s in ans.sources if s.n == c.n)
+    return next(s for s in ans.sources if s.n == c.n)
+
+
+def test_page_spanning_source_page_is_the_quoted_sentence_page(spill_home, embedder):
+    """The answer, the source's page and link and the JSON all name p. 2, though the passage
+    starts on p. 1 and the source also cites sentences of p. 1."""
+    retriever = Retriever.from_settings(store.load_index(spill_home.index_dir), embedder, spill_home)
+    ans = Answerer.from_settings(retriever, spill_home).answer(JACKAL)
+    src = _jackal_source(ans)
     assert src.chunk.page_start == 1  # the passage starts on p. 1 ...
-    first = next(x for x in ans.citations if x.n == c.n)  # the link opens its first cited sentence's page
-    assert src.url.endswith(f"#page={first.page_start}")
-    assert [x.page_start for x in ans.citations if x.n == c.n] == sorted(
-        x.page_start for x in ans.citations if x.n == c.n)
+    assert src.page == 2 and src.cited_pages[0] == 2 and src.url.endswith("#page=2")  # ... the answer, p. 2
+    assert src.pages_label.startswith("p. 2") and "1-2" not in src.pages_label
+    data = next(x for x in ans.to_json()["sources"] if x["n"] == src.n)
+    assert data["page"] == 2 and data["url"].endswith("#page=2") and data["cited_pages"][0] == 2
+
+
+def test_page_spanning_in_the_cli(spill_home, capsys, monkeypatch):
+    """`paperdojo ask` (plain and --json) as a person runs it: the Sources line and link name p. 2."""
+    from paperdojo.cli import main
+
+    monkeypatch.setenv("PAPERDOJO_READING_LIST", str(spill_home.reading_list))
+    home = ["--home", str(spill_home.home)]
+    assert main([*home, "ask", JACKAL]) == 0
+    shown = capsys.readouterr().out
+    line = next(x for x in shown.splitlines() if "Rebalancing Micro-batches" in x)
+    assert ", p. 2" in line and "p. 1-2" not in line, shown
+    links = shown[shown.index(line):].splitlines()[1]
+    assert links.strip().endswith("#page=2") or "p. 2: " in links, shown
+    assert main([*home, "ask", "--json", JACKAL]) == 0
+    data = json.loads(capsys.readouterr().out)
+    jackal = next(c for c in data["citations"] if "jackal" in c["sentence"])
+    assert jackal["page_start"] == 2
+    src = next(s for s in data["sources"] if s["n"] == jackal["n"])
+    assert src["url"].endswith("#page=2") and src["page"] == 2
+
+
+def test_page_spanning_in_the_mcp_server_and_the_app(spill_home, embedder):
+    """The MCP server's ask and the app's source card, link, page image and highlight: p. 2."""
+    import anyio
+    from mcp import Client
+
+    from paperdojo.app.ask import sources_of
+    from paperdojo.app.common import choices, page_image, source_card
+    from paperdojo.app.pages import render_page
+    from paperdojo.mcp_server import PaperdojoMCP
+    from paperdojo.workspace import Workspace
+
+    ws = Workspace(spill_home)
+    ws.embedder = embedder
+
+    async def run() -> dict:
+        async with Client(PaperdojoMCP(ws).server) as client:
+            return (await client.call_tool("ask", {"question": JACKAL})).structured_content
+
+    data = anyio.run(run)
+    jackal = next(c for c in data["citations"] if "jackal" in c["sentence"])
+    src = next(s for s in data["sources"] if s["n"] == jackal["n"])
+    assert jackal["page_start"] == 2 and src["page"] == 2 and src["url"].endswith("#page=2")
+
+    ans = ws.ask(JACKAL)
+    n = _jackal_source(ans).n
+    record = next(r for r in sources_of(ws, ans) if r["n"] == n)
+    assert record["page"] == 2 and "#page=2" in record["link"]
+    assert "open the PDF at p. 2" in source_card(record) and "#page=2" in source_card(record)
+    assert ", p. 2" in next(c for c in choices([record]) if c.startswith(f"[{n}]"))
+    image = page_image(ws, record)
+    assert image is not None
+    path = ws.pdf_path(record["doc_id"])
+    sentence = next(c["sentence"] for c in record["cites"] if "jackal" in c["sentence"])
+    assert render_page(path, record["page"], record["text"], sentences=[sentence])[1]  # on its words
+    assert not render_page(path, 1, record["text"], sentences=[sentence])[1]  # p. 1 lacks it
+
+
+def test_cited_pages_put_the_answering_sentence_first():
+    """Pure: the page of the found sentence holding most question terms comes first (ties: the
+    earliest cited), then every other page a found sentence stands on; a sentence not found in
+    the passage (a paraphrase) gives no page."""
+    import Stemmer
+
+    from paperdojo.answering.answer import cited_pages
+    from paperdojo.records import Citation
+
+    stem = Stemmer.Stemmer("english")
+    terms = {stem.stemWord(w) for w in ("jackal", "rebalancer", "bubble")}
+    cites = [Citation(1, "Stages run at different speeds.", "d", 1, 1, 0, 30, True),
+             Citation(1, "Our runtime moves layers between stages.", "d", 1, 2, 31, 80, True),
+             Citation(1, "The jackal rebalancer cut the bubble.", "d", 2, 2, 81, 120, True),
+             Citation(1, "A jackal rebalancer paraphrase about the bubble.", "d", 1, 2)]
+    assert cited_pages(cites, terms, stem) == [2, 1]
+    assert cited_pages(cites[:2], terms, stem) == [1, 2]  # no terms anywhere: the first cited
+    assert cited_pages(cites[3:], terms, stem) == []
 
 
 def test_a_sentence_without_its_author_year_reference_is_located():
@@ -58,15 +151,14 @@ def test_a_sentence_without_its_author_year_reference_is_located():
 
 
 def test_cli_links_each_page_its_sentences_stand_on():
-    """A source whose cited sentences stand on pages 1 and 2 gets a `#page=` link for each."""
+    """A source whose cited sentences stand on pages 2 and 1 gets a `#page=` link for each, its own
+    page (the answering sentence's) first."""
     from paperdojo.cli.output import sentence_links
-    from paperdojo.records import Citation
 
-    url = "file:///home/p/spill.pdf#page=1"
-    two = [Citation(1, "a", "spill", 2, 2), Citation(1, "b", "spill", 1, 1), Citation(1, "c", "spill", 2, 2)]
-    assert sentence_links(url, two) == [("file:///home/p/spill.pdf#page=1", "p. 1: "),
-                                        ("file:///home/p/spill.pdf#page=2", "p. 2: ")]
-    assert sentence_links(url, two[:1]) == [(url, "")]
+    url = "file:///home/p/spill.pdf#page=2"
+    assert sentence_links(url, [2, 1]) == [("file:///home/p/spill.pdf#page=2", "p. 2: "),
+                                           ("file:///home/p/spill.pdf#page=1", "p. 1: ")]
+    assert sentence_links(url, [2]) == [(url, "")]
 
 
 def test_cli_prints_paper_text_literally(capsys):

@@ -83,3 +83,18 @@ def test_find_spans_follows_out_of_order_text():
     spans = find_spans(text, "Abstract. The ibex profiler attributes stalls to individual fused kernels.")
     covered = "".join(text[s:e] for s, e in spans)
     assert "Title" not in covered and "ibex" in covered and "fused" in covered
+
+
+def test_sentence_spans_need_the_sentence_not_a_shared_phrase():
+    """A cited sentence is found on a page that holds it, or its beginning or end cut by a page
+    break; a phrase it shares with other text ("the pipeline bubble") is not it."""
+    from paperdojo.app.pages import sentence_spans
+
+    sentence = "The jackal rebalancer cut the pipeline bubble from 31 percent to 9 percent of each iteration."
+    whole = ("Intro text.\nThe jackal rebalancer cut the pipeline bubble from 31 percent\n"
+             "to 9 percent of each iteration.")
+    assert sentence_spans(whole, sentence)
+    stray = "Stages idle, which is called the pipeline bubble in the literature on schedules."
+    assert find_spans(stray, sentence) and not sentence_spans(stray, sentence)
+    cut = "Earlier lines of the page.\nThe jackal rebalancer cut the pipeline"  # the page ends here
+    assert sentence_spans(cut, sentence)

@@ -39,6 +39,48 @@ def test_ingest_while_serving_switches_generation(shared, embedder, tmp_path):
     assert old.answer("How are pipeline stages placed?").sources  # the old one still works on its own
 
 
+def test_shell_add_reaches_every_reader_view_from_one_generation(shared, embedder, tmp_path):
+    """ingest-while-serving with `paperdojo add` (ingest.add) from another process: the header,
+    filters, Library rows and counts, interview topics, texts and manifest all come from the newest
+    generation, read from one answerer; a view taken before keeps showing its own generation."""
+    from paperdojo.app.common import filter_choices, status_line
+    from paperdojo.app.interview import topic_choices
+    from paperdojo.app.library import library_rows, summary
+    from paperdojo.library.ingest import add
+
+    settings = make_settings(tmp_path)
+    settings.reading_list.write_text("")
+    first = tmp_path / "first"
+    first.mkdir()
+    make_pdf(first / "pipe.pdf", PIPE, title_meta="Pipe: Pipeline Stages")
+    ingest(settings, [first], embedder=embedder)
+    ws = Workspace(settings)
+    ws.embedder = embedder
+    before = ws.view()
+    assert before.ok and "1 papers" in before.message and before.answerer is ws.answerer()
+    assert "1 indexed" in summary(ws)
+
+    otter = shutil.copyfile(shared / "cases" / "ingest-while-serving" / "otter.pdf", tmp_path / "otter.pdf")
+    added = add(make_settings(tmp_path), str(otter), embedder=embedder)  # "a shell's" paperdojo add
+    assert added.status.status == "indexed", added.message
+    oid = added.paper.id
+
+    view = ws.view()
+    assert view.generation != before.generation and view.generation == ws.live_generation()
+    assert view.answerer is not None and view.answerer is not before.answerer
+    assert view.answerer.retriever.index.path.name == view.generation
+    assert {d.id: d.status for d in view.papers}[oid] == "indexed"
+    assert "2 papers" in view.message and "2 papers" in status_line(ws, view)
+    assert "2 indexed" in summary(ws, view) and "2 indexed" in summary(ws)  # the Library's counts
+    assert oid in [row[0] for row in library_rows(ws, view) if row[3] == "indexed"]
+    assert oid in [value for _, value in filter_choices(ws, view)[0]["choices"]]
+    assert topic_choices(ws, view)["choices"]  # the interview draws from the new generation
+    assert oid in ws.manifest()["docs"] and "otter" in ws.parsed(oid).text.lower()
+    # the view taken before is a snapshot of its own generation: it never half-switches
+    assert oid not in {d.id for d in before.indexed} and "1 papers" in before.message
+    assert "1 indexed" in summary(ws, before)
+
+
 def test_read_only_workspace_refuses_every_index_write(tmp_path):
     """app.py --read-only: add, rebuild and watch are refused with how to update, and nothing is written."""
     import pytest

@@ -229,7 +229,9 @@ class PaperdojoMCP:
         def ask(question: Query, paper: Paper = None) -> dict[str, Any]:
             """Answer a question from the user's papers. `answer` cites passages as [n]; `citations` gives
             every cited sentence with its paper and the page that holds it; `sources` are the passages with
-            their provenance (doc_id, section, page_start/page_end, char_start/char_end, url). A refused
+            their provenance (doc_id, section, page_start/page_end of the passage, char_start/char_end),
+            `page` (the page of the cited sentence that answers most; `url` opens it) and `cited_pages`
+            (every page a cited sentence stands on). A refused
             answer (`refused`) means the papers do not cover the question; `nearest` lists close sections."""
             return self.ask(question, paper)
 

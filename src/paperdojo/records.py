@@ -106,9 +106,28 @@ class Source:
 
     n: int
     chunk: Chunk
-    url: str  # opens the PDF at the cited page
+    url: str  # opens the PDF at the cited page (`page`)
     passage: str  # the passage with the question's terms marked **so**
     score: float
+    # the pages of the sentences the answer cites from it (from their character offsets), the page
+    # of the one that answers most (most question terms) first, the others in order; empty when no
+    # cited sentence was found in the passage (then the passage's own pages stand)
+    cited_pages: list[int] = field(default_factory=list)
+
+    @property
+    def page(self) -> int:
+        """The page a reader opens for this source: its best cited sentence's, else the passage's first."""
+        return self.cited_pages[0] if self.cited_pages else self.chunk.page_start
+
+    @property
+    def pages_label(self) -> str:
+        """The source line's pages: "p. 2" (the cited sentence's), "p. 2; also cites p. 1", or the
+        passage's own "p. 1-2" when no cited sentence was found; " (OCR)" as in Chunk.pages_label."""
+        if not self.cited_pages:
+            return self.chunk.pages_label
+        others = ", ".join(map(str, self.cited_pages[1:]))
+        return (f"p. {self.cited_pages[0]}" + (f"; also cites p. {others}" if others else "")
+                + (" (OCR)" if self.chunk.ocr else ""))
 
 
 @dataclass

@@ -14,6 +14,7 @@ import contextlib
 import logging
 import threading
 from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -43,6 +44,25 @@ READ_ONLY = ("this server serves the index read-only (app_read_only): update it 
              "`paperdojo add` on the machine that holds the home; the app switches to the new index itself")
 
 
+@dataclass(frozen=True)
+class LibraryView:
+    """What a reader shows about the library, read from one index generation: its name ("" without
+    an index), whether it is usable with the header's sentence (what it holds, or what is wrong),
+    every catalog paper with its status in it, and the answerer over it. A page builds its header,
+    filters, Library counts and table from one view, so they never mix two generations."""
+
+    generation: str
+    ok: bool
+    message: str
+    papers: tuple[ingest.DocStatus, ...]
+    answerer: Answerer | None = field(default=None, repr=False, compare=False)  # None without an index
+
+    @property
+    def indexed(self) -> list[ingest.DocStatus]:
+        """The papers the generation holds, in catalog order."""
+        return [d for d in self.papers if d.status == "indexed"]
+
+
 class Workspace:
     """One home's index, progress store and accounts, shared by the app's sessions (thread-safe)."""
 
@@ -57,7 +77,8 @@ class Workspace:
         self._progress_store: ProgressStore | None = None  # opened on first use
         self._progress: dict[str, Progress] = {}  # user name -> Progress (one session per user and process)
         self._accounts: Accounts | None = None
-        self._docs: Mapping[str, dict] | None = None  # the loaded generation's documents, each read on use
+        # the documents of one generation (its answerer, its documents, each read on use)
+        self._docs: tuple[Answerer, Mapping[str, dict]] | None = None
         self._lock = threading.Lock()  # guards the swap of the loaded generation
         self._loading = threading.Lock()  # one loader at a time; the others keep the old generation
         self.ingest_lock = threading.Lock()
@@ -121,15 +142,31 @@ class Workspace:
         # newer generation replaced them
         return answerer, index.path.name
 
-    def status(self) -> tuple[bool, str]:
-        """Is there a usable index, and a sentence saying what it holds or what is wrong."""
+    def served(self) -> tuple[Answerer, str]:
+        """The answerer over the newest generation and that generation's name, taken together (a
+        switch between reading the two cannot pair one generation's answerer with another's name).
+        Raises IndexProblem without a usable index."""
+        self.answerer()
+        with self._lock:
+            if self._answerer is None:  # pragma: no cover - answerer() raised or set it
+                raise store.IndexProblem("no index loaded")
+            return self._answerer, self._generation
+
+    def view(self) -> LibraryView:
+        """The library as the newest generation has it (see LibraryView), read from one answerer."""
         try:
-            answerer = self.answerer()
+            answerer, generation = self.served()
         except store.IndexProblem as exc:
-            return False, str(exc)
+            return LibraryView("", False, str(exc), tuple(self._statuses({})))
         docs = answerer.retriever.index.manifest.get("docs", {})
         indexed = sum(d.get("status") == "indexed" for d in docs.values())
-        return True, f"{indexed} papers, {len(answerer.retriever.chunks)} passages indexed"
+        message = f"{indexed} papers, {len(answerer.retriever.chunks)} passages indexed"
+        return LibraryView(generation, True, message, tuple(self._statuses(docs)), answerer)
+
+    def status(self) -> tuple[bool, str]:
+        """Is there a usable index, and a sentence saying what it holds or what is wrong."""
+        view = self.view()
+        return view.ok, view.message
 
     def grader(self, extractive: bool = False) -> Grader:
         """The interview grader over the live index (study.interview.Grader), kept while the
@@ -252,10 +289,12 @@ class Workspace:
         unknown = [i for i in ids or [] if i not in papers]
         if unknown:
             raise NotFound(f"no paper {', '.join(unknown)} in the library; `paperdojo papers` lists them")
-        statuses = {d.id: d for d in self.papers()}
         texts: Mapping[str, dict] = {}
+        docs: Mapping[str, dict] = {}
         with contextlib.suppress(store.IndexProblem):
-            texts = store.load_index(self.settings.index_dir, verify=False).doc_texts()
+            index = self.served()[0].retriever.index  # texts and statuses of one generation
+            texts, docs = index.doc_texts(), index.manifest.get("docs", {})
+        statuses = {d.id: d for d in self._statuses(docs)}
         stored = bibliography.load_metadata(self.settings)
         out = []
         for pid in ids or list(papers):
@@ -293,8 +332,13 @@ class Workspace:
         return self.answerer().retriever.embedder
 
     def manifest(self) -> dict:
-        """The live generation's manifest ({"docs": {paper id: status record}, ...}, library.store),
-        read from its small file without loading the index; {} when there is no readable index."""
+        """The newest generation's manifest ({"docs": {paper id: status record}, ...},
+        library.store): the served one when this workspace has loaded an index (the same generation
+        as its answers), else read from its small file without loading the index; {} when there is
+        no readable index."""
+        if self._answerer is not None:
+            with contextlib.suppress(store.IndexProblem):
+                return self.served()[0].retriever.index.manifest
         try:
             return store.read_manifest(self.settings.index_dir) or {}
         except store.IndexProblem:
@@ -311,12 +355,12 @@ class Workspace:
 
     def indexed_ids(self) -> list[str]:
         """The ids of the papers the live index holds, in index order."""
-        docs = self.answerer().retriever.index.manifest.get("docs", {})
-        return [d for d, m in docs.items() if m.get("status") == "indexed"]
+        return _indexed(self.answerer())
 
-    def check_paper(self, doc_id: str) -> str:
-        """`doc_id` when the live index holds it, else NotFound naming the ids that exist."""
-        ids = self.indexed_ids()
+    def check_paper(self, doc_id: str, answerer: Answerer | None = None) -> str:
+        """`doc_id` when the live index (or `answerer`'s) holds it, else NotFound naming the ids
+        that exist."""
+        ids = _indexed(answerer or self.answerer())
         if doc_id not in ids:
             shown = ", ".join(ids[:40]) + (" ..." if len(ids) > 40 else "")
             raise NotFound(f"no indexed paper {doc_id!r}; the index holds: {shown or 'nothing'}")
@@ -324,12 +368,12 @@ class Workspace:
 
     def parsed(self, doc_id: str) -> ParsedDoc:
         """A paper's cleaned text with its pages and sections (NotFound for an unknown id)."""
-        self.check_paper(doc_id)
         answerer = self.answerer()
-        with self._lock:
-            if self._docs is None:
-                self._docs = answerer.retriever.index.doc_texts()
-            data = self._docs.get(doc_id)
+        self.check_paper(doc_id, answerer)
+        with self._lock:  # the texts of the generation that said the paper is there
+            if self._docs is None or self._docs[0] is not answerer:
+                self._docs = (answerer, answerer.retriever.index.doc_texts())
+            data = self._docs[1].get(doc_id)
         if data is None:
             raise NotFound(f"the index has no text for {doc_id!r}; rebuild it with `paperdojo ingest`")
         return ParsedDoc.from_json(data)
@@ -358,11 +402,11 @@ class Workspace:
                        "from the sources of an answer or a search")
 
     def papers(self) -> list[ingest.DocStatus]:
-        """Every catalog paper with its status in the loaded generation (missing when never ingested)."""
-        manifest = {}
-        with contextlib.suppress(store.IndexProblem):
-            manifest = self.answerer().retriever.index.manifest
-        docs = manifest.get("docs", {})
+        """Every catalog paper with its status in the newest generation (missing when never ingested)."""
+        return list(self.view().papers)
+
+    def _statuses(self, docs: Mapping[str, dict]) -> list[ingest.DocStatus]:
+        """Every catalog paper with its status in a generation's manifest `docs`."""
         out = []
         for paper in catalog.load_catalog(self.settings):
             if paper.id in docs:
@@ -473,3 +517,9 @@ class Workspace:
         if path.parent != self.settings.pdf_dir.resolve() or not path.exists():
             return None
         return path
+
+
+def _indexed(answerer: Answerer) -> list[str]:
+    """The ids of the papers `answerer`'s generation holds, in index order."""
+    docs = answerer.retriever.index.manifest.get("docs", {})
+    return [d for d, m in docs.items() if m.get("status") == "indexed"]

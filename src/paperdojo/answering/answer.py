@@ -18,6 +18,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import Stemmer
 from bm25s.stopwords import STOPWORDS_EN
 
 from paperdojo.answering.cite import PageMap, cite
@@ -42,6 +43,7 @@ from paperdojo.answering.retrieve import (
     find_sections,
     mark,
     query_terms,
+    stems_of,
     weighing_terms,
 )
 from paperdojo.answering.sentence_vectors import SentenceVectors
@@ -101,8 +103,9 @@ class Answer:
         return {"question": self.question, "query": self.query, "answer": self.text, "refused": self.refused,
                 "reason": self.reason, "notes": self.notes, "mode": self.mode, "grounded": self.grounded,
                 "llm_error": self.llm_error, "stages": self.stages, "ms": round(self.ms, 1),
-                "sources": [{"n": s.n, "cited": s.n in cited, "url": s.url, "score": round(s.score, 4),
-                             **s.chunk.to_json()} for s in self.sources],
+                "sources": [{"n": s.n, "cited": s.n in cited, "url": s.url, "page": s.page,
+                             "cited_pages": s.cited_pages, "score": round(s.score, 4), **s.chunk.to_json()}
+                            for s in self.sources],
                 "nearest": [n.to_json() for n in self.nearest],
                 "citations": [c.to_json() for c in self.citations]}  # each cited sentence and its page
 
@@ -142,6 +145,19 @@ class Reading:
     papers: set[str]
     topic: str  # the standalone question this one's topic comes from
     follows: str = ""  # the previous question it continues ("" when it stands alone)
+
+
+def cited_pages(citations: list[Citation], terms: set[str], stemmer: Stemmer.Stemmer) -> list[int]:
+    """The pages of a source's cited sentences that were found in it (Citation.found): the first
+    page of the sentence holding most of the question's `terms` (stemmed; ties: the earliest cited)
+    first, then every other page the found sentences stand on, in page order; [] when none was found.
+    A sentence crossing a page break counts on both pages."""
+    found = [c for c in citations if c.found]
+    if not found:
+        return []
+    best = max(found, key=lambda c: len(terms & stems_of(stemmer, c.sentence)))  # max keeps the first of ties
+    rest = {p for c in found for p in range(c.page_start, c.page_end + 1)} - {best.page_start}
+    return [best.page_start, *sorted(rest)]
 
 
 def page_url(chunk: Chunk, manifest_docs: dict, home: Path | None = None) -> str:
@@ -344,10 +360,12 @@ class Answerer:
             stages.append("extractive answer")
         if not result.refused:  # each cited sentence gets its own page, and the link opens it
             result.citations = cite(result.text, result.sources, self.page_map())
+            terms = weighing_terms(self.retriever.stemmer, query, stems)
             for src in result.sources:
-                first = next((c for c in result.citations if c.n == src.n and c.found), None)
-                if first is not None:
-                    src.url = re.sub(r"#page=\d+$", f"#page={first.page_start}", src.url)
+                src.cited_pages = cited_pages([c for c in result.citations if c.n == src.n], terms,
+                                              self.retriever.stemmer)
+                if src.cited_pages:
+                    src.url = re.sub(r"#page=\d+$", f"#page={src.page}", src.url)
         if conversation is not None:
             cited = {s.chunk.doc_id for s in result.cited} or papers
             topic = asked if asked != question else reading.topic

@@ -69,12 +69,20 @@ def examples_update(ws: Workspace) -> dict:
 
 
 def sources_of(ws: Workspace, ans: Answer) -> list[dict]:
-    """The answer's sources as UI records, each with the sentences it is cited for (and their pages)."""
+    """The answer's sources as UI records, each with the sentences it is cited for (and their pages),
+    those on the source's page (records.Source.page, its best-answering sentence's) first."""
     cites: dict[int, list[dict]] = {}
     for i, c in enumerate(ans.citations):
         cites.setdefault(c.n, []).append({"i": i, "sentence": c.sentence, "page_start": c.page_start,
                                           "page_end": c.page_end})
-    return [source_record(ws, s.n, s.chunk, s.passage, cites.get(s.n)) for s in ans.sources]
+    out = []
+    for s in ans.sources:
+        mine = cites.get(s.n) or []
+        if s.cited_pages:  # the sentence that answers most first: the record's page is its page
+            page = s.page
+            mine = [c for c in mine if c["page_start"] == page] + [c for c in mine if c["page_start"] != page]
+        out.append(source_record(ws, s.n, s.chunk, s.passage, mine))
+    return out
 
 
 def ask(ws: Workspace, message: str, history: list, conversation: Conversation | None,

@@ -19,7 +19,7 @@ from paperdojo.app import safe
 from paperdojo.app.pages import render_page
 from paperdojo.records import Chunk
 from paperdojo.util import short_title
-from paperdojo.workspace import Workspace
+from paperdojo.workspace import LibraryView, Workspace
 
 log = logging.getLogger(__name__)
 
@@ -187,14 +187,16 @@ def show_source(ws: Workspace, choice: str | None, sources: list[dict]) -> tuple
     return (source_card(src), page_image(ws, src)) if src else ("", None)
 
 
-def status_line(ws: Workspace) -> str:
-    """The header's line: what the live index holds, or what is wrong with it (escaped)."""
-    return safe.text(ws.status()[1])
+def status_line(ws: Workspace, view: LibraryView | None = None) -> str:
+    """The header's line: what the live index (or `view`'s generation) holds, or what is wrong
+    with it (escaped)."""
+    return safe.text((view or ws.view()).message)
 
 
-def filter_choices(ws: Workspace) -> tuple[dict, dict]:
-    """Updates for the paper and category filters: the indexed papers and their categories."""
-    indexed = [d for d in ws.papers() if d.status == "indexed"]
+def filter_choices(ws: Workspace, view: LibraryView | None = None) -> tuple[dict, dict]:
+    """Updates for the paper and category filters: the indexed papers and their categories (of
+    `view`'s generation when given, else the live one)."""
+    indexed = (view or ws.view()).indexed
     papers = [(f"{short_title(d.title)} ({d.id})", d.id) for d in indexed]
     cats = sorted({d.category for d in indexed})
     return gr.update(choices=papers), gr.update(choices=cats)

@@ -17,7 +17,7 @@ from paperdojo.library.chunk import sentence_spans
 from paperdojo.records import Chunk
 from paperdojo.study.interview import library_categories
 from paperdojo.util import short_title
-from paperdojo.workspace import Workspace
+from paperdojo.workspace import LibraryView, Workspace
 
 EMPTY = ("Your answer is empty: **skip this question?** Press **Skip question** to move on (nothing is "
          "recorded), or type an answer and submit it.")
@@ -132,9 +132,19 @@ def submit(ws: Workspace, user: str, answer: str | None, qdict: dict | None, att
     return grade_markdown(grade, ws), mastery_rows(ws, user)
 
 
-def build(ws: Workspace, multi_user: bool = False) -> None:
+def topic_choices(ws: Workspace, view: LibraryView) -> dict:
+    """The categories dropdown's choices for `view`'s generation (its questions' categories)."""
+    from paperdojo.study.interview import all_questions, categories
+
+    if view.answerer is None:
+        return gr.update(choices=[])
+    return gr.update(choices=categories(all_questions(ws.settings.questions_file, view.answerer)))
+
+
+def build(ws: Workspace, multi_user: bool = False) -> gr.Dropdown:
     """The Interview tab's components and events; with `multi_user`, each request's progress is its
-    logged-in account's (Gradio's gr.Request.username), else the local user's."""
+    logged-in account's (Gradio's gr.Request.username), else the local user's. Returns the
+    categories dropdown, which the app refreshes when a new index generation is served."""
     with gr.Tab("Interview", id="interview"):
         asked = gr.State([])
         current = gr.State(None)
@@ -186,3 +196,4 @@ def build(ws: Workspace, multi_user: bool = False) -> None:
                       show_progress="hidden")
     submit_btn.click(on_submit, [answer_box, current, attempt_id], [grade_md, mastery_table],
                      concurrency_id="cpu")
+    return iv_categories

@@ -14,13 +14,14 @@ from paperdojo.app.common import filter_choices, status_line
 from paperdojo.library import catalog, ingest, parse, store, topics
 from paperdojo.records import DocumentError
 from paperdojo.settings import Settings
-from paperdojo.workspace import READ_ONLY, Workspace
+from paperdojo.workspace import READ_ONLY, LibraryView, Workspace
 
 
-def library_rows(ws: Workspace) -> list[list]:
-    """One row per catalog paper: id, title, category, status, pages, passages, reason / notes."""
+def library_rows(ws: Workspace, view: LibraryView | None = None) -> list[list]:
+    """One row per catalog paper: id, title, category, status, pages, passages, reason / notes (of
+    `view`'s generation when given, else the live one)."""
     return [[d.id, d.title, d.category, d.status, d.pages or "", d.chunks or "",
-             d.reason or "; ".join(d.warnings)] for d in ws.papers()]
+             d.reason or "; ".join(d.warnings)] for d in (view or ws.view()).papers]
 
 
 def offline(reason: str) -> bool:
@@ -29,9 +30,17 @@ def offline(reason: str) -> bool:
                                      "Network is unreachable", "nodename nor servname", "getaddrinfo failed"))
 
 
-def summary(ws: Workspace) -> str:
-    """The Library's first lines for the running home (see `summary_text`)."""
-    return summary_text(ws.papers(), ws.settings)
+def summary(ws: Workspace, view: LibraryView | None = None) -> str:
+    """The Library's first lines for the running home (see `summary_text`), of `view`'s generation
+    when given, else the live one."""
+    return summary_text(list((view or ws.view()).papers), ws.settings)
+
+
+def refreshed(ws: Workspace, message: str) -> tuple:
+    """The outputs of a Library action after it: (rows, message, paper filter, category filter,
+    header status), all read from one generation (the newest)."""
+    view = ws.view()
+    return library_rows(ws, view), message, *filter_choices(ws, view), status_line(ws, view)
 
 
 def summary_text(papers: list[ingest.DocStatus], settings: Settings) -> str:
@@ -88,12 +97,12 @@ def rebuild(ws: Workspace, progress: gr.Progress) -> tuple:
     try:
         report = ws.run_ingest(ws.settings.app_pdf_dirs, progress=progress_adapter(progress))
     except store.IndexProblem as exc:
-        return library_rows(ws), f"⚠️ {safe.text(exc)}", *filter_choices(ws), status_line(ws)
+        return refreshed(ws, f"⚠️ {safe.text(exc)}")
     msg = (f"**{report.count('indexed')} indexed**, {report.count('failed')} failed, "
            f"{report.count('missing')} missing · {report.total_chunks} passages · {report.seconds:.0f} s")
     msg += "".join(f"\n- {safe.text(pid)} ({status}): {safe.text(reason)}"
                    for pid, status, reason in report.problems())
-    return library_rows(ws), msg, *filter_choices(ws), status_line(ws)
+    return refreshed(ws, msg)
 
 
 def add(ws: Workspace, spec: str | None, category: str | None, upload: str | None,
@@ -105,17 +114,16 @@ def add(ws: Workspace, spec: str | None, category: str | None, upload: str | Non
         if upload:
             spec = stage_upload(Path(upload), ws)
         if not spec:
-            return library_rows(ws), "Give an arXiv id, a URL, or upload a PDF.", *filter_choices(ws), \
-                status_line(ws)
+            return refreshed(ws, "Give an arXiv id, a URL, or upload a PDF.")
         added = ws.add(spec, (category or "").strip() or None, progress=progress_adapter(progress))
     except (DocumentError, ValueError, store.IndexProblem, ingest.IngestError) as exc:
-        return library_rows(ws), f"⚠️ {safe.text(exc)}", *filter_choices(ws), status_line(ws)
+        return refreshed(ws, f"⚠️ {safe.text(exc)}")
     doc = added.status
     msg = (f"{safe.strong(doc.title or doc.id)}: {doc.status}"
            + (f" — {safe.text(doc.reason)}" if doc.reason else "")
            + (f" ({doc.chunks} passages)" if doc.chunks else "")
            + (f" · {safe.text(added.message)}" if added.known else ""))
-    return library_rows(ws), msg, *filter_choices(ws), status_line(ws)
+    return refreshed(ws, msg)
 
 
 def retry(ws: Workspace, paper_id: str, progress: gr.Progress) -> tuple:
@@ -123,24 +131,24 @@ def retry(ws: Workspace, paper_id: str, progress: gr.Progress) -> tuple:
     try:
         doc = ws.retry(paper_id, progress=progress_adapter(progress))
     except (catalog.CatalogError, store.IndexProblem, ingest.IngestError) as exc:
-        return library_rows(ws), f"⚠️ {safe.text(exc)}", *filter_choices(ws), status_line(ws)
+        return refreshed(ws, f"⚠️ {safe.text(exc)}")
     msg = f"{safe.strong(doc.id)}: {doc.status}" + (f" — {safe.text(doc.reason)}" if doc.reason else "")
     if doc.status == "failed" and offline(doc.reason or ""):
         msg += f"\n\nStill no network: upload the PDF above, or drop it at {safe.text(ws.settings.pdf_dir)}"
-    return library_rows(ws), msg, *filter_choices(ws), status_line(ws)
+    return refreshed(ws, msg)
 
 
 def set_category(ws: Workspace, paper_id: str | None, category: str | None, progress: gr.Progress) -> tuple:
     """Move a paper to another category (typed or picked) and re-index: the same outputs as `rebuild`."""
     if not paper_id:
         msg = "Pick a paper first (or click its row)."
-        return library_rows(ws), msg, *filter_choices(ws), status_line(ws)
+        return refreshed(ws, msg)
     try:
         paper = ws.set_category(paper_id, category or "", progress=progress_adapter(progress))
     except (catalog.CatalogError, store.IndexProblem, ingest.IngestError) as exc:
-        return library_rows(ws), f"⚠️ {safe.text(exc)}", *filter_choices(ws), status_line(ws)
+        return refreshed(ws, f"⚠️ {safe.text(exc)}")
     msg = f"{safe.strong(paper.id)} is now in {safe.em(paper.category)}"
-    return library_rows(ws), msg, *filter_choices(ws), status_line(ws)
+    return refreshed(ws, msg)
 
 
 def editor_choices(ws: Workspace) -> tuple[list[tuple[str, str]], list[str]]:
@@ -173,10 +181,11 @@ def folders_markdown(ws: Workspace) -> str:
     return "\n".join(lines)
 
 
-def build(ws: Workspace, updates: list[gr.components.Component]) -> gr.Dataframe:
+def build(ws: Workspace, updates: list[gr.components.Component]) -> tuple[gr.Dataframe, gr.Markdown]:
     """The Library tab; `updates` (paper filter, category filter, header status) follow each change.
 
-    Returns the table, which the app refreshes when a new index generation is served.
+    Returns the table and the summary (counts), which the app refreshes on each page load and when
+    a new index generation is served.
     """
     with gr.Tab("Library", id="library"):
         lib_summary = gr.Markdown(summary(ws), elem_id="library-summary")
@@ -246,4 +255,4 @@ def build(ws: Workspace, updates: list[gr.components.Component]) -> gr.Dataframe
         lambda: paper_choices(ws), None, [edit_paper, edit_category])
     table.select(on_select, None, edit_paper)
     table.change(lambda: paper_choices(ws), None, [edit_paper, edit_category])
-    return table
+    return table, lib_summary

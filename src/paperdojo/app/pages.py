@@ -2,7 +2,9 @@
 
 Our cleaned text differs from PDFium's (joined hyphenations, ligatures, dropped headers), so text is
 found on a normalized stream of letters and digits, then mapped back to PDFium's character boxes.
-Boxes are in PDF page space; they reach the image through the page's own transform
+The text is read upright (`orient.upright_textpage`), in the same order as at ingest, so a
+sentence that occurs twice on a page is matched in the order the index has it. Boxes are in PDF
+page space; they reach the image through the page's own transform
 (`FPDF_PageToDevice`: rotation, crop box origin and scale), and a highlight counts as found only
 when its boxes lie on the image and over ink (the words), not on blank paper.
 """
@@ -20,6 +22,8 @@ import numpy as np
 import pypdfium2 as pdfium
 import pypdfium2.raw as pdfium_c
 from PIL import Image, ImageDraw
+
+from paperdojo.library.parse.orient import upright_textpage
 
 log = logging.getLogger(__name__)
 _LOCK = threading.Lock()  # PDFium is not thread-safe
@@ -49,9 +53,15 @@ def find_spans(page_text: str, passage: str, least: int = 12) -> list[tuple[int,
     matched piece by piece: at each step the longest prefix of what is left that occurs on the
     page (at least `least` letters and digits); what is not on this page is skipped.
     """
+    return [span for span, _ in _pieces(page_text, passage, least)]
+
+
+def _pieces(page_text: str, passage: str, least: int = 12
+            ) -> list[tuple[tuple[int, int], tuple[int, int]]]:
+    """`find_spans`' ranges, each with the range of the passage's letters and digits it matches."""
     hay, where = _normalized(page_text)
     needle, _ = _normalized(passage)
-    spans: list[tuple[int, int]] = []
+    spans: list[tuple[tuple[int, int], tuple[int, int]]] = []
     least = min(least, len(needle))
     i = 0
     while needle and i + least <= len(needle) and hay:
@@ -66,9 +76,22 @@ def find_spans(page_text: str, passage: str, least: int = 12) -> list[tuple[int,
             else:
                 hi = mid - 1
         at = hay.find(needle[i : i + lo])
-        spans.append((where[at], where[at + lo - 1] + 1))
+        spans.append(((where[at], where[at + lo - 1] + 1), (i, i + lo)))
         i += lo
     return spans
+
+
+def sentence_spans(page_text: str, sentence: str, least: int = 12) -> list[tuple[int, int]]:
+    """`find_spans` for one cited sentence, [] unless the page holds it: most of it (60% of its
+    letters and digits), or its beginning or end in one piece (a sentence cut by a page break).
+    Stray phrases it shares with other sentences ("the pipeline bubble") do not count."""
+    pieces = _pieces(page_text, sentence, least)
+    size = len(_normalized(sentence)[0])
+    covered = sum(b - a for _, (a, b) in pieces)
+    cut = any(a == 0 or b == size for _, (a, b) in pieces if b - a >= min(size, 2 * least))
+    if not pieces or (covered < 0.6 * size and not (len(pieces) == 1 and cut)):
+        return []
+    return [span for span, _ in pieces]
 
 
 def _device_box(page: pdfium.PdfPage, size: tuple[int, int], box: Box) -> Box:
@@ -84,9 +107,9 @@ def _device_box(page: pdfium.PdfPage, size: tuple[int, int], box: Box) -> Box:
 
 
 def _boxes(page: pdfium.PdfPage, textpage: pdfium.PdfTextPage, text: str, span_of: str,
-           size: tuple[int, int]) -> list[Box]:
+           size: tuple[int, int], sentence: bool = False) -> list[Box]:
     out = []
-    for start, stop in find_spans(text, span_of):
+    for start, stop in (sentence_spans if sentence else find_spans)(text, span_of):
         for i in range(start, stop):
             left, bottom, right, top = textpage.get_charbox(i)
             if right > left and top > bottom:
@@ -111,7 +134,9 @@ def on_words(image: Image.Image, boxes: Sequence[Box]) -> bool:
 
 def render_with_boxes(pdf_path: Path, page_number: int, texts: Sequence[str], scale: float = 1.6
                       ) -> tuple[Image.Image, list[list[Box]]]:
-    """The page as an RGB image and, for each of `texts`, its character boxes in image pixels.
+    """The page as an RGB image and, for each of `texts`, its character boxes in image pixels: the
+    first is a passage (any piece of it on the page), the others are sentences (`sentence_spans`:
+    only when the page holds the sentence).
 
     Raises ValueError for a page the PDF does not have.
     """
@@ -124,9 +149,10 @@ def render_with_boxes(pdf_path: Path, page_number: int, texts: Sequence[str], sc
             image = page.render(scale=scale).to_pil().convert("RGB")
             boxes: list[list[Box]] = [[] for _ in texts]
             if any(texts):
-                textpage = page.get_textpage()
+                textpage, _ = upright_textpage(page)
                 text = textpage.get_text_range()
-                boxes = [_boxes(page, textpage, text, t, image.size) if t else [] for t in texts]
+                boxes = [_boxes(page, textpage, text, t, image.size, sentence=k > 0) if t else []
+                         for k, t in enumerate(texts)]
         finally:
             pdf.close()
     return image, boxes

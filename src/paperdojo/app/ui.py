@@ -7,7 +7,6 @@ find_sections, render_page, ingest). Files served to the browser come only from 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -16,7 +15,6 @@ import gradio as gr
 
 from paperdojo.app import ask, interview, library, safe, search
 from paperdojo.app.common import CSS, HEAD, filter_choices, status_line
-from paperdojo.library import store
 from paperdojo.workspace import Workspace
 
 log = logging.getLogger(__name__)
@@ -42,20 +40,22 @@ def build_app(ws: Workspace, multi_user: bool | None = None) -> gr.Blocks:
         with gr.Tabs():
             asking = ask.build(ws)
             search.build(ws, asking.paper_filter, asking.category_filter)
-            interview.build(ws, multi_user)
-            table = library.build(ws, [asking.paper_filter, asking.category_filter, status])
+            topics = interview.build(ws, multi_user)
+            table, lib_summary = library.build(ws, [asking.paper_filter, asking.category_filter, status])
         seen = gr.State("")  # the generation this browser session shows
-        outputs = [seen, status, asking.paper_filter, asking.category_filter, table, asking.examples]
+        outputs = [seen, status, asking.paper_filter, asking.category_filter, table, lib_summary,
+                   topics, asking.examples]
 
         def follow(shown: str) -> tuple:
-            """A newer index generation (e.g. a shell's `paperdojo add`) refreshes the header,
-            filters and Library from the generation that now answers; otherwise nothing changes."""
-            with contextlib.suppress(store.IndexProblem):  # no index yet: the status line says so
-                ws.answerer()
-            if ws.generation == shown and shown:
-                return (shown, *[gr.update()] * 5)
-            return (ws.generation, status_line(ws), *filter_choices(ws), library.library_rows(ws),
-                    ask.examples_update(ws))
+            """On each page load, and when a newer index generation is served (e.g. after a shell's
+            `paperdojo add`): the header, filters, Library table and counts and the interview topics,
+            all from one generation, the one that now answers; otherwise nothing changes."""
+            view = ws.view()
+            if view.generation == shown and shown:
+                return (shown, *[gr.update()] * (len(outputs) - 1))
+            return (view.generation, status_line(ws, view), *filter_choices(ws, view),
+                    library.library_rows(ws, view), library.summary(ws, view),
+                    interview.topic_choices(ws, view), ask.examples_update(ws))
 
         demo.load(follow, seen, outputs)
         gr.Timer(10).tick(follow, seen, outputs, show_progress="hidden", concurrency_limit=None)

@@ -34,10 +34,10 @@ def with_progress(work):  # noqa: ANN001, ANN202 - work(progress) -> whatever it
         return work(progress)
 
 
-def sentence_links(url: str, citations: list) -> list[tuple[str, str]]:  # records.Citation
-    """(link, label) per page the source's cited sentences stand on, first page first: `url` with its
-    `#page=` set to each sentence's own page (labels name the page only when there are several)."""
-    pages = sorted({c.page_start for c in citations})
+def sentence_links(url: str, pages: list[int]) -> list[tuple[str, str]]:
+    """(link, label) per page the source's cited sentences stand on (records.Source.cited_pages:
+    the best-answering sentence's page first): `url` with its `#page=` set to each page (labels name
+    the page only when there are several)."""
     if len(pages) <= 1:
         return [(url, "")]
     base = url.split("#page=")[0]
@@ -71,8 +71,8 @@ def print_answer(ans, streamed: str = "") -> None:  # noqa: ANN001 - paperdojo.a
         c = s.chunk
         flag = "" if s.n in cited else " [dim](not cited)[/]"
         out.print(f"[bold cyan]\\[{s.n}][/] [bold]{escape(c.title)}[/], {escape(c.section)}, "
-                  f"{c.pages_label}{flag}", highlight=False)
-        for url, label in sentence_links(s.url, [x for x in ans.citations if x.n == s.n]):
+                  f"{s.pages_label}{flag}", highlight=False)
+        for url, label in sentence_links(s.url, s.cited_pages):
             out.print(f"    {label}[link={url}]{escape(url)}[/link]", highlight=False)
         out.print("    " + marked(s.passage), highlight=False)
     out.print(f"[dim]stages: {', '.join(ans.stages)}; {ans.ms:.0f} ms[/]", highlight=False)

@@ -9,11 +9,13 @@ to a new line. Two things go wrong in real files:
   the same baseline, which PDFium joins into one line) is read across the gutter.
 
 This module works on the lines of PDFium's text and their rectangles (`FPDFText_CountRects`, about
-one rectangle per text object, far cheaper than a box per character): an invisible line whose
-rectangle lies on visible text with the same words is dropped; a page is two-column when a vertical
-gutter in the middle of the page is crossed by few lines and has enough lines on each side; its
-lines are then split at the gutter and read band by band (full-width lines, e.g. a title or a wide
-figure, separate the bands): the left column top to bottom, then the right column.
+one rectangle per text object, far cheaper than a box per character) in the page's upright frame
+(`orient.Frame`: text upright, origin at the crop box's corner, whatever /Rotate or the content's
+matrix say): an invisible line whose rectangle lies on visible text with the same words is dropped;
+a page is two-column when a vertical gutter in the middle of the page is crossed by few lines and
+has enough lines on each side; its lines are then split at the gutter and read band by band (full-
+width lines, e.g. a title or a wide figure, separate the bands): the left column top to bottom, then
+the right column.
 A page whose lines already come column by column keeps the PDF's order (it also carries what the
 geometry cannot see, such as where a float or a footnote belongs).
 """
@@ -27,6 +29,8 @@ from dataclasses import dataclass, field
 import pypdfium2 as pdfium
 import pypdfium2.raw as pdfium_c
 
+from paperdojo.library.parse.orient import Frame
+
 _INVISIBLE = pdfium_c.FPDF_TEXTRENDERMODE_INVISIBLE
 _LINE = re.compile(r"[^\r\n]+")
 _WORDS = re.compile(r"\w+")
@@ -35,7 +39,8 @@ _WORDS = re.compile(r"\w+")
 @dataclass
 class Line:
     """One line of PDFium's text: text offsets [start, end), its rectangles (left, bottom, right,
-    top in PDF points, y upwards) in writing order, and whether its text is drawn invisibly."""
+    top in points of the upright frame, y upwards) in writing order, and whether its text is drawn
+    invisibly."""
 
     start: int
     end: int
@@ -58,7 +63,7 @@ class Piece:
     order: int  # position in the PDF's writing order
 
 
-def _lines(textpage: pdfium.PdfTextPage, text: str) -> list[Line]:
+def _lines(textpage: pdfium.PdfTextPage, text: str, frame: Frame) -> list[Line]:
     raw = textpage.raw
     left, top, right, bottom = (ctypes.c_double() for _ in range(4))
     refs = [ctypes.byref(x) for x in (left, top, right, bottom)]
@@ -70,7 +75,7 @@ def _lines(textpage: pdfium.PdfTextPage, text: str) -> list[Line]:
         if first >= 0 and last >= first:
             for k in range(pdfium_c.FPDFText_CountRects(raw, first, last - first + 1)):
                 if pdfium_c.FPDFText_GetRect(raw, k, *refs):
-                    line.rects.append((left.value, bottom.value, right.value, top.value))
+                    line.rects.append(frame.rect((left.value, bottom.value, right.value, top.value)))
             obj = pdfium_c.FPDFText_GetTextObject(raw, first)
             line.invisible = bool(obj) and pdfium_c.FPDFTextObj_GetTextRenderMode(obj) == _INVISIBLE
         out.append(line)
@@ -149,7 +154,8 @@ def find_gutter(lines: list[Line], page_width: float) -> float | None:
     return gutter
 
 
-def _pieces(textpage: pdfium.PdfTextPage, text: str, lines: list[Line], gutter: float) -> list[Piece]:
+def _pieces(textpage: pdfium.PdfTextPage, text: str, lines: list[Line], gutter: float,
+            frame: Frame) -> list[Piece]:
     """Lines cut at the gutter where they have a gap there, each part given its column; a line
     without geometry (zero-size glyphs) goes with the piece before it."""
     raw = textpage.raw
@@ -170,7 +176,8 @@ def _pieces(textpage: pdfium.PdfTextPage, text: str, lines: list[Line], gutter: 
             continue
         # both sides on one line: cut where the first rectangle right of the gutter starts
         first = min(right, key=lambda r: r[0])
-        char = pdfium_c.FPDFText_GetCharIndexAtPos(raw, first[0] + 0.5, (first[1] + first[3]) / 2, 1.0, 1.0)
+        x, y = frame.page_point(first[0] + 0.5, (first[1] + first[3]) / 2)
+        char = pdfium_c.FPDFText_GetCharIndexAtPos(raw, x, y, 1.0, 1.0)
         cut = pdfium_c.FPDFText_GetTextIndexFromCharIndex(raw, char) if char >= 0 else -1
         if not ln.start < cut < ln.end:
             out.append(Piece(text[ln.start : ln.end], ln.box, "F", len(out)))
@@ -227,15 +234,16 @@ def column_order(pieces: list[Piece]) -> list[Piece]:
     return out
 
 
-def reading_text(page: pdfium.PdfPage, textpage: pdfium.PdfTextPage, text: str) -> str:
+def reading_text(textpage: pdfium.PdfTextPage, text: str, frame: Frame) -> str:
     """The page's text in reading order, lines separated by "\\n"; `text` unchanged when there is
-    nothing to fix (no invisible duplicate, no interleaved columns)."""
-    lines = _lines(textpage, text)
+    nothing to fix (no invisible duplicate, no interleaved columns). `textpage` and `frame` come
+    from `orient.upright_textpage`."""
+    lines = _lines(textpage, text, frame)
     kept = drop_invisible_duplicates(text, lines)
-    width = page.get_width()
+    width = frame.width
     gutter = find_gutter(kept, width)
     if gutter is not None:
-        pieces = _pieces(textpage, text, kept, gutter)
+        pieces = _pieces(textpage, text, kept, gutter, frame)
         if _interleaved(pieces, width):
             return "\n".join(p.text for p in column_order(pieces))
     if len(kept) == len(lines):

@@ -18,6 +18,7 @@ from paperdojo.library.parse import ocr as ocr_reader
 from paperdojo.library.parse.check import ParseError
 from paperdojo.library.parse.clean import clean_line, is_arxiv_stamp, strip_running_lines
 from paperdojo.library.parse.layout import reading_text
+from paperdojo.library.parse.orient import Frame, upright_textpage
 
 logging.getLogger("pypdf").setLevel(logging.ERROR)
 log = logging.getLogger(__name__)
@@ -38,12 +39,12 @@ class PdfText:
     ocr_errors: list[str] = field(default_factory=list)
 
 
-def _largest_lines(textpage: pdfium.PdfTextPage, text: str, head: int = 800) -> list[str]:
+def _largest_lines(textpage: pdfium.PdfTextPage, text: str, frame: Frame, head: int = 800) -> list[str]:
     """The first block of lines among the first `head` characters set in the largest type, the arXiv
     stamp aside.
 
-    Heights come from the font's ascent and descent (PDFium's loose char boxes), which also works
-    for USENIX cover pages whose font size PDFium reports as 1.
+    Heights come from the font's ascent and descent (PDFium's loose char boxes, measured upright in
+    `frame`), which also works for USENIX cover pages whose font size PDFium reports as 1.
     """
     rect = pdfium_c.FS_RECTF()
     lines = []
@@ -54,7 +55,8 @@ def _largest_lines(textpage: pdfium.PdfTextPage, text: str, head: int = 800) -> 
         heights = []
         for i in range(start, end):
             if text[i].isalnum() and pdfium_c.FPDFText_GetLooseCharBox(textpage.raw, i, rect):
-                heights.append(round(rect.top - rect.bottom, 1))
+                upright = frame.rect((rect.left, rect.bottom, rect.right, rect.top))
+                heights.append(round(upright[3] - upright[1], 1))
         if heights:
             lines.append((max(set(heights), key=heights.count), clean_line(m.group())))
     top = max((h for h, _ in lines), default=0.0)
@@ -77,11 +79,11 @@ def _pdfium_texts(path: Path, ocr: bool = True, max_pages: int | None = None) ->
         for i in range(n):
             try:
                 page = doc[i]
-                textpage = page.get_textpage()
+                textpage, frame = upright_textpage(page)
                 raw = textpage.get_text_range()
                 if i == 0:
-                    out.largest = _largest_lines(textpage, raw)
-                raw = reading_text(page, textpage, raw)
+                    out.largest = _largest_lines(textpage, raw, frame)
+                raw = reading_text(textpage, raw, frame)
                 textpage.close()
                 if ocr and len("".join(raw.split())) < 20 and ocr_reader.has_marks(page):
                     raw = _ocr(page, i + 1, n, path, out) or raw
