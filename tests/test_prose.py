@@ -65,6 +65,11 @@ NON_PROSE = [
     ("7.2.2 Shared Parameters.", prose.FRAGMENT),
     ("of output elements is of size Ho × Wo × Co/p, where p is the number of threads used.", prose.FRAGMENT),
     ("Results.", prose.FRAGMENT),
+    # a figure's example text and lines cut short (SGLang, GShard, TVM)
+    ("Answer 3: X evicted X evicted X This is...", prose.FRAGMENT),
+    ("Partition 0 would be invalid if low_padding == 1 Not calculated...", prose.FRAGMENT),
+    ("Answer 3:.. f g You are a helpful assistant.", prose.FORMULA),
+    ("That is, non-equivalent programs may pass random testing with probability ( n p ) t.", prose.FORMULA),
 ]
 
 PROSE = [
@@ -91,6 +96,9 @@ PROSE = [
     "However, the parallelism degree of DeepSpeed-Ulysses is restricted by the number of heads, "
     "especially for "
     "LLMs using MQA and GQA.",
+    "The task of language modeling is to model the probability of a list of tokens (x1,..., xn).",
+    "The loops j 0 and k 0 iterate over the blocks in the channel and row dimensions of the output, "
+    "respectively.",
     "ZeRO-R optimizes activation memory by identifying and removing activation replication in existing MP "
     "approaches through activation partitioning.",
 ]

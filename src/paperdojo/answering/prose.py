@@ -171,6 +171,9 @@ def _formula(s: str, words: list[str]) -> bool:
     singles = sum(bool(_SINGLE.match(w)) and w.strip(",.;:)").lower() not in {"a", "i"} for w in words)
     # exponents and fractions laid out flat: "O(N 2d 2M−1 )", "√ 1 2N"
     garbled = len(re.findall(r"\b\w+\s\d\w*\s\d\w*\s?\)|\(\s?\w\s\d|[√∑Σ∏]\s?\d+\s\d+\w*", s))
+    # two lone letters in a row ("P j e sj", "( n p ) t", "f g You are ..."): a fraction or an
+    # index laid out flat, or the labels of a figure
+    garbled += len(re.findall(r"(?:^|\s)(?![ai]\s)[a-z]\s(?![ai](?:\s|$))[a-z](?=\s|$)", s))
     if symbols >= 3 or garbled > 0:
         return True
     return (symbols >= 1 and singles >= max(3, len(words) // 12)) or singles >= max(4, len(words) // 5)
@@ -184,6 +187,8 @@ def _fragment(s: str, words: list[str]) -> bool:
         return True  # the tail of a sentence cut by a figure or a column break
     if (_HEADING.match(s) or re.match(r"^[A-Z][\w ]{0,20}\d*:\s", s)) and len(words) <= 8:
         return True  # "7.2.2 Shared Parameters.", "Step 3: Correction kernel generation."
+    if re.search(r"(?:\.\.\.|…)[\"')\]”]?$", s):
+        return True  # an example or a line cut short ("User: Write a story...", "for (...")
     return not re.search(r"[.!:;\"')\]”]$", s)  # a sentence cut off where the text stopped
 
 
