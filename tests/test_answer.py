@@ -214,3 +214,26 @@ def test_follow_up_naming_a_paper_with_a_pronoun_for_the_topic(setup, follow_up)
     # a question with a topic of its own stands alone, pronoun or not
     third = answerer.answer("How does Shard exchange halos and why does it need them?", conversation=conv)
     assert not third.interpreted
+
+
+@pytest.mark.parametrize(("question", "follows"), [
+    # words of conversation before a continuation
+    ("ok, and the halo exchange?", True),
+    ("Right. What about Shard?", True),
+    # "which one", "the former": the question's subject is the last answer's
+    ("Which one keeps fewer activations?", True),
+    ("Is the former faster on small batches?", True),
+    # short, with a pronoun for its object or a comparison without its other side
+    ("what is the memory cost of that?", True),
+    ("How does Shard compare?", True),
+    ("Does Shard do something similar?", True),
+    # a topic of its own: stands alone, wherever a pronoun or comparison sits
+    ("How does Shard exchange halos between partitions?", False),
+    ("Ok, how does Shard exchange halos between partitions?", False),
+    ("How does Pipe recompute activations, and how does Shard's halo exchange compare with that?", False),
+    ("Why does re-materialization make the backward pass slower but use less memory than storing it?",
+     False),
+])
+def test_what_cannot_stand_alone(setup, question, follows):
+    _, answerer = setup
+    assert answerer.follows(question) is follows

@@ -227,6 +227,10 @@ FOLLOW_UPS = [
      "distserve"),
     ("How does Timeloop model a mapping on an accelerator?", "what about its energy estimates?", "timeloop"),
     ("How does GPipe reduce activation memory?", "What about ZeRO?", "zero"),
+    ("What are ZeRO's three stages?", "Which one partitions the gradients?", "zero"),
+    ("How does PagedAttention store the KV cache?", "ok, and the eviction policy?", "pagedattention"),
+    ("What does ZeRO partition across data-parallel ranks?", "what's the communication cost of that?",
+     "zero"),
 ]
 
 

@@ -53,7 +53,7 @@ from paperdojo.settings import Settings
 _NAMED = re.compile(r"\b[A-Za-z][\w\-]*[A-Z0-9][\w\-]*\b|\b[A-Z][a-z]{2,}\b")
 # a word that points back to something said before: a personal pronoun, or this/that/these/those used
 # as a pronoun (after a verb, a preposition or a question word), not as "the system that pages ..."
-_BACK = re.compile(r"\b(it|its|they|them|their|he|she|his|her)\b|"
+_BACK = re.compile(r"\b(it|its|they|them|their|he|she|his|her|which ones?|the former|the latter)\b|"
                    r"(?:^|\b(?:is|are|was|were|does|do|did|about|with|to|of|for|from|on|in|than|like|and|"
                    r"but|so|why|how|what|then|after|before|by|compare|explain)\s+)(this|that|these|those)\b",
                    re.I)
@@ -68,9 +68,19 @@ _AUX_PRONOUN = re.compile(r"\b(?:does|do|did|is|are|was|were|can|could|would|wil
                           r"(?:it|they|this|that|these|those)\b", re.I)
 _ENDS_ON_PRONOUN = re.compile(r"\b(it|this|that|them|these|those)\W*$", re.I)
 _SHORT = 8  # words: a question this short with a pronoun for its subject leans on the last one
+# words of conversation before the question proper: "ok, and the eviction policy?"
+_DISCOURSE = re.compile(r"^\W*(?:ok(?:ay)?|right|alright|well|great|cool|nice|hmm+|got it|i see|thanks|"
+                        r"thank you)\b[\s,.!;:-]*", re.I)
+# a short question whose object is a pronoun ("what's the communication cost of that?") or that
+# compares without saying with what ("how does FSDP compare?", "does SGLang do something similar?")
+_ENDS_ON_OBJECT = re.compile(r"\b(?:of|for|about|with|to|in|on|from|behind|than|over)\s+"
+                             r"(?:it|this|that|them|these|those)\W*$", re.I)
+_BARE_COMPARISON = re.compile(r"\b(?:compare|similar|different|differ|better|worse|faster|slower|"
+                              r"the same)\W*$", re.I)
 _NOT_TOPICS = QUESTION_WORDS | set(STOPWORDS_EN)
 _COMMON_SHARE = 0.25  # a term in more chunks than this (model, memory, training) names no topic of its own
-_COMPARE = re.compile(r"\b(compare|comparison|differ|difference|versus|vs\.?|than|unlike|both)\b", re.I)
+_COMPARE = re.compile(r"\b(compare|comparison|differ|difference|versus|vs\.?|than|unlike|both|similar|"
+                      r"the same)\b", re.I)
 
 
 @dataclass
@@ -263,7 +273,10 @@ class Answerer:
     def follows(self, question: str) -> bool:
         """Whether a question cannot stand alone: it points back ("how does it scale?", "and how does
         that compare to X?") before naming anything of its own, continues with a short fragment ("what
-        about ZeRO?"), or names no topic at all ("why?")."""
+        about ZeRO?"), names no topic at all ("why?"), or is short and leaves its object or the other
+        side of a comparison to the last question ("what's the cost of that?", "how does FSDP
+        compare?"). Words of conversation before it ("ok, and ...") are skipped."""
+        question = _DISCOURSE.sub("", question) or question
         named, topic = self._subjects(question)
         if not named and not topic:
             return True
@@ -282,6 +295,9 @@ class Answerer:
         # besides paper names: "and how does ZeRO do it?", "how does Shard handle that?"
         if (_ENDS_ON_PRONOUN.search(question) and len(question.split()) <= _SHORT
                 and len(topic) <= 1):
+            return True
+        if len(question.split()) <= _SHORT and (_ENDS_ON_OBJECT.search(question)
+                                                or _BARE_COMPARISON.search(question)):
             return True
         # a short question whose verb's subject is a pronoun ("what features does it use?")
         subject_pronoun = _AUX_PRONOUN.search(question)
