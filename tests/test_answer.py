@@ -237,3 +237,17 @@ def test_follow_up_naming_a_paper_with_a_pronoun_for_the_topic(setup, follow_up)
 def test_what_cannot_stand_alone(setup, question, follows):
     _, answerer = setup
     assert answerer.follows(question) is follows
+
+
+def test_a_low_cosine_is_refused_only_when_a_phrase_is_missing(setup):
+    """Below the held floor (0.35), a question is refused only when the best passage lacks one of its
+    content terms or phrases: the same two words, asked as a phrase the passages never have in a row."""
+    _, answerer = setup
+    held = "Why recompute the forward pass during the backward pass?"
+    hits = answerer.passages(held)
+    assert max(h.dense for h in hits) < answerer.min_similarity_held  # 0.32 with MiniLM
+    assert answerer.held(held, hits) == 1.0 and answerer.refusal(held, hits) == ""
+    loose = "What is backward recomputation?"  # both words are there, never in a row
+    hits = answerer.passages(loose)
+    assert max(h.dense for h in hits) < answerer.min_similarity_held  # 0.33
+    assert answerer.held(loose, hits) < 1.0 and "phrases" in answerer.refusal(loose, hits)

@@ -324,7 +324,7 @@ class Workspace:
         column of `paperdojo eval` and the grader it measures. IndexProblem without an index."""
         s = self.settings
         return Answerer(self.answerer().retriever, s.min_similarity, min_support=s.min_support,
-                        sentences=self.sentences)
+                        sentences=self.sentences, min_similarity_held=s.min_similarity_held)
 
     def query_embedder(self) -> Embedder:
         """The embedder that searches the loaded index: the settings' model through the backend the

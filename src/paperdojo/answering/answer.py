@@ -39,6 +39,7 @@ from paperdojo.answering.retrieve import (
     Hit,
     Retriever,
     SectionHit,
+    content_pairs,
     content_terms,
     find_sections,
     mark,
@@ -184,7 +185,7 @@ def page_url(chunk: Chunk, manifest_docs: dict, home: Path | None = None) -> str
 class Answerer:
     def __init__(self, retriever: Retriever, min_similarity: float = 0.25, k: int = 5,
                  llm: LLM | None = None, passage_chars: int = 6000, min_support: float = 0.59,
-                 sentences: SentenceVectors | None = None) -> None:
+                 sentences: SentenceVectors | None = None, min_similarity_held: float = 0.35) -> None:
         self.retriever = retriever
         # the vectors of quotable sentences, remembered (and filled ahead by a long-lived process)
         self.sentences = sentences or SentenceVectors(retriever.embedder)
@@ -193,6 +194,7 @@ class Answerer:
         self.selection = Selection()  # how the extractive answer picks its sentences
         self.min_similarity = min_similarity  # calibrated on dev.jsonl: see `paperdojo eval`
         self.min_support = min_support  # coverage + 0.5 * cosine below this: refused (see `support`)
+        self.min_similarity_held = min_similarity_held  # below this, refused unless every term is held
         self.k = k
         self.docs = retriever.index.manifest.get("docs", {})
         self.vocab = retriever.index.vocabulary  # lower-cased words of every chunk's text and title
@@ -214,7 +216,7 @@ class Answerer:
         llm = from_settings(settings)
         return cls(retriever, settings.min_similarity, k, llm,
                    passage_budget(settings.llm_context_tokens, settings.llm_max_tokens), settings.min_support,
-                   sentences)
+                   sentences, settings.min_similarity_held)
 
     def quotable_sentences(self) -> Iterator[str]:
         """Every sentence of the index an extractive answer may quote (extract.candidates of each
@@ -460,11 +462,19 @@ class Answerer:
         coverage = self.retriever.coverage(content_terms(self.retriever.stemmer, query), hits)
         return coverage + 0.5 * max(h.dense for h in hits), coverage
 
+    def held(self, query: str, hits: list[Hit]) -> float:
+        """The best passage's IDF-weighted share (0..1) of the query's content terms and of its phrases
+        (two content words in a row, `content_pairs`), each phrase held only as two words in a row."""
+        stemmer = self.retriever.stemmer
+        terms = content_terms(stemmer, query)
+        return self.retriever.coverage(terms, hits, content_pairs(stemmer, query, terms))
+
     def refusal(self, question: str, hits: list[Hit], query: str | None = None) -> str:
         """Why the papers do not cover the question, or "" when they do.
 
         In order: no passage at all; a specific name no indexed text holds; the best passage is far
-        from the question (cosine < min_similarity); or too little support (`support` <
+        from the question (cosine < min_similarity), or not close (< min_similarity_held) and missing
+        some content term or phrase of the question (`held`); or too little support (`support` <
         min_support: calibrated on dev.jsonl + dev2.jsonl, see docs/measurements.md).
         """
         if not hits:
@@ -476,6 +486,9 @@ class Answerer:
         best = max(h.dense for h in hits)
         if best < self.min_similarity:
             return f"even the closest passage is only loosely related (similarity {best:.2f})"
+        if best < self.min_similarity_held and self.held(query or question, hits) < 1.0:
+            return (f"the closest passage is only loosely related (similarity {best:.2f}) and does not hold "
+                    "all of the question's terms and phrases")
         support, coverage = self.support(query or question, hits)
         if support < self.min_support:
             return (f"the closest passages are only loosely related: the best one holds {coverage:.0%} of "

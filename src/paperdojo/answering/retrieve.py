@@ -166,18 +166,25 @@ class Retriever:
         n = max(1, self.n)
         return float(np.log(n / max(1, lex.chunk_count(self.bm25, stem))))
 
-    def coverage(self, terms: set[str], hits: list[Hit]) -> float:
+    def coverage(self, terms: set[str], hits: list[Hit],
+                 pairs: set[tuple[str, str]] | frozenset[tuple[str, str]] = frozenset()) -> float:
         """How much of the question the best passage speaks to: the largest IDF-weighted share (0..1)
         of `terms` (stemmed content terms, see `content_terms`) that one passage (heading included)
-        holds. 1.0 when there are no terms."""
+        holds. `pairs` (see `content_pairs`) count as units too, each weighing the mean IDF of its two
+        terms, held only where the passage has the two words in a row. 1.0 when there is nothing to hold."""
         weights = {t: self.idf(t) for t in terms}
-        total = sum(weights.values())
+        pair_weights = {p: (self.idf(p[0]) + self.idf(p[1])) / 2 for p in pairs}
+        total = sum(weights.values()) + sum(pair_weights.values())
         if not total:
             return 1.0
         best = 0.0
         for h in hits:
-            held = stems_of(self.stemmer, heading_text(h.chunk.title, h.chunk.section) + " " + h.chunk.text)
-            best = max(best, sum(w for t, w in weights.items() if t in held) / total)
+            text = heading_text(h.chunk.title, h.chunk.section) + " " + h.chunk.text
+            words = stem_sequence(self.stemmer, text)
+            held, adjacent = set(words), set(zip(words, words[1:], strict=False))
+            got = (sum(w for t, w in weights.items() if t in held)
+                   + sum(w for p, w in pair_weights.items() if p in adjacent))
+            best = max(best, got / total)
         return best
 
     def bm25_scores(self, query: str) -> np.ndarray:
@@ -427,6 +434,18 @@ def weighing_terms(stemmer: Stemmer.Stemmer, question: str, terms: set[str] | No
     `query_terms` (`terms` when given) when it holds only words of asking."""
     terms = query_terms(stemmer, question) if terms is None else terms
     return content_terms(stemmer, question, terms) or terms
+
+
+def content_pairs(stemmer: Stemmer.Stemmer, question: str, terms: set[str]) -> set[tuple[str, str]]:
+    """The question's phrases as stemmed pairs: two words in a row that are both content `terms`
+    ("speculative decoding" -> ("specul", "decod")); a word between them (even "the") breaks a pair."""
+    words = stem_sequence(stemmer, question)
+    return {(a, b) for a, b in zip(words, words[1:], strict=False) if a != b and a in terms and b in terms}
+
+
+def stem_sequence(stemmer: Stemmer.Stemmer, text: str) -> list[str]:
+    """The stemmed words of `text` in order, lower-cased (the words `stems_of` collects)."""
+    return [stemmer.stemWord(w) for w in re.findall(r"(?u)\b\w\w+\b", text.lower())]
 
 
 def stems_of(stemmer: Stemmer.Stemmer, text: str) -> set[str]:
