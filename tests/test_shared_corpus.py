@@ -184,32 +184,33 @@ def test_missed_concepts_are_prose(corpus, embedder, shared):
     related-work fragment, nor a generic phrase of common English ("regular basis", issue 16), nor a
     list across punctuation or a repeat ("roofline diagram roofline"), and each lies inside one
     phrase of the one sentence that explains it."""
+    import math
     import re
+    from collections import Counter
 
     from wordfreq import zipf_frequency
 
     from paperdojo.answering.answer import Answerer
     from paperdojo.answering.retrieve import Retriever
-    from paperdojo.study.concepts import term_words
+    from paperdojo.study.concepts import WORD, term_words
     from paperdojo.study.interview import Grader, Question
 
     _, _, _, index = corpus
     grader = Grader(Answerer(Retriever(index, embedder)))
     records = [json.loads(x) for x in (shared / "eval" / "graded_answers.jsonl").read_text().splitlines()]
     residue = re.compile(r"\d+x\d+|\[\d+\]|[{}=;<>]|\bet al\b", re.I)
-    passages = [" ".join(term_words(c.text)) for c in index.chunks]
+    counts = Counter(w.lower() for c in index.chunks for w in WORD.findall(c.text))
+    total = sum(counts.values())
 
     def generic(phrase: str) -> bool:
-        """Common English only, and rare in the library ("regular basis", "vice versa"): every word
-        at least Zipf 4.5 in general English, the phrase in fewer than 3 passages."""
-        words = term_words(phrase)
-        said = f" {' '.join(words)} "
-        return all(zipf_frequency(w, "en") >= 4.5 for w in words) and \
-            sum(said in f" {p} " for p in passages) < 3
+        """Words of common English only ("regular basis", "vice versa"): the library uses each of
+        them less than 3 times as often as general English does (Zipf units, wordfreq)."""
+        return all(math.log10((counts[w] + 1) * 1e9 / total) - zipf_frequency(w, "en") < math.log10(3)
+                   for w in (x.lower() for x in WORD.findall(phrase)))
 
     def spans_a_break(phrase: str, sentence: str) -> bool:
         """Not one phrase of its sentence: punctuation between its words ("TensorFlow, MXNet")."""
-        gap = r"[\s\-]+"
+        gap = r"[\s\-\u2010-\u2013]+"
         return not re.search(gap.join(re.escape(w) for w in phrase.split()), sentence)
 
     bad, graded_n = [], 0

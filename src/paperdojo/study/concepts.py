@@ -72,10 +72,15 @@ CITATION_MARK = re.compile(r"\[\d+(?:[,\u2013\-]\s*\d+)*\]|\bet al\b")
 # an author-year citation in parentheses: "(Cho & Brand, 2017)", "(Schuster, 2010; Lee & Verma, 2013a)",
 # "(Jia et al., 2014)": names, not concepts (innermost parentheses holding a year)
 AUTHOR_YEAR = re.compile(r"\([^()]*?[A-Z][^()]*?\b(?:1[89]|20)\d\d[a-z]?\b[^()]*\)")
+BRACKETED_NUMBER = re.compile(r"\[\s*\d")
 CODE = re.compile(r"[{}=;<>]|\w\(\w*[,)]|::|->|\+\+")
 TOKEN = re.compile(WORD.pattern + r"|[.,;:()!?\[\]]")  # words and the punctuation that ends a phrase
 # phrase boundaries inside a sentence: a concept never spans one
-PHRASE_BREAK = re.compile(r"[,;:()\[\]{}\"\u201c\u201d/|]|\s[-\u2013\u2014]\s|\s\u2013|\u2014")
+# (any character but letters, digits, spaces, hyphens and apostrophes: punctuation, a period inside
+# ("torch.split") or ending a sentence, quotes, symbols "+", "->", Greek letters; a dash with spaces; a
+# number standing alone: a page number or a table cell between two words)
+PHRASE_BREAK = re.compile(r"[^\sA-Za-z0-9\-'\u2010-\u2013]|\s[-\u2013]\s"
+                          r"|(?<![A-Za-z0-9-])\d[\d.]*(?![A-Za-z0-9-])")
 # the page's and the figures' own vocabulary: "Section V-D", "dashed line", "red arrows", "top right"
 # ("table" and "page" are not in it: "block table", "page table" are concepts)
 LAYOUT_WORDS = frozenset(str.split("""
@@ -141,7 +146,8 @@ def is_prose(sentence: str, section: str = "") -> bool:
     letters = sum(c.isalpha() for c in chars)
     if letters < 0.75 * len(chars):  # digits and symbols: a table row, an equation, code
         return False
-    if len(CITATION_MARK.findall(sentence)) >= 2 or len(CODE.findall(sentence)) >= 2:
+    if len(CITATION_MARK.findall(sentence)) >= 2 or len(CODE.findall(sentence)) >= 2 \
+            or len(BRACKETED_NUMBER.findall(sentence)) >= 2:  # citations or code: "[0, 1]", "[30, 40]"
         return False
     # a row of a table reads as many short capitalised or numeric tokens with no function words
     return function_share(sentence) >= 0.2
