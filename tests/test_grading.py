@@ -97,3 +97,35 @@ def test_author_year_citations_make_no_concepts():
     assert {"Polyhedral Tiler", "PolyTile", "Register blocking", "cost model"} <= phrases
     names = {"Okafor", "Lindqvist", "Brandt", "Nakamura", "Vries"}
     assert not [p for p in phrases if names & set(p.split())], phrases
+
+
+def test_concepts_are_noun_phrases_with_a_term_of_the_library():
+    """Issue 16: generic phrases ("regular basis"), lists of names across commas, verbs, adverbs,
+    repeated words and figure words are no concepts; the library's own terms are."""
+    from paperdojo.study.concepts import Lexicon, candidates
+
+    library = ["The scheduler keeps the KV cache in paged memory blocks, and memory management of the "
+               "blocks avoids fragmentation of GPU memory.",
+               "We rely on the block table to map logical blocks to physical blocks of GPU memory.",
+               "It provides a block table per request; the block table maps each logical block.",
+               "The allocator frees physical blocks when a request finishes and the memory is reused.",
+               "It keeps the block table small, so we keep more requests in GPU memory."] * 100
+    sentences = ["Frameworks such as TensorFlow, MXNet, Caffe and PyTorch rely on vendor libraries.",
+                 "The scheduler swaps the KV cache out on a regular basis and recomputes it in a "
+                 "parallel fashion, as the dashed line in the roofline diagram roofline shows.",
+                 "The allocator randomly walks the block table while memory management keeps "
+                 "fragmentation of the paged memory low."]
+    lexicon = Lexicon.build(library + sentences)
+    assert lexicon.total > 5000  # enough words for rates (concepts.LEXICON_MIN_WORDS)
+    phrases = {c.phrase for c in candidates(sentences, stem, set(), lexicon)}
+    assert {"block table", "memory management", "paged memory"} <= phrases, phrases
+    junk = {"regular basis", "parallel fashion", "TensorFlow MXNet Caffe", "MXNet Caffe", "PyTorch rely",
+            "dashed line", "roofline diagram roofline", "randomly walks", "allocator randomly",
+            "management keeps", "keeps fragmentation"}
+    assert not junk & phrases, junk & phrases
+    # without a lexicon (or with one too small for rates) the structure still holds: no list across
+    # commas, no adverb, no repeat
+    for small in (None, Lexicon.build(sentences)):
+        plain = {c.phrase for c in candidates(sentences, stem, set(), small)}
+        assert "regular basis" in plain
+        assert not {"TensorFlow MXNet Caffe", "roofline diagram roofline", "randomly walks"} & plain

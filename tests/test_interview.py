@@ -239,3 +239,36 @@ def test_cli_two_users_progress_stays_apart(home, progress_backend):
     assert mastery()[0] == ada
     refused, text = mastery("--user", "bob")
     assert refused == {} and "no user 'bob'; the users are: ada" in " ".join(text.split())
+
+
+def test_topics_are_sets_of_examples_and_the_reading_list_needs_a_margin():
+    """Issue 16: a topic scores by its nearest examples; a reading-list category wins only by
+    LIST_MARGIN over the best built-in topic (ZeRO went to "Data layout" by one title's words)."""
+    import numpy as np
+
+    from paperdojo.library import catalog
+    from paperdojo.library.topics import (
+        BUILTIN_TOPICS,
+        LIST_MARGIN,
+        Topic,
+        choose,
+        topic_examples,
+        topic_scores,
+    )
+
+    papers = [catalog.Paper(id="a", title="Zero-Memory Direct Convolutions", category="Data layout"),
+              catalog.Paper(id="b", title="TVM", category="End-to-end ML compiler frameworks"),
+              catalog.Paper(id="c", title="Mine", category="Data layout", origin="user")]
+    found = {t.name: t for t in topic_examples(papers)}
+    layout = found["Data layout"]  # the user's paper "c" adds no example
+    assert layout.from_list and layout.examples == ["Data layout: Zero-Memory Direct Convolutions"]
+    compilers = found["End-to-end ML compiler frameworks"]
+    assert compilers.from_list and len(compilers.examples) == 1 + len(BUILTIN_TOPICS[compilers.name])
+    assert not found["Distributed training"].from_list
+    # scores: mean of the 2 nearest examples of each topic
+    examples = np.eye(3, dtype=np.float32)
+    paper = np.array([[0.6, 0.8, 0.0]], dtype=np.float32)
+    assert np.allclose(topic_scores(paper, examples, [0, 0, 1], 2), [[0.7, 0.0]])
+    topics = [Topic("List", ["x"], True), Topic("Built-in", ["y"], False)]
+    assert choose(np.array([[0.60, 0.58]]), topics)[0][0] == "Built-in"  # within the margin
+    assert choose(np.array([[0.58 + LIST_MARGIN + 0.01, 0.58]]), topics)[0][0] == "List"

@@ -181,18 +181,38 @@ def test_grading_contract_not_met_yet(graded):
 
 def test_missed_concepts_are_prose(corpus, embedder, shared):
     """In 100 graded answers to dev questions, no missed concept is a table, figure, code, reference or
-    related-work fragment, and each lies inside the one sentence that explains it."""
+    related-work fragment, nor a generic phrase of common English ("regular basis", issue 16), nor a
+    list across punctuation or a repeat ("roofline diagram roofline"), and each lies inside one
+    phrase of the one sentence that explains it."""
+    import math
     import re
+    from collections import Counter
+
+    from wordfreq import zipf_frequency
 
     from paperdojo.answering.answer import Answerer
     from paperdojo.answering.retrieve import Retriever
-    from paperdojo.study.concepts import term_words
+    from paperdojo.study.concepts import WORD, term_words
     from paperdojo.study.interview import Grader, Question
 
     _, _, _, index = corpus
     grader = Grader(Answerer(Retriever(index, embedder)))
     records = [json.loads(x) for x in (shared / "eval" / "graded_answers.jsonl").read_text().splitlines()]
     residue = re.compile(r"\d+x\d+|\[\d+\]|[{}=;<>]|\bet al\b", re.I)
+    counts = Counter(w.lower() for c in index.chunks for w in WORD.findall(c.text))
+    total = sum(counts.values())
+
+    def generic(phrase: str) -> bool:
+        """Words of common English only ("regular basis", "vice versa"): the library uses each of
+        them less than 3 times as often as general English does (Zipf units, wordfreq)."""
+        return all(math.log10((counts[w] + 1) * 1e9 / total) - zipf_frequency(w, "en") < math.log10(3)
+                   for w in (x.lower() for x in WORD.findall(phrase)))
+
+    def spans_a_break(phrase: str, sentence: str) -> bool:
+        """Not one phrase of its sentence: punctuation between its words ("TensorFlow, MXNet")."""
+        gap = r"[\s\-\u2010-\u2013]+"
+        return not re.search(gap.join(re.escape(w) for w in phrase.split()), sentence)
+
     bad, graded_n = [], 0
     for record in records:
         q = Question(record["question_id"], record["question"], record["papers"], "")
@@ -203,6 +223,8 @@ def test_missed_concepts_are_prose(corpus, embedder, shared):
             for c in grader.grade(q, record["answers"][kind], with_model_answer=False).missing:
                 words = " ".join(term_words(c.sentence))
                 if (residue.search(c.phrase) or " ".join(term_words(c.phrase)) not in words
+                        or generic(c.phrase) or spans_a_break(c.phrase, c.sentence)
+                        or len(set(term_words(c.phrase))) < len(term_words(c.phrase))
                         or re.match(r"\s*(fig(ure)?|table)\.?\s*\d", c.sentence, re.I)
                         or re.search(r"related work|references|bibliography", c.hit.chunk.section, re.I)
                         or len(re.findall(r"\[\d+", c.sentence)) >= 2):

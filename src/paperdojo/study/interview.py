@@ -23,7 +23,7 @@ from paperdojo.answering.answer import Answer, Answerer
 from paperdojo.answering.retrieve import Filters, Hit
 from paperdojo.library.chunk import sentence_spans
 from paperdojo.records import Chunk
-from paperdojo.study.concepts import WORD, candidates, is_prose, rank_concepts, term_words
+from paperdojo.study.concepts import WORD, Lexicon, candidates, is_prose, rank_concepts, term_words
 from paperdojo.study.grading import (
     Opposites,
     checked_against,
@@ -198,6 +198,8 @@ class Grader:
         for c in self.retriever.chunks:
             df.update({self.stem(w.lower()) for w in WORD.findall(c.text)})
         self.df, self.n_docs = df, max(1, len(self.retriever.chunks))
+        # which words are terms of the library, and which it uses as verbs (concepts.Lexicon)
+        self.lexicon = Lexicon.build(c.text for c in self.retriever.chunks)
 
     def _stems(self, text: str) -> set[str]:
         return {self.stem(w) for w in term_words(text)}
@@ -247,7 +249,7 @@ class Grader:
 
     def _concepts(self, q: Question, sentences: list[str], hits: list[Hit]) -> list[Concept]:
         """Key phrases of the prose sentences that the question does not already give away."""
-        cands = candidates(sentences, self.stem, self._stems(q.text))
+        cands = candidates(sentences, self.stem, self._stems(q.text), self.lexicon)
         if not cands:
             return []
         q_vec = self.embedder.encode([q.text])[0]
