@@ -179,6 +179,71 @@ def test_invisible_duplicate_layer_is_dropped(tmp_path):
     assert doc.title.startswith("Doubled")
 
 
+LAYERED = ["The pelican partitioner splits a model graph at the edges with the smallest",
+           "activation tensors, which cuts pipeline communication by 41 percent. Operator fusion",
+           "merges adjacent kernels so that intermediate tensors stay in registers. The scheduler",
+           "assigns each stage of the model to one accelerator in the pipeline. Data layout",
+           "transformations change the order of tensor dimensions in memory for the kernels."]
+OCR_LAYER = [  # (x, y, text) of an OCR layer over LAYERED: hyphenated and misread in places
+    (72, 100, "The pelican parti-"),
+    (170, 100, "tioner splits a model graph at the edges with the srnallest"),
+    (72, 114, "activation tensors, which cuts pipeline cornmunication by 41 percent. Operator fusion"),
+    (72, 128, "merges adja-"),
+    (150, 128, "cent kernels so that intermediate tensors stay in registers. The scheduler"),
+    (72, 142, "assigns each stage of the model to one accelerator in the pipeline. Data layout"),
+    (72, 156, "transformations change the order of tensor dimensions in mernory for the kernels.")]
+
+
+def _doubled(path: Path, variant: str) -> Path:
+    """LAYERED's lines drawn visibly, with an invisible copy (render mode 3) of one `variant`:
+    "offset" (7 points right and down: more than half a line off), "some-lines" (every other
+    line), "first" (the invisible layer written before the visible text), "alternating" (each line
+    visible then invisible), "hyphenated" (an OCR layer that hyphenates and misreads letters)."""
+    pdf = FPDF(format="letter", unit="pt")
+    pdf.add_page()
+    pdf.set_font("Helvetica", size=10)
+    visible = [(72, 100 + 14 * i, line) for i, line in enumerate(LAYERED)]
+    invisible = {"offset": [(x + 7, y + 7, t) for x, y, t in visible],
+                 "some-lines": visible[::2], "first": visible, "alternating": visible,
+                 "hyphenated": OCR_LAYER}[variant]
+    ops = [(TextMode.FILL, op) for op in visible]
+    if variant == "first":
+        ops = [(TextMode.INVISIBLE, op) for op in invisible] + ops
+    elif variant == "alternating":
+        ops = [pair for op in visible for pair in ((TextMode.FILL, op), (TextMode.INVISIBLE, op))]
+    else:
+        ops += [(TextMode.INVISIBLE, op) for op in invisible]
+    for mode, (x, y, text) in ops:
+        pdf.text_mode = mode
+        pdf.text(x, y, text)
+    pdf.output(str(path))
+    return path
+
+
+@pytest.mark.parametrize("variant", ["offset", "some-lines", "first", "alternating", "hyphenated"])
+def test_invisible_duplicates_are_dropped_whatever_their_shape(tmp_path, variant):
+    text = " ".join(parse_file(_doubled(tmp_path / "doubled.pdf", variant), "doubled").text.split())
+    assert text.count("pelican") == 1, text
+    assert " ".join(LAYERED) in text
+    for ocr_only in ("srnallest", "cornmunication", "parti-", "adja-", "mernory"):
+        assert ocr_only not in text
+
+
+def test_invisible_text_that_differs_is_kept(tmp_path):
+    """Invisible text over visible text that says something else (a hidden note) is not a copy."""
+    pdf = FPDF(format="letter", unit="pt")
+    pdf.add_page()
+    pdf.set_font("Helvetica", size=10)
+    for i, line in enumerate(DOUBLED):
+        pdf.text(72, 86 + 14 * i, line)
+    pdf.text_mode = TextMode.INVISIBLE
+    pdf.text(72, 86, "Hidden note: the gannet benchmark was rerun on four spare nodes in June.")
+    pdf.output(str(tmp_path / "note.pdf"))
+    text = " ".join(parse_file(tmp_path / "note.pdf", "note").text.split())
+    assert "the gannet benchmark was rerun on four spare nodes" in text
+    assert text.count("pelican") == 1
+
+
 def test_invisible_text_alone_is_kept(tmp_path):
     """An OCR layer over a scan is the page's only text: nothing visible duplicates it."""
     pdf = FPDF(format="letter", unit="pt")

@@ -92,9 +92,18 @@ def _overlap(a: tuple[float, ...], b: tuple[float, ...]) -> float:
     return max(0.0, w) * max(0.0, h) / area
 
 
+def _grams(text: str) -> set[str]:
+    """The character trigrams of `text`'s letters and digits, lower-cased: "parti- tioner" and
+    "partitioner" have the same, "srnallest" (an OCR misreading) shares most of "smallest"'s."""
+    letters = "".join(c for c in text.lower() if c.isalnum())
+    return {letters[i : i + 3] for i in range(max(0, len(letters) - 2))}
+
+
 def drop_invisible_duplicates(text: str, lines: list[Line]) -> list[Line]:
-    """The lines without invisible ones that repeat visible text at the same place: at least half
-    of the invisible line's box lies on visible lines that hold at least 80% of its words.
+    """The lines without invisible ones that repeat visible text at about the same place: at least
+    half of the invisible line's box lies on visible lines widened by half its height up and down
+    (an OCR layer a few points off), and those lines hold at least 70% of its character trigrams
+    (an OCR layer hyphenates and misreads a few letters: "parti- tioner", "srnallest").
     Invisible text alone on its page (an OCR layer over a scan) is kept: it is the only text."""
     visible = [ln for ln in lines if not ln.invisible and ln.rects]
     if not visible or not any(ln.invisible for ln in lines):
@@ -103,11 +112,13 @@ def drop_invisible_duplicates(text: str, lines: list[Line]) -> list[Line]:
     for ln in lines:
         if ln.invisible and ln.rects:
             box = ln.box
-            under = [v for v in visible if _overlap(box, v.box) > 0 or _overlap(v.box, box) > 0]
-            covered = sum(_overlap(box, v.box) for v in under)
-            words = _WORDS.findall(text[ln.start : ln.end].lower())
-            seen = {w for v in under for w in _WORDS.findall(text[v.start : v.end].lower())}
-            if covered >= 0.5 and words and sum(w in seen for w in words) >= 0.8 * len(words):
+            pad = (box[3] - box[1]) / 2
+            near = [(v, (v.box[0], v.box[1] - pad, v.box[2], v.box[3] + pad)) for v in visible]
+            under = [(v, wide) for v, wide in near if _overlap(box, wide) > 0]
+            covered = sum(_overlap(box, wide) for _, wide in under)
+            grams = _grams(text[ln.start : ln.end])
+            seen = set().union(*(_grams(text[v.start : v.end]) for v, _ in under))
+            if covered >= 0.5 and grams and len(grams & seen) >= 0.7 * len(grams):
                 continue
         keep.append(ln)
     return keep
