@@ -21,6 +21,16 @@ from paperdojo.settings import PROJECT_ROOT
     ("http://export.arxiv.org/pdf/2201.12023v2.pdf", "arxiv:2201.12023"),
     ("https://doi.org/10.48550/arXiv.2201.12023", "arxiv:2201.12023"),
     ("cs/0501001v2", "arxiv:cs/0501001"),
+    ("arxiv.org/abs/2201.12023v2", "arxiv:2201.12023"),  # no scheme
+    ("www.arxiv.org/pdf/2201.12023v2.pdf", "arxiv:2201.12023"),
+    ("https://ARXIV.ORG/PDF/2201.12023v2.PDF", "arxiv:2201.12023"),
+    ("https://arxiv.org/pdf/2201.12023v1?download=1", "arxiv:2201.12023"),
+    ("arXiv:2201.12023v2 [cs.DC]", "arxiv:2201.12023"),  # as arXiv's listings show it
+    ("https://ar5iv.labs.arxiv.org/html/2201.12023", "arxiv:2201.12023"),
+    ("https://huggingface.co/papers/2201.12023", "arxiv:2201.12023"),
+    ("https://www.alphaxiv.org/abs/2201.12023v3", "arxiv:2201.12023"),
+    ("https://arxiv.org/list/cs.DC/recent", "url:https://arxiv.org/list/cs.DC/recent"),  # not a paper
+    ("https://example.org/abs/2201.12023", "url:https://example.org/abs/2201.12023"),  # not arXiv's
     ("https://inria.hal.science/hal-01828312/document", "hal:hal-01828312"),
     ("https://hal.inria.fr/hal-01828312v2", "hal:hal-01828312"),
     ("doi:10.1145/3373376.3378508", "doi:10.1145/3373376.3378508"),
@@ -59,7 +69,9 @@ def reading_list_settings(tmp_path):
 
 
 @pytest.mark.parametrize("spec", ["2201.12023v3", "https://arxiv.org/abs/2201.12023v1", "arXiv:2201.12023",
-                                  "https://arxiv.org/pdf/2201.12023v2.pdf"])
+                                  "https://arxiv.org/pdf/2201.12023v2.pdf", "arxiv.org/abs/2201.12023v2",
+                                  "http://arxiv.org/pdf/2201.12023v2.PDF", "arXiv:2201.12023v2 [cs.DC]",
+                                  "https://huggingface.co/papers/2201.12023"])
 def test_versioned_arxiv_id_is_the_reading_lists_alpa(reading_list_settings, spec):
     paper = ingest.add_source(reading_list_settings, spec)
     assert paper.id == "alpa" and paper.origin == "reading-list"
