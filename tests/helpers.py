@@ -191,6 +191,54 @@ class LocalServer:
         self.server.server_close()
 
 
+class RawServer:
+    """A TCP server on 127.0.0.1 that answers every connection with the same raw bytes (a status line
+    and headers no well-behaved server sends: two Content-Lengths, a broken chunk, no Location...),
+    the body `trickle` seconds per byte when set, then closes."""
+
+    def __init__(self, answer: bytes, trickle: float = 0.0) -> None:
+        self.answer, self.trickle = answer, trickle
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(8)
+        self.closed = threading.Event()
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def url(self, path: str) -> str:
+        return f"http://127.0.0.1:{self.sock.getsockname()[1]}{path}"
+
+    def _accept(self) -> None:
+        while not self.closed.is_set():
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._answer, args=(conn,), daemon=True).start()
+
+    def _answer(self, conn: socket.socket) -> None:
+        try:
+            conn.recv(65536)
+            head, sep, body = self.answer.partition(b"\r\n\r\n")
+            conn.sendall(head + sep)
+            if not self.trickle:
+                conn.sendall(body)
+            for i in range(len(body) if self.trickle else 0):
+                if self.closed.wait(self.trickle):
+                    break
+                conn.sendall(body[i : i + 1])
+        except OSError:
+            pass
+        finally:
+            conn.close()
+
+    def __enter__(self) -> RawServer:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.closed.set()
+        self.sock.close()
+
+
 def free_port() -> int:
     """A port on 127.0.0.1 that nothing listens on (closed again before it is returned)."""
     with socket.socket() as s:

@@ -174,3 +174,44 @@ def test_cli_prints_paper_text_literally(capsys):
     shown = capsys.readouterr().out
     assert "[red]here[/red]" in shown and "[link=http://x.test]title[/link]" in shown
     assert "[bold]4.1 Intro" in shown
+
+
+RICH_PAYLOAD = "[/] [link=http://evil.test]here[/link] [bold red]loud"
+
+
+def test_cli_search_papers_grades_and_errors_print_markup_literally(tmp_path, embedder, capsys, monkeypatch):
+    """Rich markup in a paper's title and section (search, `papers`), a failure reason, a grade's
+    reasons and an error message is printed as text: "[/]" used to end the command in a MarkupError
+    traceback, "[link=...]" to make a terminal link."""
+    from helpers import make_pdf
+
+    from paperdojo.answering.answer import Answer
+    from paperdojo.cli import main
+    from paperdojo.cli.library import _print_docs
+    from paperdojo.cli.study import _print_grade
+    from paperdojo.library.ingest import DocStatus
+    from paperdojo.study.interview import Grade
+
+    settings = make_settings(tmp_path / "home")
+    settings.home.mkdir()
+    settings.reading_list.write_text("")
+    monkeypatch.setenv("PAPERDOJO_READING_LIST", str(settings.reading_list))
+    pdfs = tmp_path / "pdfs"
+    pdfs.mkdir()
+    make_pdf(pdfs / "heron.pdf", [[("h", "Abstract"), "The heron allocator reuses freed activation buffers.",
+                                   ("h", f"1 Heron {RICH_PAYLOAD}"),
+                                   "The heron allocator keeps a free list per size class of buffers."]],
+             header=None, title_meta=f"Heron {RICH_PAYLOAD}")
+    ingest(settings, [pdfs], embedder=embedder)
+    capsys.readouterr()
+    assert main(["--home", str(settings.home), "search", "heron allocator free list"]) == 0
+    _print_docs([DocStatus("bad", f"Title {RICH_PAYLOAD}", f"cat {RICH_PAYLOAD}", "upload", "failed",
+                           f"not a PDF: {RICH_PAYLOAD}")])
+    _print_grade(Grade(5.0, [], [], 0.5, [f"reason {RICH_PAYLOAD}"], Answer("q", "q", "", [])))
+    assert main(["--home", str(settings.home), "add", f"nowhere {RICH_PAYLOAD}"]) == 2
+    shown = capsys.readouterr()
+    text = " ".join((shown.out + shown.err).split())
+    assert "Traceback" not in text and "MarkupError" not in text
+    # the search title and section, the papers table, the grade, the error
+    assert text.count("[link=http://evil.test]here[/link]") >= 5, text
+    assert "\x1b]8;" not in shown.out + shown.err  # no terminal hyperlink escape

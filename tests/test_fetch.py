@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
-from helpers import LocalServer, Route, make_pdf, paper_pages
+from helpers import LocalServer, RawServer, Route, make_pdf, paper_pages
 
 from paperdojo.library.fetch import FetchError, download, make_client
 from paperdojo.library.sources import Plan
@@ -181,3 +183,63 @@ def test_landing_page_is_not_the_paper(settings):
             assert str(info.value).startswith("a landing page, not the paper: download the PDF and add it")
         with make_client(settings) as client:  # a blog post is still read as a web page
             assert download(Plan("auto", srv.url("/post/")), "post", settings, client).kind == "html"
+
+
+def _answer(status: str, *headers: str, body: bytes = b"") -> bytes:
+    return "\r\n".join([f"HTTP/1.1 {status}", *headers, "", ""]).encode() + body
+
+
+RAW = {  # what a server sends -> words the reason must hold (what happened, what to do)
+    "huge Content-Length": (_answer("200 OK", "Content-Type: application/pdf", "Content-Length: 99999999999",
+                                    body=b"%PDF-1.4\n"),
+                            ["announces 95367 MiB", "PAPERDOJO_MAX_DOWNLOAD_MB", "drop it at"]),
+    "two Content-Lengths": (_answer("200 OK", "Content-Length: 10", "Content-Length: 20", body=b"%PDF-1.4\n"),
+                            ["not valid HTTP", "--retry", "drop it at"]),
+    "bad chunk": (_answer("200 OK", "Transfer-Encoding: chunked", body=b"zz\r\nabc\r\n0\r\n\r\n"),
+                  ["not valid HTTP", "drop it at"]),
+    "not HTTP at all": (b"SSH-2.0-OpenSSH_9.0\r\n",
+                        ["closed the connection without answering", "drop it at"]),
+    "redirect without Location": (_answer("302 Found", "Content-Length: 0"), ["no Location", "drop it at"]),
+    "redirect to ftp": (_answer("302 Found", "Location: ftp://example.org/x.pdf", "Content-Length: 0"),
+                        ["redirects to ftp://example.org/x.pdf", "not a usable link", "drop it at"]),
+    "redirect to a file": (_answer("302 Found", "Location: file:///etc/passwd", "Content-Length: 0"),
+                           ["redirects to file:", "drop it at"]),
+    "HTTP 451": (_answer("451 Unavailable For Legal Reasons", "Content-Length: 0"),
+                 ["HTTP 451 (Unavailable For Legal Reasons)", "drop it at"]),
+    "a gzip file": (_answer("200 OK", "Content-Type: application/gzip", "Content-Length: 10",
+                            body=b"\x1f\x8b\x08\x00garbag"), ["a gzip archive", "unpack it"]),
+    "cut short, no length": (_answer("200 OK", "Content-Type: application/pdf", "Connection: close",
+                                     body=b"%PDF-1.4\n1 0 obj << >> endobj\n"), ["cut short", "drop it at"]),
+}
+
+
+@pytest.mark.parametrize("case", list(RAW))
+def test_every_broken_answer_is_one_sentence_to_act_on(settings, case):
+    answer, words = RAW[case]
+    with RawServer(answer) as srv, make_client(settings) as client, pytest.raises(FetchError) as info:
+        download(Plan("pdf", srv.url("/x.pdf")), "doc", settings, client)
+    for word in words:
+        assert word in str(info.value), str(info.value)
+    assert not list(settings.pdf_dir.glob("*")) and not list(settings.ingest_dir.glob(".download-*"))
+
+
+def test_a_trickling_server_meets_the_deadline(tmp_path):
+    """A server sending one byte every 0.2 s never trips the read timeout; the whole download is
+    bounded by settings.http_deadline."""
+    from conftest import make_settings
+
+    settings = make_settings(tmp_path / "home", http_deadline=1.0)
+    body = b"%PDF-1.4\n" + b"0" * 400 + b"\n%%EOF\n"
+    answer = _answer("200 OK", "Content-Type: application/pdf", f"Content-Length: {len(body)}", body=body)
+    started = time.monotonic()
+    with RawServer(answer, trickle=0.2) as srv, make_client(settings) as client, \
+            pytest.raises(FetchError, match="sends too slowly") as info:
+        download(Plan("pdf", srv.url("/x.pdf")), "doc", settings, client)
+    assert time.monotonic() - started < 10 and "PAPERDOJO_HTTP_DEADLINE" in str(info.value)
+    assert not list(settings.ingest_dir.glob(".download-*"))
+
+
+def test_https_to_a_plain_http_server_says_so(server, settings):
+    with make_client(settings) as client, pytest.raises(FetchError) as info:
+        download(Plan("pdf", server.url("/good.pdf").replace("http://", "https://")), "doc", settings, client)
+    assert "secure (https) connection" in str(info.value) and "try http://" in str(info.value)

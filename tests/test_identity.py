@@ -21,6 +21,16 @@ from paperdojo.settings import PROJECT_ROOT
     ("http://export.arxiv.org/pdf/2201.12023v2.pdf", "arxiv:2201.12023"),
     ("https://doi.org/10.48550/arXiv.2201.12023", "arxiv:2201.12023"),
     ("cs/0501001v2", "arxiv:cs/0501001"),
+    ("arxiv.org/abs/2201.12023v2", "arxiv:2201.12023"),  # no scheme
+    ("www.arxiv.org/pdf/2201.12023v2.pdf", "arxiv:2201.12023"),
+    ("https://ARXIV.ORG/PDF/2201.12023v2.PDF", "arxiv:2201.12023"),
+    ("https://arxiv.org/pdf/2201.12023v1?download=1", "arxiv:2201.12023"),
+    ("arXiv:2201.12023v2 [cs.DC]", "arxiv:2201.12023"),  # as arXiv's listings show it
+    ("https://ar5iv.labs.arxiv.org/html/2201.12023", "arxiv:2201.12023"),
+    ("https://huggingface.co/papers/2201.12023", "arxiv:2201.12023"),
+    ("https://www.alphaxiv.org/abs/2201.12023v3", "arxiv:2201.12023"),
+    ("https://arxiv.org/list/cs.DC/recent", "url:https://arxiv.org/list/cs.DC/recent"),  # not a paper
+    ("https://example.org/abs/2201.12023", "url:https://example.org/abs/2201.12023"),  # not arXiv's
     ("https://inria.hal.science/hal-01828312/document", "hal:hal-01828312"),
     ("https://hal.inria.fr/hal-01828312v2", "hal:hal-01828312"),
     ("doi:10.1145/3373376.3378508", "doi:10.1145/3373376.3378508"),
@@ -59,7 +69,9 @@ def reading_list_settings(tmp_path):
 
 
 @pytest.mark.parametrize("spec", ["2201.12023v3", "https://arxiv.org/abs/2201.12023v1", "arXiv:2201.12023",
-                                  "https://arxiv.org/pdf/2201.12023v2.pdf"])
+                                  "https://arxiv.org/pdf/2201.12023v2.pdf", "arxiv.org/abs/2201.12023v2",
+                                  "http://arxiv.org/pdf/2201.12023v2.PDF", "arXiv:2201.12023v2 [cs.DC]",
+                                  "https://huggingface.co/papers/2201.12023"])
 def test_versioned_arxiv_id_is_the_reading_lists_alpa(reading_list_settings, spec):
     paper = ingest.add_source(reading_list_settings, spec)
     assert paper.id == "alpa" and paper.origin == "reading-list"
@@ -209,3 +221,45 @@ def test_workspace_add_of_the_same_upload_twice(tmp_path):
     assert first.status.status == "indexed" and not first.known
     assert second.known and second.paper.id == first.paper.id and "already in the library" in second.message
     assert len(catalog.load_catalog(settings)) == 1
+
+
+def _paper(folder, name: str, animal: str, title: str = ""):  # noqa: ANN001, ANN202
+    """A one-page PDF named `name` about `animal`, titled after it (or `title`)."""
+    title = title or f"{animal.title()}: Invented Tensor Schedules"
+    return make_pdf(folder / name, [[("h", title), ("h", "Abstract"),
+                                     f"The {animal} planner orders tensor schedules by measured latency.",
+                                     ("h", "1 Introduction"), f"The {animal} tuner ranks loop tilings."]],
+                    header=None, title_meta=title)
+
+
+def test_case_only_names_fill_one_reading_list_paper_each(tmp_path, embedder):
+    """"Otter.pdf" and "otter.pdf" (two documents) beside a reading-list entry "otter": the exact
+    name fills it, the other is a paper of its own; neither file overwrites the other's copy."""
+    settings = _home(tmp_path, '[[paper]]\nid = "otter"\ntitle = "Otter"\ncategory = "C"\n')
+    folder = tmp_path / "pdfs"
+    folder.mkdir()
+    _paper(folder, "Otter.pdf", "badger"), _paper(folder, "otter.pdf", "otter")
+    report = ingest.ingest(settings, [folder], embedder=embedder)
+    _check_two_distinct(settings, report, {"otter planner": "Otter", "badger planner": "Badger"})
+    assert {d.id for d in report.docs} >= {"otter"}
+    index = store.load_index(settings.index_dir)
+    assert {c.doc_id for c in index.chunks if "otter planner" in c.text.lower()} == {"otter"}
+    again = ingest.ingest(settings, [folder], embedder=embedder)  # stable
+    assert again.embedded_docs == 0 and len(catalog.load_catalog(settings)) == 2
+
+
+@pytest.mark.parametrize("names", [("—.pdf", "???.pdf", "🙂.pdf"), ("___.pdf", "(1).pdf", "-.pdf"),
+                                   ("Paper.pdf", "paper.pdf", "PAPER (1).pdf")])
+def test_names_that_reduce_to_nothing_are_distinct_papers(tmp_path, embedder, names):
+    """File names without a useful slug (punctuation, emoji, generic words, case-only differences),
+    three different documents, two of them with the same title: three papers, three cached files."""
+    settings = _home(tmp_path)
+    folder = tmp_path / "pdfs"
+    folder.mkdir()
+    for name, animal in zip(names, ("heron", "ibis", "stork"), strict=True):
+        _paper(folder, name, animal, "Heron: Invented Tensor Schedules" if animal == "stork" else "")
+    report = ingest.ingest(settings, [folder], embedder=embedder)
+    indexed = [d for d in report.docs if d.status == "indexed"]
+    assert len(indexed) == 3 and len({d.id for d in indexed}) == 3 and len({d.sha256 for d in indexed}) == 3
+    for d in indexed:
+        assert ingest.sha256_file(settings.pdf_dir / f"{d.id}.pdf") == d.sha256

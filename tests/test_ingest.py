@@ -310,6 +310,9 @@ BAD_LINKS = {  # id -> (route or link, the words its reason must hold)
     "badurl": ("http://[::1/x.pdf", "not a usable link"),
     "badredirect": ("/bad-location", "not a usable link"),
     "toobig": ("/big.pdf", "cannot save the download"),
+    "nowhere": ("/nowhere.pdf", "no Location"),
+    "ftpredirect": ("/to-ftp.pdf", "redirects to ftp://"),
+    "tls": ("https:/good1.pdf", "secure (https) connection"),  # https to the plain-http server
 }
 
 
@@ -327,10 +330,15 @@ def test_batch_with_one_bad_link_of_each_kind(tmp_path):
             "/reset.pdf": Route(reset=True),
             "/bad-location": Route(status=302, headers={"Location": "http://[::1/x.pdf"}),
             "/big.pdf": Route(b"%PDF-1.4\n" + b"0" * (4 << 20) + b"\n%%EOF\n"),
+            "/nowhere.pdf": Route(status=302),
+            "/to-ftp.pdf": Route(status=302, headers={"Location": "ftp://example.org/x.pdf"}),
         })
         entries = {"good1": srv.url("/good1.pdf"), "good2": srv.url("/good2.pdf")}
-        entries.update({pid: link if link.startswith("http") else srv.url(link)
-                        for pid, (link, _) in BAD_LINKS.items()})
+        for pid, (link, _) in BAD_LINKS.items():
+            if link.startswith("https:/"):  # the same server asked for TLS it does not speak
+                entries[pid] = srv.url(link.removeprefix("https:")).replace("http:", "https:")
+            else:
+                entries[pid] = link if link.startswith("http") else srv.url(link)
         home = tmp_path / "home"
         home.mkdir()
         (home / "papers.toml").write_text("".join(

@@ -98,3 +98,50 @@ def test_sentence_spans_need_the_sentence_not_a_shared_phrase():
     assert find_spans(stray, sentence) and not sentence_spans(stray, sentence)
     cut = "Earlier lines of the page.\nThe jackal rebalancer cut the pipeline"  # the page ends here
     assert sentence_spans(cut, sentence)
+
+
+SPANNING = ("Our pipeline rebalancer moved the stalled stages to idle accelerators, which cut the bubble of "
+            "the pipeline from 31 percent to 9 percent of each step in our runs.")
+
+
+def _three_pages(path, rotation: int, crop: bool):  # noqa: ANN001, ANN202
+    """Three pages; SPANNING starts at the bottom of page 2 and ends at the top of page 3; page 2
+    alone is turned by `rotation` and, with `crop`, seen through a crop box not at the origin."""
+    from fpdf import FPDF
+
+    pdf = FPDF(format="letter", unit="pt")
+    pdf.set_font("Helvetica", size=11)
+    for p in range(3):
+        pdf.add_page()
+        lines = [f"Page {p + 1} line {k}: the kestrel compiler lowers operator graphs to fused kernels."
+                 for k in range(20)]
+        if p == 1:
+            lines[-2:] = ["3.2 Results. Our pipeline rebalancer moved the stalled stages to idle",
+                          "accelerators, which cut the bubble of the"]
+        if p == 2:
+            lines[0] = "pipeline from 31 percent to 9 percent of each step in our runs."
+        for i, line in enumerate(lines):
+            pdf.text(72, 90 + 30 * i, line)
+    pdf.output(str(path.with_suffix(".plain.pdf")))
+    doc = pdfium.PdfDocument(str(path.with_suffix(".plain.pdf")))
+    doc[1].set_rotation(rotation)
+    if crop:
+        doc[1].set_cropbox(40, 30, 560, 760)
+    doc.save(str(path))
+    doc.close()
+    return path
+
+
+@pytest.mark.parametrize(("rotation", "crop"), [(0, False), (180, False), (180, True), (90, True)])
+def test_a_sentence_across_a_page_break_is_found_on_both_pages(tmp_path, rotation, crop):
+    """The sentence's two halves are highlighted on their words on page 2 (turned, cropped) and page
+    3, and the parsed text holds it whole (pages 1 and 3 untouched by page 2's transform)."""
+    from paperdojo.library.parse import parse_file
+
+    path = _three_pages(tmp_path / "spanning.pdf", rotation, crop)
+    assert SPANNING in " ".join(parse_file(path, "spanning").text.split())
+    for page in (2, 3):
+        image, (_, boxes) = render_with_boxes(path, page, ["", SPANNING])
+        assert on_words(image, boxes)
+        assert render_page(path, page, "", sentences=[SPANNING])[1]
+    assert not render_page(path, 1, "", sentences=[SPANNING])[1]

@@ -97,3 +97,55 @@ def test_read_only_workspace_refuses_every_index_write(tmp_path):
         with pytest.raises(store.IndexBusy, match="read-only.*paperdojo ingest"):
             write()
     assert not settings.home.exists()  # no index, no catalog, no watched-folders file
+
+
+def test_shell_rebuild_category_remove_and_retry_reach_the_serving_workspace(shared, embedder, tmp_path,
+                                                                              monkeypatch):
+    """ingest-while-serving with the other writers a shell runs beside the app: `ingest --rebuild`
+    twice (the served generation's directory is removed), `papers --set-category`, `remove`, and
+    `ingest --retry --only`: each is served by the next view, and a view taken before keeps working
+    on its own generation (its answerer, interview topics and Library rows)."""
+    from paperdojo.app.common import filter_choices
+    from paperdojo.app.interview import topic_choices
+    from paperdojo.app.library import library_rows
+    from paperdojo.cli import main
+
+    settings = make_settings(tmp_path)
+    settings.reading_list.write_text("")
+    monkeypatch.setenv("PAPERDOJO_READING_LIST", str(settings.reading_list))
+    pdfs = tmp_path / "pdfs"
+    pdfs.mkdir()
+    make_pdf(pdfs / "pipe.pdf", PIPE, title_meta="Pipe: Pipeline Stages")
+    shutil.copyfile(shared / "cases" / "ingest-while-serving" / "otter.pdf", pdfs / "otter.pdf")
+    ingest(settings, [pdfs], embedder=embedder)
+    ws = Workspace(settings)
+    ws.embedder = embedder
+    before = ws.view()
+    home = ["--home", str(tmp_path)]
+    question = "What does the otter compiler lower attention blocks into?"
+
+    assert main([*home, "ingest", "--rebuild", "--pdf-dir", str(pdfs)]) == 0
+    assert main([*home, "ingest", "--rebuild", "--pdf-dir", str(pdfs)]) == 0
+    assert not (settings.index_dir / before.generation).exists()
+    assert not before.answerer.answer(question).refused  # in flight on the removed generation
+    assert topic_choices(ws, before)["choices"] and library_rows(ws, before)
+    rebuilt = ws.view()
+    assert rebuilt.generation == ws.live_generation() != before.generation
+
+    assert main([*home, "papers", "--set-category", "otter", "Compilers Now"]) == 0
+    moved = ws.view()
+    assert "Compilers Now" in filter_choices(ws, moved)[1]["choices"]
+    assert "Compilers Now" not in filter_choices(ws, rebuilt)[1]["choices"]
+
+    assert main([*home, "remove", "pipe"]) == 0
+    removed = ws.view()
+    assert [d.id for d in removed.indexed] == ["otter"]
+    sources = ws.answerer().answer("How are pipeline stages placed?").sources
+    assert "pipe" not in {s.chunk.doc_id for s in sources}
+
+    (settings.pdf_dir / "otter.pdf").unlink()
+    assert main([*home, "ingest", "--retry", "--only", "otter", "--pdf-dir", str(pdfs)]) == 0
+    retried = ws.view()
+    assert retried.generation != removed.generation
+    assert {d.id: d.status for d in retried.papers}["otter"] == "indexed"
+    assert not ws.answerer().answer(question).refused

@@ -8,6 +8,7 @@ document, so a citation can be traced back to its page and highlighted.
 from __future__ import annotations
 
 import bisect
+import re
 from dataclasses import asdict, dataclass, field
 
 
@@ -98,6 +99,21 @@ class Chunk:
     @classmethod
     def from_json(cls, data: dict) -> Chunk:
         return cls(**data)
+
+
+# a word retrieve.mark marked: **word**, the word's own asterisks escaped (\\*), so that a paper's "**bold**"
+# or "a ** b" is never taken for a mark (front ends: MARKED.finditer, then unmark_stars on the text)
+MARKED = re.compile(r"(?<!\\)\*\*(\S+?)(?<!\\)\*\*")
+
+
+def unmark_stars(text: str) -> str:
+    """A marked text's escaped asterisks (`mark` writes a paper's "*" as "\\*") as the paper wrote them."""
+    return text.replace("\\*", "*")
+
+
+def mark_word(word: str) -> str:
+    """`word` (one token, no spaces) marked as a query term: **word**, its own asterisks escaped."""
+    return f"**{word.replace('*', chr(92) + '*')}**"
 
 
 @dataclass

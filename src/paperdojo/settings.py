@@ -116,6 +116,8 @@ class Settings(BaseSettings):
     # downloads
     http_timeout: float = 30.0
     http_retries: int = 3
+    http_deadline: float = 900.0  # seconds one download attempt may take in all: a server that trickles
+    # its body never trips http_timeout (which bounds each read), so the whole download is bounded too
     http_concurrency: int = 4
     max_download_mb: int = 200
     retry_failed_after_s: int = 3600  # a failed download is not retried before this, unless asked

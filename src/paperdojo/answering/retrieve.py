@@ -25,7 +25,7 @@ from paperdojo.library import lexical as lex
 from paperdojo.library.chunk import heading_text
 from paperdojo.library.embed import Embedder, resolve_model
 from paperdojo.library.store import LoadedIndex, search_faiss
-from paperdojo.records import Chunk
+from paperdojo.records import Chunk, mark_word
 from paperdojo.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -454,7 +454,8 @@ def stems_of(stemmer: Stemmer.Stemmer, text: str) -> set[str]:
 
 
 def mark(text: str, stems: set[str], stemmer: Stemmer.Stemmer, width: int = 320) -> str:
-    """A window of `text` around the first matched term, with matched words marked **so**.
+    """A window of `text` around the first matched term, with matched words marked **so** (see
+    `records.MARKED`: the text's own asterisks are escaped as "\\*", Markdown's way).
 
     The words of asking ("how", "does", "explain": `QUESTION_WORDS`) are not marked when the query
     has other terms: they would light up every "How does ..." of the passage."""
@@ -467,9 +468,8 @@ def mark(text: str, stems: set[str], stemmer: Stemmer.Stemmer, width: int = 320)
     start = max(0, first - 12)
     out, size = [], 0
     for i in range(start, len(words)):
-        w = words[i]
-        out.append(f"**{w}**" if i in hits else w)
-        size += len(w) + 1
+        out.append(mark_word(words[i]) if i in hits else words[i].replace("*", "\\*"))
+        size += len(words[i]) + 1
         if size > width:
             break
     return ("... " if start else "") + " ".join(out) + (" ..." if i < len(words) - 1 else "")

@@ -16,11 +16,12 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
+from paperdojo.records import MARKED, unmark_stars
+
 # Markdown's active characters (CommonMark + GFM + Gradio's `$` LaTeX delimiters) as entities;
 # `:` only where it would start a URL, `.` only in "www.", `@` always (e-mail autolinks).
 _ENTITIES = {c: f"&#{ord(c)};" for c in "&<>\"'\\`*_[]{}!#|~$@"}
 _URLISH = re.compile(r"(?i)(?<=[a-z0-9])(:)(?=//)|(?<=www)(\.)")
-_MARK = re.compile(r"\*\*(.+?)\*\*")
 _CITATION = re.compile(r"&#91;(\d{1,3})&#93;")
 
 
@@ -50,13 +51,14 @@ def em(value: object) -> str:
 
 
 def marked(value: str) -> str:
-    """A passage whose **term** marks (ours, from `retrieve.mark`) become <mark>; the rest is `text`."""
+    """A passage whose **term** marks (ours, from `retrieve.mark`, `retrieve.MARKED`) become <mark>;
+    the rest is `text` (the paper's own asterisks, escaped by `mark`, shown as it wrote them)."""
     out, last = [], 0
-    for m in _MARK.finditer(value):
-        out.append(text(value[last : m.start()]))
-        out.append(f"<mark>{text(m.group(1))}</mark>")
+    for m in MARKED.finditer(value):
+        out.append(text(unmark_stars(value[last : m.start()])))
+        out.append(f"<mark>{text(unmark_stars(m.group(1)))}</mark>")
         last = m.end()
-    out.append(text(value[last:]))
+    out.append(text(unmark_stars(value[last:])))
     return "".join(out)
 
 

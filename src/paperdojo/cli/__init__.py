@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from rich.logging import RichHandler
+from rich.markup import escape
 
 from paperdojo.answering.llm import LLMError
 from paperdojo.cli import answers, integrations, library, measure, study, users
@@ -55,7 +56,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return args.func(args)
     except (DocumentError, catalog.CatalogError, ingest.IngestError, store.IndexProblem, LLMError,
             ValueError) as exc:
-        console.print(f"[red]error:[/] {exc}")
+        console.print(f"[red]error:[/] {escape(str(exc))}", highlight=False)
         return 2
     except KeyboardInterrupt:
         console.print("[yellow]interrupted[/]: the live index is whole; run the command again to resume")

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import json
 
+from rich.markup import escape
+
 from paperdojo.cli.common import filters_of, settings_of, workspace
 from paperdojo.cli.output import console, marked, out, print_answer
 
@@ -19,7 +21,8 @@ def cmd_search(args: argparse.Namespace) -> int:
         return 1
     for n, r in enumerate(results, 1):
         pages = f"p. {r.page_start}" + (f"-{r.page_end}" if r.page_end != r.page_start else "")
-        out.print(f"[bold]{n}. {r.title}[/] - [cyan]{r.section}[/], {pages}  [dim]({r.doc_id})[/]")
+        out.print(f"[bold]{n}. {escape(r.title)}[/] - [cyan]{escape(r.section)}[/], {pages}  "
+                  f"[dim]({escape(r.doc_id)})[/]", highlight=False)
         out.print("   " + marked(r.snippet))
     return 0
 
@@ -66,7 +69,7 @@ def cmd_chat(args: argparse.Namespace) -> int:
         try:
             stream_answer(ws, question, filters_of(args), args.k, conversation)
         except EmptyQuery as exc:
-            console.print(f"[red]{exc}[/]")
+            console.print(f"[red]{escape(str(exc))}[/]")
 
 
 def cmd_ask(args: argparse.Namespace) -> int:

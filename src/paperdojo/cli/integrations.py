@@ -84,7 +84,7 @@ def cmd_import_zotero(args: argparse.Namespace, settings: Settings) -> int:
             items = zotero.read_local_api(args.collection, args.url, Path(tmp))
         report = zotero.import_items(settings, items, args.category or args.collection)
     for key, paper_id in report.recognized.items():
-        console.print(f"[green]already in the library[/]: {key} is {paper_id}")
+        console.print(f"[green]already in the library[/]: {escape(str(key))} is {escape(paper_id)}")
     for why in report.skipped.values():
         console.print(f"[yellow]skipped[/] {escape(why)}")
     console.print(f"[bold]{len(report.added)} new papers[/], {len(report.recognized)} already in the "

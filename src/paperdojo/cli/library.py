@@ -64,8 +64,8 @@ def _print_docs(docs: Sequence[ingest.DocStatus], only_problems: bool = False) -
     for d in rows:
         style = STATUS_STYLE.get(d.status, "")
         notes = d.reason or "; ".join(d.warnings)
-        table.add_row(d.id, d.title, d.category, f"[{style}]{d.status}[/]", str(d.pages or ""),
-                      str(d.chunks or ""), notes)
+        table.add_row(escape(d.id), escape(d.title), escape(d.category), f"[{style}]{d.status}[/]",
+                      str(d.pages or ""), str(d.chunks or ""), escape(notes))
     out.print(table)
 
 
@@ -166,7 +166,7 @@ def cmd_remove(args: argparse.Namespace) -> int:
                  settings.pages_dir / f"{args.id}.md"]:
         path.unlink(missing_ok=True)
     report = run_ingest(settings)
-    console.print(f"removed {args.id}; the index now has {report.count('indexed')} papers")
+    console.print(f"removed {escape(args.id)}; the index now has {report.count('indexed')} papers")
     return 0
 
 

@@ -9,6 +9,8 @@ from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from paperdojo.records import MARKED, unmark_stars
+
 console = Console(stderr=True)
 out = Console(width=None if Console().is_terminal else 160)  # piped output: wide, not 80 columns
 STATUS_STYLE = {"indexed": "green", "failed": "red", "missing": "yellow", "duplicate": "blue"}
@@ -45,8 +47,9 @@ def sentence_links(url: str, pages: list[int]) -> list[tuple[str, str]]:
 
 
 def marked(text: str) -> str:
-    """Paper text as rich markup: its '[' escaped, the retriever's **query terms** in bold yellow."""
-    return re.sub(r"\*\*(.+?)\*\*", r"[bold yellow]\1[/]", text.replace("[", "\\["))
+    """Paper text as rich markup: its '[' escaped, the retriever's **query terms** (`MARKED`) in bold
+    yellow, the paper's own asterisks as it wrote them."""
+    return unmark_stars(MARKED.sub(r"[bold yellow]\1[/]", text.replace("[", "\\[")))
 
 
 def print_answer(ans, streamed: str = "") -> None:  # noqa: ANN001 - paperdojo.answering.answer.Answer

@@ -20,7 +20,7 @@ def _print_grade(grade) -> None:  # noqa: ANN001 - paperdojo.study.interview.Gra
     colour = "green" if grade.score >= 7 else "yellow" if grade.score >= 4 else "red"
     out.print(f"\n[bold {colour}]Score: {grade.score:g}/10[/]")
     for reason in grade.reasons:
-        out.print(f"  - {reason}")
+        out.print(f"  - {escape(reason)}", highlight=False)
     if grade.covered:
         out.print("[green]Credited[/] (concept <- your words):")
         for c in grade.covered:
@@ -141,9 +141,10 @@ def cmd_interview(args: argparse.Namespace) -> int:
             q = next_q
             attempt, draft = None, ""
         asked.add(q.id)
-        out.print(f"\n[bold]Question {i} of {args.n}[/] [dim]({q.category}, difficulty {q.difficulty}, "
-                  f"{'our bank' if q.source == 'bank' else 'from the papers'})[/]")
-        out.print(q.text, highlight=False)
+        origin = "our bank" if q.source == "bank" else "from the papers"
+        out.print(f"\n[bold]Question {i} of {args.n}[/] [dim]({escape(q.category)}, difficulty "
+                  f"{q.difficulty}, {origin})[/]")
+        out.print(q.text, markup=False, highlight=False)
         if attempt is None:
             attempt = progress.record(q, "")
         elif draft:
@@ -187,7 +188,7 @@ def cmd_progress(args: argparse.Namespace) -> int:
     for kind in ("category", "paper"):
         table = Table(kind, "mastery", "questions", box=box.SIMPLE)
         for name, (level, n) in sorted(mastery[kind].items(), key=lambda kv: kv[1][0]):
-            table.add_row(name, f"{level * 100:.0f}%", str(n))
+            table.add_row(escape(name), f"{level * 100:.0f}%", str(n))
         out.print(table)
     return 0
 

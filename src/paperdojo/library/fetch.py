@@ -18,6 +18,7 @@ import logging
 import os
 import re
 import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -75,8 +76,15 @@ def _classify(head: bytes, content_type: str) -> str:
     raise FetchError(f"neither a PDF nor a web page (Content-Type {content_type or 'unknown'})")
 
 
-def _stream_to_temp(client: httpx.Client, url: str, dest_dir: Path, limit: int) -> tuple[Path, str]:
-    """One attempt: the body in a temporary file, and the response's Content-Type."""
+def _stream_to_temp(client: httpx.Client, url: str, dest_dir: Path, limit: int, deadline: float,
+                    drop_hint: str) -> tuple[Path, str]:
+    """One attempt: the body in a temporary file, and the response's Content-Type.
+
+    `limit` in bytes, `deadline` in seconds for the whole attempt. Raises FetchError for answers
+    that will not get better by trying again, _Retryable for those that may."""
+    yourself = f"download it in a browser and {drop_hint}"
+    raise_it = (f"raise max_download_mb (PAPERDOJO_MAX_DOWNLOAD_MB, now {limit >> 20}) or {yourself}")
+    started = time.monotonic()
     with client.stream("GET", url) as resp:
         if resp.status_code == 429 or resp.status_code >= 500:
             raise _Retryable(f"HTTP {resp.status_code} from {url}")
@@ -85,15 +93,29 @@ def _stream_to_temp(client: httpx.Client, url: str, dest_dir: Path, limit: int) 
         if resp.status_code in (401, 403):
             raise FetchError(f"access denied (HTTP {resp.status_code}) at {url}: paywalled or blocked")
         if resp.status_code >= 400:
-            raise FetchError(f"HTTP {resp.status_code} at {url}")
+            raise FetchError(f"HTTP {resp.status_code} ({resp.reason_phrase or 'an error'}) at {url}: open "
+                             f"it in a browser; if the paper opens there, {yourself}")
+        if 300 <= resp.status_code < 400:  # redirects are followed: this one says nowhere to go
+            raise FetchError(f"the server answers HTTP {resp.status_code} at {url} without saying where "
+                             f"the document is (no Location): {yourself}")
+        announced = resp.headers.get("content-length", "")
+        if announced.isdigit() and int(announced) > limit:
+            raise FetchError(f"the server announces {int(announced) >> 20} MiB at {url}, more than the "
+                             f"{limit >> 20} MiB download limit: {raise_it}")
         fd, tmp = tempfile.mkstemp(dir=dest_dir, prefix=".download-", suffix=".part")
         try:
             with os.fdopen(fd, "wb") as fh:
                 received = 0
-                for block in resp.iter_bytes(1 << 16):
+                for block in resp.iter_bytes():  # as it arrives: a trickle meets the deadline
                     received += len(block)
                     if received > limit:
-                        raise FetchError(f"larger than the {limit >> 20} MiB download limit")
+                        raise FetchError(f"larger than the {limit >> 20} MiB download limit at {url}: "
+                                         f"{raise_it}")
+                    if time.monotonic() - started > deadline:
+                        raise FetchError(
+                            f"the server sends too slowly at {url}: {received >> 10} KiB in {deadline:g} s "
+                            f"(http_deadline, PAPERDOJO_HTTP_DEADLINE); try again later (`paperdojo ingest "
+                            f"--retry`), or {yourself}")
                     fh.write(block)
                 fh.flush()
                 os.fsync(fh.fileno())
@@ -146,10 +168,24 @@ def _describe(exc: BaseException, settings: Settings, url: str, drop_hint: str) 
                 f"encoding it claims (e.g. gzip); {later}, {yourself}")
     if isinstance(exc, httpx.InvalidURL | httpx.UnsupportedProtocol | UnicodeError) \
             or "invalid url" in str(exc).lower():
-        return f"not a usable link ({exc}) at {url}: check the address"
+        target = _request_url(exc)
+        redirected = target and target.rstrip("/") != url.rstrip("/")
+        if url.lower().startswith(("http://", "https://")) and redirected:
+            return (f"not a usable link: {url} redirects to {target}, which cannot be fetched ({exc}); "
+                    f"open the link in a browser, {yourself}")
+        return f"not a usable link ({exc}) at {url}: check the address, {yourself}"
     if isinstance(exc, httpx.RemoteProtocolError):
-        return (f"the connection closed before the whole body arrived ({exc}) at {url}: {later}, "
-                f"{yourself}")
+        text = str(exc)
+        if "without sending a response" in text:
+            return f"the server at {url} closed the connection without answering ({exc}): {later}, {yourself}"
+        if "complete message body" in text or not text:
+            return (f"the connection closed before the whole body arrived ({exc}) at {url}: {later}, "
+                    f"{yourself}")
+        return (f"the server's answer at {url} is not valid HTTP ({exc}): a broken server or a proxy in "
+                f"between; {later}, {yourself}")
+    if isinstance(exc, httpx.ConnectError) and ("SSL" in str(exc) or "TLS" in str(exc)):
+        return (f"the secure (https) connection to {url} failed ({exc}): the server may not speak "
+                f"https at this address (try http://), or its certificate is not trusted here; {yourself}")
     if isinstance(exc, httpx.ConnectError):
         return f"cannot connect ({exc}) to {url}: check the address and your network, then {later}"
     if isinstance(exc, httpx.ReadError | httpx.WriteError | httpx.NetworkError):
@@ -166,6 +202,15 @@ def _describe(exc: BaseException, settings: Settings, url: str, drop_hint: str) 
         return (f"cannot save the download from {url} in {where}: {what}; free some space or make "
                 f"{settings.ingest_dir} writable, then run `paperdojo ingest --retry`")
     return f"unexpected {type(exc).__name__} while downloading {url}: {exc}; {later}, {yourself}"
+
+
+def _request_url(exc: BaseException) -> str:
+    """The URL an httpx error was about (after redirects), or "" when it has none."""
+    try:
+        request = getattr(exc, "request", None)
+    except RuntimeError:  # httpx raises when the error carries no request
+        return ""
+    return str(request.url) if request is not None else ""
 
 
 def download(plan: Plan, doc_id: str, settings: Settings, client: httpx.Client) -> Fetched:
@@ -202,7 +247,8 @@ def _download(plan: Plan, doc_id: str, settings: Settings, client: httpx.Client,
         reraise=False,
     )
     limit = settings.max_download_mb << 20
-    tmp, content_type = retrying(_stream_to_temp, client, plan.url, dest_dir, limit)
+    tmp, content_type = retrying(_stream_to_temp, client, plan.url, dest_dir, limit, settings.http_deadline,
+                                 drop_hint)
     try:
         with open(tmp, "rb") as fh:
             head = fh.read(2048)

@@ -52,20 +52,34 @@ def useful_slug(text: str, max_len: int = 40) -> str:
     return slug
 
 
+# hosts whose paths name an arXiv paper by its id: arXiv itself and its HTML renderings and mirrors
+ARXIV_HOSTS = {"arxiv.org", "www.arxiv.org", "export.arxiv.org", "ar5iv.org", "ar5iv.labs.arxiv.org",
+               "alphaxiv.org", "www.alphaxiv.org", "huggingface.co", "www.semanticscholar.org"}
+_ARXIV_PATH = re.compile(r"^/(?:abs|pdf|html|papers|arxiv|overview)/(?P<id>.+?)(?:\.pdf)?/?$", re.I)
+_SCHEMELESS = re.compile(r"^[a-z0-9-]+(?:\.[a-z0-9-]+)*\.[a-z]{2,}/", re.I)  # "arxiv.org/abs/..."
+_LISTING = re.compile(r"\s+\[[a-z\-]+(?:\.[a-z\-]+)?\]$", re.I)  # arXiv's " [cs.LG]" after the id
+
+
 def arxiv_id(link: str, keep_version: bool = True) -> str | None:
-    """The arXiv identifier in a bare id (`2201.12023v3`, `arxiv:cs/0501001`), an arxiv.org
-    abs/pdf/html URL or an arXiv DOI (10.48550/arXiv.2201.12023); None for anything else.
+    """The arXiv identifier in a bare id (`2201.12023v3`, `arxiv:cs/0501001`, arXiv's listing form
+    `arXiv:2201.12023v2 [cs.LG]`), an arXiv abs/pdf/html URL (with or without its scheme, any case:
+    `arxiv.org/pdf/2201.12023v2.PDF`), a page of a mirror keyed by the id (ar5iv, alphaxiv, Hugging
+    Face papers, Semantic Scholar's /arxiv/) or an arXiv DOI (10.48550/arXiv.2201.12023); None for
+    anything else.
 
     With `keep_version=False` the version suffix (v3) is dropped: the paper, not one revision.
     """
-    link = link.strip()
+    link = _LISTING.sub("", link.strip())
     match = ARXIV_ID.match(link)
     if not match:
-        url = urlparse(link)
+        try:
+            url = urlparse(f"https://{link}" if _SCHEMELESS.match(link) else link)
+        except ValueError:  # "http://[::1/x.pdf": not a link at all
+            return None
         host = (url.hostname or "").lower()
-        if host in {"arxiv.org", "www.arxiv.org", "export.arxiv.org"}:
-            path = re.sub(r"^/(abs|pdf|html)/", "", url.path)
-            match = ARXIV_ID.match(re.sub(r"\.pdf$", "", path.rstrip("/")))
+        path = _ARXIV_PATH.match(url.path) if host in ARXIV_HOSTS else None
+        if path:
+            match = ARXIV_ID.match(path["id"])
         elif doi := doi_of(link):
             match = ARXIV_ID.match(doi.removeprefix("10.48550/arxiv."))
     if not match:

@@ -152,10 +152,11 @@ def import_pdf_dirs(settings: Settings, papers: list[Paper], dirs: Iterable[Path
     A file is the paper that came from the same path before (its content may have changed); else
     the paper whose cached file has the same sha256 (a renamed file keeps its paper and its
     vectors; a copy adds nothing); else the reading-list paper named by its stem (`<id>.pdf` fills
-    it); else a new user paper whose id comes from the file name, or the PDF's title when the name
-    says nothing (CJK, "download (1)"), or a short content hash. No file ever replaces another
-    paper's cached file. With `forget_missing` (a watched folder), user papers whose file was in
-    one of `dirs` and is gone leave the catalog and the cache.
+    it; by its slug only when no file is named exactly so, and one file per paper in one import:
+    "Otter.pdf" and "otter.pdf" are two papers); else a new user paper whose id comes from the file
+    name, or the PDF's title when the name says nothing (CJK, "download (1)"), or a short content
+    hash. No file ever replaces another paper's cached file. With `forget_missing` (a watched
+    folder), user papers whose file was in one of `dirs` and is gone leave the catalog and the cache.
 
     Returns the catalog and, per paper id, why a given file was refused.
     """
@@ -167,7 +168,10 @@ def import_pdf_dirs(settings: Settings, papers: list[Paper], dirs: Iterable[Path
             raise IngestError(f"--pdf-dir {folder}: not a folder")
     by_file = {p.file: p for p in papers if p.file}
     contents: dict[str, str] | None = None  # sha256 -> paper id, built when first needed
-    for src in (f for folder in dirs for f in folder_pdfs(folder)):
+    files = [f for folder in dirs for f in folder_pdfs(folder)]
+    stems = {f.stem for f in files}
+    filled: dict[str, str] = {}  # paper id -> the file that filled it in this import
+    for src in files:
         path = str(src.resolve())
         try:
             sha = sha256_file(src)
@@ -188,9 +192,13 @@ def import_pdf_dirs(settings: Settings, papers: list[Paper], dirs: Iterable[Path
                     log.info("%s has the same content as %s: indexed once, as %s", src, other.id, other.id)
                 continue
             slug = identity.useful_slug(src.stem)
-            named = catalog.find(papers, src.stem) or (catalog.find(papers, slug) if slug else None)
-            if named is not None and (named.origin == "reading-list" or not named.file):
+            # by its exact stem, else by its slug when no file has that stem ("otter.pdf", not "Otter.pdf")
+            named = catalog.find(papers, src.stem) or (
+                catalog.find(papers, slug) if slug and slug not in stems else None)
+            if named is not None and (named.origin == "reading-list" or not named.file) \
+                    and filled.get(named.id, path) == path:  # two files never fill one paper
                 paper = named
+                filled[named.id] = path
         if paper is None:
             title = "" if identity.useful_slug(src.stem) else parse.pdf_file_title(src, settings.ocr)
             new_id = identity.paper_id((p.id for p in papers), src.stem, title, sha)

@@ -36,14 +36,14 @@ def resolve(link: str, kind: str | None = None, open_copy: str | None = None) ->
     DOI, and for links that cannot be requested (a space or control character, a bad port or host).
     """
     link = link.strip()
+    if aid := arxiv_id(link):  # before the space check: arXiv's listings write "2201.12023 [cs.DC]"
+        return Plan("pdf", f"https://arxiv.org/pdf/{aid}", page_url=f"https://arxiv.org/pdf/{aid}")
     if re.search(r"[\s\x00-\x1f\x7f]", link):
         raise ValueError(f"not a usable link: {link!r} holds a space or control character; check the address")
     try:
         urlparse(link).port  # noqa: B018 - raises ValueError for a bad IPv6 host or port
     except ValueError as exc:
         raise ValueError(f"not a usable link: {link!r} ({exc}); check the address") from exc
-    if aid := arxiv_id(link):
-        return Plan("pdf", f"https://arxiv.org/pdf/{aid}", page_url=f"https://arxiv.org/pdf/{aid}")
     if (doi := doi_of(link)) and not urlparse(link).hostname:
         link = f"https://doi.org/{doi}"  # doi:10.x/y or a bare DOI: the resolver's link
     url = urlparse(link)

@@ -6,6 +6,9 @@ from pathlib import Path
 
 from paperdojo.records import DocumentError
 
+_ARCHIVES = [(b"\x1f\x8b", "gzip"), (b"PK\x03\x04", "zip"), (b"BZh", "bzip2"), (b"\xfd7zXZ\x00", "xz"),
+             (b"7z\xbc\xaf\x27\x1c", "7z"), (b"Rar!", "rar")]  # their files' magic numbers
+
 
 class ParseError(DocumentError):
     """A file that cannot be turned into text; the message says why."""
@@ -32,6 +35,10 @@ def check_pdf_file(path: Path, drop_hint: str = "") -> None:
             raise ParseError(
                 "an HTML page where a PDF was expected (a paywall, login or captcha page?)" + hint
             )
+        archive = next((name for magic, name in _ARCHIVES if head.startswith(magic)), None)
+        if archive:
+            raise ParseError(f"a {archive} archive, not a PDF: unpack it and add the PDF inside")
         raise ParseError(f"not a PDF: the file starts with {head[:12]!r}")
     if b"%%EOF" not in tail:
-        raise ParseError("the PDF is cut short (no %%EOF marker at its end)")
+        hint = f"; download it again or in a browser and {drop_hint}" if drop_hint else ""
+        raise ParseError("the PDF is cut short (no %%EOF marker at its end)" + hint)

@@ -130,11 +130,20 @@ _THANKS = {"acknowledgments", "acknowledgements", "acknowledgment", "acknowledge
 _NOT_AN_END = {"vs", "e.g", "i.e", "al", "fig", "figs", "eq", "sec", "no", "cf", "resp", "approx"}
 
 
+_RUN_IN_END = re.compile(r"\.\s|:\s|\s[\u2014\u2013]\s?|\u2014")  # ". ", ": ", " — ", " – "
+
+
 def split_run_in(line: str, named: bool = False) -> tuple[str, str] | None:
     """(heading, rest) when `line` starts with a run-in heading ("1 Introduction. Graph compilers
-    lower a ..."): the heading ends at the first ". " after its number, it is at most 8 words and
-    could be a title, and the rest reads as a sentence (a capital first, then at least three words
-    mostly in lower case). None otherwise; whether the heading is taken is the detector's call.
+    lower a ...", "2 Background: Tensor programs are ...", "3 METHOD — We ..."): the heading ends at
+    the first ". ", ": " or dash after its number, it is at most 8 words and could be a title, and
+    the rest reads as the start of a sentence: a capital first, then mostly words in lower case
+    (small words such as "of" aside: "The Lifetime of a Glow" is a title). At least 2 words after
+    a period (a narrow column may leave only "Graph compilers" on the heading's line); after a
+    colon or a dash, where a short rest is a subtitle ("4.1 Setup: Models and datasets", the
+    corpus's "3.2 Compile-Time: External front-end & static"), at least 5, and the heading at most
+    5 words in title case (a numbered list item reads "2. Hiding softmax under ...: We overlap").
+    None otherwise; whether the heading is taken is the detector's call.
 
     Only sections and subsections ("1", "3.2", "II.") are split: splitting the shared corpus's
     eight "5.3.1 Weak Scaling. We evaluate ..." run-ins of megatron-lm-3d into sections moved a
@@ -144,10 +153,10 @@ def split_run_in(line: str, named: bool = False) -> tuple[str, str] | None:
     `named` (a paper without numbered headings): in a numbered paper "Results. Ansor performs ..."
     heads a paragraph inside a section (measured on the shared corpus: ansor, taso, sglang)."""
     numbering = _NUMBERING.match(line)
-    cut = line.find(". ", numbering.end() if numbering else 0)
-    if cut <= 0:
+    found = _RUN_IN_END.search(line, numbering.end() if numbering else 0)
+    if not found or found.start() <= 0:
         return None
-    head, rest = line[:cut].strip(), line[cut + 2 :].strip()
+    head, rest = line[: found.start()].strip(), line[found.end() :].strip()
     words = head.split()
     title_words = words[1:] if numbering else words
     if not title_words or len(title_words) > 8 or title_words[-1].lower() in _NOT_AN_END \
@@ -156,10 +165,15 @@ def split_run_in(line: str, named: bool = False) -> tuple[str, str] | None:
     if not numbering and not (head.lower() in _THANKS or (named and head.lower() in NAMED)):
         return None  # an unnumbered run-in ("Operator fusion. We ...") is a paragraph, not a section
     tail = rest.split()
-    if len(tail) < 3 or not rest[0].isupper():
+    # after a colon or a dash: a short rest is more often a subtitle ("4.1 Setup: Models and
+    # datasets"), a head in sentence case a numbered list item ("2. Hiding softmax under ...:")
+    if not found.group().startswith(".") and (len(tail) < 5 or len(title_words) > 5 or any(
+            w[0].islower() for w in title_words if w.lower() not in SMALL_WORDS)):
         return None
-    lower = sum(w[0].islower() for w in tail[1:])
-    return (head, rest) if lower >= 0.5 * (len(tail) - 1) else None
+    if len(tail) < 2 or not rest[0].isupper():
+        return None
+    content = [w for w in tail[1:] if w.lower() not in SMALL_WORDS]  # "The Lifetime of a Glow" is a title
+    return (head, rest) if content and sum(w[0].islower() for w in content) >= 0.5 * len(content) else None
 
 
 def dangles(line: str) -> bool:

@@ -19,7 +19,7 @@ import numpy as np
 import pypdfium2 as pdfium
 import pypdfium2.raw as pdfium_c
 
-from paperdojo.library.parse.layout import Line, Piece, column_order, find_gutter
+from paperdojo.library.parse.layout import Line, Piece, column_of, column_order, find_gutters
 
 log = logging.getLogger(__name__)
 
@@ -66,15 +66,14 @@ def read_lines(image: np.ndarray) -> list[tuple[str, tuple[float, float, float, 
 
 
 def reading_order(found: list[tuple[str, tuple[float, float, float, float]]], width: float) -> list[str]:
-    """OCR lines in reading order: column by column on a two-column page, else row by row (boxes
+    """OCR lines in reading order: column by column on a page set in columns, else row by row (boxes
     whose heights overlap by half form a row, read left to right)."""
     if not found:
         return []
     lines = [Line(0, 0, [box]) for _, box in found]
-    gutter = find_gutter(lines, width)
-    if gutter is not None:
-        pieces = [Piece(text, box, "F" if box[0] < gutter < box[2] else "L" if box[2] <= gutter else "R", i)
-                  for i, (text, box) in enumerate(found)]
+    gutters = find_gutters(lines, width)
+    if gutters:
+        pieces = [Piece(text, box, column_of(box, gutters), i) for i, (text, box) in enumerate(found)]
         return [p.text for p in column_order(pieces)]
     ordered = sorted(found, key=lambda f: -f[1][3])
     rows: list[list[tuple[str, tuple[float, float, float, float]]]] = []

@@ -1,0 +1,108 @@
+"""Paper and model text is data in every view: each kind of payload (HTML, `javascript:` links,
+entities, Markdown links, images, emphasis, code fences, headings, tables) put in each field a view
+shows (title, section, passage, cited sentence, concept phrase, model text, failure reason, file
+name), then the view's Markdown rendered as Gradio does (CommonMark with HTML allowed) and its
+elements checked: none comes from the payload."""
+
+from __future__ import annotations
+
+from html.parser import HTMLParser
+
+import pytest
+from conftest import make_settings
+from markdown_it import MarkdownIt
+
+from paperdojo.answering.answer import Answer
+from paperdojo.answering.retrieve import Hit, SectionHit
+from paperdojo.app.common import answer_markdown, source_card
+from paperdojo.app.interview import grade_markdown
+from paperdojo.app.library import summary_text
+from paperdojo.library.ingest import DocStatus
+from paperdojo.records import Chunk, Citation, Source
+from paperdojo.study.interview import Concept, Grade
+
+PAYLOADS = [
+    '<img src="http://evil.test/x.png" onerror="alert(1)">',
+    "<script>alert(1)</script>",
+    '<a href="javascript:alert(1)">evil link</a>',
+    "[evil link](javascript:alert(1))",
+    "![evil image](http://evil.test/x.png)",
+    "&lt;img src=http://evil.test/e.png&gt; &#60;script&#62;",
+    "**evil strong** and _evil em_ and `evil code`",
+    "```\nevil fence\n```",
+    "# evil heading",
+    "| evil | table |\n|---|---|\n| a | b |",
+    "<http://evil.test/auto> and www.evil.test and evil@evil.test",
+    "$evil math$",
+]
+
+
+class _Elements(HTMLParser):
+    """Every start tag with its attributes, and the text inside each open tag."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.tags: list[tuple[str, dict[str, str | None]]] = []
+        self.stack: list[str] = []
+        self.inside: list[tuple[str, str]] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.tags.append((tag, dict(attrs)))
+        self.stack.append(tag)
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in self.stack:
+            del self.stack[len(self.stack) - 1 - self.stack[::-1].index(tag):]
+
+    def handle_data(self, data: str) -> None:
+        self.inside += [(tag, data) for tag in self.stack]
+
+
+def _assert_inert(markdown: str) -> None:
+    html = MarkdownIt("commonmark", {"html": True, "linkify": False}).enable("table").render(markdown)
+    found = _Elements()
+    found.feed(html)
+    for tag, attrs in found.tags:
+        assert tag not in {"img", "script", "iframe", "h1", "table", "pre", "code"}, (tag, html)
+        for value in attrs.values():
+            assert "evil" not in (value or "") and "javascript" not in (value or "").lower(), html
+    for tag, data in found.inside:  # our own <strong>/<em>/<a> wrap a field (it starts with our words),
+        # an element made from the payload starts with the payload's ("evil strong", "evil link"...)
+        assert not (tag in {"strong", "em", "a", "code", "h1", "mark", "td", "th", "del"}
+                    and data.lstrip().startswith("evil")), (tag, html)
+
+
+def _chunk(payload: str) -> Chunk:
+    text = f"The heron allocator reuses buffers. {payload} It frees them late."
+    return Chunk("heron", f"Heron {payload}", f"3 Design {payload}", 2, 2, 0, len(text), text)
+
+
+@pytest.mark.parametrize("payload", PAYLOADS)
+def test_answer_and_refusal_views_keep_payloads_as_text(payload):
+    chunk = _chunk(payload)
+    source = Source(1, chunk, "/gradio_api/file=heron.pdf#page=2", chunk.text, 0.9)
+    text = f"The heron allocator reuses buffers {payload} [1]."
+    ans = Answer("q", "q", text, [source], notes=[f"note {payload}"], mode=f"openai:{payload}",
+                 citations=[Citation(1, text, "heron", 2, 2)])
+    _assert_inert(answer_markdown(ans))
+    refusal = Answer("q", "q", f"Not covered {payload}", [], refused=True,
+                     nearest=[SectionHit("heron", chunk.title, chunk.section, 2, 2, 0.5, "", [])])
+    _assert_inert(answer_markdown(refusal))
+    card = {"n": 1, "title": chunk.title, "section": chunk.section, "page": 2, "page_last": 2,
+            "passage": f"**heron** {payload}", "link": "/gradio_api/file=heron.pdf#page=2", "ocr": False,
+            "cites": [{"i": 0, "sentence": f"A sentence {payload}", "page_start": 2, "page_end": 2}]}
+    _assert_inert(source_card(card))
+
+
+@pytest.mark.parametrize("payload", PAYLOADS)
+def test_grade_and_library_views_keep_payloads_as_text(tmp_path, payload):
+    chunk = _chunk(payload)
+    hit = Hit(chunk, 0.9, 0.9)
+    grade = Grade(6.0, [Concept(f"buffer reuse {payload}", hit, True, "", f"my words {payload}")],
+                  [Concept(f"late frees {payload}", hit)], 0.5, [f"reason {payload}"],
+                  Answer("q", "q", f"model {payload}", []))
+    _assert_inert(grade_markdown(grade))
+    settings = make_settings(tmp_path / "home")
+    papers = [DocStatus(f"bad-{i}", f"Title {payload}", "c", f"{payload}.pdf", "failed",
+                        f"not a PDF: {payload}") for i in range(2)]
+    _assert_inert(summary_text(papers, settings))
