@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from fpdf import FPDF
+from helpers import LEFT, RIGHT
 from pypdf import PageObject, PdfReader, PdfWriter, Transformation
 from pypdf.generic import RectangleObject
 
@@ -23,16 +24,6 @@ LINES = [FIRST,
          "The scheduler assigns each stage of the model to one accelerator in the pipeline.",
          "Memory traffic dominates the cost of elementwise operators on modern accelerators.",
          "The cost model predicts the latency of a candidate schedule from its loop structure."]
-LEFT = ["The left column opens with a sentence about loop tiling and",
-        "goes on to say that tiles are chosen to fit the cache of",
-        "each core, which the vole planner measures by profiling.",
-        "A second paragraph of the left column explains how the",
-        "planner orders the tiles so that reuse stays in registers."]
-RIGHT = ["The right column opens with a sentence about data layout",
-         "and says that the heron pass rewrites tensors into blocked",
-         "formats, which cut cache misses by 17 percent on average.",
-         "A second paragraph of the right column explains when the",
-         "pass leaves a tensor alone because no kernel benefits."]
 SHIFT = (100.0, 150.0)  # where the "origin" variants move the page (points)
 CROP = (40.0, 50.0, 580.0, 760.0)  # a crop box not at the origin, holding all the text
 

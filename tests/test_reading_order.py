@@ -10,20 +10,10 @@ from pathlib import Path
 import pytest
 from fpdf import FPDF
 from fpdf.enums import TextMode
+from helpers import LEFT, RIGHT
 
 from paperdojo.answering.extract import candidates
 from paperdojo.library.parse import parse_file
-
-LEFT = ["The left column opens with a sentence about loop tiling and",
-        "goes on to say that tiles are chosen to fit the cache of",
-        "each core, which the vole planner measures by profiling.",
-        "A second paragraph of the left column explains how the",
-        "planner orders the tiles so that reuse stays in registers."]
-RIGHT = ["The right column opens with a sentence about data layout",
-         "and says that the heron pass rewrites tensors into blocked",
-         "formats, which cut cache misses by 17 percent on average.",
-         "A second paragraph of the right column explains when the",
-         "pass leaves a tensor alone because no kernel benefits."]
 
 
 def _two_columns(path: Path, order: str) -> Path:

@@ -11,17 +11,24 @@ from paperdojo.library.ingest import ingest
 from paperdojo.workspace import Workspace
 
 
-def test_ingest_while_serving_switches_generation(shared, embedder, tmp_path):
-    """ingest-while-serving/otter.pdf added by another process's ingest while the app serves."""
+def _serving_pipe(tmp_path, embedder):  # noqa: ANN001, ANN202
+    """A home with PIPE ingested from tmp_path/first, and a Workspace serving it: (settings, ws)."""
     settings = make_settings(tmp_path)
     settings.reading_list.write_text("")
-    first, second = tmp_path / "first", tmp_path / "second"
+    first = tmp_path / "first"
     first.mkdir()
-    second.mkdir()
     make_pdf(first / "pipe.pdf", PIPE, title_meta="Pipe: Pipeline Stages")
     ingest(settings, [first], embedder=embedder)
     ws = Workspace(settings)
     ws.embedder = embedder
+    return settings, ws
+
+
+def test_ingest_while_serving_switches_generation(shared, embedder, tmp_path):
+    """ingest-while-serving/otter.pdf added by another process's ingest while the app serves."""
+    settings, ws = _serving_pipe(tmp_path, embedder)
+    second = tmp_path / "second"
+    second.mkdir()
     old = ws.answerer()
     old_generation = ws.generation
     assert "1 papers" in ws.status()[1]
@@ -29,7 +36,8 @@ def test_ingest_while_serving_switches_generation(shared, embedder, tmp_path):
     assert old.answer(question).refused  # nobody has heard of otter yet
 
     shutil.copyfile(shared / "cases" / "ingest-while-serving" / "otter.pdf", second / "otter.pdf")
-    ingest(make_settings(tmp_path), [first, second], embedder=embedder)  # "a shell", not ws.run_ingest
+    # "a shell", not ws.run_ingest
+    ingest(make_settings(tmp_path), [tmp_path / "first", second], embedder=embedder)
 
     ans = ws.answerer().answer(question)
     assert ws.generation != old_generation
@@ -48,14 +56,7 @@ def test_shell_add_reaches_every_reader_view_from_one_generation(shared, embedde
     from paperdojo.app.library import library_rows, summary
     from paperdojo.library.ingest import add
 
-    settings = make_settings(tmp_path)
-    settings.reading_list.write_text("")
-    first = tmp_path / "first"
-    first.mkdir()
-    make_pdf(first / "pipe.pdf", PIPE, title_meta="Pipe: Pipeline Stages")
-    ingest(settings, [first], embedder=embedder)
-    ws = Workspace(settings)
-    ws.embedder = embedder
+    _, ws = _serving_pipe(tmp_path, embedder)
     before = ws.view()
     assert before.ok and "1 papers" in before.message and before.answerer is ws.answerer()
     assert "1 indexed" in summary(ws)
