@@ -68,6 +68,10 @@ def test_notes_a_named_paper_that_is_not_indexed(setup):
     _, answerer = setup
     ans = answerer.answer("How does Alpa place pipeline stages on devices?")
     assert ans.notes and "not indexed" in ans.notes[0] and "paywalled" in ans.notes[0]
+    # refused here: the nearest sections need not mention Alpa, so the note does not say they do
+    assert ans.refused and "passages below" not in ans.notes[0]
+    answered = answerer.absent_papers("How does Alpa place pipeline stages?", refused=False)
+    assert answered and answered[0].endswith("; the passages below come from papers that mention it")
 
 
 def test_comparison_draws_on_each_paper(setup):

@@ -239,7 +239,8 @@ def test_html_in_paper_text_stays_text(app, tmp_path):
 
 def test_citation_link_opens_the_sentence_page(app):
     """[n] is a link: a click shows its source's card (holding the cited sentence) and the page of the
-    sentence, visible without scrolling at 1400x900 (page_spanning.pdf: passage on p. 1, sentence p. 2)."""
+    sentence, visible without scrolling at 1400x900 (page_spanning.pdf: passage on p. 1, sentence p. 2),
+    also once a later answer of the chat (TVM's) has replaced the sources beside it."""
     from playwright.sync_api import expect, sync_playwright
 
     url, _ = app
@@ -254,6 +255,10 @@ def test_citation_link_opens_the_sentence_page(app):
         link = page.locator("#chat a.cite", has_text="p. 2").first
         expect(link).to_be_visible(timeout=30000)
         expect(page.locator("#page-image img")).to_be_visible(timeout=30000)
+        page.fill("#question textarea", "Which operators does TVM fuse together?")  # a later answer
+        page.click("#ask-button")
+        expect(page.locator("#sources")).to_contain_text("TVM", timeout=30000)
+        expect(page.locator("#sources")).not_to_contain_text("jackal", ignore_case=True)
         before = page.locator("#page-image img").get_attribute("src")
         page.locator("#sources label").last.click()  # another source first, then back through the link
         page.wait_for_function(

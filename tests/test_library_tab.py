@@ -21,6 +21,8 @@ def test_summary_groups_failures_and_names_this_home(tmp_path):
     assert "15 failed" in text and "no network: upload the PDFs here, or drop them at" in text
     assert str(settings.pdf_dir).replace("_", "&#95;") in text  # this home's folder, escaped
     assert "1 failed (bad): not a PDF: &#60;b&#62;x" in text
+    # the home's paths: a paragraph of their own, not glued to the last failure ("... <id>.pdf This home")
+    assert text.split("\n\n")[-1].startswith("<sub>This home: "), text
 
 
 def test_refusal_sections_render_as_emphasis_whatever_their_text():

@@ -230,14 +230,16 @@ class Answerer:
         """The indexed papers `text` names (by id or title head, see answering.names)."""
         return set(self.aliases.find(text))
 
-    def absent_papers(self, question: str) -> list[str]:
-        """Notes for papers of the library the question names but that are not indexed."""
+    def absent_papers(self, question: str, refused: bool = False) -> list[str]:
+        """Notes for papers of the library the question names but that are not indexed; unless the
+        answer is `refused` (its nearest sections need not mention the paper), each says the quoted
+        passages come from papers that mention it."""
         notes = []
         for doc_id in self.absent.find(question):
             doc = self.docs[doc_id]
             why = doc.get("reason") or doc.get("status", "")
-            notes.append(f"{doc.get('title') or doc_id} is in your library but not indexed ({why}); "
-                         "the passages below come from papers that mention it")
+            notes.append(f"{doc.get('title') or doc_id} is in your library but not indexed ({why})"
+                         + ("" if refused else "; the passages below come from papers that mention it"))
         return notes
 
     def unknown_names(self, question: str) -> list[str]:
@@ -350,7 +352,7 @@ class Answerer:
         """
         started = time.perf_counter()
         k = k or self.k
-        notes = self.absent_papers(question)
+        notes: list[str] = []
         reading = self.read(question, conversation)
         query, papers = reading.query, reading.papers
         if reading.follows:
@@ -367,6 +369,8 @@ class Answerer:
                           h.score) for n, h in enumerate(hits, 1)]
         result = Answer(question, query, "", sources, stages=stages, notes=notes, interpreted=reading.follows)
         reason = self.refusal(question, hits, query)
+        at = 1 if reading.follows else 0  # after "Interpreted as", before the rewrite's notes
+        notes[at:at] = self.absent_papers(question, refused=bool(reason))
         if reason:
             result.refused, result.reason = True, reason
             result.nearest = find_sections(self.retriever, query, 5, filters)

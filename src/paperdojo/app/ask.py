@@ -13,6 +13,7 @@ from paperdojo.app import safe
 from paperdojo.app.common import (
     answer_markdown,
     choices,
+    cite_href,
     page_image,
     show_citation,
     show_source,
@@ -86,20 +87,28 @@ def sources_of(ws: Workspace, ans: Answer) -> list[dict]:
 
 
 def ask(ws: Workspace, message: str, history: list, conversation: Conversation | None,
-        papers: list[str] | None, categories: list[str] | None) -> Iterator[tuple]:
+        papers: list[str] | None, categories: list[str] | None,
+        turns: list[list[dict]] | None = None) -> Iterator[tuple]:
     """Stream the answer into the chat; the last item also fills the sources, card and page. The
     question box is emptied once, when the question goes in: a next question typed while this
-    answer streams stays (each streamed item used to empty the box again)."""
+    answer streams stays (each streamed item used to empty the box again).
+
+    turns: the source records of each earlier answer of this chat (`sources_of`), oldest first; the
+    answer's [n] links name its own place in that list (`cite_href`), so a link in an older answer
+    still shows that answer's source. Each item is (history, question box, conversation, turns,
+    sources radio, card, page image, shown turn).
+    """
     history = list(history or [])
+    turns = list(turns or [])
     conversation = conversation or Conversation()
     keep = gr.update()
     if not (message or "").strip():
         gr.Warning("Type a question first.")
-        yield history, "", conversation, [], keep, keep, keep
+        yield history, "", conversation, turns, keep, keep, keep, keep
         return
     history += [{"role": "user", "content": safe.text(message, inline=False)},
                 {"role": "assistant", "content": "…"}]
-    yield history, "", conversation, [], keep, keep, keep  # the box is emptied once, here
+    yield history, "", conversation, turns, keep, keep, keep, keep  # the box is emptied once, here
     filters = Filters(set(papers or []), set(categories or []))
     streamed, ans = "", None
     try:
@@ -109,38 +118,40 @@ def ask(ws: Workspace, message: str, history: list, conversation: Conversation |
                 break
             streamed += item  # a language model's words, as it writes them: data, escaped
             history[-1]["content"] = safe.cited(streamed)
-            yield history, keep, conversation, [], keep, keep, keep
+            yield history, keep, conversation, turns, keep, keep, keep, keep
     except store.IndexProblem as exc:
         history[-1]["content"] = f"⚠️ {safe.text(exc)}. Open the **Library** tab to build the index."
-        yield history, keep, conversation, [], keep, keep, keep
+        yield history, keep, conversation, turns, keep, keep, keep, keep
         return
     except EmptyQuery as exc:
         history[-1]["content"] = f"⚠️ {safe.text(exc)}"
-        yield history, keep, conversation, [], keep, keep, keep
+        yield history, keep, conversation, turns, keep, keep, keep, keep
         return
     if ans is None:
         raise RuntimeError("the answerer ended without an answer")
-    full = answer_markdown(ans)
+    turn = len(turns)
+    full = answer_markdown(ans, lambda j: cite_href(turn, j))
     if not streamed:  # an extractive answer: stream it in, a few words at a time
         words = full.split(" ")
         for end in range(4, len(words), 8):
             history[-1]["content"] = " ".join(words[:end])
-            yield history, keep, conversation, [], keep, keep, keep
+            yield history, keep, conversation, turns, keep, keep, keep, keep
     history[-1]["content"] = full  # the checked answer replaces what the model streamed
     sources = sources_of(ws, ans)
     cited = {s.n for s in ans.cited}
     first = next((s for s in sources if s["n"] in cited), sources[0] if sources else None)
     opts = choices(sources, cited)
     value = opts[sources.index(first)] if first else None
-    yield (history, keep, conversation, sources, gr.update(choices=opts, value=value),
-           source_card(first) if first else "", page_image(ws, first))
+    yield (history, keep, conversation, [*turns, sources], gr.update(choices=opts, value=value),
+           source_card(first) if first else "", page_image(ws, first), turn)
 
 
 def build(ws: Workspace) -> AskTab:
     """The Ask tab's components and events (inside a gr.Blocks and gr.Tabs context)."""
     with gr.Tab("Ask", id="ask"), gr.Row(equal_height=False):
         conversation = gr.State(None)
-        answer_sources = gr.State([])
+        answer_sources = gr.State([])  # each answer's source records, oldest first
+        shown_turn = gr.State(0)  # the answer whose sources the radio lists
         with gr.Column(scale=5):
             gr.Markdown(safe.text(ws.answer_mode()), elem_id="answer-mode")
             chat = gr.Chatbot(label="Answers", height=520, elem_id="chat", buttons=["copy"], autoscroll=False)
@@ -166,11 +177,11 @@ def build(ws: Workspace) -> AskTab:
             pick = gr.Textbox(elem_id="cite-pick", label="cited sentence picked", show_label=False,
                               container=False)
 
-    def on_ask(message, history, conv, papers, categories):  # noqa: ANN001, ANN202 - Gradio's values
-        yield from ask(ws, message, history, conv, papers, categories)
+    def on_ask(message, history, conv, papers, categories, turns):  # noqa: ANN001, ANN202 - Gradio's values
+        yield from ask(ws, message, history, conv, papers, categories, turns)
 
-    outputs = [chat, question, conversation, answer_sources, cite, card, page]
-    inputs = [question, chat, conversation, paper_filter, category_filter]
+    outputs = [chat, question, conversation, answer_sources, cite, card, page, shown_turn]
+    inputs = [question, chat, conversation, paper_filter, category_filter, answer_sources]
     gr.on([send.click, question.submit], on_ask, inputs, outputs, concurrency_id="cpu",
           api_name="ask").then(None, js=SCROLL_TO_QUESTION)
     examples.load_input_event.then(on_ask, inputs, outputs, concurrency_id="cpu").then(
@@ -178,11 +189,13 @@ def build(ws: Workspace) -> AskTab:
 
     def reset() -> tuple:
         """A new conversation: no history, no follow-up context, no sources."""
-        return [], "", Conversation(), [], gr.update(choices=[], value=None), "", None
+        return [], "", Conversation(), [], gr.update(choices=[], value=None), "", None, 0
 
     gr.on([new_chat.click, chat.clear], reset, None, outputs, show_progress="hidden")
-    cite.input(lambda choice, sources: show_source(ws, choice, sources), [cite, answer_sources],
-               [card, page], concurrency_id="cpu")
-    pick.change(lambda value, sources: show_citation(ws, value, sources), [pick, answer_sources],
-               [cite, card, page], concurrency_id="cpu", show_progress="hidden")
+    def on_pick_source(choice, turns, turn):  # noqa: ANN001, ANN202 - Gradio's values
+        return show_source(ws, choice, turns[turn] if 0 <= turn < len(turns or []) else [])
+
+    cite.input(on_pick_source, [cite, answer_sources, shown_turn], [card, page], concurrency_id="cpu")
+    pick.change(lambda value, turns: show_citation(ws, value, turns), [pick, answer_sources],
+               [cite, card, page, shown_turn], concurrency_id="cpu", show_progress="hidden")
     return AskTab(paper_filter, category_filter, examples.dataset)

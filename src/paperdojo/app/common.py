@@ -8,6 +8,7 @@ from __future__ import annotations
 import html
 import logging
 import re
+from collections.abc import Callable
 from pathlib import Path
 
 import gradio as gr
@@ -42,12 +43,12 @@ a.cite {font-weight:700; text-decoration:none; white-space:nowrap;}
 # [n] links in an answer select their source and show its page (a click sets the hidden #cite-pick box)
 HEAD = """<script>
 document.addEventListener('click', (e) => {
-  const a = e.target.closest && e.target.closest('a.cite, a[href^="#cite-"]');
+  const a = e.target.closest && e.target.closest('a[href^="#cite-"]');  // not a.cite to a PDF
   if (!a) return;
   e.preventDefault();
   const box = document.querySelector('#cite-pick textarea, #cite-pick input');
   if (!box) return;
-  box.value = a.getAttribute('href').slice(6) + ':' + Date.now();
+  box.value = a.getAttribute('href').slice(6) + ':' + Date.now();  // "T-J": answer T's citation J
   box.dispatchEvent(new Event('input', {bubbles: true}));
 }, true);
 // Gradio's empty image placeholder carries an aria-label on a plain div (axe: aria-prohibited-attr)
@@ -101,8 +102,15 @@ def citation_labels(ans: Answer) -> list[tuple[int, str]]:
     return out
 
 
-def answer_markdown(ans: Answer) -> str:
-    """An answer as chat Markdown: notes, the cited text (or the refusal and nearest sections), sources."""
+def answer_markdown(ans: Answer, href: Callable[[int], str] | None = None) -> str:
+    """An answer as chat Markdown: notes, the cited text (or the refusal and nearest sections), sources.
+
+    href(j): where the link of citation j (its index in ans.citations) goes; default "#cite-0-{j}",
+    which the page's script turns into a click on the Ask tab's hidden #cite-pick box (answer 0 of
+    the chat's; the Ask tab passes its own answer's number, see `cite_href`). A link whose href is
+    not "#cite-..." opens in a new tab (the Interview tab's go to the PDF page); "" gives no link.
+    """
+    href = href or (lambda j: cite_href(0, j))
     parts = [f"> ⚠️ {safe.text(note)}" for note in ans.notes]
     if ans.refused:
         parts.append(safe.strong(ans.text))
@@ -117,7 +125,12 @@ def answer_markdown(ans: Answer) -> str:
             j, pages = next(labels, (-1, ""))
             if j < 0:
                 return f"**[{n}]**"
-            return f'<a class="cite" href="#cite-{j}" title="source [{n}], {pages}">[{n}, {pages}]</a>'
+            target = href(j)
+            if not target:
+                return f"**[{n}, {pages}]**"
+            extra = "" if target.startswith("#cite-") else ' target="_blank" rel="noopener"'
+            return (f'<a class="cite" href="{html.escape(target)}"{extra} title="source [{n}], {pages}">'
+                    f"[{n}, {pages}]</a>")
 
         parts.append(safe.cited(ans.text, link))
         cited = ", ".join(f"[{s.n}] {short_title(s.chunk.title)}, {s.chunk.section}, "
@@ -126,6 +139,24 @@ def answer_markdown(ans: Answer) -> str:
                           + (" (OCR)" if s.chunk.ocr else "") for s in ans.cited)
         parts.append(f"<sub>Sources: {safe.text(cited)} · {safe.text(ans.mode)} · {ans.ms:.0f} ms</sub>")
     return "\n\n".join(parts)
+
+
+def cite_href(turn: int, j: int) -> str:
+    """The href of citation j of the chat's answer number `turn` (0-based, counting the answers that
+    have sources): "#cite-{turn}-{j}", read back by `show_citation`."""
+    return f"#cite-{turn}-{j}"
+
+
+def citation_pdf_href(ws: Workspace, ans: Answer) -> Callable[[int], str]:
+    """href(j) for `answer_markdown` outside the Ask tab: citation j's PDF opened at its page ("",
+    no link, when the PDF is not cached), so the link does not depend on the Ask tab's sources."""
+    by_n = {s.n: s.chunk.doc_id for s in ans.sources}
+
+    def href(j: int) -> str:
+        c = ans.citations[j]
+        doc = by_n.get(c.n)
+        return file_link(ws.pdf_path(doc), c.page_start) if doc else ""
+    return href
 
 
 def file_link(path: Path | None, page: int) -> str:
@@ -202,18 +233,23 @@ def filter_choices(ws: Workspace, view: LibraryView | None = None) -> tuple[dict
     return gr.update(choices=papers), gr.update(choices=cats)
 
 
-def show_citation(ws: Workspace, pick: str, sources: list[dict]) -> tuple:
-    """A clicked [n] link ("j:nonce"): (radio value, card, page image) of citation j's source."""
-    try:
-        j = int((pick or "").split(":")[0])
-    except ValueError:
-        return gr.update(), gr.update(), gr.update()
-    for i, src in enumerate(sources or []):
+def show_citation(ws: Workspace, pick: str, turns: list[list[dict]]) -> tuple:
+    """A clicked [n] link ("T-j:nonce", see `cite_href`): (radio update with answer T's sources and
+    citation j's picked, card, page image, T) of citation j of answer T; `turns` holds each answer's
+    source records (`source_record`), oldest first. An unknown pick changes nothing."""
+    nothing = gr.update(), gr.update(), gr.update(), gr.update()
+    m = re.match(r"(\d+)-(\d+)(?::|$)", pick or "")
+    if m is None or int(m.group(1)) >= len(turns or []):
+        return nothing
+    turn, j = int(m.group(1)), int(m.group(2))
+    sources = turns[turn]
+    for i, src in enumerate(sources):
         cite = next((c for c in src.get("cites") or [] if c["i"] == j), None)
         if cite is not None:
-            label = choices(sources, {s["n"] for s in sources if s.get("cites")})[i]
-            return label, source_card(src, cite), page_image(ws, src, cite)
-    return gr.update(), gr.update(), gr.update()
+            labels = choices(sources, {s["n"] for s in sources if s.get("cites")})
+            return (gr.update(choices=labels, value=labels[i]), source_card(src, cite),
+                    page_image(ws, src, cite), turn)
+    return nothing
 
 
 def located(ws: Workspace, chunk: Chunk, text: str) -> dict | None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import gradio as gr
 
 from paperdojo.app import safe
-from paperdojo.app.common import answer_markdown, file_link, located, pages_label
+from paperdojo.app.common import answer_markdown, citation_pdf_href, file_link, located, pages_label
 from paperdojo.library import store
 from paperdojo.library.chunk import sentence_spans
 from paperdojo.records import Chunk
@@ -71,7 +71,9 @@ def grade_markdown(grade, ws: Workspace | None = None) -> str:  # noqa: ANN001 -
     lines += [f"> ⚠️ {safe.text(note)}" for note in grade.notes]
     if grade.follow_up:
         lines.append(f"**Follow-up:** {safe.text(grade.follow_up)}")
-    lines += ["**Model answer, from the papers:**", answer_markdown(grade.model_answer)]
+    model = grade.model_answer  # its [n] links open the PDF at the page (the Ask tab's sources are not here)
+    lines += ["**Model answer, from the papers:**",
+              answer_markdown(model, citation_pdf_href(ws, model) if ws else None)]
     return "\n\n".join(lines)
 
 

@@ -64,7 +64,9 @@ def summary_text(papers: list[ingest.DocStatus], settings: Settings) -> str:
         lines.append(f"- {len(ids)} failed ({safe.text(names)}): {safe.text(hint)}")
     lines.append(f"<sub>This home: {safe.text(settings.home)} · PDFs: {safe.text(drop)} · "
                  f"index: {safe.text(settings.index_dir)}</sub>")
-    return "\n\n".join(lines[:1]) + "\n\n" + "\n".join(lines[1:])
+    # the failure lines are one list; the paths a paragraph of their own after it (one "\n" made
+    # them a lazy continuation of the last item: "... as <id>.pdf This home: ...")
+    return "\n\n".join(lines[:1]) + "\n\n" + "\n".join(lines[1:-1]) + "\n\n" + lines[-1]
 
 
 def progress_adapter(progress: gr.Progress) -> ingest.Progress:
