@@ -22,6 +22,7 @@ from paperdojo.study.interview import (
     Question,
     all_questions,
     generated_questions,
+    generic_heading,
     load_bank,
     pick,
 )
@@ -88,6 +89,16 @@ def test_generated_questions(home):
     assert {q.text for q in made} >= {'In Pipe, what is "Re-materialization" about, and why does it matter?',
                                       'In Shard, what is "Halo exchange" about, and why does it matter?'}
     assert not any("Introduction" in q.text or "Abstract" in q.text for q in made)
+
+
+@pytest.mark.parametrize(("name", "generic"), [
+    ("Background and Motivation", True), ("Challenges and Proposed Solutions", True),
+    ("End-to-End Performance", True), ("Ablation Studies", True), ("CONCLUSIONS AND FUTURE WORK", True),
+    ("KV Cache Manager", False), ("Memory Efficiency", False), ("Re-materialization", False),
+    ("Performance of the Halo Exchange", False),
+])
+def test_generic_headings_make_no_question(name, generic):
+    assert generic_heading(name) is generic
 
 
 def test_progress_schedule_and_export(home, tmp_path):
