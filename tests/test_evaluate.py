@@ -139,3 +139,17 @@ def test_by_type_averages_any_numeric_field():
     out = by_type(rows)
     assert out["a"] == {"n": 2, "mrr@10": 0.5, "answer_kp": 0.75, "words": 75.0}
     assert out["b"] == {"n": 1, "refused": 1.0}
+
+
+def test_readability_judges_each_quoted_sentence_alone():
+    """A citation mark after a sentence closes a quote: two quotes the sentence splitter would join
+    ("... 12lh >> V. Combining ...") are judged one by one, and a mark inside a model's sentence does
+    not cut it."""
+    from paperdojo.evaluation.evaluate import readability
+
+    text = ("We note that for these configurations, we have 6h ≫ s and 12lh ≫ V. [1] Combining these "
+            "observations, we arrive at a training time of about 84 days ≈ three months. [1]")
+    counts = readability(text)
+    assert counts["sentences"] == 2 and counts["formulas"] == 0
+    model = "The scheduler batches requests [2] and preempts the newest one when memory runs out. [2]"
+    assert readability(model)["sentences"] == 1 and readability(model)["fragments"] == 0

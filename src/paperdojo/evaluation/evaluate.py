@@ -115,6 +115,7 @@ def evaluate_retriever(retriever: Retriever, questions: list[Question], k: int =
 
 # ----------------------------------------------------------------- readability of an answer
 _CITATIONS = re.compile(r"\s?\[\d+(?:\s*,\s*\d+)*\]")
+_QUOTE_END = re.compile(r"(?<=[.!?\"'”)\]])\s?\[\d+(?:\s*,\s*\d+)*\]")  # a mark closing a sentence
 READABILITY = {prose.PSEUDO_CODE: "pseudo_code", prose.TABLE_ROW: "table_rows", prose.CAPTION: "captions",
                prose.FOOTNOTE: "footnotes", prose.POINTER: "pointers", prose.QUESTION: "rhetorical_questions",
                prose.FORMULA: "formulas", prose.FRAGMENT: "fragments"}
@@ -128,12 +129,13 @@ def readability(text: str) -> dict[str, int]:
     Returns {"words", "sentences", "pseudo_code", "table_rows", "captions", "footnotes", "pointers",
     "rhetorical_questions", "formulas", "fragments", "repeated"}: counts of sentences, citations [n] ignored.
     """
-    plain = _CITATIONS.sub("", text)
     out = {"words": len(text.split()), "sentences": 0, **dict.fromkeys(READABILITY.values(), 0),
            "repeated": 0}
     seen: list[set[str]] = []
-    for s, e in sentence_spans(plain, 0, len(plain)):
-        sent = plain[s:e]
+    # a citation mark after a sentence's end closes a quote: split there first, so two quotes whose
+    # boundary the splitter would miss ("... and 12lh >> V. [1] Combining ...") are judged each alone
+    pieces = [_CITATIONS.sub("", p) for p in _QUOTE_END.split(text) if p.strip()]
+    for sent in (p[s:e] for p in pieces for s, e in sentence_spans(p, 0, len(p))):
         out["sentences"] += 1
         found = prose.kind(sent)
         if found:
