@@ -255,3 +255,24 @@ def test_a_low_cosine_is_refused_only_when_a_phrase_is_missing(setup):
     hits = answerer.passages(loose)
     assert max(h.dense for h in hits) < answerer.min_similarity_held  # 0.33
     assert answerer.held(loose, hits) < 1.0 and "phrases" in answerer.refusal(loose, hits)
+
+
+def test_markup_pasted_into_a_question_is_no_part_of_it(setup):
+    """HTML tags (a script's content too) and Markdown emphasis are taken out before retrieval and
+    refusal: the question is answered like its plain words."""
+    from paperdojo.answering.retrieve import plain_question
+
+    _, answerer = setup
+    typed = "Why does <b>Pipe</b> **recompute** the forward pass? <script>alert(1)</script> <img src=x>"
+    assert plain_question(typed) == "Why does Pipe recompute the forward pass?"
+    assert plain_question("<b></b>") == "<b></b>" and plain_question("vector<float> layouts") == \
+        "vector<float> layouts"
+    marked, plain = answerer.answer(typed), answerer.answer("Why does Pipe recompute the forward pass?")
+    assert not marked.refused and marked.text == plain.text
+    assert [s.chunk.chunk_id for s in marked.sources] == [s.chunk.chunk_id for s in plain.sources]
+
+
+def test_a_follow_up_in_a_new_chat_says_to_ask_in_full(setup):
+    _, answerer = setup
+    ans = answerer.answer("and how does it do that?", conversation=Conversation())
+    assert ans.refused and any("ask it in full" in n for n in ans.notes)

@@ -43,6 +43,7 @@ from paperdojo.answering.retrieve import (
     content_terms,
     find_sections,
     mark,
+    plain_question,
     query_terms,
     stems_of,
     weighing_terms,
@@ -332,7 +333,7 @@ class Answerer:
 
     def passages(self, question: str, k: int | None = None, filters: Filters | None = None) -> list[Hit]:
         """The passages a standalone question's answer draws on (what `eval` measures retrieval on)."""
-        query, papers = self.standalone(question, None)
+        query, papers = self.standalone(plain_question(question), None)
         return self.retrieve(query, papers, filters, k or self.k)
 
     # ----------------------------------------------------------------- answering
@@ -348,11 +349,13 @@ class Answerer:
                conversation: Conversation | None = None) -> Iterator[str | Answer]:
         """Pieces of text as a language model writes them, then the checked `Answer`, always last.
 
-        Without a model (or when it fails) the only item is the extractive `Answer`.
+        Without a model (or when it fails) the only item is the extractive `Answer`. Markup pasted
+        into the question (HTML tags, Markdown emphasis) is taken out first (`plain_question`).
         """
         started = time.perf_counter()
         k = k or self.k
         notes: list[str] = []
+        question = plain_question(question)
         reading = self.read(question, conversation)
         query, papers = reading.query, reading.papers
         if reading.follows:
@@ -373,6 +376,9 @@ class Answerer:
         notes[at:at] = self.absent_papers(question, refused=bool(reason))
         if reason:
             result.refused, result.reason = True, reason
+            if not reading.follows and self.follows(question):  # "and how does ZeRO do it?" in a new chat
+                notes.append("This reads as a follow-up (it leans on an earlier question), but there is no "
+                             "earlier question in this chat: ask it in full.")
             result.nearest = find_sections(self.retriever, query, 5, filters)
             result.text = f"The papers in your library do not cover this: {reason}."
         elif self.llm is not None:

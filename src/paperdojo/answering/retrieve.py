@@ -421,6 +421,22 @@ been being has have had not no yes
 QUESTION_WORDS = frozenset(_ASKING.split())
 
 
+_MARKUP_BLOCK = re.compile(r"<(script|style)\b[^>]*>.*?</\1\s*>", re.I | re.S)
+_MARKUP_TAG = re.compile(r"</?(?:a|b|i|u|s|em|strong|code|pre|mark|span|div|p|br|hr|img|sup|sub|h[1-6]|ul|ol|"
+                         r"li|table|tr|td|th|iframe|script|style|font|small|big|blockquote|svg|video)\b[^>]*>",
+                         re.I)
+_MARKDOWN = re.compile(r"\*\*|__|~~|`+")
+
+
+def plain_question(text: str) -> str:
+    """A typed question without the markup pasted into it: HTML tags (a script's or style's content
+    too) and Markdown emphasis or code marks are no words of the question ("Explain <b>paged
+    attention</b> in **vLLM**" asks about paged attention in vLLM). Whitespace is collapsed; a
+    question made of markup alone is returned as typed, stripped."""
+    plain = _MARKDOWN.sub("", _MARKUP_TAG.sub(" ", _MARKUP_BLOCK.sub(" ", text)))
+    return " ".join(plain.split()) or text.strip()
+
+
 def content_terms(stemmer: Stemmer.Stemmer, question: str, terms: set[str] | None = None) -> set[str]:
     """The question's stemmed terms without the words of asking (`QUESTION_WORDS`); `terms`: its
     `query_terms` when the caller has them already."""
@@ -477,7 +493,9 @@ def mark(text: str, stems: set[str], stemmer: Stemmer.Stemmer, width: int = 320)
 
 def find_sections(retriever: Retriever, topic: str, k: int = 10,
                   filters: Filters | None = None) -> list[SectionHit]:
-    """The sections that discuss `topic`, best first, each with its best passage as snippet."""
+    """The sections that discuss `topic` (markup taken out, `plain_question`), best first, each with
+    its best passage as snippet."""
+    topic = plain_question(topic)
     hits = retriever.search(topic, k=max(40, 4 * k), filters=filters)
     groups: dict[tuple[str, str], list[Hit]] = {}
     for h in hits:
