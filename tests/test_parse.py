@@ -138,6 +138,10 @@ def test_heading_numbering_must_follow():
         (b"%PDF-1.7\n1 0 obj garbage", "cut short"),
         (b"%PDF-1.4\ngarbage garbage garbage\n%%EOF\n", "broken PDF"),
         (b"PK\x03\x04 a zip file", "not a PDF"),
+        # what a file uploaded by mistake is, in words (it once said "starts with b'hello\\n'")
+        (b"hello\nthis is my notes file\n", "not a PDF: the file is plain text \\(it starts .hello this is"),
+        (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "not a PDF: the file is a PNG image"),
+        (b"\x00\x01\x02\xfe\xff\x10\x20\x30", "not a PDF: the file starts with the bytes 00 01 02 fe"),
     ],
 )
 def test_bad_files_say_why(tmp_path, content, reason):

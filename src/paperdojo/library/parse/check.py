@@ -20,6 +20,28 @@ def looks_like_html(head: bytes) -> bool:
     return sample.startswith((b"<!doctype html", b"<html")) or b"<html" in sample[:512]
 
 
+# the first bytes of files people upload by mistake, and what to call them
+_KINDS = ((b"\x89PNG", "a PNG image"), (b"\xff\xd8\xff", "a JPEG image"), (b"GIF8", "a GIF image"),
+          (b"{\\rtf", "an RTF document"), (b"\xd0\xcf\x11\xe0", "an old Office document (.doc/.ppt/.xls)"),
+          (b"%!PS", "a PostScript file"))
+
+
+def _what_it_is(head: bytes) -> str:
+    """What a file that is no PDF holds, in words a person can act on: a known kind by its first bytes,
+    plain text with its first words quoted, else its first bytes in hex."""
+    kind = next((name for magic, name in _KINDS if head.startswith(magic)), None)
+    if kind:
+        return f"the file is {kind}"
+    try:
+        text = head[:200].decode("utf-8")
+    except UnicodeDecodeError:
+        text = ""
+    if text.strip() and all(c.isprintable() or c.isspace() for c in text):
+        words = " ".join(text.split()[:8])
+        return f"the file is plain text (it starts \u201c{words[:60]}\u201d)"
+    return f"the file starts with the bytes {head[:8].hex(' ')}"
+
+
 def check_pdf_file(path: Path, drop_hint: str = "") -> None:
     """Refuse what is not a complete PDF, saying what it is instead."""
     size = path.stat().st_size
@@ -38,7 +60,7 @@ def check_pdf_file(path: Path, drop_hint: str = "") -> None:
         archive = next((name for magic, name in _ARCHIVES if head.startswith(magic)), None)
         if archive:
             raise ParseError(f"a {archive} archive, not a PDF: unpack it and add the PDF inside")
-        raise ParseError(f"not a PDF: the file starts with {head[:12]!r}")
+        raise ParseError(f"not a PDF: {_what_it_is(head)}, where a PDF begins with \"%PDF-\"")
     if b"%%EOF" not in tail:
         hint = f"; download it again or in a browser and {drop_hint}" if drop_hint else ""
         raise ParseError("the PDF is cut short (no %%EOF marker at its end)" + hint)
