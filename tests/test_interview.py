@@ -283,3 +283,21 @@ def test_topics_are_sets_of_examples_and_the_reading_list_needs_a_margin():
     topics = [Topic("List", ["x"], True), Topic("Built-in", ["y"], False)]
     assert choose(np.array([[0.60, 0.58]]), topics)[0][0] == "Built-in"  # within the margin
     assert choose(np.array([[0.58 + LIST_MARGIN + 0.01, 0.58]]), topics)[0][0] == "List"
+
+
+def test_mastery_names_papers_by_title(home, embedder):
+    """The app's mastery table names a paper by its short title (and its id when that differs), not
+    by its id alone ("orca", "pagedattention": found by a newcomer)."""
+    from paperdojo.app.interview import mastery_rows
+    from paperdojo.workspace import Workspace
+
+    settings, grader = home
+    ws = Workspace(settings)
+    ws.embedder = embedder
+    progress = ws.progress("titles")
+    q = next(q for q in load_bank(settings.questions_file) if q.papers == ["pipe"])
+    attempt = progress.record(q, GOOD)
+    progress.graded(attempt, q, GOOD, grader.grade(q, GOOD))
+    ws.answerer().retriever.index.manifest["docs"]["pipe"]["title"] = "Pipelines Explained: Micro-Batches"
+    rows = {r[1]: r for r in mastery_rows(ws, "titles") if r[0] == "paper"}
+    assert "Pipelines Explained (pipe)" in rows and rows["Pipelines Explained (pipe)"][3] == 1

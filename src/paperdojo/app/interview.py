@@ -88,13 +88,21 @@ def concept_pointer(ws: Workspace, chunk: Chunk, phrase: str) -> dict | None:
 
 
 def mastery_rows(ws: Workspace, user: str) -> list[list]:
-    """[by, name, mastery %, questions] of `user` per category and paper, weakest first."""
+    """[by, name, mastery %, questions] of `user` per category and paper, weakest first; a paper by
+    its short title, with its id when that differs ("Efficient Memory Management ... (pagedattention)")."""
     try:
         grader, progress, _ = ws.interview(user)
-        mastery = progress.mastery(library_categories(grader.retriever.index.manifest))
+        manifest = grader.retriever.index.manifest
+        mastery = progress.mastery(library_categories(manifest))
     except (store.IndexProblem, ValueError):
         return []
-    return [[kind, name, f"{level * 100:.0f}%", n] for kind in ("category", "paper")
+    docs = manifest.get("docs", {})
+
+    def name_of(kind: str, name: str) -> str:
+        title = short_title(docs.get(name, {}).get("title") or "") if kind == "paper" else ""
+        return name if not title or title.lower() == name.lower() else f"{title} ({name})"
+
+    return [[kind, name_of(kind, name), f"{level * 100:.0f}%", n] for kind in ("category", "paper")
             for name, (level, n) in sorted(mastery[kind].items(), key=lambda kv: kv[1][0])]
 
 
