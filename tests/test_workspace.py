@@ -83,7 +83,8 @@ def test_shell_add_reaches_every_reader_view_from_one_generation(shared, embedde
 
 
 def test_read_only_workspace_refuses_every_index_write(tmp_path):
-    """app.py --read-only: add, rebuild, watch and remove are refused with how to update, and nothing is written."""
+    """app.py --read-only: add, rebuild, watch and remove are refused with how to update, and nothing
+    is written."""
     import pytest
 
     from paperdojo.library import store
