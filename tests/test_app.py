@@ -372,6 +372,8 @@ def test_browser_interview_library_topics_skip_and_drafts(app):
         page.get_by_role("tab", name="Interview").click()
         expect(page.locator("#interview-question")).to_contain_text("restored", timeout=30000)
         expect(page.locator("#interview-answer textarea")).to_have_value(draft)
+        # the chosen category came back with the page (a "Next question" draws from it, not from all)
+        expect(page.locator("#interview-categories")).to_contain_text(topic, timeout=30000)
         page.fill("#interview-answer textarea", draft + ": injective, reduction, complex-out-fusable "
                   "and opaque, and an injective operator can be fused into the output of a reduction.")
         page.click("#submit-answer")  # the first grade builds the grader: > 60 s under the shared load
@@ -380,8 +382,13 @@ def test_browser_interview_library_topics_skip_and_drafts(app):
         page.get_by_role("tab", name="Interview").click()
         expect(page.locator("#mastery")).to_contain_text(topic, timeout=30000)
         expect(page.locator("#interview-question")).not_to_contain_text("restored")
+        expect(page.locator("#interview-categories")).to_contain_text(topic)
         page.screenshot(path=str(ARTIFACTS / "7-interview-restored.png"), full_page=True)
         browser.close()
+    from paperdojo.app.interview import CATEGORIES
+    from paperdojo.study.progress import Progress
+
+    Progress.open(settings).set_preference(CATEGORIES, [])  # the module's other tests draw from all
 
 
 def _contrast(page, selector: str) -> float:  # noqa: ANN001 - a Playwright page
@@ -493,6 +500,39 @@ def test_library_retry_row_and_category_editor(app, embedder, tmp_path):
         expect(page.get_by_role("option", name="Marsupial systems")).to_be_visible(timeout=10000)
         browser.close()
     assert {d.id: d.category for d in catalog.load_catalog(settings)}[paper.id] == "Marsupial systems"
+
+
+def test_library_remove_a_failed_add(app):
+    """A bad URL added in the Library tab stays as a failed row; picked and removed, its row and its
+    Retry button are gone and the status line says what was removed."""
+    from playwright.sync_api import expect, sync_playwright
+
+    from paperdojo.library import catalog
+
+    url, home = app
+    settings = make_settings(home)
+    bad = f"http://127.0.0.1:{free_port()}/walrus-batcher.pdf"  # nobody listens there
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
+        page = browser.new_page(viewport={"width": 1400, "height": 900})
+        page.goto(url)
+        page.get_by_role("tab", name="Library").click()
+        page.fill("#add-source textarea, #add-source input", bad)
+        page.click("#add-button")
+        expect(page.locator("#library-message")).to_contain_text("failed", timeout=120000)
+        junk = catalog.find_by_source(catalog.load_catalog(settings), bad)
+        assert junk is not None
+        expect(page.locator("#library-table")).to_contain_text(junk.id)
+        expect(page.locator(f"#retry-{junk.id}")).to_be_visible(timeout=30000)
+        page.locator("#category-paper input").click()
+        page.get_by_role("option", name=re.compile(f"^{junk.id}:")).click()
+        page.click("#remove-button")
+        expect(page.locator("#library-message")).to_contain_text(f"Removed {junk.id}", timeout=120000)
+        expect(page.locator("#library-table")).not_to_contain_text(junk.id)
+        expect(page.locator(f"#retry-{junk.id}")).to_have_count(0)
+        page.screenshot(path=str(ARTIFACTS / "library-remove.png"), full_page=True)
+        browser.close()
+    assert junk.id not in {p.id for p in catalog.load_catalog(settings)}
 
 
 def test_the_new_question_stays_in_sight(app):

@@ -68,6 +68,24 @@ def test_each_user_sees_only_their_own_progress(tmp_path, progress_backend):
     store.close()
 
 
+def test_preferences_are_per_user_and_survive_a_new_store(tmp_path, progress_backend):
+    """A kept choice (the interview's categories) comes back from another store on the same database
+    (a reloaded page, another process), overwritten in place, and is never another user's."""
+    settings = make_settings(tmp_path / "home", **progress_backend)
+    store = ProgressStore.from_settings(settings)
+    ada, bob = store.for_user("ada"), store.for_user("bob")
+    assert ada.preference("interview_categories", []) == []
+    ada.set_preference("interview_categories", ["Graph scheduling"])
+    ada.set_preference("interview_categories", ["Graph scheduling", "Data layout"])
+    bob.set_preference("interview_categories", ["Data layout"])
+    again = ProgressStore.from_settings(settings)
+    assert again.for_user("ada").preference("interview_categories") == ["Graph scheduling", "Data layout"]
+    assert again.for_user("bob").preference("interview_categories") == ["Data layout"]
+    assert again.for_user("carol").preference("interview_categories") is None
+    again.close()
+    store.close()
+
+
 def test_invalid_user_and_unreachable_store(tmp_path, progress_backend):
     settings = make_settings(tmp_path / "home", **progress_backend)
     store = ProgressStore.from_settings(settings)

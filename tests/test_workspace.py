@@ -83,7 +83,8 @@ def test_shell_add_reaches_every_reader_view_from_one_generation(shared, embedde
 
 
 def test_read_only_workspace_refuses_every_index_write(tmp_path):
-    """app.py --read-only: add, rebuild and watch are refused with how to update, and nothing is written."""
+    """app.py --read-only: add, rebuild, watch and remove are refused with how to update, and nothing
+    is written."""
     import pytest
 
     from paperdojo.library import store
@@ -94,7 +95,7 @@ def test_read_only_workspace_refuses_every_index_write(tmp_path):
     pdfs.mkdir()
     make_pdf(pdfs / "pipe.pdf", PIPE, title_meta="Pipe: Pipeline Stages")
     for write in (lambda: ws.add(str(pdfs / "pipe.pdf")), lambda: ws.run_ingest([pdfs]),
-                  lambda: ws.start_watching([pdfs])):
+                  lambda: ws.start_watching([pdfs]), lambda: ws.remove("pipe")):
         with pytest.raises(store.IndexBusy, match="read-only.*paperdojo ingest"):
             write()
     assert not settings.home.exists()  # no index, no catalog, no watched-folders file
@@ -150,3 +151,34 @@ def test_shell_rebuild_category_remove_and_retry_reach_the_serving_workspace(sha
     assert retried.generation != removed.generation
     assert {d.id: d.status for d in retried.papers}["otter"] == "indexed"
     assert not ws.answerer().answer(question).refused
+
+
+def test_remove_takes_a_failed_add_out_of_every_view(tmp_path, embedder):
+    """A bad URL added through the facade stays as a failed row; Workspace.remove takes it out of the
+    catalog, the Library view and its cached files, keeps the other papers, and refuses an unknown id
+    and a reading-list paper."""
+    import pytest
+    from helpers import free_port
+
+    from paperdojo.library import catalog
+
+    settings, ws = _serving_pipe(tmp_path, embedder)
+    added = ws.add(f"http://127.0.0.1:{free_port()}/bad-scheduler.pdf")  # nobody listens there
+    junk = added.paper.id
+    assert {d.id: d.status for d in ws.view().papers}[junk] == "failed"
+    (settings.pages_dir).mkdir(parents=True, exist_ok=True)
+    (settings.pages_dir / f"{junk}.md").write_text("a cached page of the junk paper")
+
+    removed = ws.remove(junk)
+    assert removed.id == junk
+    assert junk not in {p.id for p in catalog.load_catalog(settings)}
+    view = ws.view()
+    assert junk not in {d.id for d in view.papers} and [d.id for d in view.indexed] == ["pipe"]
+    assert not (settings.pages_dir / f"{junk}.md").exists()
+    with pytest.raises(catalog.CatalogError, match="no paper"):
+        ws.remove(junk)
+    settings.reading_list.write_text('[[paper]]\nid = "listed"\ntitle = "Listed"\ncategory = "C"\n'
+                                     'link = "https://arxiv.org/abs/2201.12023"\n')
+    with pytest.raises(catalog.CatalogError, match="reading list"):
+        ws.remove("listed")
+    assert "listed" in {p.id for p in catalog.load_catalog(settings)}

@@ -451,6 +451,18 @@ class Workspace:
         self.run_ingest(self.settings.app_pdf_dirs, progress=progress)
         return paper
 
+    def remove(self, paper_id: str, progress: ingest.Progress | None = None) -> catalog.Paper:
+        """Remove a paper the user added (ingest.remove: catalog entry, cached PDF and pages) and
+        re-index without it, so the Library, filters and answers follow; the removed paper. Raises
+        catalog.CatalogError for an unknown id or a reading-list paper, IndexBusy while another
+        ingest runs or on a read-only server (nothing removed then)."""
+        self.check_writable()
+        if self.ingest_lock.locked():
+            raise store.IndexBusy("an ingest is already running; wait for it to finish")
+        paper = ingest.remove(self.settings, paper_id)
+        self.run_ingest(progress=progress)
+        return paper
+
     def example_questions(self, n: int = 5) -> list[str]:
         """Up to `n` example questions about indexed papers (study.interview.starter_questions);
         [] before anything is indexed."""

@@ -2,8 +2,9 @@
 
 Topics are the library's categories (read when the page loads). An empty answer asks whether to skip
 the question instead of recording 0; an answer typed but not submitted comes back after a reload,
-and so does the mastery table. Each handler reads and writes the progress of the user the request
-belongs to: the logged-in account when the app requires a login (`multi_user`), else the local user.
+and so do the chosen categories and the mastery table. Each handler reads and writes the progress of
+the user the request belongs to: the logged-in account when the app requires a login (`multi_user`),
+else the local user.
 """
 
 from __future__ import annotations
@@ -106,22 +107,32 @@ def mastery_rows(ws: Workspace, user: str) -> list[list]:
             for name, (level, n) in sorted(mastery[kind].items(), key=lambda kv: kv[1][0])]
 
 
+CATEGORIES = "interview_categories"  # the progress store's preference holding the chosen categories
+
+
 def restore(ws: Workspace, user: str) -> tuple:
-    """On page load: the library's categories, `user`'s latest unfinished answer (question, attempt,
-    text) if there is one, and their mastery table."""
+    """On page load: the library's categories with `user`'s chosen ones (those still in the library),
+    their latest unfinished answer (question, attempt, text) if there is one, and their mastery table."""
     from paperdojo.study.interview import categories
 
     try:
         _, progress, questions = ws.interview(user)
+        names = categories(questions)
+        chosen = [c for c in progress.preference(CATEGORIES, []) if c in names]
     except (store.IndexProblem, ValueError) as exc:
         return gr.update(choices=[]), f"⚠️ {safe.text(exc)}", None, None, [], "", "", []
-    choices = gr.update(choices=categories(questions))
+    choices = gr.update(choices=names, value=chosen)
     drafts = progress.drafts()
     if not drafts:
         return choices, gr.update(), None, None, [], gr.update(), gr.update(), mastery_rows(ws, user)
     attempt, q, draft = drafts[0]
     text = (f"### {safe.text(q.text)}\n<sub>{safe.text(q.category)} · your unfinished answer, restored</sub>")
     return choices, text, vars(q), attempt, [q.id], draft, "", mastery_rows(ws, user)
+
+
+def keep_categories(ws: Workspace, user: str, chosen: list[str] | None) -> None:
+    """Keep `user`'s chosen categories in their progress store (restored by `restore`)."""
+    ws.progress(user).set_preference(CATEGORIES, list(chosen or []))
 
 
 def submit(ws: Workspace, user: str, answer: str | None, qdict: dict | None, attempt: int | None) -> tuple:
@@ -195,6 +206,9 @@ def build(ws: Workspace, multi_user: bool = False) -> gr.Dropdown:
         if attempt is not None:
             ws.progress(user(request)).update_answer(attempt, answer or "")
 
+    def on_categories(chosen, request: gr.Request):  # noqa: ANN001, ANN202
+        keep_categories(ws, user(request), chosen)
+
     def on_submit(answer, qdict, attempt, request: gr.Request):  # noqa: ANN001, ANN202
         return submit(ws, user(request), answer, qdict, attempt)
 
@@ -202,6 +216,7 @@ def build(ws: Workspace, multi_user: bool = False) -> gr.Dropdown:
     gr.on(None, on_load, [], [iv_categories, *question_outputs, mastery_table])
     next_btn.click(on_next, [iv_categories, iv_level, asked], question_outputs)
     skip_btn.click(on_skip, [attempt_id, iv_categories, iv_level, asked], question_outputs)
+    iv_categories.input(on_categories, [iv_categories], None, show_progress="hidden")
     answer_box.change(save_draft, [answer_box, attempt_id], None, trigger_mode="always_last",
                       show_progress="hidden")
     submit_btn.click(on_submit, [answer_box, current, attempt_id], [grade_md, mastery_table],

@@ -1,4 +1,4 @@
-"""The Library tab: the papers and their status, adding one (id, URL or upload), rebuilding."""
+"""The Library tab: the papers and their status, adding one (id, URL or upload), removing one, rebuilding."""
 
 from __future__ import annotations
 
@@ -153,6 +153,19 @@ def set_category(ws: Workspace, paper_id: str | None, category: str | None, prog
     return refreshed(ws, msg)
 
 
+def remove(ws: Workspace, paper_id: str | None, progress: gr.Progress) -> tuple:
+    """Remove the picked paper (one the user added, e.g. a failed add left behind) and re-index
+    without it: the same outputs as `rebuild`. Refused on a read-only server (Workspace.remove)."""
+    if not paper_id:
+        return refreshed(ws, "Pick a paper first (or click its row).")
+    try:
+        paper = ws.remove(paper_id, progress=progress_adapter(progress))
+    except (catalog.CatalogError, store.IndexProblem, ingest.IngestError) as exc:
+        return refreshed(ws, f"⚠️ {safe.text(exc)}")
+    title = f" ({safe.text(paper.title)})" if paper.title else ""
+    return refreshed(ws, f"Removed {safe.strong(paper.id)}{title} from the library")
+
+
 def editor_choices(ws: Workspace) -> tuple[list[tuple[str, str]], list[str]]:
     """The category editor's choices: every catalog paper as (label, id), and the categories in use
     with the built-in ML-systems topics (library.topics) a paper can be moved to."""
@@ -211,6 +224,7 @@ def build(ws: Workspace, updates: list[gr.components.Component]) -> tuple[gr.Dat
             edit_category = gr.Dropdown(label="New category (pick or type)", choices=category_list,
                                         value=None, allow_custom_value=True, scale=2, elem_id="category-name")
             edit_btn = gr.Button("Set category", scale=1, elem_id="category-button")
+            remove_btn = gr.Button("Remove paper", variant="stop", scale=1, elem_id="remove-button")
         failed_box = gr.Column(elem_id="failed-papers")
         gr.Markdown(lambda: folders_markdown(ws), every=10 if ws.settings.watch_dirs else None,
                     elem_id="watched-folders")
@@ -225,6 +239,9 @@ def build(ws: Workspace, updates: list[gr.components.Component]) -> tuple[gr.Dat
 
     def on_set_category(paper_id, category, progress=gr.Progress()):  # noqa: ANN001, ANN202, B008
         return set_category(ws, paper_id, category, progress)
+
+    def on_remove(paper_id, progress=gr.Progress()):  # noqa: ANN001, ANN202, B008
+        return remove(ws, paper_id, progress)
 
     def on_select(evt: gr.SelectData):  # noqa: ANN202 - a click on a table row picks its paper
         row = evt.row_value if evt.row_value is not None else []
@@ -255,6 +272,8 @@ def build(ws: Workspace, updates: list[gr.components.Component]) -> tuple[gr.Dat
         lambda: summary(ws), None, lib_summary)
     edit_btn.click(on_set_category, [edit_paper, edit_category], outputs, concurrency_limit=1).then(
         lambda: paper_choices(ws), None, [edit_paper, edit_category])
+    remove_btn.click(on_remove, [edit_paper], outputs, concurrency_limit=1).then(
+        lambda: (summary(ws), gr.update(value=None)), None, [lib_summary, edit_paper])
     table.select(on_select, None, edit_paper)
     table.change(lambda: paper_choices(ws), None, [edit_paper, edit_category])
     return table, lib_summary

@@ -161,10 +161,7 @@ def cmd_add(args: argparse.Namespace) -> int:
 
 def cmd_remove(args: argparse.Namespace) -> int:
     settings = settings_of(args)
-    catalog.remove_paper(settings, args.id)
-    for path in [settings.pdf_dir / f"{args.id}.pdf", settings.pages_dir / f"{args.id}.html",
-                 settings.pages_dir / f"{args.id}.md"]:
-        path.unlink(missing_ok=True)
+    ingest.remove(settings, args.id)
     report = run_ingest(settings)
     console.print(f"removed {escape(args.id)}; the index now has {report.count('indexed')} papers")
     return 0

@@ -228,6 +228,18 @@ def import_pdf_dirs(settings: Settings, papers: list[Paper], dirs: Iterable[Path
     return papers, refused
 
 
+def remove(settings: Settings, paper_id: str) -> Paper:
+    """Take a paper the user added out of the catalog and delete its cached PDF and pages (the next
+    ingest drops its passages). Returns the removed paper; raises catalog.CatalogError for an id not
+    in the catalog or a reading-list paper (edited in the reading list instead)."""
+    paper = catalog.find(catalog.load_catalog(settings), paper_id)
+    if paper is None:
+        raise catalog.CatalogError(f"no paper {paper_id!r} in the library; `paperdojo papers` lists them")
+    catalog.remove_paper(settings, paper_id)  # refuses a reading-list paper
+    _forget_cached(settings, paper_id)
+    return paper
+
+
 def _forget_cached(settings: Settings, doc_id: str) -> None:
     for path in (settings.pdf_dir / f"{doc_id}.pdf", settings.pages_dir / f"{doc_id}.html",
                  settings.pages_dir / f"{doc_id}.md"):
