@@ -20,6 +20,16 @@ def make_settings(home: Path, **kw: object) -> Settings:
     return Settings(**{**defaults, **kw})
 
 
+def empty_home(home: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
+    """make_settings for a new home with an empty reading list, which the CLI finds through
+    PAPERDOJO_READING_LIST (set for the test)."""
+    settings = make_settings(home)
+    settings.home.mkdir()
+    settings.reading_list.write_text("")
+    monkeypatch.setenv("PAPERDOJO_READING_LIST", str(settings.reading_list))
+    return settings
+
+
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
     return make_settings(tmp_path / "home")

@@ -6,7 +6,7 @@ import json
 import shutil
 
 import pytest
-from conftest import make_settings
+from conftest import empty_home, make_settings
 
 from paperdojo.answering.answer import Answerer
 from paperdojo.answering.cite import cited_sentences
@@ -192,10 +192,7 @@ def test_cli_search_papers_grades_and_errors_print_markup_literally(tmp_path, em
     from paperdojo.library.ingest import DocStatus
     from paperdojo.study.interview import Grade
 
-    settings = make_settings(tmp_path / "home")
-    settings.home.mkdir()
-    settings.reading_list.write_text("")
-    monkeypatch.setenv("PAPERDOJO_READING_LIST", str(settings.reading_list))
+    settings = empty_home(tmp_path / "home", monkeypatch)
     pdfs = tmp_path / "pdfs"
     pdfs.mkdir()
     make_pdf(pdfs / "heron.pdf", [[("h", "Abstract"), "The heron allocator reuses freed activation buffers.",

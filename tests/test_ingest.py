@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import make_settings
+from conftest import empty_home, make_settings
 from helpers import LocalServer, Route, make_pdf, paper_pages, wait_for
 
 from paperdojo.cli import main
@@ -357,10 +357,7 @@ def test_batch_with_one_bad_link_of_each_kind(tmp_path):
 
 def test_cli_add_of_a_bad_link_says_why(tmp_path, capsys, monkeypatch):
     """`paperdojo add` of a redirect loop: the reason, no traceback, a non-zero exit code."""
-    settings = make_settings(tmp_path / "home")
-    settings.home.mkdir()
-    settings.reading_list.write_text("")
-    monkeypatch.setenv("PAPERDOJO_READING_LIST", str(settings.reading_list))
+    settings = empty_home(tmp_path / "home", monkeypatch)
     with LocalServer() as srv:
         srv.routes.update({"/loop-a.pdf": Route(status=302, headers={"Location": "/loop-b.pdf"}),
                            "/loop-b.pdf": Route(status=302, headers={"Location": "/loop-a.pdf"})})

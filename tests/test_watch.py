@@ -6,7 +6,7 @@ import os
 import threading
 import time
 
-from conftest import make_settings
+from conftest import empty_home, make_settings
 from helpers import make_pdf, paper_pages, wait_for
 
 from paperdojo.cli import main
@@ -96,10 +96,7 @@ def _busy(syncs, t0) -> bool:
 
 
 def test_cli_watch_once_and_papers_coverage(tmp_path, embedder, capsys, monkeypatch):
-    settings = make_settings(tmp_path / "home")
-    settings.home.mkdir()
-    settings.reading_list.write_text("")
-    monkeypatch.setenv("PAPERDOJO_READING_LIST", str(settings.reading_list))
+    settings = empty_home(tmp_path / "home", monkeypatch)
     folder = tmp_path / "papers"
     folder.mkdir()
     make_pdf(folder / "good.pdf", paper_pages("ibis graphs"))

@@ -466,7 +466,7 @@ def stem_sequence(stemmer: Stemmer.Stemmer, text: str) -> list[str]:
 
 def stems_of(stemmer: Stemmer.Stemmer, text: str) -> set[str]:
     """Every stemmed word of `text`, lower-cased (for term coverage)."""
-    return {stemmer.stemWord(w) for w in re.findall(r"(?u)\b\w\w+\b", text.lower())}
+    return set(stem_sequence(stemmer, text))
 
 
 def mark(text: str, stems: set[str], stemmer: Stemmer.Stemmer, width: int = 320) -> str:
