@@ -70,6 +70,10 @@ NON_PROSE = [
     ("Partition 0 would be invalid if low_padding == 1 Not calculated...", prose.FRAGMENT),
     ("Answer 3:.. f g You are a helpful assistant.", prose.FORMULA),
     ("That is, non-equivalent programs may pass random testing with probability ( n p ) t.", prose.FORMULA),
+    # sentences that only say where something is (LLVM, vLLM)
+    ("The LLVM memory model is described in Section 2.3.", prose.POINTER),
+    ("With that, we show the design of the KV cache manager in §4.2 and how it facilitates PagedAttention "
+     "in §4.3, respectively.", prose.POINTER),
     # footnotes the parser spliced into a sentence, number glued to the note's first word (GPipe, DistServe)
     ("Additionally, micro-batch splitting requires complicated strategies to support layers that require "
      "3One possible way around this limitation is splitting a single matrix-multiplication into smaller ones "
@@ -107,6 +111,9 @@ PROSE = [
     "respectively.",
     "ZeRO-R optimizes activation memory by identifying and removing activation replication in existing MP "
     "approaches through activation partitioning.",
+    # claims that name a section are kept
+    "As shown in Section 5, vLLM improves throughput by 2-4x over FasterTransformer and Orca.",
+    "Our results in Section 5 and Section 6 show that vLLM improves throughput by 2-4x over Orca.",
     # a number glued to a unit or a name is no footnote
     "The nodes are connected by a 10Gbps network, and each holds 8 GPUs with 3D-stacked memory.",
 ]

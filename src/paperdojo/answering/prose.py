@@ -80,6 +80,13 @@ _SELF_OUTLINE = re.compile(
 _OUTLINE_VERB = re.compile(
     r"\b(?:we )?(?:describe|discuss|present|detail|explain|introduce|cover|evaluate)s?\b",
                            re.I)
+# a short sentence that only says where something is: "The LLVM memory model is described in Section 2.3."
+_WHERE_IT_IS = re.compile(r"\b(?:is|are)\s+(?:\w+\s+)?(?:described|discussed|presented|detailed|explained|"
+                          r"introduced|given|shown|defined|provided)\s+in\s+(?:Sections?|Sec\.|§|Appendix)",
+                          re.I)
+# a roadmap over several sections: "we show the design of X in §4.2 and how it ... in §4.3"
+_ROADMAP_VERB = re.compile(r"\bwe (?:\w+ )?(?:show|give|outline|describe|discuss|present|detail|explain|"
+                           r"introduce|cover)\b", re.I)
 _SECTION_REF = re.compile(r"(?:Sections?|Sec\.|§|Appendix)\s*[A-Z]?\d")
 _HEADING = re.compile(r"^(?:\d+(?:\.\d+)*|[IVX]+|[A-Z])\.?\s+[A-Z][^.!?]*\.?$")
 _NUMBER = re.compile(r"^[(\[]?[-+−~≈∼]?\d[\d.,]*(?:[eE][-+−]?\d+)?(?:[%×x]|[kKMGT]B?|ms|s)?[)\],;:]?$")
@@ -128,7 +135,9 @@ def kind(sentence: str) -> str | None:
     if _table_row(words, share):
         return TABLE_ROW
     if _POINTER_START.match(s) or _SELF_OUTLINE.search(s) or (
-            len(words) <= 25 and _SECTION_REF.search(s) and _OUTLINE_VERB.search(s)):
+            len(words) <= 25 and _SECTION_REF.search(s) and _OUTLINE_VERB.search(s)) or (
+            len(_SECTION_REF.findall(s)) >= 2 and _ROADMAP_VERB.search(s)) or (
+            len(words) <= 15 and _WHERE_IT_IS.search(s)):
         return POINTER
     if s.rstrip("\"')”").endswith("?") or re.search(r"\?\s+(?:[•\-–]|\(?\d\)|[A-Z])", s):
         return QUESTION
