@@ -276,3 +276,19 @@ def test_a_follow_up_in_a_new_chat_says_to_ask_in_full(setup):
     _, answerer = setup
     ans = answerer.answer("and how does it do that?", conversation=Conversation())
     assert ans.refused and any("ask it in full" in n for n in ans.notes)
+
+
+def test_source_links_open_the_homes_own_copy_after_the_home_moved(tmp_path):
+    from paperdojo.answering.answer import page_url
+    from paperdojo.records import Chunk
+
+    chunk = Chunk("pipe", "GPipe", "2 Algorithm", 3, 4, 0, 10, "micro-batches")
+    moved = tmp_path / "new-home" / "ingest" / "pdfs"
+    moved.mkdir(parents=True)
+    docs = {"pipe": {"file": "/old-home/ingest/pdfs/pipe.pdf"}}  # recorded where it was ingested
+    assert page_url(chunk, docs) == "file:///old-home/ingest/pdfs/pipe.pdf#page=3"
+    assert page_url(chunk, docs, moved) == "file:///old-home/ingest/pdfs/pipe.pdf#page=3"  # no copy
+    (moved / "pipe.pdf").write_bytes(b"%PDF-1.4")
+    assert page_url(chunk, docs, moved) == (moved / "pipe.pdf").resolve().as_uri() + "#page=3"
+    online = {"pipe": {"file": "/old/pipe.pdf", "page_url": "https://arxiv.org/pdf/1811.06965"}}
+    assert page_url(chunk, online, moved) == "https://arxiv.org/pdf/1811.06965#page=3"  # online first

@@ -59,6 +59,16 @@ def test_bf16_vectors_match_float32_and_onnx(bf16_embedder, torch_embedder, onnx
     assert fresh.count_tokens(TEXTS) == torch_embedder.count_tokens(TEXTS)
 
 
+def test_bf16_bulk_vectors_come_back_in_the_callers_order(bf16_embedder, onnx_embedder):
+    # batches run longest first over the whole list; each vector must still land on its own text
+    texts = [TEXTS[0], TEXTS[2][:900], TEXTS[3], TEXTS[1], TEXTS[2][:300]] * 8
+    assert embed.length_order(texts[:5]) == [1, 4, 2, 3, 0]
+    bulk, query = bf16_embedder.encode_bulk(texts), onnx_embedder.encode(texts)
+    agreement = bulk @ query.T  # row i: text i's bulk vector against every query vector
+    assert np.all(np.diag(agreement) > 0.9999)
+    assert np.all(agreement.argmax(axis=1) % 5 == np.arange(len(texts)) % 5)
+
+
 @pytest.mark.parametrize("backend", [ONNX_INT8, TORCH_BF16])
 def test_bulk_encoding_in_workers_equals_in_process(backend):
     many = [f"{t} ({i})" for i in range(12) for t in TEXTS]  # 48 texts: the worker processes take them

@@ -172,12 +172,17 @@ def cited_pages(citations: list[Citation], terms: set[str], stemmer: Stemmer.Ste
     return [best.page_start, *sorted(rest)]
 
 
-def page_url(chunk: Chunk, manifest_docs: dict, home: Path | None = None) -> str:
-    """A link that opens the cited page: the online PDF with #page=N, else the local file."""
+def page_url(chunk: Chunk, manifest_docs: dict, pdf_dir: Path | None = None) -> str:
+    """A link that opens the cited page: the online PDF with #page=N, else the local file: the
+    home's own copy in `pdf_dir` (`Settings.pdf_dir`) when it holds one, so a home that was moved
+    or copied links to its own files, else the path recorded at ingest."""
     doc = manifest_docs.get(chunk.doc_id, {})
     base = doc.get("page_url") or ""
     if base and (base.endswith(".pdf") or "/pdf/" in base or "/document" in base):
         return f"{base}#page={chunk.page_start}"
+    own = pdf_dir / f"{chunk.doc_id}.pdf" if pdf_dir is not None else None
+    if own is not None and own.is_file():
+        return own.resolve().as_uri() + f"#page={chunk.page_start}"
     if doc.get("file"):
         return Path(doc["file"]).resolve().as_uri() + f"#page={chunk.page_start}"
     return base
@@ -202,6 +207,7 @@ class Answerer:
         self.aliases = PaperNames(self.docs, indexed=True)  # looked up by word: no pattern per paper
         self.absent = PaperNames(self.docs, indexed=False)
         self._pages: PageMap | None = None
+        self.pdf_dir: Path | None = None  # the home's PDF copies, which source links open (`page_url`)
 
     def page_map(self) -> PageMap | None:
         """Offsets -> pages of the indexed documents (each read from the index when first cited)."""
@@ -215,9 +221,11 @@ class Answerer:
         """An answerer with the configured language model (none for the extractive provider);
         `sentences`: a sentence-vector memory to share (e.g. across index generations)."""
         llm = from_settings(settings)
-        return cls(retriever, settings.min_similarity, k, llm,
-                   passage_budget(settings.llm_context_tokens, settings.llm_max_tokens), settings.min_support,
-                   sentences, settings.min_similarity_held)
+        answerer = cls(retriever, settings.min_similarity, k, llm,
+                       passage_budget(settings.llm_context_tokens, settings.llm_max_tokens),
+                       settings.min_support, sentences, settings.min_similarity_held)
+        answerer.pdf_dir = settings.pdf_dir
+        return answerer
 
     def quotable_sentences(self) -> Iterator[str]:
         """Every sentence of the index an extractive answer may quote (extract.candidates of each
@@ -367,7 +375,7 @@ class Answerer:
         hits = self.retrieve(query, papers, filters, k)
         stages = self.retriever.stages() + ([rewrite_stage] if rewrite_stage else [])
         stems = query_terms(self.retriever.stemmer, query)
-        sources = [Source(n, h.chunk, page_url(h.chunk, self.docs), mark(h.chunk.text, stems,
+        sources = [Source(n, h.chunk, page_url(h.chunk, self.docs, self.pdf_dir), mark(h.chunk.text, stems,
                                                                        self.retriever.stemmer, 600),
                           h.score) for n, h in enumerate(hits, 1)]
         result = Answer(question, query, "", sources, stages=stages, notes=notes, interpreted=reading.follows)

@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import re
 
+from wordfreq import zipf_frequency
+
 PSEUDO_CODE = "pseudo-code"
 TABLE_ROW = "table row"  # also the labels and tick values of a figure that ran into the text
 CAPTION = "caption"
@@ -37,6 +39,15 @@ _FUNCTION = frozenset(re.findall(r"\S+",
     "such only also more most less very much many few other same how what why per via using between "
     "within without across through during after before up out about against among upon whether either"))
 _FOOTNOTE_MARK = re.compile(r"^[\*∗†‡¶]|^§(?!\d)|^\d{1,2}(?=[A-Z][a-z]|https?:|www\.)")
+# a footnote the parser spliced into the body text: its number glued to its first word, mid-sentence
+# ("... layers that require 3One possible way around this limitation is ..."); 47 in the 2,700
+# chunks of the shared corpus (2026-12-01), all footnotes or affiliations ("4We capped the input
+# lengths ...", "2More precisely ...", "3Shanghai Jiao Tong University")
+_GLUED_NOTE = re.compile(r"(?<=[\s,.;:)])\d{1,2}([A-Z][a-z]+)(?=[\s,])")
+# ... up to its end where the body text resumes in lower case ("com- 5This includes various
+# metadata ... has finished processing. pose a batch"): `clean` takes it out
+_SPLICED_NOTE = re.compile(r"(?<=\s)\d{1,2}([A-Z][a-z]+)(?=[\s,]).{0,400}?[.!?]\s+(?=[a-z])", re.S)
+GLUED_WORD_ZIPF = 4.0  # the glued word is common English (wordfreq): "One", "We"; not "Gbps" (2.1)
 _EMAIL = re.compile(r"\b[\w.+-]+@[\w-]+\.[\w.-]+\b")
 _FRONT_MATTER = re.compile(
     r"equal contribut|correspond(?:ence|ing author)|work (?:was )?done (?:while|during|at)|"
@@ -69,6 +80,13 @@ _SELF_OUTLINE = re.compile(
 _OUTLINE_VERB = re.compile(
     r"\b(?:we )?(?:describe|discuss|present|detail|explain|introduce|cover|evaluate)s?\b",
                            re.I)
+# a short sentence that only says where something is: "The LLVM memory model is described in Section 2.3."
+_WHERE_IT_IS = re.compile(r"\b(?:is|are)\s+(?:\w+\s+)?(?:described|discussed|presented|detailed|explained|"
+                          r"introduced|given|shown|defined|provided)\s+in\s+(?:Sections?|Sec\.|§|Appendix)",
+                          re.I)
+# a roadmap over several sections: "we show the design of X in §4.2 and how it ... in §4.3"
+_ROADMAP_VERB = re.compile(r"\bwe (?:\w+ )?(?:show|give|outline|describe|discuss|present|detail|explain|"
+                           r"introduce|cover)\b", re.I)
 _SECTION_REF = re.compile(r"(?:Sections?|Sec\.|§|Appendix)\s*[A-Z]?\d")
 _HEADING = re.compile(r"^(?:\d+(?:\.\d+)*|[IVX]+|[A-Z])\.?\s+[A-Z][^.!?]*\.?$")
 _NUMBER = re.compile(r"^[(\[]?[-+−~≈∼]?\d[\d.,]*(?:[eE][-+−]?\d+)?(?:[%×x]|[kKMGT]B?|ms|s)?[)\],;:]?$")
@@ -117,7 +135,9 @@ def kind(sentence: str) -> str | None:
     if _table_row(words, share):
         return TABLE_ROW
     if _POINTER_START.match(s) or _SELF_OUTLINE.search(s) or (
-            len(words) <= 25 and _SECTION_REF.search(s) and _OUTLINE_VERB.search(s)):
+            len(words) <= 25 and _SECTION_REF.search(s) and _OUTLINE_VERB.search(s)) or (
+            len(_SECTION_REF.findall(s)) >= 2 and _ROADMAP_VERB.search(s)) or (
+            len(words) <= 15 and _WHERE_IT_IS.search(s)):
         return POINTER
     if s.rstrip("\"')”").endswith("?") or re.search(r"\?\s+(?:[•\-–]|\(?\d\)|[A-Z])", s):
         return QUESTION
@@ -129,10 +149,17 @@ def kind(sentence: str) -> str | None:
 def _footnote(s: str, share: float) -> bool:
     if _FOOTNOTE_MARK.match(s) or _EMAIL.search(s) or _FRONT_MATTER.search(s):
         return True
+    if any(_common(m.group(1)) for m in _GLUED_NOTE.finditer(s)):
+        return True  # a footnote spliced into the sentence (`clean` takes out those the body resumes after)
     if _INSTITUTION.search(s) and share < 0.2:
         return True  # an affiliation line: institutions and names, no sentence around them
     without = _URL.sub(" ", s)
     return without != s and len(without.split()) < 6  # little but a link
+
+
+def _common(word: str) -> bool:
+    """Whether `word` is common English (a footnote's first word, not a unit like "Gbps")."""
+    return zipf_frequency(word.lower(), "en") >= GLUED_WORD_ZIPF
 
 
 def _pseudo_code(s: str) -> bool:
@@ -206,18 +233,21 @@ _BREAK_HYPHEN = re.compile(r"\b([a-z]{2,})- ([a-z]{2,})\b")
 
 def reference_spans(text: str) -> list[tuple[int, int]]:
     """(start, end) of each piece of `text` that `clean` takes out of a sentence: numeric and
-    author-year citations and links. Locating a cleaned sentence in its passage or page skips these
-    (answering.cite.normalized). PDFium's soft-hyphen marks inside a name ("Don\ufffegarra") count
-    as a hyphen, so the page's own text matches too."""
+    author-year citations, links and footnotes spliced into the body text. Locating a cleaned
+    sentence in its passage or page skips these (answering.cite.normalized). PDFium's soft-hyphen
+    marks inside a name ("Don\ufffegarra") count as a hyphen, so the page's own text matches too."""
     probe = text.replace("\ufffe", "-").replace("\xad", "-")  # same length: indices stay valid
-    return [m.span() for pattern in (_PAPER_REFS, _AUTHOR_YEAR, _URL) for m in pattern.finditer(probe)]
+    spans = [m.span() for pattern in (_PAPER_REFS, _AUTHOR_YEAR, _URL) for m in pattern.finditer(probe)]
+    return spans + [m.span() for m in _SPLICED_NOTE.finditer(probe) if _common(m.group(1))]
 
 
 def clean(sentence: str) -> str:
     """The sentence as shown: whitespace normalized, the paper's own citations ("[22]", "(Li et al.,
-    2020)"), links and their footnote digits and leading bullets taken out, words broken at a line end
-    ("lan- guage") joined. Raises nothing; the words of the claim are kept as written."""
+    2020)"), links and their footnote digits, footnotes spliced into it by the parser and leading
+    bullets taken out, words broken at a line end ("lan- guage") joined. Raises nothing; the words of
+    the claim are kept as written."""
     s = " ".join(sentence.split())
+    s = _SPLICED_NOTE.sub(lambda m: "" if _common(m.group(1)) else m.group(0), s)
     s = _PAPER_REFS.sub("", s)
     s = _AUTHOR_YEAR.sub("", s)
     s = _URL.sub("", s)

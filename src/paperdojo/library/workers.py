@@ -10,6 +10,10 @@ worker at once (`os._exit`) when it is not.
 Linux's parent-death signal (`prctl(PR_SET_PDEATHSIG)`) is not used: it fires when the *thread*
 that spawned the worker ends, and pools are started from short-lived threads (the app's request
 handlers), which would kill healthy workers; a parent-pid watch works on every platform.
+
+A worker forked by a forkserver (the bfloat16 embedding workers: see `embed`) has the forkserver,
+not the pool's owner, as its parent. The forkserver ends when its owner does (its pipe to the owner
+closes), so such a worker watches both: its owner's pid still alive, and its own parent unchanged.
 """
 
 from __future__ import annotations
@@ -24,22 +28,38 @@ log = logging.getLogger(__name__)
 POLL_S = 0.5  # how often a worker looks at its parent: the longest it outlives it
 
 
-def _parent_gone(parent_pid: int) -> bool:
-    return os.getppid() != parent_pid
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)  # signal 0: only checks that the process exists
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # exists, owned by another user
+        return True
+    return True
 
 
-def _watch(parent_pid: int, poll_s: float) -> None:
+def _owner_gone(owner_pid: int, parent_pid: int) -> bool:
+    """The pool's owner has ended: it was our parent and is no more, or our parent (a forkserver)
+    changed, or the owner's pid is gone."""
+    return os.getppid() != parent_pid or not _alive(owner_pid)
+
+
+def _watch(owner_pid: int, parent_pid: int, poll_s: float) -> None:
     while True:
-        if _parent_gone(parent_pid):
-            os._exit(1)  # no cleanup to run: the parent that wanted the results is gone
+        if _owner_gone(owner_pid, parent_pid):
+            os._exit(1)  # no cleanup to run: the process that wanted the results is gone
         time.sleep(poll_s)
 
 
 def watch_parent(parent_pid: int, poll_s: float = POLL_S) -> None:
-    """End this process within `poll_s` seconds once `parent_pid` is no longer its parent.
+    """End this process within `poll_s` seconds once `parent_pid`, the process that started its
+    pool, has ended (or this process was re-parented).
 
-    Meant as (part of) a pool initializer, with `initargs=(os.getpid(),)` from the parent. Exits
-    at once when the parent is already gone (it died while this worker was starting)."""
-    if _parent_gone(parent_pid):
+    Meant as (part of) a pool initializer, with `initargs=(os.getpid(),)` from the pool's owner;
+    works for spawned workers (the owner is their parent) and forkserver ones (the forkserver is).
+    Exits at once when the owner is already gone (it died while this worker was starting)."""
+    parent = os.getppid()
+    if parent != parent_pid and (parent == 1 or not _alive(parent_pid)):
         os._exit(1)
-    threading.Thread(target=_watch, args=(parent_pid, poll_s), name="parent-watch", daemon=True).start()
+    threading.Thread(target=_watch, args=(parent_pid, parent, poll_s), name="parent-watch",
+                     daemon=True).start()
