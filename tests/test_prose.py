@@ -166,3 +166,20 @@ def test_clean_takes_out_a_footnote_spliced_into_the_sentence() -> None:
     # a number glued to a unit is no footnote: nothing taken out
     unit = "The nodes use a 10Gbps network. and the rest of the sentence follows."
     assert prose.clean(unit) == unit
+
+
+@pytest.mark.parametrize(("raw", "shown"), [
+    ("Register pressure To maintain optimal performance, register spilling should be minimized.",
+     "Register pressure: To maintain optimal performance, register spilling should be minimized."),
+    ("AllReduce This operator performs elementwise reduction over the inputs from all participants.",
+     "AllReduce: This operator performs elementwise reduction over the inputs from all participants."),
+    ("B.1 Memory-efficient forward pass The main challenge is the softmax that couples the columns.",
+     "B.1 Memory-efficient forward pass: The main challenge is the softmax that couples the columns."),
+    # no heading: a sentence whose words are a claim, a variable named A or To
+    ("Let A input be the size of the input activations of a layer.", None),
+    ("Another option is to split A along its columns.", None),
+    ("The value of To is calculated before this preprocessing.", None),
+])
+def test_a_run_in_heading_is_set_off_by_a_colon(raw: str, shown: str | None) -> None:
+    assert prose.clean(raw) == (shown or raw)
+    assert prose.kind(prose.clean(raw)) is None

@@ -241,6 +241,27 @@ def reference_spans(text: str) -> list[tuple[int, int]]:
     return spans + [m.span() for m in _SPLICED_NOTE.finditer(probe) if _common(m.group(1))]
 
 
+# a paragraph's run-in heading the parser joined to its first sentence ("Register pressure To maintain
+# optimal performance, ...", "AllReduce This operator performs ...", "B.1 Memory-efficient forward pass
+# The main challenge ..."): up to six words, none a function word, then a word that opens sentences
+_RUN_IN = re.compile(r"^((?:[A-Z](?:\.\d+)+\s+)?[A-Z][\w\-]*(?:\s+[\w\-]+){0,5}?)\s+(?=(?:The|We|Each|In|"
+                     r"This|These|Our|An?|It|For|To|When|Since|Unlike|Given|As|Here|Both|All|Most|Many)\s+[a-z])")
+_NOT_HEADING = frozenset({
+    "a", "an", "the", "of", "to", "in", "on", "for", "and", "or", "is", "are", "be", "as", "by", "with",
+    "that", "this", "we", "it", "its", "our", "let", "consider", "note", "suppose", "assume", "recall",
+    "see", "if", "when", "where", "then", "thus", "so", "but", "also"})
+
+
+def run_in_heading(sentence: str) -> str:
+    """`sentence` with a run-in heading at its start set off by a colon ("Register pressure: To
+    maintain ..."); unchanged when it has none. Letters and digits are kept, so the sentence is still
+    found in its page (answering.cite.normalized)."""
+    m = _RUN_IN.match(sentence)
+    if not m or any(w.lower() in _NOT_HEADING for w in m.group(1).split()):
+        return sentence
+    return f"{m.group(1)}: {sentence[m.end():]}"
+
+
 def clean(sentence: str) -> str:
     """The sentence as shown: whitespace normalized, the paper's own citations ("[22]", "(Li et al.,
     2020)"), links and their footnote digits, footnotes spliced into it by the parser and leading
@@ -254,4 +275,4 @@ def clean(sentence: str) -> str:
     s = _BREAK_HYPHEN.sub(lambda m: m.group(0) if m.group(2) in {"and", "or", "to"}
                           else m.group(1) + m.group(2), s)
     s = re.sub(r"^[•\-–·]\s*", "", s)
-    return re.sub(r"\s+([,.;:])", r"\1", s).strip()
+    return run_in_heading(re.sub(r"\s+([,.;:])", r"\1", s).strip())
