@@ -38,6 +38,8 @@ from paperdojo.settings import PROJECT_ROOT
     ("https://DOI.org/10.1145/3373376.3378508", "doi:10.1145/3373376.3378508"),
     ("HTTP://Example.ORG:80/a/paper.pdf?utm_source=x&b=2&a=1#page=3", "url:https://example.org/a/paper.pdf?a=1&b=2"),
     ("https://example.org/posts/triton/", "url:https://example.org/posts/triton"),
+    ("proceedings.mlsys.org/paper/x.pdf", "url:https://proceedings.mlsys.org/paper/x.pdf"),  # no scheme
+    ("doi.org/10.1145/3373376.3378508", "doi:10.1145/3373376.3378508"),
     ("", None),
     ("not a link", None),
 ])

@@ -87,6 +87,14 @@ def arxiv_id(link: str, keep_version: bool = True) -> str | None:
     return match.group(1) + ((match.group(2) or "") if keep_version else "")
 
 
+def with_scheme(link: str) -> str:
+    """`link` with "https://" put in front when it is a host and a path written without a scheme
+    ("proceedings.mlsys.org/paper/x.pdf", "doi.org/10.1145/x", as copied from a browser's address
+    bar); anything else (a link with a scheme, an arXiv id, a DOI, a file name) as it is."""
+    link = link.strip()
+    return f"https://{link}" if "://" not in link and _SCHEMELESS.match(link) else link
+
+
 def doi_of(link: str) -> str | None:
     """The DOI (lower-cased: DOIs are case-insensitive) in `doi:10...`, a bare `10.xxxx/...`, a
     doi.org link or a publisher path holding `/doi/[abs|pdf|full]/10...`; None otherwise."""
@@ -141,7 +149,7 @@ def canonical_source(link: str) -> str | None:
     Versions are dropped (arXiv v3, HAL v2): a new revision of a paper is the same paper. http and
     https name the same document.
     """
-    link = (link or "").strip()
+    link = with_scheme(link or "")
     if not link:
         return None
     if aid := arxiv_id(link, keep_version=False):

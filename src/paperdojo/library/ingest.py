@@ -679,6 +679,7 @@ def add_source(settings: Settings, spec: str, category: str | None = None,
         _copy_in(local, settings.pdf_dir / f"{new_id}.pdf", sha)
         catalog.add_paper(settings, paper)
         return paper
+    spec = identity.with_scheme(spec)  # "proceedings.mlsys.org/paper/x.pdf" is an https link
     plan = resolve(spec)  # raises ValueError for what is neither a link nor an arXiv id / DOI
     if existing := catalog.find_by_source(papers, spec):
         return existing
