@@ -38,6 +38,7 @@ from paperdojo.settings import Settings
 from paperdojo.util import sha256_file
 
 log = logging.getLogger(__name__)
+RETRY_COMMAND = "`paperdojo ingest --retry`"  # in failure reasons (the app names its Retry button instead)
 
 
 class FetchError(DocumentError):
@@ -114,8 +115,8 @@ def _stream_to_temp(client: httpx.Client, url: str, dest_dir: Path, limit: int, 
                     if time.monotonic() - started > deadline:
                         raise FetchError(
                             f"the server sends too slowly at {url}: {received >> 10} KiB in {deadline:g} s "
-                            f"(http_deadline, PAPERDOJO_HTTP_DEADLINE); try again later (`paperdojo ingest "
-                            f"--retry`), or {yourself}")
+                            f"(http_deadline, PAPERDOJO_HTTP_DEADLINE); try again later ({RETRY_COMMAND}), "
+                            f"or {yourself}")
                     fh.write(block)
                 fh.flush()
                 os.fsync(fh.fileno())
@@ -154,7 +155,7 @@ def landing_page(body: bytes) -> str | None:
 
 def _describe(exc: BaseException, settings: Settings, url: str, drop_hint: str) -> str:
     """One sentence for a failed download: what happened at `url` and what the user can do."""
-    later = "try again later (`paperdojo ingest --retry`)"
+    later = f"try again later ({RETRY_COMMAND})"
     yourself = f"or download it in a browser and {drop_hint}"
     if isinstance(exc, _Retryable):
         return f"the server kept failing ({exc}): {later}, {yourself}"
@@ -200,7 +201,7 @@ def _describe(exc: BaseException, settings: Settings, url: str, drop_hint: str) 
                 errno.EACCES: "permission denied", errno.EPERM: "permission denied"}.get(
                     exc.errno or 0, exc.strerror or str(exc))
         return (f"cannot save the download from {url} in {where}: {what}; free some space or make "
-                f"{settings.ingest_dir} writable, then run `paperdojo ingest --retry`")
+                f"{settings.ingest_dir} writable, then run {RETRY_COMMAND}")
     return f"unexpected {type(exc).__name__} while downloading {url}: {exc}; {later}, {yourself}"
 
 
