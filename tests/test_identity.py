@@ -60,6 +60,11 @@ def test_ids_fall_back_to_title_then_hash():
     a, b = paper_id([], "张量程序优化", "", "sha-a"), paper_id([], "深度学习编译器", "", "sha-b")
     assert a.startswith("paper-") and b.startswith("paper-") and a != b
     assert paper_id(["tvm", "tvm-2"], "TVM") == "tvm-3"
+    # a title's links and tags name no paper (the html-in-paper-text kind)
+    assert paper_id([], "Wombat [click](http://127.0.0.1:8899/t) <style>x</style> Scheduler") == \
+        "wombat-click-x-scheduler"
+    assert useful_slug("<img src=http://127.0.0.1:8899/a.png>") == ""
+    assert useful_slug("See https://example.org/paper.pdf") == "see"
 
 
 @pytest.fixture

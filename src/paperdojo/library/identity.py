@@ -42,10 +42,15 @@ def slugify(text: str, max_len: int = 40) -> str:
     return slug[:max_len].strip("-")
 
 
+# what a title or file name may carry that names no paper: links, HTML tags, a Markdown link's target
+_NOT_A_NAME = re.compile(r"\]\([^)]*\)|<[^<>]*>|\b[a-z][a-z0-9+.-]*://\S*", re.I)
+
+
 def useful_slug(text: str, max_len: int = 40) -> str:
-    """`slugify(text)`, or "" when that says nothing about the paper: under 3 characters, only
-    digits and dashes of a copy counter, or a generic word like "download (1)" or "paper"."""
-    slug = slugify(text, max_len)
+    """`slugify(text)` without the links and HTML tags in it ("Wombat [click](http://x/y) <b>Scheduler"
+    is "wombat-click-scheduler"), or "" when that says nothing about the paper: under 3 characters,
+    only digits and dashes of a copy counter, or a generic word like "download (1)" or "paper"."""
+    slug = slugify(_NOT_A_NAME.sub(" ", text), max_len)
     core = re.sub(r"(-\d{1,3})+$", "", slug)
     if len(re.sub(r"[^a-z0-9]", "", core)) < 3 or core in GENERIC_NAMES:
         return ""
