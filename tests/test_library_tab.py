@@ -80,3 +80,6 @@ def test_failure_reasons_name_the_retry_button_not_the_cli(tmp_path):
     papers = [DocStatus("doc", "Doc", "c", "link", "failed", reason)]
     assert "press Retry" in summary_text(papers, settings) and "--retry" not in summary_text(papers, settings)
     assert "--retry" in summary_text(papers, settings, read_only=True)
+    moved = ("download failed: cannot connect ([Errno -2] Name or service not known) to "
+             "http://gone.invalid/x, where http://127.0.0.1/a redirects: open the link in a browser")
+    assert "no network" not in summary_text([DocStatus("m", "M", "c", "link", "failed", moved)], settings)

@@ -38,9 +38,11 @@ def in_app_words(reason: str, ws_or_read_only: Workspace | bool) -> str:
 
 
 def offline(reason: str) -> bool:
-    """Does a failure's reason say the network could not be reached?"""
-    return any(k in reason for k in ("Name or service not known", "Temporary failure in name resolution",
-                                     "Network is unreachable", "nodename nor servname", "getaddrinfo failed"))
+    """Does a failure's reason say the network could not be reached? Not when a redirect led to a
+    host that is not there (the link, not the network, is at fault)."""
+    return "redirects" not in reason and any(k in reason for k in (
+        "Name or service not known", "Temporary failure in name resolution", "Network is unreachable",
+        "nodename nor servname", "getaddrinfo failed"))
 
 
 def summary(ws: Workspace, view: LibraryView | None = None) -> str:
