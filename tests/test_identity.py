@@ -28,6 +28,7 @@ from paperdojo.settings import PROJECT_ROOT
     ("arXiv:2201.12023v2 [cs.DC]", "arxiv:2201.12023"),  # as arXiv's listings show it
     ("https://ar5iv.labs.arxiv.org/html/2201.12023", "arxiv:2201.12023"),
     ("https://huggingface.co/papers/2201.12023", "arxiv:2201.12023"),
+    ("https://browse.arxiv.org/abs/2201.12023v2", "arxiv:2201.12023"),  # any of arXiv's own hosts
     ("https://www.alphaxiv.org/abs/2201.12023v3", "arxiv:2201.12023"),
     ("https://arxiv.org/list/cs.DC/recent", "url:https://arxiv.org/list/cs.DC/recent"),  # not a paper
     ("https://example.org/abs/2201.12023", "url:https://example.org/abs/2201.12023"),  # not arXiv's

@@ -82,7 +82,8 @@ def arxiv_id(link: str, keep_version: bool = True) -> str | None:
         except ValueError:  # "http://[::1/x.pdf": not a link at all
             return None
         host = (url.hostname or "").lower()
-        path = _ARXIV_PATH.match(url.path) if host in ARXIV_HOSTS else None
+        arxiv_host = host in ARXIV_HOSTS or host.endswith(".arxiv.org")  # browse., export., lite.
+        path = _ARXIV_PATH.match(url.path) if arxiv_host else None
         if path:
             match = ARXIV_ID.match(path["id"])
         elif doi := doi_of(link):
