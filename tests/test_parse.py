@@ -114,6 +114,11 @@ def test_running_lines_need_repetition():
     assert all("Header X" not in p for p in out)
     assert all(str(i) not in p for i, p in enumerate(out, 1))
     assert "Header Y once" in out[2]
+    # a two-page paper (an extended abstract, the page-spanning case) has running lines too
+    two = strip_running_lines([["Proc. of the Test Conf. 2024", "The planner orders", "1"],
+                               ["Proc. of the Test Conf. 2024", "allocations by size.", "2"]])
+    assert two == [["The planner orders"], ["allocations by size."]]
+    assert strip_running_lines([["Only page", "text"]]) == [["Only page", "text"]]
 
 
 def test_heading_numbering_must_follow():
