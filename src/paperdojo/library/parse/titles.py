@@ -48,4 +48,4 @@ def _section_name(line: str) -> bool:
     """Does `line` start with a usual section's name, alone or run in ("Abstract", "1 Introduction",
     "ABSTRACT. We shard ..."), rather than a title?"""
     match = re.match(r"^(?:[\dIVX]+\.?\s+)?([A-Za-z ]+?)\s*(?:[.:](?:\s|$)|$)", line.strip())
-    return bool(match) and match.group(1).lower() in NAMED
+    return match is not None and match.group(1).lower() in NAMED
