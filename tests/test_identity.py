@@ -271,3 +271,20 @@ def test_names_that_reduce_to_nothing_are_distinct_papers(tmp_path, embedder, na
     assert len(indexed) == 3 and len({d.id for d in indexed}) == 3 and len({d.sha256 for d in indexed}) == 3
     for d in indexed:
         assert ingest.sha256_file(settings.pdf_dir / f"{d.id}.pdf") == d.sha256
+
+
+def test_an_untitled_paper_is_called_by_its_file_name(tmp_path, embedder):
+    """Two PDFs without a title (no metadata, the page starts with "Abstract") under names that make
+    no id: distinct hash ids, each shown by its file name, not by its hash id or "Abstract"."""
+    settings = _home(tmp_path)
+    folder = tmp_path / "pdfs"
+    folder.mkdir()
+    for name, animal in (("download (1).pdf", "ocelot"), ("تحسين.pdf", "lynx")):
+        make_pdf(folder / name, [[("h", "Abstract"), f"The {animal} tiler chooses tile sizes for kernels."]],
+                 header=None)
+    report = ingest.ingest(settings, [folder], embedder=embedder)
+    titles = {d.title for d in report.docs if d.status == "indexed"}
+    assert titles == {"download (1)", "تحسين"}, titles
+    assert all(d.id.startswith("paper-") for d in report.docs)
+    index = store.load_index(settings.index_dir)
+    assert {c.title for c in index.chunks if "lynx" in c.text} == {"تحسين"}
