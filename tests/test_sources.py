@@ -49,6 +49,8 @@ def test_paywalled_with_open_copy():
 def test_not_a_link():
     with pytest.raises(ValueError, match="not a link"):
         resolve("ftp://x/y.pdf")
+    with pytest.raises(ValueError, match="not a link, arXiv id or DOI.*a PDF file"):
+        resolve("attention is all you need")  # words, not an address: what to give instead
     for name in ("paper.pdf", "notes/paper.pdf", "tvm"):  # a file name is no host
         with pytest.raises(ValueError, match="not a link"):
             resolve(name)

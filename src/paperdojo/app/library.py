@@ -132,7 +132,7 @@ def add(ws: Workspace, spec: str | None, category: str | None, upload: str | Non
         if upload:
             spec = stage_upload(Path(upload), ws)
         if not spec:
-            return refreshed(ws, "Give an arXiv id, a URL, or upload a PDF.")
+            return refreshed(ws, "Give an arXiv id, a DOI or a URL, or upload a PDF.")
         added = ws.add(spec, (category or "").strip() or None, progress=progress_adapter(progress))
     except (DocumentError, ValueError, store.IndexProblem, ingest.IngestError) as exc:
         return refreshed(ws, f"⚠️ {safe.text(exc)}")
@@ -223,7 +223,7 @@ def build(ws: Workspace, updates: list[gr.components.Component]) -> tuple[gr.Dat
         lib_summary = gr.Markdown(summary(ws), elem_id="library-summary")
         lib_msg = gr.Markdown(f"⚠️ {safe.text(READ_ONLY)}" if ws.read_only else "", elem_id="library-message")
         with gr.Row(visible=not ws.read_only):
-            spec = gr.Textbox(label="Add a paper: arXiv id or URL", placeholder="2201.12023",
+            spec = gr.Textbox(label="Add a paper: arXiv id, DOI or URL", placeholder="2201.12023",
                               scale=4, elem_id="add-source")
             category = gr.Textbox(label="Category (optional)", scale=2)
             upload = gr.File(label="…or upload a PDF", file_types=[".pdf"], scale=3, elem_id="upload")

@@ -39,6 +39,9 @@ def resolve(link: str, kind: str | None = None, open_copy: str | None = None) ->
     link = with_scheme(link)
     if aid := arxiv_id(link):  # before the space check: arXiv's listings write "2201.12023 [cs.DC]"
         return Plan("pdf", f"https://arxiv.org/pdf/{aid}", page_url=f"https://arxiv.org/pdf/{aid}")
+    if " " in link and "/" not in link and not doi_of(link):  # words, not an address ("attention is all")
+        raise ValueError(f"not a link, arXiv id or DOI: {link!r}; give an arXiv id (2201.12023), a DOI "
+                         f"(10.1145/...), a URL, or a PDF file")
     if re.search(r"[\s\x00-\x1f\x7f]", link):
         raise ValueError(f"not a usable link: {link!r} holds a space or control character; check the address")
     try:
