@@ -337,8 +337,8 @@ def test_library_follows_a_shell_paperdojo_add(app, shared, tmp_path):
 
 
 def test_browser_interview_library_topics_skip_and_drafts(app):
-    """A library category drilled, an empty answer asks to skip (nothing recorded), a typed answer
-    and the mastery table come back after a reload."""
+    """A library category drilled, an empty answer asks to skip (nothing recorded), a typed answer,
+    the chosen category and difficulty and the mastery table come back after a reload."""
     import sqlite3
 
     from playwright.sync_api import expect, sync_playwright
@@ -360,6 +360,9 @@ def test_browser_interview_library_topics_skip_and_drafts(app):
         page.keyboard.press("Escape")
         page.click("#next-question")
         expect(page.locator("#interview-question")).to_contain_text(topic, timeout=30000)
+        page.locator("#interview-difficulty input").click()  # kept like the categories
+        page.get_by_role("option", name="3", exact=True).click()
+        page.keyboard.press("Escape")
         db = sqlite3.connect(home / "userdata" / "progress.sqlite")
         graded = "SELECT count(*) FROM attempts WHERE score IS NOT NULL"
         before = db.execute(graded).fetchone()[0]  # the app is shared with the module's other tests
@@ -374,6 +377,7 @@ def test_browser_interview_library_topics_skip_and_drafts(app):
         expect(page.locator("#interview-answer textarea")).to_have_value(draft)
         # the chosen category came back with the page (a "Next question" draws from it, not from all)
         expect(page.locator("#interview-categories")).to_contain_text(topic, timeout=30000)
+        expect(page.locator("#interview-difficulty input")).to_have_value("3")
         page.fill("#interview-answer textarea", draft + ": injective, reduction, complex-out-fusable "
                   "and opaque, and an injective operator can be fused into the output of a reduction.")
         page.click("#submit-answer")  # the first grade builds the grader: > 60 s under the shared load
@@ -385,10 +389,11 @@ def test_browser_interview_library_topics_skip_and_drafts(app):
         expect(page.locator("#interview-categories")).to_contain_text(topic)
         page.screenshot(path=str(ARTIFACTS / "7-interview-restored.png"), full_page=True)
         browser.close()
-    from paperdojo.app.interview import CATEGORIES
+    from paperdojo.app.interview import CATEGORIES, DIFFICULTY
     from paperdojo.study.progress import Progress
 
     Progress.open(settings).set_preference(CATEGORIES, [])  # the module's other tests draw from all
+    Progress.open(settings).set_preference(DIFFICULTY, "any")
 
 
 def _contrast(page, selector: str) -> float:  # noqa: ANN001 - a Playwright page

@@ -202,6 +202,7 @@ def test_cli_search_papers_grades_and_errors_print_markup_literally(tmp_path, em
     ingest(settings, [pdfs], embedder=embedder)
     capsys.readouterr()
     assert main(["--home", str(settings.home), "search", "heron allocator free list"]) == 0
+    assert main(["--home", str(settings.home), "find", "heron allocator free list"]) == 0  # the same
     _print_docs([DocStatus("bad", f"Title {RICH_PAYLOAD}", f"cat {RICH_PAYLOAD}", "upload", "failed",
                            f"not a PDF: {RICH_PAYLOAD}")])
     _print_grade(Grade(5.0, [], [], 0.5, [f"reason {RICH_PAYLOAD}"], Answer("q", "q", "", [])))
@@ -210,5 +211,5 @@ def test_cli_search_papers_grades_and_errors_print_markup_literally(tmp_path, em
     text = " ".join((shown.out + shown.err).split())
     assert "Traceback" not in text and "MarkupError" not in text
     # the search title and section, the papers table, the grade, the error
-    assert text.count("[link=http://evil.test]here[/link]") >= 5, text
+    assert text.count("[link=http://evil.test]here[/link]") >= 7, text  # search and find
     assert "\x1b]8;" not in shown.out + shown.err  # no terminal hyperlink escape

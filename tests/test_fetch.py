@@ -210,6 +210,11 @@ RAW = {  # what a server sends -> words the reason must hold (what happened, wha
                             body=b"\x1f\x8b\x08\x00garbag"), ["a gzip archive", "unpack it"]),
     "cut short, no length": (_answer("200 OK", "Content-Type: application/pdf", "Connection: close",
                                      body=b"%PDF-1.4\n1 0 obj << >> endobj\n"), ["cut short", "drop it at"]),
+    "HTTP 404": (_answer("404 Not Found", "Content-Length: 0"), ["dead link: HTTP 404", "drop it at"]),
+    "HTTP 403": (_answer("403 Forbidden", "Content-Length: 0"), ["access denied", "drop it at"]),
+    "redirect to a host that is not there": (
+        _answer("302 Found", "Location: http://no-such-host.invalid/x.pdf", "Content-Length: 0"),
+        ["no-such-host.invalid", "redirects", "drop it at"]),
 }
 
 
@@ -218,6 +223,22 @@ def test_every_broken_answer_is_one_sentence_to_act_on(settings, case):
     answer, words = RAW[case]
     with RawServer(answer) as srv, make_client(settings) as client, pytest.raises(FetchError) as info:
         download(Plan("pdf", srv.url("/x.pdf")), "doc", settings, client)
+    for word in words:
+        assert word in str(info.value), str(info.value)
+    assert not list(settings.pdf_dir.glob("*")) and not list(settings.ingest_dir.glob(".download-*"))
+
+
+@pytest.mark.parametrize(("body", "words"), [
+    (b"", ["the file is empty", "drop it at"]),
+    (b"PK\x03\x04" + b"x" * 60, ["a zip archive", "unpack it"]),
+    (b"\x89PNG\r\n\x1a\n" + b"x" * 60, ["a PNG image", "drop it at"]),
+])
+def test_a_link_of_unknown_kind_that_sends_no_pdf_says_what_came(settings, body, words):
+    """A link not ending in .pdf ("auto") whose server sends an empty body, an archive or an image
+    named "application/pdf": what came and what to do ("neither a PDF nor a web page" said neither)."""
+    answer = _answer("200 OK", "Content-Type: application/pdf", f"Content-Length: {len(body)}", body=body)
+    with RawServer(answer) as srv, make_client(settings) as client, pytest.raises(FetchError) as info:
+        download(Plan("auto", srv.url("/download?id=7")), "doc", settings, client)
     for word in words:
         assert word in str(info.value), str(info.value)
     assert not list(settings.pdf_dir.glob("*")) and not list(settings.ingest_dir.glob(".download-*"))

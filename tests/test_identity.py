@@ -28,6 +28,7 @@ from paperdojo.settings import PROJECT_ROOT
     ("arXiv:2201.12023v2 [cs.DC]", "arxiv:2201.12023"),  # as arXiv's listings show it
     ("https://ar5iv.labs.arxiv.org/html/2201.12023", "arxiv:2201.12023"),
     ("https://huggingface.co/papers/2201.12023", "arxiv:2201.12023"),
+    ("https://browse.arxiv.org/abs/2201.12023v2", "arxiv:2201.12023"),  # any of arXiv's own hosts
     ("https://www.alphaxiv.org/abs/2201.12023v3", "arxiv:2201.12023"),
     ("https://arxiv.org/list/cs.DC/recent", "url:https://arxiv.org/list/cs.DC/recent"),  # not a paper
     ("https://example.org/abs/2201.12023", "url:https://example.org/abs/2201.12023"),  # not arXiv's
@@ -38,6 +39,8 @@ from paperdojo.settings import PROJECT_ROOT
     ("https://DOI.org/10.1145/3373376.3378508", "doi:10.1145/3373376.3378508"),
     ("HTTP://Example.ORG:80/a/paper.pdf?utm_source=x&b=2&a=1#page=3", "url:https://example.org/a/paper.pdf?a=1&b=2"),
     ("https://example.org/posts/triton/", "url:https://example.org/posts/triton"),
+    ("proceedings.mlsys.org/paper/x.pdf", "url:https://proceedings.mlsys.org/paper/x.pdf"),  # no scheme
+    ("doi.org/10.1145/3373376.3378508", "doi:10.1145/3373376.3378508"),
     ("", None),
     ("not a link", None),
 ])
@@ -58,6 +61,11 @@ def test_ids_fall_back_to_title_then_hash():
     a, b = paper_id([], "张量程序优化", "", "sha-a"), paper_id([], "深度学习编译器", "", "sha-b")
     assert a.startswith("paper-") and b.startswith("paper-") and a != b
     assert paper_id(["tvm", "tvm-2"], "TVM") == "tvm-3"
+    # a title's links and tags name no paper (the html-in-paper-text kind)
+    assert paper_id([], "Wombat [click](http://127.0.0.1:8899/t) <style>x</style> Scheduler") == \
+        "wombat-click-x-scheduler"
+    assert useful_slug("<img src=http://127.0.0.1:8899/a.png>") == ""
+    assert useful_slug("See https://example.org/paper.pdf") == "see"
 
 
 @pytest.fixture
@@ -263,3 +271,20 @@ def test_names_that_reduce_to_nothing_are_distinct_papers(tmp_path, embedder, na
     assert len(indexed) == 3 and len({d.id for d in indexed}) == 3 and len({d.sha256 for d in indexed}) == 3
     for d in indexed:
         assert ingest.sha256_file(settings.pdf_dir / f"{d.id}.pdf") == d.sha256
+
+
+def test_an_untitled_paper_is_called_by_its_file_name(tmp_path, embedder):
+    """Two PDFs without a title (no metadata, the page starts with "Abstract") under names that make
+    no id: distinct hash ids, each shown by its file name, not by its hash id or "Abstract"."""
+    settings = _home(tmp_path)
+    folder = tmp_path / "pdfs"
+    folder.mkdir()
+    for name, animal in (("download (1).pdf", "ocelot"), ("تحسين.pdf", "lynx")):
+        make_pdf(folder / name, [[("h", "Abstract"), f"The {animal} tiler chooses tile sizes for kernels."]],
+                 header=None)
+    report = ingest.ingest(settings, [folder], embedder=embedder)
+    titles = {d.title for d in report.docs if d.status == "indexed"}
+    assert titles == {"download (1)", "تحسين"}, titles
+    assert all(d.id.startswith("paper-") for d in report.docs)
+    index = store.load_index(settings.index_dir)
+    assert {c.title for c in index.chunks if "lynx" in c.text} == {"تحسين"}

@@ -54,3 +54,32 @@ def test_short_titles_cut_at_the_subtitle_not_at_any_colon():
     assert labels[0].startswith("[1] Sparrow — 2 Design")
     assert labels[1].startswith("[2] Tiles at 16:9 for <a href='https://x.org'>GPUs</a> — ")
     assert labels[2].startswith("[3] Ratio:Free Scheduling — ")
+
+
+def test_failure_reasons_name_the_retry_button_not_the_cli(tmp_path):
+    """A download's reason says `paperdojo ingest --retry`; beside a Retry button and an upload box
+    the Library says "press Retry" and "upload it above" instead, and keeps the CLI's words only
+    on a read-only server (no button there)."""
+    import pytest
+    from helpers import free_port
+
+    from paperdojo.app.library import in_app_words
+    from paperdojo.library.fetch import FetchError, download, make_client
+    from paperdojo.library.sources import Plan
+
+    settings = make_settings(tmp_path / "home")
+    with make_client(settings) as client, pytest.raises(FetchError) as failed:  # nothing listens there
+        download(Plan("pdf", f"http://127.0.0.1:{free_port()}/a.pdf"), "doc", settings, client)
+    reason = str(failed.value)
+    assert "`paperdojo ingest --retry`" in reason  # the CLI's words, where they are right
+    shown = in_app_words(reason, False)
+    assert "paperdojo ingest" not in shown and "press Retry" in shown
+    assert in_app_words("a landing page; drop it at /h/doc.pdf", False) == \
+        "a landing page; upload it above or drop it at /h/doc.pdf"
+    assert in_app_words(reason, True) == reason
+    papers = [DocStatus("doc", "Doc", "c", "link", "failed", reason)]
+    assert "press Retry" in summary_text(papers, settings) and "--retry" not in summary_text(papers, settings)
+    assert "--retry" in summary_text(papers, settings, read_only=True)
+    moved = ("download failed: cannot connect ([Errno -2] Name or service not known) to "
+             "http://gone.invalid/x, where http://127.0.0.1/a redirects: open the link in a browser")
+    assert "no network" not in summary_text([DocStatus("m", "M", "c", "link", "failed", moved)], settings)

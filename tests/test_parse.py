@@ -77,6 +77,16 @@ def test_title_from_metadata(tmp_path):
     assert parse_file(path, "m", "Given Title").title == "Given Title"
 
 
+@pytest.mark.parametrize("first", [("h", "Abstract"), ("h", "1 Introduction"), "ABSTRACT."])
+def test_a_page_that_starts_with_a_section_has_no_title(tmp_path, first):
+    """No metadata and no title line: "Abstract" is no title (it became the paper's title and id)."""
+    from paperdojo.library.parse import pdf_file_title
+
+    body = "The pelican partitioner splits a model graph at the edges with the smallest tensors."
+    path = make_pdf(tmp_path / "untitled-notes.pdf", [[first, body]], header=None)
+    assert pdf_file_title(path) == ""
+
+
 def test_title_from_the_largest_type(tmp_path):
     """No metadata: the first block of the first page's largest type, the arXiv stamp aside; a short
     capitalized second line ("Parameter Models") is part of it, the author line after it is not."""
@@ -114,6 +124,11 @@ def test_running_lines_need_repetition():
     assert all("Header X" not in p for p in out)
     assert all(str(i) not in p for i, p in enumerate(out, 1))
     assert "Header Y once" in out[2]
+    # a two-page paper (an extended abstract, the page-spanning case) has running lines too
+    two = strip_running_lines([["Proc. of the Test Conf. 2024", "The planner orders", "1"],
+                               ["Proc. of the Test Conf. 2024", "allocations by size.", "2"]])
+    assert two == [["The planner orders"], ["allocations by size."]]
+    assert strip_running_lines([["Only page", "text"]]) == [["Only page", "text"]]
 
 
 def test_heading_numbering_must_follow():

@@ -26,6 +26,12 @@ from paperdojo.settings import PROJECT_ROOT, Settings
         ("https://accelergy.mit.edu/timeloop.pdf", "pdf", "https://accelergy.mit.edu/timeloop.pdf"),
         ("https://ieeexplore.ieee.org/document/9099108", "paywalled", None),
         ("https://example.org/posts/triton/", "auto", "https://example.org/posts/triton/"),
+        # copied from an address bar without its scheme
+        ("proceedings.mlsys.org/paper/x.pdf", "pdf", "https://proceedings.mlsys.org/paper/x.pdf"),
+        ("www.usenix.org/system/files/osdi22-zheng-lianmin.pdf", "pdf",
+         "https://www.usenix.org/system/files/osdi22-zheng-lianmin.pdf"),
+        ("doi.org/10.1145/3373376.3378508", "pdf", "https://doi.org/10.1145/3373376.3378508"),
+        ("github.com/apache/tvm", "markdown", "https://raw.githubusercontent.com/apache/tvm/HEAD/README.md"),
     ],
 )
 def test_resolve(link, kind, url):
@@ -43,6 +49,11 @@ def test_paywalled_with_open_copy():
 def test_not_a_link():
     with pytest.raises(ValueError, match="not a link"):
         resolve("ftp://x/y.pdf")
+    with pytest.raises(ValueError, match="not a link, arXiv id or DOI.*a PDF file"):
+        resolve("attention is all you need")  # words, not an address: what to give instead
+    for name in ("paper.pdf", "notes/paper.pdf", "tvm"):  # a file name is no host
+        with pytest.raises(ValueError, match="not a link"):
+            resolve(name)
     assert arxiv_id("https://example.org/abs/1234.5678") is None
 
 
@@ -104,3 +115,15 @@ def test_doi_links_resolve_to_the_publisher():
         plan = resolve(link)
         assert (plan.kind, plan.url) == ("pdf", "https://doi.org/10.1145/3373376.3378508")
     assert resolve("https://doi.org/10.48550/arXiv.2201.12023").url == "https://arxiv.org/pdf/2201.12023"
+
+
+def test_add_a_link_without_its_scheme(settings):
+    """"proceedings.mlsys.org/paper/x.pdf" pasted in the add box is the https link, one paper with it."""
+    from paperdojo.library.ingest import add_source
+
+    settings.home.mkdir(parents=True)
+    settings.reading_list.write_text("")
+    paper = add_source(settings, "proceedings.mlsys.org/paper/2022/alpa.pdf")
+    assert paper.link == "https://proceedings.mlsys.org/paper/2022/alpa.pdf" and paper.id == "alpa"
+    assert add_source(settings, "https://proceedings.mlsys.org/paper/2022/alpa.pdf").id == "alpa"
+    assert [p.id for p in catalog.load_catalog(settings)] == ["alpa"]

@@ -182,3 +182,20 @@ def test_remove_takes_a_failed_add_out_of_every_view(tmp_path, embedder):
     with pytest.raises(catalog.CatalogError, match="reading list"):
         ws.remove("listed")
     assert "listed" in {p.id for p in catalog.load_catalog(settings)}
+
+
+def test_interview_choices_come_back_per_user(tmp_path, embedder):
+    """The Interview tab's chosen categories and difficulty come back on a page load (`restore`),
+    each user's own; a level that is no choice (an old or hand-made value) reads as "any"."""
+    from paperdojo.app.interview import DIFFICULTY, keep_categories, keep_difficulty, restore
+
+    _, ws = _serving_pipe(tmp_path, embedder)
+    topics = restore(ws, "local")[0]["choices"]
+    assert topics
+    keep_categories(ws, "local", topics[:1])
+    keep_difficulty(ws, "local", "2")
+    again = restore(ws, "local")
+    assert again[0]["value"] == topics[:1] and again[1]["value"] == "2"
+    assert restore(ws, "bob")[1]["value"] == "any"  # another user's choice is not theirs
+    ws.progress("local").set_preference(DIFFICULTY, "7")
+    assert restore(ws, "local")[1]["value"] == "any"

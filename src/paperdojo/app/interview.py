@@ -2,9 +2,9 @@
 
 Topics are the library's categories (read when the page loads). An empty answer asks whether to skip
 the question instead of recording 0; an answer typed but not submitted comes back after a reload,
-and so do the chosen categories and the mastery table. Each handler reads and writes the progress of
-the user the request belongs to: the logged-in account when the app requires a login (`multi_user`),
-else the local user.
+and so do the chosen categories, the difficulty and the mastery table. Each handler reads and writes
+the progress of the user the request belongs to: the logged-in account when the app requires a login
+(`multi_user`), else the local user.
 """
 
 from __future__ import annotations
@@ -108,31 +108,43 @@ def mastery_rows(ws: Workspace, user: str) -> list[list]:
 
 
 CATEGORIES = "interview_categories"  # the progress store's preference holding the chosen categories
+DIFFICULTY = "interview_difficulty"  # ... and the chosen difficulty ("any", "1", "2" or "3")
+LEVELS = ["any", "1", "2", "3"]
 
 
 def restore(ws: Workspace, user: str) -> tuple:
     """On page load: the library's categories with `user`'s chosen ones (those still in the library),
-    their latest unfinished answer (question, attempt, text) if there is one, and their mastery table."""
+    their chosen difficulty, their latest unfinished answer (question, attempt, text) if there is
+    one, and their mastery table."""
     from paperdojo.study.interview import categories
 
     try:
         _, progress, questions = ws.interview(user)
         names = categories(questions)
         chosen = [c for c in progress.preference(CATEGORIES, []) if c in names]
+        level = str(progress.preference(DIFFICULTY, "any"))
     except (store.IndexProblem, ValueError) as exc:
-        return gr.update(choices=[]), f"⚠️ {safe.text(exc)}", None, None, [], "", "", []
+        return gr.update(choices=[]), gr.update(), f"⚠️ {safe.text(exc)}", None, None, [], "", "", []
     choices = gr.update(choices=names, value=chosen)
+    level_choice = gr.update(value=level if level in LEVELS else "any")
     drafts = progress.drafts()
     if not drafts:
-        return choices, gr.update(), None, None, [], gr.update(), gr.update(), mastery_rows(ws, user)
+        return (choices, level_choice, gr.update(), None, None, [], gr.update(), gr.update(),
+                mastery_rows(ws, user))
     attempt, q, draft = drafts[0]
     text = (f"### {safe.text(q.text)}\n<sub>{safe.text(q.category)} · your unfinished answer, restored</sub>")
-    return choices, text, vars(q), attempt, [q.id], draft, "", mastery_rows(ws, user)
+    return choices, level_choice, text, vars(q), attempt, [q.id], draft, "", mastery_rows(ws, user)
 
 
 def keep_categories(ws: Workspace, user: str, chosen: list[str] | None) -> None:
     """Keep `user`'s chosen categories in their progress store (restored by `restore`)."""
     ws.progress(user).set_preference(CATEGORIES, list(chosen or []))
+
+
+def keep_difficulty(ws: Workspace, user: str, level: str | None) -> None:
+    """Keep `user`'s chosen difficulty (one of LEVELS; anything else is "any") in their progress
+    store (restored by `restore`)."""
+    ws.progress(user).set_preference(DIFFICULTY, level if level in LEVELS else "any")
 
 
 def submit(ws: Workspace, user: str, answer: str | None, qdict: dict | None, attempt: int | None) -> tuple:
@@ -173,7 +185,8 @@ def build(ws: Workspace, multi_user: bool = False) -> gr.Dropdown:
         with gr.Row():
             iv_categories = gr.Dropdown([], multiselect=True, label="Categories (from your library)", scale=3,
                                         elem_id="interview-categories")
-            iv_level = gr.Dropdown(["any", "1", "2", "3"], value="any", label="Difficulty", scale=1)
+            iv_level = gr.Dropdown(LEVELS, value="any", label="Difficulty", scale=1,
+                                   elem_id="interview-difficulty")
             next_btn = gr.Button("Next question", variant="primary", scale=1, elem_id="next-question")
         question_md = gr.Markdown("Press **Next question** to start a mock interview.",
                                   elem_id="interview-question")
@@ -209,14 +222,18 @@ def build(ws: Workspace, multi_user: bool = False) -> gr.Dropdown:
     def on_categories(chosen, request: gr.Request):  # noqa: ANN001, ANN202
         keep_categories(ws, user(request), chosen)
 
+    def on_difficulty(level, request: gr.Request):  # noqa: ANN001, ANN202
+        keep_difficulty(ws, user(request), level)
+
     def on_submit(answer, qdict, attempt, request: gr.Request):  # noqa: ANN001, ANN202
         return submit(ws, user(request), answer, qdict, attempt)
 
     question_outputs = [question_md, current, attempt_id, asked, answer_box, grade_md]
-    gr.on(None, on_load, [], [iv_categories, *question_outputs, mastery_table])
+    gr.on(None, on_load, [], [iv_categories, iv_level, *question_outputs, mastery_table])
     next_btn.click(on_next, [iv_categories, iv_level, asked], question_outputs)
     skip_btn.click(on_skip, [attempt_id, iv_categories, iv_level, asked], question_outputs)
     iv_categories.input(on_categories, [iv_categories], None, show_progress="hidden")
+    iv_level.input(on_difficulty, [iv_level], None, show_progress="hidden")
     answer_box.change(save_draft, [answer_box, attempt_id], None, trigger_mode="always_last",
                       show_progress="hidden")
     submit_btn.click(on_submit, [answer_box, current, attempt_id], [grade_md, mastery_table],

@@ -11,7 +11,7 @@ import gradio as gr
 
 from paperdojo.app import safe
 from paperdojo.app.common import filter_choices, status_line
-from paperdojo.library import catalog, ingest, parse, store, topics
+from paperdojo.library import catalog, fetch, ingest, parse, store, topics
 from paperdojo.records import DocumentError
 from paperdojo.settings import Settings
 from paperdojo.workspace import READ_ONLY, LibraryView, Workspace
@@ -21,19 +21,34 @@ def library_rows(ws: Workspace, view: LibraryView | None = None) -> list[list]:
     """One row per catalog paper: id, title, category, status, pages, passages, reason / notes (of
     `view`'s generation when given, else the live one)."""
     return [[d.id, d.title, d.category, d.status, d.pages or "", d.chunks or "",
-             d.reason or "; ".join(d.warnings)] for d in (view or ws.view()).papers]
+             in_app_words(d.reason, ws) or "; ".join(d.warnings)] for d in (view or ws.view()).papers]
+
+
+def in_app_words(reason: str, ws_or_read_only: Workspace | bool) -> str:
+    """A failure's reason as the Library tab says it: the CLI's `paperdojo ingest --retry` becomes
+    the row's Retry button, and dropping the PDF in the cache gets the upload box beside it. A
+    read-only server has neither (its summary says to run the CLI where the index is written), so
+    there the reason stays as it is."""
+    read_only = ws_or_read_only if isinstance(ws_or_read_only, bool) else ws_or_read_only.read_only
+    if read_only or not reason:
+        return reason
+    reason = reason.replace(f"run {fetch.RETRY_COMMAND}", "press Retry")
+    reason = reason.replace(fetch.RETRY_COMMAND, "press Retry")
+    return re.sub(r"\bdrop it at ", "upload it above or drop it at ", reason)
 
 
 def offline(reason: str) -> bool:
-    """Does a failure's reason say the network could not be reached?"""
-    return any(k in reason for k in ("Name or service not known", "Temporary failure in name resolution",
-                                     "Network is unreachable", "nodename nor servname", "getaddrinfo failed"))
+    """Does a failure's reason say the network could not be reached? Not when a redirect led to a
+    host that is not there (the link, not the network, is at fault)."""
+    return "redirects" not in reason and any(k in reason for k in (
+        "Name or service not known", "Temporary failure in name resolution", "Network is unreachable",
+        "nodename nor servname", "getaddrinfo failed"))
 
 
 def summary(ws: Workspace, view: LibraryView | None = None) -> str:
     """The Library's first lines for the running home (see `summary_text`), of `view`'s generation
     when given, else the live one."""
-    return summary_text(list((view or ws.view()).papers), ws.settings)
+    return summary_text(list((view or ws.view()).papers), ws.settings, ws.read_only)
 
 
 def refreshed(ws: Workspace, message: str) -> tuple:
@@ -43,16 +58,17 @@ def refreshed(ws: Workspace, message: str) -> tuple:
     return library_rows(ws, view), message, *filter_choices(ws, view), status_line(ws, view)
 
 
-def summary_text(papers: list[ingest.DocStatus], settings: Settings) -> str:
-    """Counts by status, failures grouped by cause with one plain hint, and the paths of the home
-    (`settings.home`) the app runs on (Markdown, escaped)."""
+def summary_text(papers: list[ingest.DocStatus], settings: Settings, read_only: bool = False) -> str:
+    """Counts by status, failures grouped by cause with one plain hint (`in_app_words` unless
+    `read_only`), and the paths of the home (`settings.home`) the app runs on (Markdown, escaped)."""
     count = {k: sum(d.status == k for d in papers) for k in ("indexed", "failed", "missing")}
     lines = [f'<span class="library-summary">{count["indexed"]} indexed · {count["failed"]} failed · '
              f'{count["missing"]} missing</span>']
     groups: dict[str, list[str]] = {}
     for d in papers:
         if d.status == "failed":
-            cause = "offline" if offline(d.reason or "") else (d.reason or "unknown reason")
+            cause = "offline" if offline(d.reason or "") else (in_app_words(d.reason, read_only)
+                                                                or "unknown reason")
             groups.setdefault(cause, []).append(d.id)
     drop = settings.pdf_dir
     for cause, ids in groups.items():
@@ -102,7 +118,7 @@ def rebuild(ws: Workspace, progress: gr.Progress) -> tuple:
         return refreshed(ws, f"⚠️ {safe.text(exc)}")
     msg = (f"**{report.count('indexed')} indexed**, {report.count('failed')} failed, "
            f"{report.count('missing')} missing · {report.total_chunks} passages · {report.seconds:.0f} s")
-    msg += "".join(f"\n- {safe.text(pid)} ({status}): {safe.text(reason)}"
+    msg += "".join(f"\n- {safe.text(pid)} ({status}): {safe.text(in_app_words(reason, ws))}"
                    for pid, status, reason in report.problems())
     return refreshed(ws, msg)
 
@@ -116,13 +132,13 @@ def add(ws: Workspace, spec: str | None, category: str | None, upload: str | Non
         if upload:
             spec = stage_upload(Path(upload), ws)
         if not spec:
-            return refreshed(ws, "Give an arXiv id, a URL, or upload a PDF.")
+            return refreshed(ws, "Give an arXiv id, a DOI or a URL, or upload a PDF.")
         added = ws.add(spec, (category or "").strip() or None, progress=progress_adapter(progress))
     except (DocumentError, ValueError, store.IndexProblem, ingest.IngestError) as exc:
         return refreshed(ws, f"⚠️ {safe.text(exc)}")
     doc = added.status
     msg = (f"{safe.strong(doc.title or doc.id)}: {doc.status}"
-           + (f" — {safe.text(doc.reason)}" if doc.reason else "")
+           + (f" — {safe.text(in_app_words(doc.reason, ws))}" if doc.reason else "")
            + (f" ({doc.chunks} passages)" if doc.chunks else "")
            + (f" · {safe.text(added.message)}" if added.known else ""))
     return refreshed(ws, msg)
@@ -134,7 +150,8 @@ def retry(ws: Workspace, paper_id: str, progress: gr.Progress) -> tuple:
         doc = ws.retry(paper_id, progress=progress_adapter(progress))
     except (catalog.CatalogError, store.IndexProblem, ingest.IngestError) as exc:
         return refreshed(ws, f"⚠️ {safe.text(exc)}")
-    msg = f"{safe.strong(doc.id)}: {doc.status}" + (f" — {safe.text(doc.reason)}" if doc.reason else "")
+    msg = f"{safe.strong(doc.id)}: {doc.status}" + (f" — {safe.text(in_app_words(doc.reason, ws))}"
+                                                    if doc.reason else "")
     if doc.status == "failed" and offline(doc.reason or ""):
         msg += f"\n\nStill no network: upload the PDF above, or drop it at {safe.text(ws.settings.pdf_dir)}"
     return refreshed(ws, msg)
@@ -206,7 +223,7 @@ def build(ws: Workspace, updates: list[gr.components.Component]) -> tuple[gr.Dat
         lib_summary = gr.Markdown(summary(ws), elem_id="library-summary")
         lib_msg = gr.Markdown(f"⚠️ {safe.text(READ_ONLY)}" if ws.read_only else "", elem_id="library-message")
         with gr.Row(visible=not ws.read_only):
-            spec = gr.Textbox(label="Add a paper: arXiv id or URL", placeholder="2201.12023",
+            spec = gr.Textbox(label="Add a paper: arXiv id, DOI or URL", placeholder="2201.12023",
                               scale=4, elem_id="add-source")
             category = gr.Textbox(label="Category (optional)", scale=2)
             upload = gr.File(label="…or upload a PDF", file_types=[".pdf"], scale=3, elem_id="upload")
@@ -256,7 +273,8 @@ def build(ws: Workspace, updates: list[gr.components.Component]) -> tuple[gr.Dat
             gr.Markdown(f"**{len(failed)} failed** — retry one when its cause is fixed:")
             for doc in failed:
                 with gr.Row(elem_classes=["failed-row"]):
-                    gr.Markdown(f"`{safe.text(doc.id)}` {safe.text(doc.reason or '')}", scale=5)
+                    gr.Markdown(f"`{safe.text(doc.id)}` {safe.text(in_app_words(doc.reason or '', ws))}",
+                                scale=5)
                     button = gr.Button(f"Retry {doc.id}", size="sm", scale=1,
                                        elem_classes=["retry-button"], elem_id=f"retry-{doc.id}")
 

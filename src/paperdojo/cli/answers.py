@@ -97,7 +97,8 @@ def register(sub: argparse._SubParsersAction, llm: argparse.ArgumentParser) -> N
     p.add_argument("-k", "--k", type=int, default=5)
     p.set_defaults(func=cmd_chat)
 
-    p = sub.add_parser("search", help="find the sections of the papers that discuss a topic")
+    p = sub.add_parser("search", aliases=["find"],
+                       help="find the sections of the papers that discuss a topic")
     p.add_argument("topic")
     p.add_argument("--paper", action="append", metavar="ID", help="only this paper (repeatable)")
     p.add_argument("--category", action="append", help="only this category (repeatable)")

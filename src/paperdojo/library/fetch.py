@@ -38,6 +38,7 @@ from paperdojo.settings import Settings
 from paperdojo.util import sha256_file
 
 log = logging.getLogger(__name__)
+RETRY_COMMAND = "`paperdojo ingest --retry`"  # in failure reasons (the app names its Retry button instead)
 
 
 class FetchError(DocumentError):
@@ -67,13 +68,16 @@ def make_client(settings: Settings) -> httpx.Client:
 
 
 def _classify(head: bytes, content_type: str) -> str:
+    """What an "auto" link sent: a web page, text (Markdown), else a PDF, which `check_pdf_file`
+    then refuses by name when it is none (empty, an archive, an image: "neither a PDF nor a web
+    page" said neither what came nor what to do)."""
     if b"%PDF-" in head[:1024]:
         return "pdf"
     if looks_like_html(head) or "html" in content_type:
         return "html"
-    if content_type.startswith("text/"):
+    if content_type.startswith("text/") and head.strip():
         return "markdown"
-    raise FetchError(f"neither a PDF nor a web page (Content-Type {content_type or 'unknown'})")
+    return "pdf"
 
 
 def _stream_to_temp(client: httpx.Client, url: str, dest_dir: Path, limit: int, deadline: float,
@@ -89,9 +93,11 @@ def _stream_to_temp(client: httpx.Client, url: str, dest_dir: Path, limit: int, 
         if resp.status_code == 429 or resp.status_code >= 500:
             raise _Retryable(f"HTTP {resp.status_code} from {url}")
         if resp.status_code == 404 or resp.status_code == 410:
-            raise FetchError(f"dead link: HTTP {resp.status_code} at {url}")
+            raise FetchError(f"dead link: HTTP {resp.status_code} at {url}: check the address (the paper "
+                             f"may have moved), or {yourself}")
         if resp.status_code in (401, 403):
-            raise FetchError(f"access denied (HTTP {resp.status_code}) at {url}: paywalled or blocked")
+            raise FetchError(f"access denied (HTTP {resp.status_code}) at {url}: paywalled or blocked; "
+                             f"if you can open it in a browser, {yourself}")
         if resp.status_code >= 400:
             raise FetchError(f"HTTP {resp.status_code} ({resp.reason_phrase or 'an error'}) at {url}: open "
                              f"it in a browser; if the paper opens there, {yourself}")
@@ -114,8 +120,8 @@ def _stream_to_temp(client: httpx.Client, url: str, dest_dir: Path, limit: int, 
                     if time.monotonic() - started > deadline:
                         raise FetchError(
                             f"the server sends too slowly at {url}: {received >> 10} KiB in {deadline:g} s "
-                            f"(http_deadline, PAPERDOJO_HTTP_DEADLINE); try again later (`paperdojo ingest "
-                            f"--retry`), or {yourself}")
+                            f"(http_deadline, PAPERDOJO_HTTP_DEADLINE); try again later ({RETRY_COMMAND}), "
+                            f"or {yourself}")
                     fh.write(block)
                 fh.flush()
                 os.fsync(fh.fileno())
@@ -154,7 +160,7 @@ def landing_page(body: bytes) -> str | None:
 
 def _describe(exc: BaseException, settings: Settings, url: str, drop_hint: str) -> str:
     """One sentence for a failed download: what happened at `url` and what the user can do."""
-    later = "try again later (`paperdojo ingest --retry`)"
+    later = f"try again later ({RETRY_COMMAND})"
     yourself = f"or download it in a browser and {drop_hint}"
     if isinstance(exc, _Retryable):
         return f"the server kept failing ({exc}): {later}, {yourself}"
@@ -187,6 +193,10 @@ def _describe(exc: BaseException, settings: Settings, url: str, drop_hint: str) 
         return (f"the secure (https) connection to {url} failed ({exc}): the server may not speak "
                 f"https at this address (try http://), or its certificate is not trusted here; {yourself}")
     if isinstance(exc, httpx.ConnectError):
+        target = _request_url(exc)
+        if target and target.rstrip("/") != url.rstrip("/"):  # a redirect led there
+            return (f"cannot connect ({exc}) to {target}, where {url} redirects: open the link in a "
+                    f"browser and add the address where the PDF opens, {yourself}")
         return f"cannot connect ({exc}) to {url}: check the address and your network, then {later}"
     if isinstance(exc, httpx.ReadError | httpx.WriteError | httpx.NetworkError):
         return f"the connection broke ({exc or 'reset by the server'}) at {url}: {later}, {yourself}"
@@ -200,7 +210,7 @@ def _describe(exc: BaseException, settings: Settings, url: str, drop_hint: str) 
                 errno.EACCES: "permission denied", errno.EPERM: "permission denied"}.get(
                     exc.errno or 0, exc.strerror or str(exc))
         return (f"cannot save the download from {url} in {where}: {what}; free some space or make "
-                f"{settings.ingest_dir} writable, then run `paperdojo ingest --retry`")
+                f"{settings.ingest_dir} writable, then run {RETRY_COMMAND}")
     return f"unexpected {type(exc).__name__} while downloading {url}: {exc}; {later}, {yourself}"
 
 
@@ -238,6 +248,7 @@ def download(plan: Plan, doc_id: str, settings: Settings, client: httpx.Client) 
 
 def _download(plan: Plan, doc_id: str, settings: Settings, client: httpx.Client, drop_hint: str) -> Fetched:
     assert plan.url is not None
+    yourself = f"download it in a browser and {drop_hint}"
     dest_dir = settings.ingest_dir
     dest_dir.mkdir(parents=True, exist_ok=True)
     retrying = Retrying(
@@ -262,7 +273,9 @@ def _download(plan: Plan, doc_id: str, settings: Settings, client: httpx.Client,
             try:
                 check_pdf_file(tmp, drop_hint)
             except ParseError as exc:
-                raise FetchError(f"{exc} (from {plan.url})") from exc
+                what = str(exc) if re.search(r"\badd\b|drop it at", str(exc)) else \
+                    f"{exc}; open the link in a browser and add the PDF's own address, or {yourself}"
+                raise FetchError(f"{what} (from {plan.url})") from exc
         elif kind == "html" and not looks_like_html(head) and b"<" not in head:
             raise FetchError(f"expected a web page at {plan.url}, got {content_type or 'no type'}")
         suffix = {"pdf": ".pdf", "html": ".html", "markdown": ".md"}[kind]

@@ -42,10 +42,15 @@ def slugify(text: str, max_len: int = 40) -> str:
     return slug[:max_len].strip("-")
 
 
+# what a title or file name may carry that names no paper: links, HTML tags, a Markdown link's target
+_NOT_A_NAME = re.compile(r"\]\([^)]*\)|<[^<>]*>|\b[a-z][a-z0-9+.-]*://\S*", re.I)
+
+
 def useful_slug(text: str, max_len: int = 40) -> str:
-    """`slugify(text)`, or "" when that says nothing about the paper: under 3 characters, only
-    digits and dashes of a copy counter, or a generic word like "download (1)" or "paper"."""
-    slug = slugify(text, max_len)
+    """`slugify(text)` without the links and HTML tags in it ("Wombat [click](http://x/y) <b>Scheduler"
+    is "wombat-click-scheduler"), or "" when that says nothing about the paper: under 3 characters,
+    only digits and dashes of a copy counter, or a generic word like "download (1)" or "paper"."""
+    slug = slugify(_NOT_A_NAME.sub(" ", text), max_len)
     core = re.sub(r"(-\d{1,3})+$", "", slug)
     if len(re.sub(r"[^a-z0-9]", "", core)) < 3 or core in GENERIC_NAMES:
         return ""
@@ -77,7 +82,8 @@ def arxiv_id(link: str, keep_version: bool = True) -> str | None:
         except ValueError:  # "http://[::1/x.pdf": not a link at all
             return None
         host = (url.hostname or "").lower()
-        path = _ARXIV_PATH.match(url.path) if host in ARXIV_HOSTS else None
+        arxiv_host = host in ARXIV_HOSTS or host.endswith(".arxiv.org")  # browse., export., lite.
+        path = _ARXIV_PATH.match(url.path) if arxiv_host else None
         if path:
             match = ARXIV_ID.match(path["id"])
         elif doi := doi_of(link):
@@ -85,6 +91,14 @@ def arxiv_id(link: str, keep_version: bool = True) -> str | None:
     if not match:
         return None
     return match.group(1) + ((match.group(2) or "") if keep_version else "")
+
+
+def with_scheme(link: str) -> str:
+    """`link` with "https://" put in front when it is a host and a path written without a scheme
+    ("proceedings.mlsys.org/paper/x.pdf", "doi.org/10.1145/x", as copied from a browser's address
+    bar); anything else (a link with a scheme, an arXiv id, a DOI, a file name) as it is."""
+    link = link.strip()
+    return f"https://{link}" if "://" not in link and _SCHEMELESS.match(link) else link
 
 
 def doi_of(link: str) -> str | None:
@@ -141,7 +155,7 @@ def canonical_source(link: str) -> str | None:
     Versions are dropped (arXiv v3, HAL v2): a new revision of a paper is the same paper. http and
     https name the same document.
     """
-    link = (link or "").strip()
+    link = with_scheme(link or "")
     if not link:
         return None
     if aid := arxiv_id(link, keep_version=False):

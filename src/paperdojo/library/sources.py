@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass
 from urllib.parse import urlparse
 
-from paperdojo.library.identity import arxiv_id, doi_of
+from paperdojo.library.identity import arxiv_id, doi_of, with_scheme
 
 __all__ = ["Plan", "arxiv_id", "resolve"]
 
@@ -34,10 +34,14 @@ def resolve(link: str, kind: str | None = None, open_copy: str | None = None) ->
 
     Raises ValueError, saying what is wrong, for what is neither an http(s) link, an arXiv id nor a
     DOI, and for links that cannot be requested (a space or control character, a bad port or host).
+    A host and path without a scheme ("proceedings.mlsys.org/paper/x.pdf") is an https link.
     """
-    link = link.strip()
+    link = with_scheme(link)
     if aid := arxiv_id(link):  # before the space check: arXiv's listings write "2201.12023 [cs.DC]"
         return Plan("pdf", f"https://arxiv.org/pdf/{aid}", page_url=f"https://arxiv.org/pdf/{aid}")
+    if " " in link and "/" not in link and not doi_of(link):  # words, not an address ("attention is all")
+        raise ValueError(f"not a link, arXiv id or DOI: {link!r}; give an arXiv id (2201.12023), a DOI "
+                         f"(10.1145/...), a URL, or a PDF file")
     if re.search(r"[\s\x00-\x1f\x7f]", link):
         raise ValueError(f"not a usable link: {link!r} holds a space or control character; check the address")
     try:

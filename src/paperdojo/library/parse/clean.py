@@ -31,14 +31,15 @@ def _margin_key(line: str) -> str:
 
 
 def strip_running_lines(pages: list[list[str]], margin: int = 2) -> list[list[str]]:
-    """Drop headers/footers: margin lines that repeat across pages, page numbers, the arXiv stamp."""
+    """Drop headers/footers: margin lines that repeat across pages (on 30% of them, and at least
+    two: a two-page paper's header on both pages is one too), page numbers, the arXiv stamp."""
     n = len(pages)
     counts: Counter[str] = Counter()
     for lines in pages:
         edge = set(lines[:margin] + lines[-margin:])
         counts.update({_margin_key(x) for x in edge})
     threshold = max(2, round(0.3 * n))
-    repeated = {k for k, c in counts.items() if c >= threshold and n >= 3}
+    repeated = {k for k, c in counts.items() if c >= threshold and n >= 2}
     out = []
     for lines in pages:
         keep = []

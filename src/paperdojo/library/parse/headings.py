@@ -130,18 +130,19 @@ _THANKS = {"acknowledgments", "acknowledgements", "acknowledgment", "acknowledge
 _NOT_AN_END = {"vs", "e.g", "i.e", "al", "fig", "figs", "eq", "sec", "no", "cf", "resp", "approx"}
 
 
-_RUN_IN_END = re.compile(r"\.\s|:\s|\s[\u2014\u2013]\s?|\u2014")  # ". ", ": ", " — ", " – "
+_RUN_IN_END = re.compile(r"\.\s|:\s|\s[\u2014\u2013-]\s|\s[\u2014\u2013]|\u2014")  # ". ", ": ", dashes, " - "
 
 
 def split_run_in(line: str, named: bool = False) -> tuple[str, str] | None:
     """(heading, rest) when `line` starts with a run-in heading ("1 Introduction. Graph compilers
     lower a ...", "2 Background: Tensor programs are ...", "3 METHOD — We ..."): the heading ends at
-    the first ". ", ": " or dash after its number, it is at most 8 words and could be a title, and
+    the first ". ", ": " or dash (" - " too) after its number, it is at most 8 words and could be a title, and
     the rest reads as the start of a sentence: a capital first, then mostly words in lower case
     (small words such as "of" aside: "The Lifetime of a Glow" is a title). At least 2 words after
     a period (a narrow column may leave only "Graph compilers" on the heading's line); after a
     colon or a dash, where a short rest is a subtitle ("4.1 Setup: Models and datasets", the
-    corpus's "3.2 Compile-Time: External front-end & static"), at least 5, and the heading at most
+    corpus's "3.2 Compile-Time: External front-end & static"), at least 5 unless the line ends on a
+    word no subtitle ends on ("1 Introduction – Graph compilers lower a"), and the heading at most
     5 words in title case (a numbered list item reads "2. Hiding softmax under ...: We overlap").
     None otherwise; whether the heading is taken is the detector's call.
 
@@ -167,7 +168,10 @@ def split_run_in(line: str, named: bool = False) -> tuple[str, str] | None:
     tail = rest.split()
     # after a colon or a dash: a short rest is more often a subtitle ("4.1 Setup: Models and
     # datasets"), a head in sentence case a numbered list item ("2. Hiding softmax under ...:")
-    if not found.group().startswith(".") and (len(tail) < 5 or len(title_words) > 5 or any(
+    # ... unless the rest runs on to the next line ("1 Introduction – Graph compilers lower a"
+    # in a narrow column): a subtitle never ends on "a", "the", "of" (DANGLING)
+    short = len(tail) < 5 and not dangles(rest)
+    if not found.group().startswith(".") and (short or len(title_words) > 5 or any(
             w[0].islower() for w in title_words if w.lower() not in SMALL_WORDS)):
         return None
     if len(tail) < 2 or not rest[0].isupper():

@@ -5,20 +5,22 @@ from __future__ import annotations
 import re
 
 from paperdojo.library.parse.clean import clean_line, is_arxiv_stamp
-from paperdojo.library.parse.headings import SMALL_WORDS, title_ok
+from paperdojo.library.parse.headings import NAMED, SMALL_WORDS, title_ok
 from paperdojo.library.parse.pdftext import PdfText
 
 
 def pdf_title(extracted: PdfText, first_lines: list[str]) -> str:
     """The title: the PDF metadata when plausible, else the first page's largest type, else the
-    first lines of the first page."""
+    first lines of the first page; "" when those start with a section's name ("Abstract",
+    "1 Introduction": a page without a title, whose id then comes from its file name)."""
     meta = clean_line(extracted.meta_title)
     bad = ("untitled", "microsoft word", ".dvi", ".pdf", ".doc", ".tex")
     if len(meta.split()) >= 3 and not any(b in meta.lower() for b in bad):
         return meta
     largest = re.sub(r"(?<=\w-) ", "", " ".join(extracted.largest))  # "Memory- Efficient"
     letters = sum(c.isalpha() for c in largest)
-    if 2 <= len(largest.split()) <= 30 and letters >= 0.7 * len(largest.replace(" ", "")):
+    if 2 <= len(largest.split()) <= 30 and letters >= 0.7 * len(largest.replace(" ", "")) \
+            and not _section_name(largest):
         return largest[:200]
     lines = [x for x in first_lines[:40] if not is_arxiv_stamp(x)]
     # USENIX cover pages: the title follows "... is sponsored by"
@@ -26,7 +28,7 @@ def pdf_title(extracted: PdfText, first_lines: list[str]) -> str:
     if cover is not None:
         lines = lines[cover + 1 :]
     lines = [x for x in lines if not re.match(r"^(appears in|this paper is|proceedings)", x, re.I)]
-    if not lines:
+    if not lines or _section_name(lines[0]):
         return ""
     title = lines[0]
     for nxt in lines[1:4]:
@@ -40,3 +42,10 @@ def pdf_title(extracted: PdfText, first_lines: list[str]) -> str:
         else:
             break
     return title[:200]
+
+
+def _section_name(line: str) -> bool:
+    """Does `line` start with a usual section's name, alone or run in ("Abstract", "1 Introduction",
+    "ABSTRACT. We shard ..."), rather than a title?"""
+    match = re.match(r"^(?:[\dIVX]+\.?\s+)?([A-Za-z ]+?)\s*(?:[.:](?:\s|$)|$)", line.strip())
+    return match is not None and match.group(1).lower() in NAMED
