@@ -326,7 +326,8 @@ def test_library_follows_a_shell_paperdojo_add(app, shared, tmp_path):
         assert done.returncode == 0, done.stdout + done.stderr
         expect(page.locator("#library-summary")).to_contain_text(f"{count + 1} indexed", timeout=60000)
         expect(page.locator("#library-table")).to_contain_text("Yak: Sharding Embedding Tables")
-        assert page.locator("#status").inner_text() != status
+        # the header refreshes on its own timer, not with the Library: wait for it too
+        expect(page.locator("#status")).not_to_have_text(status, timeout=60000)
         page.reload()
         page.get_by_role("tab", name="Library").click()
         expect(page.locator("#library-summary")).to_contain_text(f"{count + 1} indexed", timeout=30000)
