@@ -178,3 +178,25 @@ def test_marks_skip_the_words_of_asking():
     assert marked.count("**") == 4 and "**ledger**" in marked and "**How**" not in marked
     assert "**work" not in marked and "**what**" not in marked
     assert "**How**" in mark(text, query_terms(stemmer, "how does it work?"), stemmer)
+
+
+def test_two_copies_of_a_paper_give_each_passage_once(tmp_path, embedder):
+    """The same text in two PDFs (another version, a re-scan: other bytes, so two papers): search and
+    answers list each passage once, from the better-ranked copy."""
+    from helpers import PIPE, make_pdf
+
+    from paperdojo.library.ingest import ingest
+    from paperdojo.settings import Settings
+
+    pdfs = tmp_path / "pdfs"
+    pdfs.mkdir()
+    make_pdf(pdfs / "pipe.pdf", PIPE, header=None, title_meta="Pipe: Micro-Batch Pipelining")
+    make_pdf(pdfs / "pipe-v2.pdf", PIPE, header=None, title_meta="Pipe: Micro-Batch Pipelining (v2)")
+    (tmp_path / "papers.toml").write_text("")
+    s = Settings(home=tmp_path, reading_list=tmp_path / "papers.toml", parse_workers=0)
+    ingest(s, [pdfs], embedder=embedder)
+    index = store.load_index(s.index_dir)
+    assert len({c.doc_id for c in index.chunks}) == 2  # two papers, the same text
+    hits = Retriever(index, embedder).search("Why recompute the forward pass during the backward pass?", k=6)
+    texts = [" ".join(h.chunk.text.split()) for h in hits]
+    assert hits and len(texts) == len(set(texts))

@@ -261,15 +261,22 @@ class Retriever:
     def _passages(self, order: np.ndarray, fused: np.ndarray, dense: np.ndarray, lexical: np.ndarray,
                   want: int, rows: np.ndarray | None = None) -> list[Hit]:
         """Hits in score order, where consecutive chunks of one section that rank high join into one
-        passage of up to `merge_chunks` chunks (the best one stays `matched`), and no text comes twice.
+        passage of up to `merge_chunks` chunks (the best one stays `matched`), and no text comes twice:
+        a chunk whose text a better hit already holds (two copies of one paper: another version, a
+        rotated scan with the same text) is left out.
         The scores are per chunk, or with `rows` (sorted chunk numbers) per row of `rows`."""
         hits: list[Hit] = []
         spans: list[tuple[int, int]] = []  # the chunk indices each hit holds (first, last)
+        seen: set[str] = set()  # the texts of the chunks taken, whitespace-normalized
         for i in order:
             near = [n for n, (a, b) in enumerate(spans)
                     if a - 1 <= i <= b + 1 and self.chunk_section[i] == self.chunk_section[a]]
             if any(spans[n][0] <= i <= spans[n][1] for n in near):
                 continue
+            text = " ".join(self.chunks[int(i)].text.split())
+            if text in seen:
+                continue
+            seen.add(text)
             if near:
                 for group in (near, near[:1]):  # fill the gap between two passages, else join the better
                     lo = min([i] + [spans[n][0] for n in group])
