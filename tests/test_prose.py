@@ -70,6 +70,8 @@ NON_PROSE = [
     ("Partition 0 would be invalid if low_padding == 1 Not calculated...", prose.FRAGMENT),
     ("Answer 3:.. f g You are a helpful assistant.", prose.FORMULA),
     ("That is, non-equivalent programs may pass random testing with probability ( n p ) t.", prose.FORMULA),
+    # a table written with bars (a Markdown table in a paper's text)
+    ("The results are below | Model | Latency | Throughput | vLLM | 12 ms | 2.1x |", prose.TABLE_ROW),
     # sentences that only say where something is (LLVM, vLLM)
     ("The LLVM memory model is described in Section 2.3.", prose.POINTER),
     ("With that, we show the design of the KV cache manager in §4.2 and how it facilitates PagedAttention "
@@ -111,6 +113,8 @@ PROSE = [
     "respectively.",
     "ZeRO-R optimizes activation memory by identifying and removing activation replication in existing MP "
     "approaches through activation partitioning.",
+    # bars of a set's size or a norm are no table
+    "A graph with |V| vertices and |E| edges is partitioned into k parts by the heuristic.",
     # claims that name a section are kept
     "As shown in Section 5, vLLM improves throughput by 2-4x over FasterTransformer and Orca.",
     "Our results in Section 5 and Section 6 show that vLLM improves throughput by 2-4x over Orca.",

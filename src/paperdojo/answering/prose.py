@@ -179,6 +179,8 @@ def _table_row(words: list[str], share: float) -> bool:
         return True
     if any(c in " ".join(words) for c in "✔✓✗✘"):
         return True
+    if sum(w == "|" for w in words) >= 2:  # cells set off by free-standing bars ("| 4096 | 2.1x |");
+        return True  # "|V| vertices" and "||W||" hold none
     run = best = 0
     for w in words:  # axis ticks: "0.0 0.2 0.4 0.6"
         run = run + 1 if _NUMBER.match(w) else 0
