@@ -301,3 +301,13 @@ def test_mastery_names_papers_by_title(home, embedder):
     ws.answerer().retriever.index.manifest["docs"]["pipe"]["title"] = "Pipelines Explained: Micro-Batches"
     rows = {r[1]: r for r in mastery_rows(ws, "titles") if r[0] == "paper"}
     assert "Pipelines Explained (pipe)" in rows and rows["Pipelines Explained (pipe)"][3] == 1
+
+
+def test_no_next_question_says_why():
+    from paperdojo.app.interview import no_question
+
+    assert "no interview question yet" in no_question(0, 0, False)
+    assert "pick other topics" in no_question(12, 0, True)
+    done = no_question(3, 3, False)  # a small library, every question asked, no filter set
+    assert "all 3 questions the library's papers give" in done and "filters" not in done
+    assert "with these filters" in no_question(12, 4, True)

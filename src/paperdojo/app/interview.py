@@ -38,13 +38,26 @@ def next_question(ws: Workspace, user: str, categories: list[str] | None, diffic
     chosen = pick(questions, set(categories or []), set(), level)
     q = progress.next_question(chosen, set(asked))
     if q is None:
-        return "No more questions with these filters.", None, None, asked, "", ""
+        return no_question(len(questions), len(chosen), bool(categories) or level is not None), \
+            None, None, asked, "", ""
     attempt = progress.record(q, "")
     asked.append(q.id)
     origin = "our bank" if q.source == "bank" else "made from the papers"
     text = (f"### {safe.text(q.text)}\n<sub>{safe.text(q.category)} · difficulty {q.difficulty} · "
             f"{origin}</sub>")
     return text, vars(q), attempt, asked, "", ""
+
+
+def no_question(bank: int, chosen: int, filtered: bool) -> str:
+    """Why no question comes next: `bank` questions for the library, `chosen` of them after the
+    topic and difficulty filters (`filtered`: some filter is set), every chosen one asked already."""
+    if not bank:
+        return "The library gives no interview question yet: add papers in the **Library** tab."
+    if not chosen:
+        return "No question has these topics and this difficulty: pick other topics or **any** difficulty."
+    where = "with these filters" if filtered else "the library's papers give"
+    return (f"You have had all {chosen} questions {where} in this session. Widen the topics or the "
+            "difficulty, add papers in the **Library** tab, or reload the page to go through them again.")
 
 
 def grade_markdown(grade, ws: Workspace | None = None) -> str:  # noqa: ANN001 - a study.interview.Grade
