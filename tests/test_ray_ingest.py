@@ -47,6 +47,9 @@ def pdfs(tmp_path_factory) -> Path:  # noqa: ANN001
     for topic in TOPICS:
         make_pdf(folder / f"{topic.split()[0]}.pdf", paper_pages(topic, 4, 14))
     (folder / "broken.pdf").write_bytes(b"%PDF-1.4 this is not a PDF at all")
+    # no title of its own (no metadata, the page starts with "Abstract"): called by its file's name
+    make_pdf(folder / "download (1).pdf", [[("h", "Abstract"), "The ocelot tiler chooses tile sizes for "
+                                           "kernels on small accelerators."]], header=None)
     return folder
 
 
@@ -99,12 +102,14 @@ def test_ray_ingest_writes_the_same_index_as_the_local_one(cluster, pdfs, local,
     report = ingest(settings, [pdfs], stage=RayStage())
     statuses = {d.id: d.status for d in report.docs}
     assert statuses == {d.id: d.status for d in local_report.docs}
-    assert statuses["broken"] == "failed" and sum(s == "indexed" for s in statuses.values()) == len(TOPICS)
-    assert report.embedded_docs == len(TOPICS) and report.wrote_index
+    assert statuses["broken"] == "failed"
+    assert sum(s == "indexed" for s in statuses.values()) == len(TOPICS) + 1
+    assert report.embedded_docs == len(TOPICS) + 1 and report.wrote_index
+    assert "download (1)" in {d.title for d in report.docs}  # named as the local ingest names it
     _same_index(settings, local_settings)
     # the rest of the system cannot tell: a warm local re-run reuses every part the Ray run wrote
     again = ingest(settings, [pdfs])
-    assert again.embedded_docs == 0 and again.reused_docs == len(TOPICS)
+    assert again.embedded_docs == 0 and again.reused_docs == len(TOPICS) + 1
 
 
 def _descendants(root: int) -> set[int]:
@@ -158,7 +163,7 @@ def test_a_killed_embedding_actor_still_ends_in_a_complete_index(cluster, pdfs, 
         done.set()
         killer.join()
     assert killed, "the embedding actor was never seen at work (nothing was killed)"
-    assert sum(d.status == "indexed" for d in report.docs) == len(TOPICS)
+    assert sum(d.status == "indexed" for d in report.docs) == len(TOPICS) + 1
     _same_index(settings, local_settings)
 
 

@@ -337,7 +337,7 @@ def paper_status(paper: Paper, status: str, reason: str = "", **kw: Any) -> DocS
 
 
 # --------------------------------------------------------------------------- parse, chunk, embed
-def _parse_job(path: str, doc_id: str, title: str, ocr: bool = True,
+def parse_job(path: str, doc_id: str, title: str, ocr: bool = True,
                name: str = "") -> ParsedDoc | DocumentError:
     """`path` parsed; a document without a title of its own is called by its file's `name` ("download
     (1)", "تحسين": what the user knows it by), else by its id."""
@@ -350,14 +350,14 @@ def _parse_job(path: str, doc_id: str, title: str, ocr: bool = True,
     return doc
 
 
-def _file_name(paper: Paper) -> str:
+def user_file_name(paper: Paper) -> str:
     """The stem of the file a user paper came from ("" for a link or a reading-list paper)."""
     return Path(paper.file).stem if paper.origin == "user" and paper.file else ""
 
 
 def _parse_inline(paper: Paper, path: Path, ocr: bool = True) -> ParsedDoc | Exception:
     try:
-        return _parse_job(str(path), paper.id, paper.title, ocr, _file_name(paper))
+        return parse_job(str(path), paper.id, paper.title, ocr, user_file_name(paper))
     except Exception as exc:  # noqa: BLE001 - one bad file must not sink the run
         log.exception("parsing %s failed", paper.id)
         return exc
@@ -377,8 +377,8 @@ def _parsed_docs(settings: Settings, jobs: list[tuple[Paper, Path]]
     ctx = multiprocessing.get_context("spawn")  # no fork after torch has started its threads
     with ProcessPoolExecutor(settings.parse_workers, mp_context=ctx, initializer=watch_parent,
                              initargs=(os.getpid(),)) as pool:
-        futures: list[Future] = [pool.submit(_parse_job, str(path), p.id, p.title, settings.ocr,
-                                             _file_name(p)) for p, path in jobs]
+        futures: list[Future] = [pool.submit(parse_job, str(path), p.id, p.title, settings.ocr,
+                                             user_file_name(p)) for p, path in jobs]
         for (paper, path), fut in zip(jobs, futures, strict=True):
             try:
                 yield paper, fut.result()

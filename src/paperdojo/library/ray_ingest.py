@@ -4,7 +4,7 @@
 home's cache, with its download log) and the writing of parts and generations exactly as the local
 ingest does; only the parse -> chunk -> embed stage runs on the cluster:
 
-    rows {doc_id, title, name, data: the file's bytes}        (windows of `window` documents)
+    rows {doc_id, title, name, given: the user's file name, data}   (windows of `window` documents)
       -> map(_parse_row)            Ray tasks (PARSE_CPUS each), retried `max_retries` times
       -> map(_EmbedRows)            an actor pool, one actor per CPU (EMBED_CPUS each); each actor
                                     loads the model once (one ONNX Runtime thread), chunks with the
@@ -30,11 +30,10 @@ from typing import Any
 
 import numpy as np
 
-from paperdojo.library import parse
 from paperdojo.library.catalog import Paper
 from paperdojo.library.chunk import embedding_text
 from paperdojo.library.embed import Embedder
-from paperdojo.library.ingest import IngestError, Staged
+from paperdojo.library.ingest import IngestError, Staged, parse_job, user_file_name
 from paperdojo.records import Chunk, DocumentError, ParsedDoc
 from paperdojo.settings import Settings
 
@@ -57,7 +56,9 @@ def _parse_row(row: dict[str, Any], ocr: bool) -> dict[str, Any]:
         path = Path(tmp) / row["name"]
         path.write_bytes(row["data"])
         try:
-            doc = parse.parse_file(path, row["doc_id"], row["title"], ocr)
+            doc = parse_job(str(path), row["doc_id"], row["title"], ocr, row["given"])  # as a local ingest
+            if isinstance(doc, DocumentError):
+                raise doc
             out["doc"] = json.dumps(doc.to_json(), ensure_ascii=False)
         except DocumentError as exc:
             out["error"], out["own_fault"] = str(exc), True
@@ -149,7 +150,8 @@ class RayStage:
         """The Ray Data pipeline of one window: rows with the files' bytes -> parse -> chunk and embed."""
         import ray.data
 
-        rows = [{"doc_id": p.id, "title": p.title, "name": path.name, "data": path.read_bytes()}
+        rows = [{"doc_id": p.id, "title": p.title, "name": path.name, "given": user_file_name(p),
+                 "data": path.read_bytes()}
                 for p, path in window]
         with warnings.catch_warnings():
             # bounded retries still go through ray_remote_args in Ray 2.60 (deprecated, kept until 2.64):
