@@ -308,17 +308,9 @@ class Grader:
         sent_vecs, clause_vecs = vecs[: len(sentences)], vecs[len(sentences) :]
         sims = sent_vecs @ ev.vecs.T  # (answer sentences, reference sentences)
         claims = np.array([claim_weight(s) for s in sentences])
-        contradicted: list[tuple[str, list[str]]] = []
-        ok = np.ones(len(sentences))
-        for i, s in enumerate(sentences):
-            top = [(ev.sentences[j], float(sims[i, j])) for j in np.argsort(-sims[i])[:3]]
-            near = checked_against(s, top, self.stem, self.same_claim, self.same_terms)
-            if claims[i] == 0 or not near:
-                continue  # no reference sentence says nearly the same: nothing to contradict
-            found = contradictions(s, near, ev.numbers, self.stem, self.opposites)
-            if found:
-                ok[i] = 0.0
-                contradicted.append((s, found))
+        found_in = self.contradicted(sentences, sims, claims, ev)
+        contradicted = [(sentences[i], found) for i, found in found_in.items()]
+        ok = np.array([0.0 if i in found_in else 1.0 for i in range(len(sentences))])
         credit = np.clip((sims[:, ev.key] - self.sim_floor) / (self.sim_full - self.sim_floor), 0, 1)
         credit = credit * (claims * ok)[:, None]
         coverage = float(assign(credit, capacity(sentences, self.words_per_idea)) @ ev.weights) \
@@ -364,6 +356,23 @@ class Grader:
         if self.answerer.llm is not None:
             self.add_rubric(grade, q, text)
         return grade
+
+    def contradicted(self, sentences: list[str], sims: np.ndarray, claims: np.ndarray,
+                     ev: Evidence) -> dict[int, list[str]]:
+        """The answer's sentences that contradict the papers: index -> reasons (grading.contradictions).
+
+        `sims` is (len(sentences), len(ev.sentences)) cosines; a claim (claims[i] > 0) is checked
+        against those of its 3 nearest reference sentences that grading.checked_against keeps."""
+        out: dict[int, list[str]] = {}
+        for i, s in enumerate(sentences):
+            top = [(ev.sentences[j], float(sims[i, j])) for j in np.argsort(-sims[i])[:3]]
+            near = checked_against(s, top, self.stem, self.same_claim, self.same_terms)
+            if claims[i] == 0 or not near:
+                continue  # no reference sentence says nearly the same: nothing to contradict
+            found = contradictions(s, near, ev.numbers, self.stem, self.opposites)
+            if found:
+                out[i] = found
+        return out
 
     def add_rubric(self, grade: Grade, q: Question, answer: str) -> None:
         """The language model's rubric grade, averaged with the concept score when it gave one.
