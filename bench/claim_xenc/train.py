@@ -74,18 +74,19 @@ opt = torch.optim.AdamW(model.parameters(), lr=LR, weight_decay=0.01)
 sched = torch.optim.lr_scheduler.LambdaLR(
     opt, lambda s: min(1.0, (s + 1) / (0.1 * steps)) * max(0.0, 1 - s / steps)
 )
+
+
+def pairs(b):
+    """A batch of (premise, claim, label) rows as the model's input, cut to MAXLEN tokens."""
+    return tok([p[0] for p in b], [p[1] for p in b], padding=True, truncation="longest_first",
+               max_length=MAXLEN, return_tensors="pt")
+
+
 model.train()
 t0 = time.time()
 for step in range(steps):
     b = [train[(step * BATCH + k) % len(train)] for k in range(BATCH)]
-    enc = tok(
-        [p[0] for p in b],
-        [p[1] for p in b],
-        padding=True,
-        truncation="longest_first",
-        max_length=MAXLEN,
-        return_tensors="pt",
-    )
+    enc = pairs(b)
     y = torch.tensor([p[2] for p in b])
     with torch.autocast("cpu", dtype=torch.bfloat16):
         logits = model(**enc)
@@ -103,14 +104,7 @@ probs = []
 with torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16):
     for i in range(0, len(test), 64):
         b = test[i : i + 64]
-        enc = tok(
-            [p[0] for p in b],
-            [p[1] for p in b],
-            padding=True,
-            truncation="longest_first",
-            max_length=MAXLEN,
-            return_tensors="pt",
-        )
+        enc = pairs(b)
         probs += torch.softmax(model(**enc).float(), -1)[:, 1].tolist()
 acc = defaultdict(list)
 for p, pr in zip(test, probs, strict=False):
