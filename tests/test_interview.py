@@ -311,3 +311,5 @@ def test_no_next_question_says_why():
     done = no_question(3, 3, False)  # a small library, every question asked, no filter set
     assert "all 3 questions the library's papers give" in done and "filters" not in done
     assert "with these filters" in no_question(12, 4, True)
+    one = no_question(1, 1, False)  # a one-paper library can give a single question (seen: "all 1 questions")
+    assert "the only question the library's papers give" in one and "all 1" not in one

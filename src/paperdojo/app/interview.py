@@ -56,7 +56,8 @@ def no_question(bank: int, chosen: int, filtered: bool) -> str:
     if not chosen:
         return "No question has these topics and this difficulty: pick other topics or **any** difficulty."
     where = "with these filters" if filtered else "the library's papers give"
-    return (f"You have had all {chosen} questions {where} in this session. Widen the topics or the "
+    had = "the only question" if chosen == 1 else f"all {chosen} questions"
+    return (f"You have had {had} {where} in this session. Widen the topics or the "
             "difficulty, add papers in the **Library** tab, or reload the page to go through them again.")
 
 
