@@ -70,6 +70,11 @@ NON_PROSE = [
     ("Partition 0 would be invalid if low_padding == 1 Not calculated...", prose.FRAGMENT),
     ("Answer 3:.. f g You are a helpful assistant.", prose.FORMULA),
     ("That is, non-equivalent programs may pass random testing with probability ( n p ) t.", prose.FORMULA),
+    # a caption or a figure's text run into the body at a period (vLLM, SGLang)
+    ("Block table translation in vLLM. divides it into physical KV blocks (this is also done on CPU RAM "
+     "for swapping).", prose.FRAGMENT),
+    ("Higher is better. result from KV cache reuse, the exploitation of parallelism within a single "
+     "program, and faster constrained decoding.", prose.FRAGMENT),
     # a table written with bars (a Markdown table in a paper's text)
     ("The results are below | Model | Latency | Throughput | vLLM | 12 ms | 2.1x |", prose.TABLE_ROW),
     # sentences that only say where something is (LLVM, vLLM)
@@ -113,6 +118,10 @@ PROSE = [
     "respectively.",
     "ZeRO-R optimizes activation memory by identifying and removing activation replication in existing MP "
     "approaches through activation partitioning.",
+    # a lower-case word after an abbreviation's period or a list marker is prose
+    "We train BERT-large (seq. length 512) 15% faster than the training speed record in MLPerf 1.1.",
+    "MP still helps in two cases: i) with ZeRO-R it cuts activation memory. ii) for very large models.",
+    "The speedup is 2.1x vs. the baseline and 3x vs. cuDNN on the same GPU, e.g. for batch 16.",
     # bars of a set's size or a norm are no table
     "A graph with |V| vertices and |E| edges is partitioned into k parts by the heuristic.",
     # claims that name a section are kept
