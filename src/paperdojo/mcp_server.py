@@ -129,6 +129,9 @@ class PaperdojoMCP:
                 withheld += n
             for citation in data["citations"]:  # each cited sentence with the page that holds it
                 citation["sentence"] = guarded(citation["sentence"])[0]
+            for near in data["nearest"]:  # a refusal's nearest sections: their snippets are paper text
+                near["snippet"], n = guarded(near["snippet"])
+                withheld += n
             data["withheld_sentences"] = withheld
             return data
         return self._run(work)
