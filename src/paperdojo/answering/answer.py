@@ -191,7 +191,8 @@ def page_url(chunk: Chunk, manifest_docs: dict, pdf_dir: Path | None = None) -> 
 class Answerer:
     def __init__(self, retriever: Retriever, min_similarity: float = 0.25, k: int = 5,
                  llm: LLM | None = None, passage_chars: int = 6000, min_support: float = 0.59,
-                 sentences: SentenceVectors | None = None, min_similarity_held: float = 0.35) -> None:
+                 sentences: SentenceVectors | None = None, min_similarity_held: float = 0.35,
+                 pdf_dir: Path | None = None) -> None:
         self.retriever = retriever
         # the vectors of quotable sentences, remembered (and filled ahead by a long-lived process)
         self.sentences = sentences or SentenceVectors(retriever.embedder)
@@ -207,7 +208,7 @@ class Answerer:
         self.aliases = PaperNames(self.docs, indexed=True)  # looked up by word: no pattern per paper
         self.absent = PaperNames(self.docs, indexed=False)
         self._pages: PageMap | None = None
-        self.pdf_dir: Path | None = None  # the home's PDF copies, which source links open (`page_url`)
+        self.pdf_dir = pdf_dir  # the home's PDF copies, which source links open (`page_url`)
 
     def page_map(self) -> PageMap | None:
         """Offsets -> pages of the indexed documents (each read from the index when first cited)."""
@@ -221,11 +222,9 @@ class Answerer:
         """An answerer with the configured language model (none for the extractive provider);
         `sentences`: a sentence-vector memory to share (e.g. across index generations)."""
         llm = from_settings(settings)
-        answerer = cls(retriever, settings.min_similarity, k, llm,
-                       passage_budget(settings.llm_context_tokens, settings.llm_max_tokens),
-                       settings.min_support, sentences, settings.min_similarity_held)
-        answerer.pdf_dir = settings.pdf_dir
-        return answerer
+        return cls(retriever, settings.min_similarity, k, llm,
+                   passage_budget(settings.llm_context_tokens, settings.llm_max_tokens), settings.min_support,
+                   sentences, settings.min_similarity_held, settings.pdf_dir)
 
     def quotable_sentences(self) -> Iterator[str]:
         """Every sentence of the index an extractive answer may quote (extract.candidates of each

@@ -19,6 +19,8 @@ import re
 
 from wordfreq import zipf_frequency
 
+from paperdojo.library.chunk import ABBREVIATION
+
 PSEUDO_CODE = "pseudo-code"
 TABLE_ROW = "table row"  # also the labels and tick values of a figure that ran into the text
 CAPTION = "caption"
@@ -43,10 +45,11 @@ _FOOTNOTE_MARK = re.compile(r"^[\*∗†‡¶]|^§(?!\d)|^\d{1,2}(?=[A-Z][a-z]|h
 # ("... layers that require 3One possible way around this limitation is ..."); 47 in the 2,700
 # chunks of the shared corpus (2026-12-01), all footnotes or affiliations ("4We capped the input
 # lengths ...", "2More precisely ...", "3Shanghai Jiao Tong University")
-_GLUED_NOTE = re.compile(r"(?<=[\s,.;:)])\d{1,2}([A-Z][a-z]+)(?=[\s,])")
+_NOTE_MARK = r"\d{1,2}([A-Z][a-z]+)(?=[\s,])"  # the note's number, its first word (group 1)
+_GLUED_NOTE = re.compile(r"(?<=[\s,.;:)])" + _NOTE_MARK)
 # ... up to its end where the body text resumes in lower case ("com- 5This includes various
 # metadata ... has finished processing. pose a batch"): `clean` takes it out
-_SPLICED_NOTE = re.compile(r"(?<=\s)\d{1,2}([A-Z][a-z]+)(?=[\s,]).{0,400}?[.!?]\s+(?=[a-z])", re.S)
+_SPLICED_NOTE = re.compile(r"(?<=\s)" + _NOTE_MARK + r".{0,400}?[.!?]\s+(?=[a-z])", re.S)
 GLUED_WORD_ZIPF = 4.0  # the glued word is common English (wordfreq): "One", "We"; not "Gbps" (2.1)
 _EMAIL = re.compile(r"\b[\w.+-]+@[\w-]+\.[\w.-]+\b")
 _FRONT_MATTER = re.compile(
@@ -218,7 +221,7 @@ def _fragment(s: str, words: list[str]) -> bool:
         return True  # "7.2.2 Shared Parameters.", "Step 3: Correction kernel generation."
     if re.search(r"(?:\.\.\.|…)[\"')\]”]?$", s):
         return True  # an example or a line cut short ("User: Write a story...", "for (...")
-    if any(not _KNOWN_STOP.search(s[: m.start() + 1]) for m in _SPLICE.finditer(s)):
+    if any(not _abbreviation_ends(s[: m.start() + 1]) for m in _SPLICE.finditer(s)):
         return True  # two pieces glued at a period: "Block table translation in vLLM. divides it ..."
     return not re.search(r"[.!:;\"')\]”]$", s)  # a sentence cut off where the text stopped
 
@@ -227,8 +230,13 @@ def _fragment(s: str, words: list[str]) -> bool:
 # caption or a figure's text ran into the body at a period ("Higher is better. result from KV cache
 # reuse ..."; 93 candidate sentences of the shared corpus, 2026-12-01)
 _SPLICE = re.compile(r"\.\s+(?=[a-z]{2,}\b)(?![ivx]+\))")
-_KNOWN_STOP = re.compile(r"(?:\b(?:e\.g|i\.e|et al|etc|vs|cf|resp|approx|seq|incl|w\.r\.t|a\.k\.a|Fig|Figs|"
-                         r"Eq|Eqs|Sec|Secs|Ref|Refs|No|Vol|pp|min|max|avg|est|ca)|\.\w|\b[A-Za-z])\.$")
+# abbreviations beyond the sentence splitter's own (chunk.ABBREVIATION), and dotted ones ("w.r.t.")
+_MORE_ABBREVIATIONS = re.compile(r"(?:\b(?:seq|incl|min|max|avg|est|ca)|\.\w|\b[a-z])\.$")
+
+
+def _abbreviation_ends(piece: str) -> bool:
+    """Whether `piece` (text up to a period) ends with an abbreviation, not a sentence."""
+    return bool(ABBREVIATION.search(piece) or _MORE_ABBREVIATIONS.search(piece))
 
 
 def refers_back(sentence: str) -> bool:

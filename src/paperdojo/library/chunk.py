@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from paperdojo.records import Chunk, ParsedDoc, Section
 
-_ABBREV = re.compile(
+ABBREVIATION = re.compile(  # a period after one of these ends no sentence
     r"(?:\b(?:e\.g|i\.e|et al|etc|vs|cf|resp|approx|Fig|Figs|Eq|Eqs|Sec|Secs|Tab|Ref|Refs|Alg|"
     r"Def|Thm|No|Dr|Mr|Ms|St|Ch|Vol|pp|[A-Z]))\.$"
 )
@@ -29,7 +29,7 @@ def sentence_spans(text: str, start: int, end: int) -> list[tuple[int, int]]:
     """Sentence (start, end) offsets within text[start:end], stripped of surrounding space."""
     spans, cursor = [], start
     for m in _BOUNDARY.finditer(text, start, end):
-        if m.group().strip() == "" and _ABBREV.search(text, max(start, m.start() - 12), m.start()):
+        if m.group().strip() == "" and ABBREVIATION.search(text, max(start, m.start() - 12), m.start()):
             continue
         spans.append((cursor, m.start()))
         cursor = m.end()

@@ -58,10 +58,9 @@ def _parse_row(row: dict[str, Any], ocr: bool) -> dict[str, Any]:
         try:
             doc = parse_job(str(path), row["doc_id"], row["title"], ocr, row["given"])  # as a local ingest
             if isinstance(doc, DocumentError):
-                raise doc
-            out["doc"] = json.dumps(doc.to_json(), ensure_ascii=False)
-        except DocumentError as exc:
-            out["error"], out["own_fault"] = str(exc), True
+                out["error"], out["own_fault"] = str(doc), True
+            else:
+                out["doc"] = json.dumps(doc.to_json(), ensure_ascii=False)
         except Exception as exc:  # noqa: BLE001 - one bad file must not sink the run
             log.exception("parsing %s failed", row["doc_id"])
             out["error"] = f"unexpected error: {exc!r}"
