@@ -49,6 +49,7 @@ from paperdojo.answering.retrieve import (
     weighing_terms,
 )
 from paperdojo.answering.sentence_vectors import SentenceVectors
+from paperdojo.library.lexical import TOKEN
 from paperdojo.records import Chunk, Citation, Source
 from paperdojo.settings import Settings
 
@@ -272,7 +273,7 @@ class Answerer:
         matches = list(self.aliases.matches(question).values())
         asking = {self.retriever.stemmer.stemWord(w) for w in QUESTION_WORDS}
         content = []
-        for m in re.finditer(r"(?u)\b\w\w+\b", question):
+        for m in TOKEN.finditer(question):  # BM25's words
             word = m.group().lower()
             if any(a.start() <= m.start() < a.end() for a in matches):
                 continue  # part of a paper's name ("ZeRO", "Flash" in "FlashAttention")

@@ -468,7 +468,7 @@ def content_pairs(stemmer: Stemmer.Stemmer, question: str, terms: set[str]) -> s
 
 def stem_sequence(stemmer: Stemmer.Stemmer, text: str) -> list[str]:
     """The stemmed words of `text` in order, lower-cased (the words `stems_of` collects)."""
-    return [stemmer.stemWord(w) for w in re.findall(r"(?u)\b\w\w+\b", text.lower())]
+    return [stemmer.stemWord(w) for w in lex.TOKEN.findall(text.lower())]
 
 
 def stems_of(stemmer: Stemmer.Stemmer, text: str) -> set[str]:

@@ -46,7 +46,7 @@ def words(chunks: list[Chunk]) -> set[str]:
     return {w.lower() for w in set(WORDS.findall(joined))}
 
 
-_TOKEN = re.compile(r"(?u)\b\w\w+\b")  # bm25s' default token pattern (scikit-learn's)
+TOKEN = re.compile(r"(?u)\b\w\w+\b")  # bm25s' default token pattern (scikit-learn's)
 _STOPWORDS = frozenset(STOPWORDS_EN)  # what bm25s.tokenize(stopwords="en") drops
 
 
@@ -77,7 +77,7 @@ class LexicalBuilder:
         found: list[str] = []
         counts = []
         for text in (lexical_text(c) for c in chunks):
-            words_of = _TOKEN.findall(text.lower())
+            words_of = TOKEN.findall(text.lower())
             found += words_of
             counts.append(len(words_of))
         new = sorted(set(found).difference(self.word_ids))
