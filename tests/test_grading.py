@@ -58,6 +58,26 @@ def test_contradictions():
                                                         opposites))
 
 
+def test_a_reversal_is_one_only_about_the_same_thing():
+    """A negation denies only the words of its own clause, and a direction word reverses the paper
+    only when both sentences say it about the same thing (issue 16: correct answers were flagged as
+    often as wrong ones, measured in docs/measurements.md, session 11)."""
+    opposites = Opposites.build(stem)
+    ref = ["Compiled as a static library, the executable saves about 15 kB of code size."]
+    # "never" denies "linked", not "saves" (the next clause)
+    assert contradictions("The bytecode interpreter is never linked, which saves about 15 kB of code size.",
+                          ref, {"15"}, stem, opposites) == []
+    assert any("negation" in r for r in contradictions("The executable never saves code size.", ref, {"15"},
+                                                        stem, opposites))
+    # "increasing" is about the coverage of decodes, "reduces" about pipeline bubbles
+    coverage = ["Chunking builds hybrid batches from one request, thereby increasing the coverage of "
+                "decodes."]
+    assert contradictions("The batches are uniform, which also reduces pipeline bubbles.", coverage, set(),
+                          stem, opposites) == []
+    assert any("reduc" in r for r in contradictions("Chunking reduces the coverage of decodes.", coverage,
+                                                     set(), stem, opposites))
+
+
 def test_claims_are_checked_only_against_sentences_they_restate():
     """A paraphrase in plain words is not read as the reverse of a sentence it shares few words with;
     a claim built from the sentence's own terms still is (issue 16, claim-level alignment)."""
