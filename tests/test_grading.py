@@ -78,6 +78,19 @@ def test_a_reversal_is_one_only_about_the_same_thing():
                                                      set(), stem, opposites))
 
 
+def test_a_number_keeps_its_unit():
+    """"19%" where the papers say "19x" is a changed figure, though the number 19 occurs (issue 16:
+    wrong answers change units); a product "5120 x 40" is no unit."""
+    opposites = Opposites.build(stem)
+    paper = "Mappings within 5% of peak performance differed by nearly 19x in energy efficiency."
+    evidence = numbers(paper)
+    assert {"19", "19x", "5", "5%"} <= evidence and "5120x" not in numbers("2 x 5120 x 40 x 2 bytes")
+    assert any("19%" in r for r in contradictions("All mappings had nearly the same energy, within 19%.",
+                                                   [paper], evidence, stem, opposites))
+    assert contradictions("Energy efficiency differed by 19 times across mappings.", [paper], evidence, stem,
+                          opposites) == []
+
+
 def test_claims_are_checked_only_against_sentences_they_restate():
     """A paraphrase in plain words is not read as the reverse of a sentence it shares few words with;
     a claim built from the sentence's own terms still is (issue 16, claim-level alignment)."""

@@ -28,6 +28,7 @@ DONT_KNOW = re.compile(r"\b(?:i\s+(?:do\s*n[o']t|don't|dont|have\s+no|am\s+not\s
 CLAUSE_END = re.compile(r"[,;:()\[\]]|\b(?:which|that|so|because|while|but|and|whereas|where|when|since|"
                         r"although|though)\b", re.I)
 NUMBER = re.compile(r"(?<![\w.])(\d+(?:[.,]\d+)*)(?:\s*(%|x|×|times))?(?![\w.]*[A-Za-z]{2})")
+UNITS = {"%": "%", "x": "x", "×": "x", "times": "x"}
 # words with an opposite direction or quantity; a claim using one where its nearest reference
 # sentences use the other (and not it) states the reverse of the paper
 _OPPOSITES = """
@@ -77,7 +78,10 @@ def says_dont_know(text: str) -> bool:
 
 def numbers(text: str) -> set[str]:
     """The numbers of a text, normalised ("1,024" -> "1024", "4.0" -> "4"), ignoring 0-3 (counts
-    and list markers written as digits are too common to check)."""
+    and list markers written as digits are too common to check); a number with a unit also gives
+    the number with its unit ("19x", "19 times" and "19×" -> "19" and "19x"; "19%" -> "19" and "19%"),
+    so "within 19%" is checked against papers that say "19x". An "x" between two numbers is a
+    product ("5120 x 40"), not a unit."""
     out = set()
     for m in NUMBER.finditer(text):
         raw = m.group(1).replace(",", "")
@@ -88,6 +92,9 @@ def numbers(text: str) -> set[str]:
         if value <= 3 and value == int(value):
             continue
         out.add(f"{value:g}")
+        unit = m.group(2)
+        if unit and not (unit in "x×" and re.match(r"\s*\d", text[m.end():])):
+            out.add(f"{value:g}{UNITS[unit]}")
     return out
 
 
