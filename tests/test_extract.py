@@ -9,6 +9,7 @@ import Stemmer
 
 from paperdojo.answering.extract import (
     MAX_WORDS,
+    MAX_WORDS_BRIEF,
     MAX_WORDS_SEVERAL,
     Selection,
     alternatives,
@@ -68,6 +69,17 @@ def test_a_contrast_of_two_alternatives_is_answered_at_the_length_of_several_par
         assert several_parts(q), q
         assert budget(q) == MAX_WORDS_SEVERAL
     assert budget("How does the pager map logical blocks to physical blocks?") == MAX_WORDS
+
+
+def test_a_request_for_a_short_answer_gets_one():
+    """"Briefly", "in one sentence", "TL;DR": a short answer, whatever the parts; "quickly" as the
+    topic's word and "in a line buffer" are no such request."""
+    for q in ("Briefly, what is PagedAttention?", "In one sentence, how does ZeRO partition states?",
+              "TL;DR of FlashAttention's tiling", "tldr: why and how does GPipe re-materialize?",
+              "What does 1F1B trade against GPipe, in a nutshell?"):
+        assert budget(q) == MAX_WORDS_BRIEF < MAX_WORDS, q
+    assert budget("How does Timeloop compute access counts quickly?") == MAX_WORDS
+    assert budget("What is kept in a line buffer?") == MAX_WORDS
 
 
 def test_each_part_of_a_question_gets_its_best_sentence(embedder):

@@ -90,6 +90,8 @@ def test_loading_reads_no_chunk_text_and_a_query_reads_only_its_hits(tmp_path, m
     # the passages of its few searches (question and its parts), not the library
     assert 0 < len(_chunk_rows_read(statements)) < len(chunks) / 10
     assert answerer.unknown_names("Is Megatron faster than ZeRO here?") == ["Megatron"]
+    # chat framing is no name: "ELI5:", "TL;DR", "FYI"
+    assert answerer.unknown_names("ELI5: is Megatron faster? TL;DR please, FYI") == ["Megatron"]
 
 
 @pytest.mark.parametrize("batch", [store.WRITE_BATCH, 97])

@@ -258,8 +258,8 @@ class Answerer:
         out = []
         for w in words:
             base = re.sub(r"('s|-style|-based|-like)$", "", w)
-            if w == first and w.istitle():
-                continue
+            if (w == first and w.istitle()) or w.lower() in QUESTION_WORDS:
+                continue  # "Explain ...", "ELI5: ...": words of asking, not names
             parts = [p for p in base.split("-") if p]
             singular = base[:-1] if len(base) > 3 and base.endswith("s") else base  # "ReduceScatters"
             if (base.lower() not in self.vocab and singular.lower() not in self.vocab

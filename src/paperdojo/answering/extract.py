@@ -34,6 +34,12 @@ from paperdojo.library.chunk import sentence_spans
 
 MAX_WORDS = 150  # a one-part question
 MAX_WORDS_SEVERAL = 250  # a question in several parts, a comparison, several papers
+MAX_WORDS_BRIEF = 60  # "briefly", "in one sentence": two or three sentences
+# a request for a short answer (general English, no question set's wording)
+BRIEF = re.compile(r"\b(?:briefly|in brief|in (?:one|a single|1|one or two|a couple of|two) (?:sentences?|"
+                   r"lines?)|one[- ]liner|in a nutshell|tl;?\s?dr|in a few words|short answer|"
+                   r"short version)\b",
+                   re.I)
 _PARTS = re.compile(r"\?\s+\S|[,;]\s*(?:and\s+|or\s+)?"
                     r"(?:how|why|what|when|which|where|who|is|are|does|do|can)\b"
                     r"|\s(?:and|or)\s+(?:how|why|what|when|which|where|who|whether)\b", re.I)
@@ -85,6 +91,7 @@ class Selection:
     count_marks: bool = True  # each citation mark [n] counts as a word of the budget (as eval counts)
     words: int = MAX_WORDS
     words_several: int = MAX_WORDS_SEVERAL
+    words_brief: int = MAX_WORDS_BRIEF
 
 
 def several_parts(question: str) -> bool:
@@ -120,8 +127,11 @@ def alternatives(question: str, stems: set[str], stemmer: _Stemmer) -> list[str]
 
 
 def budget(question: str, how: Selection | None = None) -> int:
-    """The answer's length limit in words: 150 for a one-part question, 250 for several parts."""
+    """The answer's length limit in words: 150 for a one-part question, 250 for several parts, 60
+    when the question asks for a short answer ("briefly", "in one sentence", "TL;DR": `BRIEF`)."""
     how = how or Selection()
+    if BRIEF.search(question):
+        return how.words_brief
     return how.words_several if several_parts(question) else how.words
 
 
