@@ -31,6 +31,7 @@ import numpy as np
 from paperdojo.answering import prose
 from paperdojo.answering.grounding import looks_like_instruction
 from paperdojo.library.chunk import sentence_spans
+from paperdojo.library.lexical import TOKEN
 
 MAX_WORDS = 150  # a one-part question
 MAX_WORDS_SEVERAL = 250  # a question in several parts, a comparison, several papers
@@ -43,6 +44,11 @@ _SEVERAL = re.compile(r"\b(?:compare[sd]?|comparison|contrast|differ(?:s|ence|en
                       r"trade-?offs?|both)\b", re.I)
 # two alternatives set against each other: "X instead of Y", "X rather than Y", "either X or Y", "unlike X"
 _CONTRAST = re.compile(r"\b(?:instead\s+of|rather\s+than|unlike|whereas|either\b.+\bor)\b", re.I)
+# a comparative with its other side ("lower communication than X", "more memory than X", not "more
+# than 4") and a denied alternative ("X and not Y", "X but not Y"): two sides, as a contrast has
+_COMPARATIVE = re.compile(r"\b(?:[a-z]{2,}er|more|less|fewer|worse)\s+(?:[\w\-']+\s+){0,3}?than\s+"
+                          r"(?!\d|(?:one|two|three|four|five|ten|twice|half|a\s+few|a\s+dozen)\b)"
+                          r"|\b(?:and|but)\s+not\s+(?!only\b)", re.I)
 # the alternatives a question weighs: the words either side of "or" / "versus" ("by swapping or by
 # recomputation", "a static or a dynamic library"); kept only when both are among the query's terms
 _ALTERNATIVES = re.compile(r"([\w\-]+)\s+(?:or|versus|vs\.?)\s+(?:(?:a|an|the|by|to|with)\s+)?([\w\-]+)",
@@ -90,7 +96,7 @@ class Selection:
 def several_parts(question: str) -> bool:
     """Whether the question asks several things: a second question, a comparison, "how ... and why"."""
     q = question.strip()
-    if _SEVERAL.search(q) or _CONTRAST.search(q):
+    if _SEVERAL.search(q) or _CONTRAST.search(q) or _COMPARATIVE.search(q):
         return True
     # a second question clause counts when a question word came before it ("In X, how ..." is one)
     return any(_ASKING.search(q[: m.start()]) for m in _PARTS.finditer(q))
@@ -268,7 +274,10 @@ def _with_neighbours(cands: list[Candidate], scores: list[float], weight: float)
 
 
 def _stems(text: str, stemmer: _Stemmer) -> set[str]:
-    return {stemmer.stemWord(w) for w in re.findall(r"[\w\-]+", text.lower())}
+    """The stemmed words of `text`, split as the question's terms are (BM25's token pattern,
+    `lexical.TOKEN`): a hyphenated "micro-batches" gives "micro" and "batch", as "micro-batching" in
+    a question does, so the two match (a whole-word split kept "micro-batch" apart from "micro-batches")."""
+    return {stemmer.stemWord(w) for w in TOKEN.findall(text.lower())}
 
 
 def _rarity(cands: list[Candidate], stems: set[str]) -> dict[str, float]:
