@@ -14,6 +14,7 @@ from paperdojo.answering.extract import (
     alternatives,
     budget,
     candidates,
+    derived_terms,
     extract,
     parts,
     several_parts,
@@ -156,3 +157,25 @@ def test_a_hyphenated_word_matches_its_parts_in_the_question(embedder):
     # scored by the question's terms alone (no sentence goes through the model), it is the one quoted
     answer = _answer(q, passages, embedder, Selection(max_encoded=0, part_encoded=0), words=16)
     assert "micro-batches" in answer and "stages" not in answer
+
+
+def test_a_question_term_in_another_derived_form_is_found():
+    # Snowball stems "assumes" to "assum" and "assumption" to "assumpt": the same word for a reader
+    assert STEM.stemWord("assumption") != STEM.stemWord("assumes")
+    q = content_terms(STEM, "What assumption does the latency model make, and under which constraint?")
+    sentence = content_terms(STEM, "this model assumes negligible stalls and constrains no buffer")
+    assert derived_terms(q, sentence) == {STEM.stemWord("assumption"), STEM.stemWord("constraint")}
+    # a longer tail is another word ("inter" of "inter-node" is no "interference"; "tensorflow")
+    q = content_terms(STEM, "How is interference between tensor shards avoided?")
+    assert derived_terms(q, {"inter", "tensorflow", "shard"}) == set()
+    assert derived_terms({"fuse"}, {"fuser"}) == set()  # stems under five letters are short words
+
+
+def test_a_sentence_holding_the_question_term_in_another_form_is_quoted(embedder):
+    q = "What assumption about constraints does the simulator rest on?"
+    passages = ["The simulator rests on counts of the reads of every layer. "
+                "The simulator assumes a constrained order, so transfers never stall."]
+    lexical = Selection(max_encoded=0, part_encoded=0)  # scored by the question's terms alone
+    assert "never stall" in _answer(q, passages, embedder, lexical, words=13)
+    lexical.derived = 0
+    assert "never stall" not in _answer(q, passages, embedder, lexical, words=13)

@@ -6,7 +6,7 @@ rest is: pseudo-code, table rows, captions, footnotes, pointers, questions, garb
 sentence whose subject refers back ("This", "It") comes with the sentence before it or not at all;
 no sentence comes twice, nor a near-copy of one already quoted. Selection is greedy: relevance
 (cosine to the question, the question's terms it holds weighted by their rarity among the
-candidates, its passage's rank), plus the question's terms it adds that no chosen sentence holds
+candidates, also in a form the stemmer keeps apart: "assumes" for "assumption"; its passage's rank), plus the question's terms it adds that no chosen sentence holds
 yet (so each part of a multi-part question is answered), plus a bonus for a paper not yet quoted
 in a question with several parts (so each side of a comparison is heard), minus its similarity to
 what is already chosen. Before that greedy fill, each part of a several-part question ("how does
@@ -87,6 +87,10 @@ class Selection:
     # texts embedded per answer at most (question, parts, candidates): one model pass, in this process
     # (the embedder hands 16 or more to its worker processes, and a second pass doubles the time)
     max_texts: int = 15
+    # a question's stem a sentence holds in another form: stems of >= `derived` letters, one the other
+    # plus at most `derived_extra` letters (Snowball's "assum"/"assumpt", "constrain"/"constraint")
+    derived: int = 5
+    derived_extra: int = 2
     list_weight: float = 0.2  # bonus for the next item of a list whose previous item was chosen
     count_marks: bool = True  # each citation mark [n] counts as a word of the budget (as eval counts)
     words: int = MAX_WORDS
@@ -129,6 +133,24 @@ def budget(question: str, how: Selection | None = None) -> int:
     """The answer's length limit in words: 150 for a one-part question, 250 for several parts."""
     how = how or Selection()
     return how.words_several if several_parts(question) else how.words
+
+
+def derived_terms(stems: set[str], terms: set[str], shortest: int = 5, extra: int = 2) -> set[str]:
+    """The query's `stems` that `terms` (a sentence's stems) hold in another derived form: Snowball
+    stems "assumes" to "assum" and "assumption" to "assumpt", "constrain" and "constraint" apart.
+    A pair counts when both stems have >= `shortest` letters and one is the other plus at most `extra`
+    letters; longer tails join different words ("inter" of "inter-node" and "interfer", "tensor" and
+    "tensorflow"), shorter stems are short words. Returns the stems of `stems` matched only so."""
+    out = set()
+    for s in stems - terms:
+        if len(s) < shortest:
+            continue
+        for t in terms:
+            if (len(t) >= shortest and 0 < abs(len(t) - len(s)) <= extra
+                    and (t.startswith(s) or s.startswith(t))):
+                out.add(s)
+                break
+    return out
 
 
 @dataclass
@@ -210,6 +232,9 @@ def extract(query: str, passages: list[str], stems: set[str], stemmer: _Stemmer,
     cands = candidates(passages, stemmer)
     if not cands:
         return f"{passages[0][:300]} [1]" if passages else ""
+    if how.derived:
+        for c in cands:
+            c.terms |= derived_terms(stems, c.terms, how.derived, how.derived_extra)
     idf = _rarity(cands, stems)
     total = sum(idf.values()) or 1.0
     lexical = [how.overlap_weight * sum(idf.get(t, 0.0) for t in c.terms) / total + how.rank_weight / c.n
