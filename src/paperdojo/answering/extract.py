@@ -1,19 +1,20 @@
 """Query-focused sentence selection: the extractive answer drawn from the top passages.
 
-The prose sentences of the top passages that best answer the question, in the passages' order,
-each ending with its passage's citation [n]. Only prose claims are quoted (prose.py names what the
-rest is: pseudo-code, table rows, captions, footnotes, pointers, questions, garbled formulas); a
-sentence whose subject refers back ("This", "It") comes with the sentence before it or not at all;
-no sentence comes twice, nor a near-copy of one already quoted. Selection is greedy: relevance
-(cosine to the question, the question's terms it holds weighted by their rarity among the
-candidates, also in a form the stemmer keeps apart: "assumes" for "assumption"; its passage's rank), plus the question's terms it adds that no chosen sentence holds
-yet (so each part of a multi-part question is answered), plus a bonus for a paper not yet quoted
-in a question with several parts (so each side of a comparison is heard), minus its similarity to
-what is already chosen. Before that greedy fill, each part of a several-part question ("how does
-X work, and why ..."), each alternative it weighs ("swapping or recomputation") and each paper it
-names gets its own best sentence, so no part goes unanswered because another part's sentences
-score higher; the next item of a list ("(2) ...", "Second, ...") follows a chosen item. Length
-follows the question: `budget` words, the citation marks included.
+The prose sentences of the top passages that best answer the question, in the passages' order, each
+ending with its passage's citation [n]. Only prose claims are quoted (prose.py names what the rest
+is: pseudo-code, table rows, captions, footnotes, pointers, questions, garbled formulas); a sentence
+whose subject refers back ("This", "It") comes with the sentence before it or not at all; no
+sentence comes twice, nor a near-copy of one already quoted. Selection is greedy: relevance (cosine
+to the question, the question's terms it holds weighted by their rarity among the candidates, also
+in a form the stemmer keeps apart: "assumes" for "assumption"; its passage's rank), plus the
+question's terms it adds that no chosen sentence holds yet (so each part of a multi-part question is
+answered), plus a bonus for a paper not yet quoted in a question with several parts (so each side of
+a comparison is heard), minus its similarity to what is already chosen. Before that greedy fill,
+each part of a several-part question ("how does X work, and why ..."), each alternative it weighs
+("swapping or recomputation") and each paper it names gets its own best sentence, so no part goes
+unanswered because another part's sentences score higher; the next item of a list ("(2) ...",
+"Second, ...") follows a chosen item. Length follows the question: `budget` words, the citation
+marks included.
 
 Shared by the answerer and by the external QASPER check, so the same selection is measured on
 questions nobody here wrote.
