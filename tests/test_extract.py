@@ -140,7 +140,8 @@ def test_a_comparative_with_its_other_side_is_answered_at_the_length_of_several_
     # "than" with a quantity after it is no comparison of two things
     for q in ("How does the pager map blocks when a request holds more than one sequence?",
               "Why does the pager need more than 4 GB of host memory?",
-              "How does the pager keep not only keys but values?"):
+              "How does the pager keep not only keys but values?",
+              "What does the pager store other than keys?"):
         assert not several_parts(q), q
         assert budget(q) == MAX_WORDS
 

@@ -46,8 +46,10 @@ _SEVERAL = re.compile(r"\b(?:compare[sd]?|comparison|contrast|differ(?:s|ence|en
 # two alternatives set against each other: "X instead of Y", "X rather than Y", "either X or Y", "unlike X"
 _CONTRAST = re.compile(r"\b(?:instead\s+of|rather\s+than|unlike|whereas|either\b.+\bor)\b", re.I)
 # a comparative with its other side ("lower communication than X", "more memory than X", not "more
-# than 4") and a denied alternative ("X and not Y", "X but not Y"): two sides, as a contrast has
-_COMPARATIVE = re.compile(r"\b(?:[a-z]{2,}er|more|less|fewer|worse)\s+(?:[\w\-']+\s+){0,3}?than\s+"
+# than 4", nor "other than X") and a denied alternative ("X and not Y", "X but not Y"): two sides,
+# as a contrast has
+_COMPARATIVE = re.compile(r"\b(?:[a-z]{2,}er|more|less|fewer|worse)\s+(?:[\w\-']+\s+){0,3}?"
+                          r"(?<!other\s)than\s+"
                           r"(?!\d|(?:one|two|three|four|five|ten|twice|half|a\s+few|a\s+dozen)\b)"
                           r"|\b(?:and|but)\s+not\s+(?!only\b)", re.I)
 # the alternatives a question weighs: the words either side of "or" / "versus" ("by swapping or by
