@@ -14,6 +14,8 @@ from paperdojo.answering.extract import (
     Selection,
     alternatives,
     budget,
+    candidates,
+    derived_terms,
     extract,
     parts,
     several_parts,
@@ -133,6 +135,60 @@ def test_the_next_item_of_a_chosen_list_follows_it(embedder):
     other = ("Virtual machines for high-level languages verify bytecode before running it. "
              "A virtual machine for a high-level language compiles hot methods just in time.")
     q = "How does the low-level representation differ from virtual machines for high-level languages?"
-    answer = _answer(q, [items, other], embedder, words=50)
+    # 60 words: room for the intro, (1), (2) and the other passage's sentence, which holds all of the
+    # question's terms ("high-level" counts as "high" and "level", as in the question)
+    answer = _answer(q, [items, other], embedder, words=60)
     assert "three ways. [1] (1)" in answer and "(2)" in answer
-    assert "(1)" not in _answer(q, [items, other], embedder, Selection(list_weight=0.0), words=50)
+    assert "(1)" not in _answer(q, [items, other], embedder, Selection(list_weight=0.0), words=60)
+
+
+def test_a_comparative_with_its_other_side_is_answered_at_the_length_of_several_parts():
+    for q in ("Why does the pager waste less memory than a contiguous allocator as batches grow?",
+              "Is paging faster overall than swapping whole requests out?",
+              "why is the compiler ahead-of-time and not just-in-time?",
+              "Why keep a block table but not a free list?"):
+        assert several_parts(q), q
+        assert budget(q) == MAX_WORDS_SEVERAL
+    # "than" with a quantity after it is no comparison of two things
+    for q in ("How does the pager map blocks when a request holds more than one sequence?",
+              "Why does the pager need more than 4 GB of host memory?",
+              "How does the pager keep not only keys but values?",
+              "What does the pager store other than keys?"):
+        assert not several_parts(q), q
+        assert budget(q) == MAX_WORDS
+
+
+def test_a_hyphenated_word_matches_its_parts_in_the_question(embedder):
+    # the question's terms are split at hyphens (BM25's tokens): "micro-batching" -> micro, batch;
+    # a sentence's "micro-batches" is split the same way, so its words are found
+    q = "How does the trainer form its micro-batching groups?"
+    passages = ["The trainer groups the layers of the model into stages of equal cost. "
+                "The trainer splits every mini-batch into four equal micro-batches before the pipeline "
+                "starts."]
+    cands = candidates(passages, STEM)
+    assert {"micro", "batch"} <= cands[1].terms
+    # scored by the question's terms alone (no sentence goes through the model), it is the one quoted
+    answer = _answer(q, passages, embedder, Selection(max_encoded=0, part_encoded=0), words=16)
+    assert "micro-batches" in answer and "stages" not in answer
+
+
+def test_a_question_term_in_another_derived_form_is_found():
+    # Snowball stems "assumes" to "assum" and "assumption" to "assumpt": the same word for a reader
+    assert STEM.stemWord("assumption") != STEM.stemWord("assumes")
+    q = content_terms(STEM, "What assumption does the latency model make, and under which constraint?")
+    sentence = content_terms(STEM, "this model assumes negligible stalls and constrains no buffer")
+    assert derived_terms(q, sentence) == {STEM.stemWord("assumption"), STEM.stemWord("constraint")}
+    # a longer tail is another word ("inter" of "inter-node" is no "interference"; "tensorflow")
+    q = content_terms(STEM, "How is interference between tensor shards avoided?")
+    assert derived_terms(q, {"inter", "tensorflow", "shard"}) == set()
+    assert derived_terms({"fuse"}, {"fuser"}) == set()  # stems under five letters are short words
+
+
+def test_a_sentence_holding_the_question_term_in_another_form_is_quoted(embedder):
+    q = "What assumption about constraints does the simulator rest on?"
+    passages = ["The simulator rests on counts of the reads of every layer. "
+                "The simulator assumes a constrained order, so transfers never stall."]
+    lexical = Selection(max_encoded=0, part_encoded=0)  # scored by the question's terms alone
+    assert "never stall" in _answer(q, passages, embedder, lexical, words=13)
+    lexical.derived = 0
+    assert "never stall" not in _answer(q, passages, embedder, lexical, words=13)

@@ -1,19 +1,20 @@
 """Query-focused sentence selection: the extractive answer drawn from the top passages.
 
-The prose sentences of the top passages that best answer the question, in the passages' order,
-each ending with its passage's citation [n]. Only prose claims are quoted (prose.py names what the
-rest is: pseudo-code, table rows, captions, footnotes, pointers, questions, garbled formulas); a
-sentence whose subject refers back ("This", "It") comes with the sentence before it or not at all;
-no sentence comes twice, nor a near-copy of one already quoted. Selection is greedy: relevance
-(cosine to the question, the question's terms it holds weighted by their rarity among the
-candidates, its passage's rank), plus the question's terms it adds that no chosen sentence holds
-yet (so each part of a multi-part question is answered), plus a bonus for a paper not yet quoted
-in a question with several parts (so each side of a comparison is heard), minus its similarity to
-what is already chosen. Before that greedy fill, each part of a several-part question ("how does
-X work, and why ..."), each alternative it weighs ("swapping or recomputation") and each paper it
-names gets its own best sentence, so no part goes unanswered because another part's sentences
-score higher; the next item of a list ("(2) ...", "Second, ...") follows a chosen item. Length
-follows the question: `budget` words, the citation marks included.
+The prose sentences of the top passages that best answer the question, in the passages' order, each
+ending with its passage's citation [n]. Only prose claims are quoted (prose.py names what the rest
+is: pseudo-code, table rows, captions, footnotes, pointers, questions, garbled formulas); a sentence
+whose subject refers back ("This", "It") comes with the sentence before it or not at all; no
+sentence comes twice, nor a near-copy of one already quoted. Selection is greedy: relevance (cosine
+to the question, the question's terms it holds weighted by their rarity among the candidates, also
+in a form the stemmer keeps apart: "assumes" for "assumption"; its passage's rank), plus the
+question's terms it adds that no chosen sentence holds yet (so each part of a multi-part question is
+answered), plus a bonus for a paper not yet quoted in a question with several parts (so each side of
+a comparison is heard), minus its similarity to what is already chosen. Before that greedy fill,
+each part of a several-part question ("how does X work, and why ..."), each alternative it weighs
+("swapping or recomputation") and each paper it names gets its own best sentence, so no part goes
+unanswered because another part's sentences score higher; the next item of a list ("(2) ...",
+"Second, ...") follows a chosen item. Length follows the question: `budget` words, the citation
+marks included.
 
 Shared by the answerer and by the external QASPER check, so the same selection is measured on
 questions nobody here wrote.
@@ -31,6 +32,7 @@ import numpy as np
 from paperdojo.answering import prose
 from paperdojo.answering.grounding import looks_like_instruction
 from paperdojo.library.chunk import sentence_spans
+from paperdojo.library.lexical import TOKEN
 
 MAX_WORDS = 150  # a one-part question
 MAX_WORDS_SEVERAL = 250  # a question in several parts, a comparison, several papers
@@ -49,6 +51,13 @@ _SEVERAL = re.compile(r"\b(?:compare[sd]?|comparison|contrast|differ(?:s|ence|en
                       r"trade-?offs?|both)\b", re.I)
 # two alternatives set against each other: "X instead of Y", "X rather than Y", "either X or Y", "unlike X"
 _CONTRAST = re.compile(r"\b(?:instead\s+of|rather\s+than|unlike|whereas|either\b.+\bor)\b", re.I)
+# a comparative with its other side ("lower communication than X", "more memory than X", not "more
+# than 4", nor "other than X") and a denied alternative ("X and not Y", "X but not Y"): two sides,
+# as a contrast has
+_COMPARATIVE = re.compile(r"\b(?:[a-z]{2,}er|more|less|fewer|worse)\s+(?:[\w\-']+\s+){0,3}?"
+                          r"(?<!other\s)than\s+"
+                          r"(?!\d|(?:one|two|three|four|five|ten|twice|half|a\s+few|a\s+dozen)\b)"
+                          r"|\b(?:and|but)\s+not\s+(?!only\b)", re.I)
 # the alternatives a question weighs: the words either side of "or" / "versus" ("by swapping or by
 # recomputation", "a static or a dynamic library"); kept only when both are among the query's terms
 _ALTERNATIVES = re.compile(r"([\w\-]+)\s+(?:or|versus|vs\.?)\s+(?:(?:a|an|the|by|to|with)\s+)?([\w\-]+)",
@@ -87,6 +96,10 @@ class Selection:
     # texts embedded per answer at most (question, parts, candidates): one model pass, in this process
     # (the embedder hands 16 or more to its worker processes, and a second pass doubles the time)
     max_texts: int = 15
+    # a question's stem a sentence holds in another form: stems of >= `derived` letters, one the other
+    # plus at most `derived_extra` letters (Snowball's "assum"/"assumpt", "constrain"/"constraint")
+    derived: int = 5
+    derived_extra: int = 2
     list_weight: float = 0.2  # bonus for the next item of a list whose previous item was chosen
     count_marks: bool = True  # each citation mark [n] counts as a word of the budget (as eval counts)
     words: int = MAX_WORDS
@@ -97,7 +110,7 @@ class Selection:
 def several_parts(question: str) -> bool:
     """Whether the question asks several things: a second question, a comparison, "how ... and why"."""
     q = question.strip()
-    if _SEVERAL.search(q) or _CONTRAST.search(q):
+    if _SEVERAL.search(q) or _CONTRAST.search(q) or _COMPARATIVE.search(q):
         return True
     # a second question clause counts when a question word came before it ("In X, how ..." is one)
     return any(_ASKING.search(q[: m.start()]) for m in _PARTS.finditer(q))
@@ -133,6 +146,24 @@ def budget(question: str, how: Selection | None = None) -> int:
     if BRIEF.search(question):
         return how.words_brief
     return how.words_several if several_parts(question) else how.words
+
+
+def derived_terms(stems: set[str], terms: set[str], shortest: int = 5, extra: int = 2) -> set[str]:
+    """The query's `stems` that `terms` (a sentence's stems) hold in another derived form: Snowball
+    stems "assumes" to "assum" and "assumption" to "assumpt", "constrain" and "constraint" apart.
+    A pair counts when both stems have >= `shortest` letters and one is the other plus at most `extra`
+    letters; longer tails join different words ("inter" of "inter-node" and "interfer", "tensor" and
+    "tensorflow"), shorter stems are short words. Returns the stems of `stems` matched only so."""
+    out = set()
+    for s in stems - terms:
+        if len(s) < shortest:
+            continue
+        for t in terms:
+            if (len(t) >= shortest and 0 < abs(len(t) - len(s)) <= extra
+                    and (t.startswith(s) or s.startswith(t))):
+                out.add(s)
+                break
+    return out
 
 
 @dataclass
@@ -214,6 +245,9 @@ def extract(query: str, passages: list[str], stems: set[str], stemmer: _Stemmer,
     cands = candidates(passages, stemmer)
     if not cands:
         return f"{passages[0][:300]} [1]" if passages else ""
+    if how.derived:
+        for c in cands:
+            c.terms |= derived_terms(stems, c.terms, how.derived, how.derived_extra)
     idf = _rarity(cands, stems)
     total = sum(idf.values()) or 1.0
     lexical = [how.overlap_weight * sum(idf.get(t, 0.0) for t in c.terms) / total + how.rank_weight / c.n
@@ -278,7 +312,10 @@ def _with_neighbours(cands: list[Candidate], scores: list[float], weight: float)
 
 
 def _stems(text: str, stemmer: _Stemmer) -> set[str]:
-    return {stemmer.stemWord(w) for w in re.findall(r"[\w\-]+", text.lower())}
+    """The stemmed words of `text`, split as the question's terms are (BM25's token pattern,
+    `lexical.TOKEN`): a hyphenated "micro-batches" gives "micro" and "batch", as "micro-batching" in
+    a question does, so the two match (a whole-word split kept "micro-batch" apart from "micro-batches")."""
+    return {stemmer.stemWord(w) for w in TOKEN.findall(text.lower())}
 
 
 def _rarity(cands: list[Candidate], stems: set[str]) -> dict[str, float]:
