@@ -69,6 +69,13 @@ def test_a_reversal_is_one_only_about_the_same_thing():
                           ref, {"15"}, stem, opposites) == []
     assert any("negation" in r for r in contradictions("The executable never saves code size.", ref, {"15"},
                                                         stem, opposites))
+    # the paper denies it in other words: "has yet to take advantage of" is the answer's "does not use"
+    yet = ["FlashAttention-2 has yet to take advantage of the asynchronous units of Hopper GPUs."]
+    assert contradictions("FlashAttention-2 does not use the asynchronous units of Hopper GPUs.", yet, set(),
+                          stem, opposites) == []
+    assert any("negation" in r for r in contradictions(
+        "FlashAttention-2 does not use Hopper GPUs.", ["FlashAttention-2 runs well on Hopper GPUs."], set(),
+        stem, opposites))
     # "increasing" is about the coverage of decodes, "reduces" about pipeline bubbles
     coverage = ["Chunking builds hybrid batches from one request, thereby increasing the coverage of "
                 "decodes."]

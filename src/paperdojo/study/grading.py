@@ -21,6 +21,11 @@ from dataclasses import dataclass
 from paperdojo.study.concepts import FUNCTION_WORDS, STOP, WORD, function_share, term_words
 
 NEGATION = re.compile(r"\b(?:not|no|never|cannot|none|neither|nor|without|nothing|n't)\b|n't\b", re.I)
+# a paper denies in other words too ("has yet to take advantage of", "lacks", "instead of"): a
+# reference sentence saying so is not one whose claim a "not" in the answer reverses
+IMPLICIT_NEGATION = re.compile(r"\b(?:yet to|fail(?:s|ed)? to|lacks?|lacking|unable|instead of|rather than|"
+                               r"avoids?|avoiding|eliminat\w*|free of|absent|absence|unnecessary|no longer|"
+                               r"removes?|omits?|skips?)\b", re.I)
 DONT_KNOW = re.compile(r"\b(?:i\s+(?:do\s*n[o']t|don't|dont|have\s+no|am\s+not\s+sure|'m\s+not\s+sure)|"
                        r"not\s+(?:sure|familiar)|no\s+idea|never\s+(?:used|heard|read|looked))\b", re.I)
 # where a negation's scope ends: clause punctuation or a word that opens another clause ("... is
@@ -138,7 +143,8 @@ def contradictions(sentence: str, nearest: Iterable[str], evidence_numbers: set[
 
     Checks, each a reason string: a number the papers' passages never state; a word whose opposite
     the nearest sentences use (and not the word itself) next to a word both sentences share
-    (`neighbours`); a negation where the nearest sentences have none.
+    (`neighbours`); a negation where the nearest sentences have none, not even in other words
+    (`IMPLICIT_NEGATION`).
     """
     reasons = []
     nearest = list(nearest)  # only reference sentences close enough to say the same thing
@@ -157,7 +163,7 @@ def contradictions(sentence: str, nearest: Iterable[str], evidence_numbers: set[
             break
     negated = negated_stems(sentence, stem)
     for r in nearest:
-        theirs = negated_stems(r, stem)
+        theirs = negated_stems(r, stem) or IMPLICIT_NEGATION.search(r)
         if negated and not theirs and negated & stems_of(r, stem):
             reasons.append("a negation the paper does not make")
             break
