@@ -43,6 +43,17 @@ from paperdojo.settings import PROJECT_ROOT
     ("doi.org/10.1145/3373376.3378508", "doi:10.1145/3373376.3378508"),
     ("", None),
     ("not a link", None),
+    # as pasted from a mail, a chat or a sentence: wrapped, quoted, punctuated, invisible characters
+    ("<https://arxiv.org/abs/2201.12023v2>", "arxiv:2201.12023"),
+    ("arXiv:2201.12023v3.", "arxiv:2201.12023"),
+    ("(arXiv:2201.12023v3),", "arxiv:2201.12023"),
+    ("https://arxiv.org/abs/2201.12023v2\u200b", "arxiv:2201.12023"),
+    ("\ufeff\u201c2201.12023v1\u201d", "arxiv:2201.12023"),
+    ("[Alpa](https://arxiv.org/abs/2201.12023v2)", "arxiv:2201.12023"),
+    ("arxiv.org/abs/2201.12023v2,", "arxiv:2201.12023"),
+    ("https://example.org/a/paper.pdf).", "url:https://example.org/a/paper.pdf"),
+    ("10.1016/S0140-6736(20)30183-5", "doi:10.1016/s0140-6736(20)30183-5"),  # its own brackets stay
+    ("https://en.wikipedia.org/wiki/Roofline_(model)", "url:https://en.wikipedia.org/wiki/Roofline_(model)"),
 ])
 def test_canonical_source(link, canonical):
     from paperdojo.library.identity import canonical_source
@@ -79,7 +90,9 @@ def reading_list_settings(tmp_path):
 @pytest.mark.parametrize("spec", ["2201.12023v3", "https://arxiv.org/abs/2201.12023v1", "arXiv:2201.12023",
                                   "https://arxiv.org/pdf/2201.12023v2.pdf", "arxiv.org/abs/2201.12023v2",
                                   "http://arxiv.org/pdf/2201.12023v2.PDF", "arXiv:2201.12023v2 [cs.DC]",
-                                  "https://huggingface.co/papers/2201.12023"])
+                                  "https://huggingface.co/papers/2201.12023",
+                                  "<https://arxiv.org/abs/2201.12023v2>", "arXiv:2201.12023v3.",
+                                  "arxiv.org/abs/2201.12023v2,", "https://arxiv.org/abs/2201.12023\u200b"])
 def test_versioned_arxiv_id_is_the_reading_lists_alpa(reading_list_settings, spec):
     paper = ingest.add_source(reading_list_settings, spec)
     assert paper.id == "alpa" and paper.origin == "reading-list"
