@@ -261,6 +261,48 @@ def test_run_in_heading_ends_at_its_first_period(tmp_path, mark):
     assert doc.text[intro.start : intro.end].startswith("Graph compilers lower a model into kernels")
 
 
+# the heading's line of a narrow column, its sentence starting in ways a title never goes on
+RUN_IN_STARTS = ["Deep Neural Networks (DNNs)", "Large Language Models (LLMs) are",
+                 "3D convolutions dominate the", "cuDNN provides tuned kernels",
+                 "\"Graph compilers\" lower a model"]
+
+
+@pytest.mark.parametrize("start", RUN_IN_STARTS)
+def test_run_in_heading_whatever_its_sentence_starts_with(tmp_path, start):
+    """A run-in heading's sentence that starts with a term and its initials, a number, a name in
+    mixed case or a quote is body text, not part of the title (nor is the heading lost)."""
+    lines = [line.replace("Graph compilers lower a", start) for line in RUN_IN]
+    doc = parse_file(_page(tmp_path / "start.pdf", "Gutter: A Study of Kernel Fusion", lines), "start")
+    assert [s.title for s in doc.sections if s.title.startswith("1")] == ["1 Introduction"]
+    intro = next(s for s in doc.sections if s.title == "1 Introduction")
+    assert doc.text[intro.start : intro.end].startswith(start)
+
+
+@pytest.mark.parametrize("gap", [0.0, 2.5])
+def test_bold_run_in_heading_set_close_to_its_sentence(tmp_path, gap):
+    """A bold "1 Introduction." and its regular sentence drawn as two pieces of one line, so close
+    that PDFium puts no space between them ("1 Introduction.Graph compilers ...")."""
+    pdf = FPDF(format="letter", unit="pt")
+    pdf.add_page()
+    pdf.set_font("Helvetica", size=14)
+    pdf.text(72, 60, "Gutter: A Study of Kernel Fusion")
+    for i, line in enumerate(RUN_IN):
+        y = 100 + 14 * i
+        if line.startswith("1 Introduction."):
+            pdf.set_font("Helvetica", "B", 10)
+            pdf.text(72, y, "1 Introduction.")
+            width = pdf.get_string_width("1 Introduction.")
+            pdf.set_font("Helvetica", size=10)
+            pdf.text(72 + width + gap, y, line.removeprefix("1 Introduction. "))
+        else:
+            pdf.set_font("Helvetica", size=10)
+            pdf.text(72, y, line)
+    pdf.output(str(tmp_path / "bold.pdf"))
+    doc = parse_file(tmp_path / "bold.pdf", "bold")
+    intro = next(s for s in doc.sections if s.title == "1 Introduction")
+    assert doc.text[intro.start : intro.end].startswith("Graph compilers lower a model")
+
+
 @pytest.mark.parametrize("line, expected", [
     ("1 Introduction. Graph compilers lower a", ("1 Introduction", "Graph compilers lower a")),
     ("3.2 Weak Scaling. We evaluate the scaling of", ("3.2 Weak Scaling", "We evaluate the scaling of")),
@@ -285,6 +327,15 @@ def test_run_in_heading_ends_at_its_first_period(tmp_path, mark):
     ("2 Results. See Table 3", None),  # the rest is too short to be a sentence
     ("4 Comparison with J. Smith and others", None),  # an initial, not the heading's end
     ("Operator fusion. We merge adjacent kernels", None),  # a paragraph heading, not a section
+    # sentences that start with a term and its initials, a number, a mixed-case name, a quote
+    ("1 Introduction. Deep Neural Networks (DNNs)", ("1 Introduction", "Deep Neural Networks (DNNs)")),
+    ("1 Introduction. 3D convolutions dominate the", ("1 Introduction", "3D convolutions dominate the")),
+    ("2 Background. cuDNN provides tuned kernels", ("2 Background", "cuDNN provides tuned kernels")),
+    ("1 Introduction. \u201cGraph compilers\u201d lower a",
+     ("1 Introduction", "\u201cGraph compilers\u201d lower a")),
+    ("1 Introduction.Graph compilers lower a", ("1 Introduction", "Graph compilers lower a")),  # no space
+    ("2 Background. GPUs and TPUs", None),  # acronyms alone: no sign of a sentence
+    ("3.2 Node.js Runtime", None),
 ])
 def test_split_run_in(line, expected):
     from paperdojo.library.parse.headings import split_run_in
