@@ -301,3 +301,34 @@ def test_an_untitled_paper_is_called_by_its_file_name(tmp_path, embedder):
     assert all(d.id.startswith("paper-") for d in report.docs)
     index = store.load_index(settings.index_dir)
     assert {c.title for c in index.chunks if "lynx" in c.text} == {"تحسين"}
+
+
+@pytest.mark.parametrize("spec", ["missing.pdf", "my missing paper.pdf", "./sub/missing.pdf",
+                                  "~/nowhere-h11.pdf", "file:///nowhere-h11/x.pdf"])
+def test_a_missing_file_is_said_to_be_missing(tmp_path, spec):
+    """A path that names no file is not 'not a link, arXiv id or DOI'."""
+    settings = _home(tmp_path)
+    with pytest.raises(ValueError, match="no such file"):
+        ingest.add_source(settings, spec)
+    with pytest.raises(ValueError, match="is a folder, not a paper.*--pdf-dir"):
+        ingest.add_source(settings, str(tmp_path))
+    assert catalog.load_catalog(settings) == []
+
+
+@pytest.mark.parametrize("how", ["quoted", "file-url"])
+def test_a_file_named_as_pasted_is_added(tmp_path, embedder, how):
+    """A path copied with quotes around it, or a file:// URL from a browser's address bar."""
+    settings = _home(tmp_path)
+    pdf = make_pdf(tmp_path / "my paper.pdf", paper_pages("stoat compaction"), title_meta="Stoat: Compaction")
+    spec = f"'{pdf}'" if how == "quoted" else pdf.as_uri()
+    paper = ingest.add_source(settings, spec)
+    assert paper.file == str(pdf.resolve()) and paper.origin == "user"
+
+
+def test_cli_error_shows_the_files_text_as_it_is(tmp_path, capsys):
+    """rich would turn ':x:' of a quoted file into an emoji: the CLI prints text as it is."""
+    notes = tmp_path / "notes.pdf"
+    notes.write_text("root:x:0:0 :smile: [b]not bold[/b]\n")
+    assert main(["--home", str(tmp_path / "home"), "add", str(notes), "--no-ingest"]) != 0
+    err = " ".join(capsys.readouterr().err.split())
+    assert "root:x:0:0 :smile: [b]not bold[/b]" in err

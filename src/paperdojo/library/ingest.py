@@ -13,6 +13,7 @@ import contextlib
 import logging
 import multiprocessing
 import os
+import re
 import shutil
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -21,7 +22,7 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import asdict, dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
-from urllib.parse import urlparse
+from urllib.parse import unquote, urlparse
 
 import numpy as np
 
@@ -676,7 +677,7 @@ def add_source(settings: Settings, spec: str, category: str | None = None,
     a file that is not a usable PDF.
     """
     papers = catalog.load_catalog(settings)
-    local = Path(spec).expanduser()
+    local = _local_path(spec)
     if local.is_file():
         parse.check_pdf_file(local)
         sha = sha256_file(local)
@@ -690,6 +691,11 @@ def add_source(settings: Settings, spec: str, category: str | None = None,
         _copy_in(local, settings.pdf_dir / f"{new_id}.pdf", sha)
         catalog.add_paper(settings, paper)
         return paper
+    if local.is_dir():
+        raise ValueError(f"{spec} is a folder, not a paper: index its PDFs with `paperdojo ingest --pdf-dir "
+                         f"{spec}`, or follow it with `paperdojo watch {spec}`")
+    if _names_a_file(spec) or identity.pasted(spec).lower().startswith("file://"):
+        raise ValueError(f"no such file: {spec} (looked in {local.resolve().parent}); check the path")
     spec = identity.with_scheme(spec)  # "proceedings.mlsys.org/paper/x.pdf" is an https link
     plan = resolve(spec)  # raises ValueError for what is neither a link nor an arXiv id / DOI
     if existing := catalog.find_by_source(papers, spec):
@@ -704,6 +710,30 @@ def add_source(settings: Settings, spec: str, category: str | None = None,
     paper = Paper(new_id, title or "", category or catalog.UNCATEGORIZED, link=spec, origin="user")
     catalog.add_paper(settings, paper)
     return paper
+
+
+def _local_path(spec: str) -> Path:
+    """The file `spec` names: as written, else as pasted (`identity.pasted`: a path copied with
+    quotes around it) or as a file:// URL ("file:///home/a/x%20y.pdf", a browser's address bar)."""
+    local = Path(spec).expanduser()
+    if local.exists():
+        return local
+    bare = identity.pasted(spec)
+    if bare.lower().startswith("file://"):
+        return Path(unquote(urlparse(bare).path))
+    return Path(bare).expanduser() if Path(bare).expanduser().exists() else local
+
+
+def _names_a_file(spec: str) -> bool:
+    """Is `spec` written as a file path ("paper.pdf", "./x", "/home/a/x", "~/x", "C:\\x") rather than a
+    link, an arXiv id or a DOI? ("arxiv.org/pdf/x.pdf" is a link, "cs/0501001" an arXiv id.)"""
+    spec = spec.strip()
+    if "://" in spec or identity.arxiv_id(spec) or identity.doi_of(spec):
+        return False
+    if identity.with_scheme(spec).startswith("https://"):  # a host and a path without a scheme
+        return False
+    return spec.lower().endswith(".pdf") or spec.startswith(("/", "./", "../", "~", ".\\", "..\\")) \
+        or bool(re.match(r"^[a-zA-Z]:[\\/]", spec))
 
 
 @dataclass
