@@ -373,6 +373,22 @@ class Workspace:
             raise NotFound(f"no indexed paper {doc_id!r}; the index holds: {shown or 'nothing'}")
         return doc_id
 
+    def check_filters(self, filters: Filters | None) -> None:
+        """NotFound naming what exists when `filters` name a paper the live index does not hold or
+        a category none of its papers is in (categories match in any case, as the retriever does):
+        a typo is said as one, not answered "the papers do not cover this"."""
+        if not filters:
+            return
+        answerer = self.answerer()
+        for doc_id in sorted(filters.papers):
+            self.check_paper(doc_id, answerer)
+        held = sorted({c for c in answerer.retriever.category.values() if c})
+        unknown = sorted(c for c in filters.categories if c.lower() not in {h.lower() for h in held})
+        if unknown:
+            raise NotFound(f"no indexed paper is in {', '.join(map(repr, unknown))}; the library's "
+                           f"categories: {', '.join(held) or 'none'} (change one with `paperdojo papers "
+                           "--set-category ID NAME`)")
+
     def parsed(self, doc_id: str) -> ParsedDoc:
         """A paper's cleaned text with its pages and sections (NotFound for an unknown id)."""
         answerer = self.answerer()

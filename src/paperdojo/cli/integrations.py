@@ -11,7 +11,7 @@ from pathlib import Path
 
 from rich.markup import escape
 
-from paperdojo.cli.common import settings_of, workspace
+from paperdojo.cli.common import port_number, settings_of, workspace
 from paperdojo.cli.output import console
 from paperdojo.settings import Settings
 
@@ -110,7 +110,7 @@ def register(sub: argparse._SubParsersAction, llm: argparse.ArgumentParser) -> N
 
     p = sub.add_parser("mcp", parents=[llm],
                        help="serve the library to AI assistants (Model Context Protocol)")
-    p.add_argument("--http", type=int, metavar="PORT",
+    p.add_argument("--http", type=port_number, metavar="PORT",
                    help="streamable HTTP on 127.0.0.1:PORT/mcp instead of stdio")
     p.set_defaults(func=run(cmd_mcp))
 
