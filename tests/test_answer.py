@@ -317,3 +317,28 @@ def test_cli_bad_filters_and_counts_are_said_as_such(setup, monkeypatch, capsys,
         code = exc.code
     assert code == 2
     assert said in " ".join(capsys.readouterr().err.split())
+
+
+def test_cli_files_that_cannot_be_read_are_said_in_one_line(setup, monkeypatch, capsys, tmp_path):
+    """`eval` of a file that is not there was a traceback; a record without a question names the field."""
+    settings, _ = setup
+    monkeypatch.setenv("PAPERDOJO_READING_LIST", str(settings.reading_list))
+    missing = tmp_path / "no-such-questions.jsonl"
+    assert main(["--home", str(settings.home), "eval", str(missing), "--no-baseline"]) == 2
+    err = "".join(capsys.readouterr().err.split())  # rich wraps long paths
+    assert f"error:Nosuchfileordirectory:{missing}" in err and "Traceback" not in err
+    partial = tmp_path / "partial.jsonl"
+    partial.write_text('{"id": "q1"}\n["a list"]\n')
+    assert main(["--home", str(settings.home), "eval", str(partial), "--no-baseline"]) == 2
+    assert "partial.jsonl:1: not a question record (no 'question' field)" in \
+        " ".join(capsys.readouterr().err.split())
+
+
+def test_cli_anki_export_without_questions_writes_no_deck(setup, monkeypatch, capsys, tmp_path):
+    """No bank question is about these papers: it says so and writes no empty deck ('0 cards written')."""
+    settings, _ = setup
+    monkeypatch.setenv("PAPERDOJO_READING_LIST", str(settings.reading_list))
+    deck = tmp_path / "deck.apkg"
+    assert main(["--home", str(settings.home), "export", "anki", str(deck), "--paper", "pipe"]) == 1
+    assert "no question to put in a deck" in " ".join(capsys.readouterr().err.split())
+    assert not deck.exists()

@@ -38,6 +38,10 @@ def cmd_export_anki(args: argparse.Namespace, settings: Settings) -> int:
             console.print(f"no weak topics: no question or topic of yours is below {args.below:.0%} "
                           "(answer some with `paperdojo interview` first)")
             return 1
+    if not questions:
+        console.print("no question to put in a deck: none of the question bank's is about an indexed paper "
+                      "of these filters (add --generated for questions drawn from the papers)")
+        return 1
     console.print(f"answering {len(questions)} questions from the papers ...")
     cards, skipped = build_cards(questions, answerer,
                                  lambda done, total, qid: console.print(f"  {done}/{total} {qid}")
