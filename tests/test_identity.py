@@ -332,3 +332,15 @@ def test_cli_error_shows_the_files_text_as_it_is(tmp_path, capsys):
     assert main(["--home", str(tmp_path / "home"), "add", str(notes), "--no-ingest"]) != 0
     err = " ".join(capsys.readouterr().err.split())
     assert "root:x:0:0 :smile: [b]not bold[/b]" in err
+
+
+def test_a_paper_whose_file_and_cached_copy_are_gone_says_so(tmp_path, embedder):
+    """An added PDF deleted with its cached copy is 'not there any more', not 'no link: a local file only'."""
+    settings = _home(tmp_path)
+    pdf = make_pdf(tmp_path / "gannet.pdf", paper_pages("gannet batching"), title_meta="Gannet: Batching")
+    paper = ingest.add_source(settings, str(pdf))
+    pdf.unlink()
+    (settings.pdf_dir / f"{paper.id}.pdf").unlink()
+    status = {d.id: d for d in ingest.ingest(settings, embedder=embedder).docs}[paper.id]
+    assert status.status == "missing"
+    assert f"its file {pdf.resolve()} is not there any more" in status.reason
