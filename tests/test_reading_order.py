@@ -249,6 +249,23 @@ def test_invisible_text_alone_is_kept(tmp_path):
     assert doc.text.count("The ibis allocator keeps freed blocks") == 3
 
 
+@pytest.mark.parametrize(("dx", "dy"), [(0.0, 0.0), (3.0, 2.0)])
+def test_a_scan_ocrd_twice_is_read_once(tmp_path, dx, dy):
+    """Two invisible OCR layers over a scan (OCR run again on an OCR'd file), at the same place or a
+    few points off, and no visible text: the second layer repeats the first and is dropped."""
+    pdf = FPDF(format="letter", unit="pt")
+    pdf.add_page()
+    pdf.set_font("Helvetica", size=10)
+    pdf.text_mode = TextMode.INVISIBLE
+    for layer in range(2):
+        for i, line in enumerate(["Twice: A Scan Read Again", *DOUBLED]):
+            pdf.text(72 + layer * dx, 100 + 14 * i + layer * dy, line)
+    pdf.output(str(tmp_path / "twice.pdf"))
+    text = " ".join(parse_file(tmp_path / "twice.pdf", "twice").text.split())
+    assert text.count("The pelican partitioner splits a model graph") == 1
+    assert "Data layout transformations change the order of tensor dimensions in memory." in text
+
+
 @pytest.mark.parametrize("mark", [".", " -", ":"])  # Helvetica has no en dash: split_run_in's test
 def test_run_in_heading_ends_at_its_first_period(tmp_path, mark):
     """The field case: "1 Introduction. Graph compilers lower a ..." is a heading and a sentence;
