@@ -344,3 +344,27 @@ def test_a_paper_whose_file_and_cached_copy_are_gone_says_so(tmp_path, embedder)
     status = {d.id: d for d in ingest.ingest(settings, embedder=embedder).docs}[paper.id]
     assert status.status == "missing"
     assert f"its file {pdf.resolve()} is not there any more" in status.reason
+
+
+@pytest.mark.parametrize("typed", ["/etc/passwd", "{pdf}", "'{pdf}'", "file://{pdf}", "missing.pdf",
+                                   "{folder}"])
+def test_the_apps_link_field_reads_no_file_of_the_server(tmp_path, typed):
+    """What a web client types in the Library's link field is a link: a server path is refused
+    without reading it (the 'not a PDF' message quoted the first line of /etc/passwd) or saying
+    where the server looked; an upload is the way to add a PDF."""
+    import gradio as gr
+
+    from paperdojo.app.library import add
+    from paperdojo.workspace import Workspace
+
+    settings = _home(tmp_path)
+    pdf = make_pdf(tmp_path / "Stork Scheduler.pdf", paper_pages("stork scheduling"))
+    ws = Workspace(settings)
+    try:
+        outputs = add(ws, typed.format(pdf=pdf, folder=tmp_path), None, None, gr.Progress())
+    finally:
+        ws.embedder.close()
+    message = next(str(o) for o in outputs if "\u26a0" in str(o))  # the Library's message line
+    assert "give a link here" in message and "upload a PDF" in message
+    assert "root:x" not in message and "looked in" not in message and "Stork" not in message
+    assert catalog.load_catalog(settings) == []

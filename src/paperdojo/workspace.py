@@ -522,15 +522,17 @@ class Workspace:
         return stop
 
     def add(self, spec: str, category: str | None = None,
-            progress: ingest.Progress | None = None) -> ingest.Added:
+            progress: ingest.Progress | None = None, local_files: bool = True) -> ingest.Added:
         """Add a paper (arXiv id, DOI, URL or a PDF file) and index it; the same document already
-        in the library is recognized (ingest.add). Raises IndexBusy while another ingest runs or when
-        the app serves read-only."""
+        in the library is recognized (ingest.add). `local_files=False`: links only (what a web
+        client types names no file of this machine; ValueError). Raises IndexBusy while another
+        ingest runs or when the app serves read-only."""
         self.check_writable()
         if not self.ingest_lock.acquire(blocking=False):
             raise store.IndexBusy("an ingest is already running; wait for it to finish")
         try:
-            added = ingest.add(self.settings, spec, category, progress=progress, embedder=self.embedder)
+            added = ingest.add(self.settings, spec, category, progress=progress, embedder=self.embedder,
+                               local_files=local_files)
         finally:
             self.ingest_lock.release()
         self.reload()

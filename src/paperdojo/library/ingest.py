@@ -668,16 +668,23 @@ def _write_if_changed(settings: Settings, report: IngestReport, previous: dict |
 
 # --------------------------------------------------------------------------- adding papers
 def add_source(settings: Settings, spec: str, category: str | None = None,
-               title: str | None = None) -> Paper:
+               title: str | None = None, local_files: bool = True) -> Paper:
     """Register an arXiv id, a DOI, a URL or a local PDF as a user paper (not yet ingested).
 
     What is already in the library is returned as it is: a link naming the same document (by
     canonical source: `2201.12023v3` is the reading list's Alpa) or a file with the same content
     (by sha256). Raises ValueError for what is neither a link nor a readable file, ParseError for
     a file that is not a usable PDF.
+
+    local_files=False (what a web client types: the files are the server's, not the user's): a
+    path is refused without reading or naming anything on this machine; uploads come staged.
     """
     papers = catalog.load_catalog(settings)
     local = _local_path(spec)
+    if not local_files and (local.exists() or _names_a_file(spec) or identity.pasted(spec).lower().startswith(
+            "file://")):
+        raise ValueError("give a link here: an arXiv id, a DOI or a URL (files on this server are not "
+                         "read); upload a PDF of yours with the button beside it")
     if local.is_file():
         parse.check_pdf_file(local)
         sha = sha256_file(local)
@@ -748,7 +755,8 @@ class Added:
 
 
 def add(settings: Settings, spec: str, category: str | None = None, title: str | None = None,
-        progress: Progress | None = None, embedder: Embedder | None = None) -> Added:
+        progress: Progress | None = None, embedder: Embedder | None = None,
+        local_files: bool = True) -> Added:
     """Register `spec` (see add_source) and index it; one paper per document.
 
     A link whose download turns out to hold a file already indexed under another paper does not
@@ -757,7 +765,7 @@ def add(settings: Settings, spec: str, category: str | None = None, title: str |
     is a status with its reason, not an exception.
     """
     before = {p.id for p in catalog.load_catalog(settings)}
-    paper = add_source(settings, spec, category, title)
+    paper = add_source(settings, spec, category, title, local_files)
     known = paper.id in before
     report = ingest(settings, only=[paper.id], progress=progress, embedder=embedder)
     docs = {d.id: d for d in report.docs}
