@@ -352,6 +352,7 @@ def test_bold_run_in_heading_set_close_to_its_sentence(tmp_path, gap):
      ("1 Introduction", "\u201cGraph compilers\u201d lower a")),
     ("1 Introduction.Graph compilers lower a", ("1 Introduction", "Graph compilers lower a")),  # no space
     ("2 Background. GPUs and TPUs", None),  # acronyms alone: no sign of a sentence
+    ("2.1 Ops vs. Kernels. We compare the two", ("2.1 Ops vs. Kernels", "We compare the two")),
     ("3.2 Node.js Runtime", None),
 ])
 def test_split_run_in(line, expected):

@@ -163,7 +163,10 @@ def split_run_in(line: str, named: bool = False) -> tuple[str, str] | None:
     `named` (a paper without numbered headings): in a numbered paper "Results. Ansor performs ..."
     heads a paragraph inside a section (measured on the shared corpus: ansor, taso, sglang)."""
     numbering = _NUMBERING.match(line)
-    found = _RUN_IN_END.search(line, numbering.end() if numbering else 0)
+    # the first end that is not an abbreviation's period ("2.1 Ops vs. Kernels. We compare ...")
+    found = next((m for m in _RUN_IN_END.finditer(line, numbering.end() if numbering else 0)
+                  if not (m.group().startswith(".") and line[: m.start()].split()
+                          and line[: m.start()].split()[-1].lower() in _NOT_AN_END)), None)
     if not found or found.start() <= 0:
         return None
     head, rest = line[: found.start()].strip(), line[found.end() :].strip()
