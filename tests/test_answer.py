@@ -292,3 +292,53 @@ def test_source_links_open_the_homes_own_copy_after_the_home_moved(tmp_path):
     assert page_url(chunk, docs, moved) == (moved / "pipe.pdf").resolve().as_uri() + "#page=3"
     online = {"pipe": {"file": "/old/pipe.pdf", "page_url": "https://arxiv.org/pdf/1811.06965"}}
     assert page_url(chunk, online, moved) == "https://arxiv.org/pdf/1811.06965#page=3"  # online first
+
+
+@pytest.mark.parametrize(("argv", "said"), [
+    (["ask", "How does Pipe save memory?", "--paper", "piep"],
+     "no indexed paper 'piep'; the index holds: pipe"),
+    (["search", "activation memory", "--paper", "nosuch"], "no indexed paper 'nosuch'"),
+    (["ask", "How does Pipe save memory?", "--category", "No Such Topic"],
+     "no indexed paper is in 'No Such Topic'; the library's categories:"),
+    (["ask", "How does Pipe save memory?", "-k", "-3"], "-3 is too small: give 1 or more"),
+    (["search", "activation memory", "-k", "0"], "0 is too small"),
+    (["interview", "-n", "0"], "0 is too small"),
+    (["interview", "--paper", "nosuch"], "no indexed paper 'nosuch'"),
+    (["ask", "How does Pipe save memory?", "-k", "five"], "'five' is not a whole number"),
+])
+def test_cli_bad_filters_and_counts_are_said_as_such(setup, monkeypatch, capsys, argv, said):
+    """A typo in --paper / --category is an error naming what exists (it was answered 'the papers do
+    not cover this'), and a count below 1 a usage error (-k -3 drew on nearly every passage)."""
+    settings, _ = setup
+    monkeypatch.setenv("PAPERDOJO_READING_LIST", str(settings.reading_list))
+    try:
+        code = main(["--home", str(settings.home), *argv])
+    except SystemExit as exc:  # argparse's usage errors
+        code = exc.code
+    assert code == 2
+    assert said in " ".join(capsys.readouterr().err.split())
+
+
+def test_cli_files_that_cannot_be_read_are_said_in_one_line(setup, monkeypatch, capsys, tmp_path):
+    """`eval` of a file that is not there was a traceback; a record without a question names the field."""
+    settings, _ = setup
+    monkeypatch.setenv("PAPERDOJO_READING_LIST", str(settings.reading_list))
+    missing = tmp_path / "no-such-questions.jsonl"
+    assert main(["--home", str(settings.home), "eval", str(missing), "--no-baseline"]) == 2
+    err = "".join(capsys.readouterr().err.split())  # rich wraps long paths
+    assert f"error:Nosuchfileordirectory:{missing}" in err and "Traceback" not in err
+    partial = tmp_path / "partial.jsonl"
+    partial.write_text('{"id": "q1"}\n["a list"]\n')
+    assert main(["--home", str(settings.home), "eval", str(partial), "--no-baseline"]) == 2
+    assert "partial.jsonl:1: not a question record (no 'question' field)" in \
+        " ".join(capsys.readouterr().err.split())
+
+
+def test_cli_anki_export_without_questions_writes_no_deck(setup, monkeypatch, capsys, tmp_path):
+    """No bank question is about these papers: it says so and writes no empty deck ('0 cards written')."""
+    settings, _ = setup
+    monkeypatch.setenv("PAPERDOJO_READING_LIST", str(settings.reading_list))
+    deck = tmp_path / "deck.apkg"
+    assert main(["--home", str(settings.home), "export", "anki", str(deck), "--paper", "pipe"]) == 1
+    assert "no question to put in a deck" in " ".join(capsys.readouterr().err.split())
+    assert not deck.exists()

@@ -264,3 +264,13 @@ def test_https_to_a_plain_http_server_says_so(server, settings):
     with make_client(settings) as client, pytest.raises(FetchError) as info:
         download(Plan("pdf", server.url("/good.pdf").replace("http://", "https://")), "doc", settings, client)
     assert "secure (https) connection" in str(info.value) and "try http://" in str(info.value)
+
+
+@pytest.mark.parametrize("url", ["http://例え.invalid/paper.pdf", "http://no-such-host.invalid/a%20paper.pdf"])
+def test_a_host_that_is_not_there_is_not_called_a_redirect(settings, url):
+    """httpx writes an IDN host as punycode and escapes the path: that is the same address, not one
+    the link 'redirects' to."""
+    with make_client(settings) as client, pytest.raises(FetchError) as info:
+        download(Plan("pdf", url), "doc", settings, client)
+    reason = str(info.value)
+    assert "cannot connect" in reason and "redirects" not in reason and "check the address" in reason

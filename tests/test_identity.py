@@ -43,6 +43,17 @@ from paperdojo.settings import PROJECT_ROOT
     ("doi.org/10.1145/3373376.3378508", "doi:10.1145/3373376.3378508"),
     ("", None),
     ("not a link", None),
+    # as pasted from a mail, a chat or a sentence: wrapped, quoted, punctuated, invisible characters
+    ("<https://arxiv.org/abs/2201.12023v2>", "arxiv:2201.12023"),
+    ("arXiv:2201.12023v3.", "arxiv:2201.12023"),
+    ("(arXiv:2201.12023v3),", "arxiv:2201.12023"),
+    ("https://arxiv.org/abs/2201.12023v2\u200b", "arxiv:2201.12023"),
+    ("\ufeff\u201c2201.12023v1\u201d", "arxiv:2201.12023"),
+    ("[Alpa](https://arxiv.org/abs/2201.12023v2)", "arxiv:2201.12023"),
+    ("arxiv.org/abs/2201.12023v2,", "arxiv:2201.12023"),
+    ("https://example.org/a/paper.pdf).", "url:https://example.org/a/paper.pdf"),
+    ("10.1016/S0140-6736(20)30183-5", "doi:10.1016/s0140-6736(20)30183-5"),  # its own brackets stay
+    ("https://en.wikipedia.org/wiki/Roofline_(model)", "url:https://en.wikipedia.org/wiki/Roofline_(model)"),
 ])
 def test_canonical_source(link, canonical):
     from paperdojo.library.identity import canonical_source
@@ -79,7 +90,9 @@ def reading_list_settings(tmp_path):
 @pytest.mark.parametrize("spec", ["2201.12023v3", "https://arxiv.org/abs/2201.12023v1", "arXiv:2201.12023",
                                   "https://arxiv.org/pdf/2201.12023v2.pdf", "arxiv.org/abs/2201.12023v2",
                                   "http://arxiv.org/pdf/2201.12023v2.PDF", "arXiv:2201.12023v2 [cs.DC]",
-                                  "https://huggingface.co/papers/2201.12023"])
+                                  "https://huggingface.co/papers/2201.12023",
+                                  "<https://arxiv.org/abs/2201.12023v2>", "arXiv:2201.12023v3.",
+                                  "arxiv.org/abs/2201.12023v2,", "https://arxiv.org/abs/2201.12023\u200b"])
 def test_versioned_arxiv_id_is_the_reading_lists_alpa(reading_list_settings, spec):
     paper = ingest.add_source(reading_list_settings, spec)
     assert paper.id == "alpa" and paper.origin == "reading-list"
@@ -288,3 +301,70 @@ def test_an_untitled_paper_is_called_by_its_file_name(tmp_path, embedder):
     assert all(d.id.startswith("paper-") for d in report.docs)
     index = store.load_index(settings.index_dir)
     assert {c.title for c in index.chunks if "lynx" in c.text} == {"تحسين"}
+
+
+@pytest.mark.parametrize("spec", ["missing.pdf", "my missing paper.pdf", "./sub/missing.pdf",
+                                  "~/nowhere-h11.pdf", "file:///nowhere-h11/x.pdf"])
+def test_a_missing_file_is_said_to_be_missing(tmp_path, spec):
+    """A path that names no file is not 'not a link, arXiv id or DOI'."""
+    settings = _home(tmp_path)
+    with pytest.raises(ValueError, match="no such file"):
+        ingest.add_source(settings, spec)
+    with pytest.raises(ValueError, match="is a folder, not a paper.*--pdf-dir"):
+        ingest.add_source(settings, str(tmp_path))
+    assert catalog.load_catalog(settings) == []
+
+
+@pytest.mark.parametrize("how", ["quoted", "file-url"])
+def test_a_file_named_as_pasted_is_added(tmp_path, embedder, how):
+    """A path copied with quotes around it, or a file:// URL from a browser's address bar."""
+    settings = _home(tmp_path)
+    pdf = make_pdf(tmp_path / "my paper.pdf", paper_pages("stoat compaction"), title_meta="Stoat: Compaction")
+    spec = f"'{pdf}'" if how == "quoted" else pdf.as_uri()
+    paper = ingest.add_source(settings, spec)
+    assert paper.file == str(pdf.resolve()) and paper.origin == "user"
+
+
+def test_cli_error_shows_the_files_text_as_it_is(tmp_path, capsys):
+    """rich would turn ':x:' of a quoted file into an emoji: the CLI prints text as it is."""
+    notes = tmp_path / "notes.pdf"
+    notes.write_text("root:x:0:0 :smile: [b]not bold[/b]\n")
+    assert main(["--home", str(tmp_path / "home"), "add", str(notes), "--no-ingest"]) != 0
+    err = " ".join(capsys.readouterr().err.split())
+    assert "root:x:0:0 :smile: [b]not bold[/b]" in err
+
+
+def test_a_paper_whose_file_and_cached_copy_are_gone_says_so(tmp_path, embedder):
+    """An added PDF deleted with its cached copy is 'not there any more', not 'no link: a local file only'."""
+    settings = _home(tmp_path)
+    pdf = make_pdf(tmp_path / "gannet.pdf", paper_pages("gannet batching"), title_meta="Gannet: Batching")
+    paper = ingest.add_source(settings, str(pdf))
+    pdf.unlink()
+    (settings.pdf_dir / f"{paper.id}.pdf").unlink()
+    status = {d.id: d for d in ingest.ingest(settings, embedder=embedder).docs}[paper.id]
+    assert status.status == "missing"
+    assert f"its file {pdf.resolve()} is not there any more" in status.reason
+
+
+@pytest.mark.parametrize("typed", ["/etc/passwd", "{pdf}", "'{pdf}'", "file://{pdf}", "missing.pdf",
+                                   "{folder}"])
+def test_the_apps_link_field_reads_no_file_of_the_server(tmp_path, typed):
+    """What a web client types in the Library's link field is a link: a server path is refused
+    without reading it (the 'not a PDF' message quoted the first line of /etc/passwd) or saying
+    where the server looked; an upload is the way to add a PDF."""
+    import gradio as gr
+
+    from paperdojo.app.library import add
+    from paperdojo.workspace import Workspace
+
+    settings = _home(tmp_path)
+    pdf = make_pdf(tmp_path / "Stork Scheduler.pdf", paper_pages("stork scheduling"))
+    ws = Workspace(settings)
+    try:
+        outputs = add(ws, typed.format(pdf=pdf, folder=tmp_path), None, None, gr.Progress())
+    finally:
+        ws.embedder.close()
+    message = next(str(o) for o in outputs if "\u26a0" in str(o))  # the Library's message line
+    assert "give a link here" in message and "upload a PDF" in message
+    assert "root:x" not in message and "looked in" not in message and "Stork" not in message
+    assert catalog.load_catalog(settings) == []

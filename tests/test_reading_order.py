@@ -249,6 +249,23 @@ def test_invisible_text_alone_is_kept(tmp_path):
     assert doc.text.count("The ibis allocator keeps freed blocks") == 3
 
 
+@pytest.mark.parametrize(("dx", "dy"), [(0.0, 0.0), (3.0, 2.0)])
+def test_a_scan_ocrd_twice_is_read_once(tmp_path, dx, dy):
+    """Two invisible OCR layers over a scan (OCR run again on an OCR'd file), at the same place or a
+    few points off, and no visible text: the second layer repeats the first and is dropped."""
+    pdf = FPDF(format="letter", unit="pt")
+    pdf.add_page()
+    pdf.set_font("Helvetica", size=10)
+    pdf.text_mode = TextMode.INVISIBLE
+    for layer in range(2):
+        for i, line in enumerate(["Twice: A Scan Read Again", *DOUBLED]):
+            pdf.text(72 + layer * dx, 100 + 14 * i + layer * dy, line)
+    pdf.output(str(tmp_path / "twice.pdf"))
+    text = " ".join(parse_file(tmp_path / "twice.pdf", "twice").text.split())
+    assert text.count("The pelican partitioner splits a model graph") == 1
+    assert "Data layout transformations change the order of tensor dimensions in memory." in text
+
+
 @pytest.mark.parametrize("mark", [".", " -", ":"])  # Helvetica has no en dash: split_run_in's test
 def test_run_in_heading_ends_at_its_first_period(tmp_path, mark):
     """The field case: "1 Introduction. Graph compilers lower a ..." is a heading and a sentence;
@@ -259,6 +276,48 @@ def test_run_in_heading_ends_at_its_first_period(tmp_path, mark):
     assert "1 Introduction" in titles
     intro = next(s for s in doc.sections if s.title == "1 Introduction")
     assert doc.text[intro.start : intro.end].startswith("Graph compilers lower a model into kernels")
+
+
+# the heading's line of a narrow column, its sentence starting in ways a title never goes on
+RUN_IN_STARTS = ["Deep Neural Networks (DNNs)", "Large Language Models (LLMs) are",
+                 "3D convolutions dominate the", "cuDNN provides tuned kernels",
+                 "\"Graph compilers\" lower a model"]
+
+
+@pytest.mark.parametrize("start", RUN_IN_STARTS)
+def test_run_in_heading_whatever_its_sentence_starts_with(tmp_path, start):
+    """A run-in heading's sentence that starts with a term and its initials, a number, a name in
+    mixed case or a quote is body text, not part of the title (nor is the heading lost)."""
+    lines = [line.replace("Graph compilers lower a", start) for line in RUN_IN]
+    doc = parse_file(_page(tmp_path / "start.pdf", "Gutter: A Study of Kernel Fusion", lines), "start")
+    assert [s.title for s in doc.sections if s.title.startswith("1")] == ["1 Introduction"]
+    intro = next(s for s in doc.sections if s.title == "1 Introduction")
+    assert doc.text[intro.start : intro.end].startswith(start)
+
+
+@pytest.mark.parametrize("gap", [0.0, 2.5])
+def test_bold_run_in_heading_set_close_to_its_sentence(tmp_path, gap):
+    """A bold "1 Introduction." and its regular sentence drawn as two pieces of one line, so close
+    that PDFium puts no space between them ("1 Introduction.Graph compilers ...")."""
+    pdf = FPDF(format="letter", unit="pt")
+    pdf.add_page()
+    pdf.set_font("Helvetica", size=14)
+    pdf.text(72, 60, "Gutter: A Study of Kernel Fusion")
+    for i, line in enumerate(RUN_IN):
+        y = 100 + 14 * i
+        if line.startswith("1 Introduction."):
+            pdf.set_font("Helvetica", "B", 10)
+            pdf.text(72, y, "1 Introduction.")
+            width = pdf.get_string_width("1 Introduction.")
+            pdf.set_font("Helvetica", size=10)
+            pdf.text(72 + width + gap, y, line.removeprefix("1 Introduction. "))
+        else:
+            pdf.set_font("Helvetica", size=10)
+            pdf.text(72, y, line)
+    pdf.output(str(tmp_path / "bold.pdf"))
+    doc = parse_file(tmp_path / "bold.pdf", "bold")
+    intro = next(s for s in doc.sections if s.title == "1 Introduction")
+    assert doc.text[intro.start : intro.end].startswith("Graph compilers lower a model")
 
 
 @pytest.mark.parametrize("line, expected", [
@@ -285,6 +344,16 @@ def test_run_in_heading_ends_at_its_first_period(tmp_path, mark):
     ("2 Results. See Table 3", None),  # the rest is too short to be a sentence
     ("4 Comparison with J. Smith and others", None),  # an initial, not the heading's end
     ("Operator fusion. We merge adjacent kernels", None),  # a paragraph heading, not a section
+    # sentences that start with a term and its initials, a number, a mixed-case name, a quote
+    ("1 Introduction. Deep Neural Networks (DNNs)", ("1 Introduction", "Deep Neural Networks (DNNs)")),
+    ("1 Introduction. 3D convolutions dominate the", ("1 Introduction", "3D convolutions dominate the")),
+    ("2 Background. cuDNN provides tuned kernels", ("2 Background", "cuDNN provides tuned kernels")),
+    ("1 Introduction. \u201cGraph compilers\u201d lower a",
+     ("1 Introduction", "\u201cGraph compilers\u201d lower a")),
+    ("1 Introduction.Graph compilers lower a", ("1 Introduction", "Graph compilers lower a")),  # no space
+    ("2 Background. GPUs and TPUs", None),  # acronyms alone: no sign of a sentence
+    ("2.1 Ops vs. Kernels. We compare the two", ("2.1 Ops vs. Kernels", "We compare the two")),
+    ("3.2 Node.js Runtime", None),
 ])
 def test_split_run_in(line, expected):
     from paperdojo.library.parse.headings import split_run_in

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import shutil
+import threading
+import time
 
 from conftest import make_settings
 from helpers import PIPE, make_pdf
@@ -31,7 +33,7 @@ def test_ingest_while_serving_switches_generation(shared, embedder, tmp_path):
     second.mkdir()
     old = ws.answerer()
     old_generation = ws.generation
-    assert "1 papers" in ws.status()[1]
+    assert "1 paper," in ws.status()[1]
     question = "What does the otter compiler lower attention blocks into?"
     assert old.answer(question).refused  # nobody has heard of otter yet
 
@@ -47,6 +49,34 @@ def test_ingest_while_serving_switches_generation(shared, embedder, tmp_path):
     assert old.answer("How are pipeline stages placed?").sources  # the old one still works on its own
 
 
+def test_a_reader_arriving_during_a_switch_gets_the_new_generation(shared, embedder, tmp_path):
+    """After a shell's ingest, a browser's page load asks for the header, filters and Library while
+    its first question comes: whoever comes while another thread loads the newer generation waits
+    for it rather than getting the old one (answer and counts from two generations otherwise)."""
+    settings, ws = _serving_pipe(tmp_path, embedder)
+    before = ws.view()
+    second = tmp_path / "second"
+    second.mkdir()
+    shutil.copyfile(shared / "cases" / "ingest-while-serving" / "otter.pdf", second / "otter.pdf")
+    ingest(make_settings(tmp_path), [tmp_path / "first", second], embedder=embedder)
+    loading = threading.Event()
+
+    def another_reader_loading() -> None:  # holds the loader as a reader loading the switch does
+        with ws._loading:
+            loading.set()
+            time.sleep(0.5)
+
+    other = threading.Thread(target=another_reader_loading)
+    other.start()
+    loading.wait()
+    view = ws.view()
+    answer = ws.answerer().answer("What does the otter compiler lower attention blocks into?")
+    other.join()
+    assert view.generation == ws.live_generation() != before.generation
+    assert "otter" in {d.id for d in view.indexed} and "2 papers" in view.message
+    assert not answer.refused and "otter" in {s.chunk.doc_id for s in answer.cited}
+
+
 def test_shell_add_reaches_every_reader_view_from_one_generation(shared, embedder, tmp_path):
     """ingest-while-serving with `paperdojo add` (ingest.add) from another process: the header,
     filters, Library rows and counts, interview topics, texts and manifest all come from the newest
@@ -58,7 +88,7 @@ def test_shell_add_reaches_every_reader_view_from_one_generation(shared, embedde
 
     _, ws = _serving_pipe(tmp_path, embedder)
     before = ws.view()
-    assert before.ok and "1 papers" in before.message and before.answerer is ws.answerer()
+    assert before.ok and "1 paper," in before.message and before.answerer is ws.answerer()
     assert "1 indexed" in summary(ws)
 
     otter = shutil.copyfile(shared / "cases" / "ingest-while-serving" / "otter.pdf", tmp_path / "otter.pdf")
@@ -78,7 +108,7 @@ def test_shell_add_reaches_every_reader_view_from_one_generation(shared, embedde
     assert topic_choices(ws, view)["choices"]  # the interview draws from the new generation
     assert oid in ws.manifest()["docs"] and "otter" in ws.parsed(oid).text.lower()
     # the view taken before is a snapshot of its own generation: it never half-switches
-    assert oid not in {d.id for d in before.indexed} and "1 papers" in before.message
+    assert oid not in {d.id for d in before.indexed} and "1 paper," in before.message
     assert "1 indexed" in summary(ws, before)
 
 

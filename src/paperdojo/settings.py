@@ -112,6 +112,9 @@ class Settings(BaseSettings):
     auth: str = ""  # "user:password" (single user); a login is required when app_host is not loopback
     app_read_only: bool = False  # serve the index without writing to it (add / rebuild / watch refused)
     max_upload_mb: int = 50
+    # how long a reader waits for a newer index generation another thread is loading (a load takes
+    # well under a second; past this the loaded one answers and the switch comes with a later call)
+    generation_wait_s: float = 30.0
 
     # downloads
     http_timeout: float = 30.0

@@ -96,18 +96,24 @@ class Workspace:
     def answerer(self) -> Answerer:
         """The answerer over the newest complete index generation.
 
-        A newer generation is loaded while the loaded one keeps serving, then swapped in atomically;
-        while another thread loads it, callers get the loaded one. Raises IndexProblem when there is
-        no usable index at all (a newer generation that fails to load keeps the old one, logged).
+        A newer generation is loaded, then swapped in atomically (answers already running finish on
+        the one they started with). A caller that finds another thread loading it waits for that
+        load (at most `generation_wait_s`, then it gets the loaded one): were it served the old
+        generation, one browser session's answer and its header, filters and Library, asked for
+        together on a page load after a shell's `paperdojo add`, would come from two generations.
+        Raises IndexProblem when there is no usable index at all (a newer generation that fails to
+        load keeps the old one, logged).
         """
         live = self.live_generation()
         current = self._answerer
         if current is not None and live in ("", self._generation):
             return current
-        if current is not None and not self._loading.acquire(blocking=False):
-            return current  # someone else is loading the new generation
         if current is None:
             self._loading.acquire()
+        elif not self._loading.acquire(timeout=self.settings.generation_wait_s):
+            log.warning("index generation %s is still loading after %.0f s; answering from %s", live,
+                        self.settings.generation_wait_s, self._generation)
+            return current
         try:
             if self._answerer is not None and self.live_generation() == self._generation:
                 return self._answerer  # loaded by the thread we waited for
@@ -125,11 +131,11 @@ class Workspace:
             # a switch is news; the first load is not (servers log what they serve; one command is quiet)
             log.log(logging.INFO if before else logging.DEBUG, "now serving index generation %s%s", name,
                     f" (was {before})" if before else "")
-            if self._warm is not None:
-                self._fill_sentences(answerer)
-            return answerer
         finally:
             self._loading.release()
+        if self._warm is not None:  # after the release: callers waiting for the switch need not wait for this
+            self._fill_sentences(answerer)
+        return answerer
 
     def _load(self) -> tuple[Answerer, str]:
         s = self.settings
@@ -160,7 +166,8 @@ class Workspace:
             return LibraryView("", False, str(exc), tuple(self._statuses({})))
         docs = answerer.retriever.index.manifest.get("docs", {})
         indexed = sum(d.get("status") == "indexed" for d in docs.values())
-        message = f"{indexed} papers, {len(answerer.retriever.chunks)} passages indexed"
+        chunks = len(answerer.retriever.chunks)
+        message = f"{indexed} paper{'s' * (indexed != 1)}, {chunks} passage{'s' * (chunks != 1)} indexed"
         return LibraryView(generation, True, message, tuple(self._statuses(docs)), answerer)
 
     def status(self) -> tuple[bool, str]:
@@ -366,6 +373,22 @@ class Workspace:
             raise NotFound(f"no indexed paper {doc_id!r}; the index holds: {shown or 'nothing'}")
         return doc_id
 
+    def check_filters(self, filters: Filters | None) -> None:
+        """NotFound naming what exists when `filters` name a paper the live index does not hold or
+        a category none of its papers is in (categories match in any case, as the retriever does):
+        a typo is said as one, not answered "the papers do not cover this"."""
+        if not filters:
+            return
+        answerer = self.answerer()
+        for doc_id in sorted(filters.papers):
+            self.check_paper(doc_id, answerer)
+        held = sorted({c for c in answerer.retriever.category.values() if c})
+        unknown = sorted(c for c in filters.categories if c.lower() not in {h.lower() for h in held})
+        if unknown:
+            raise NotFound(f"no indexed paper is in {', '.join(map(repr, unknown))}; the library's "
+                           f"categories: {', '.join(held) or 'none'} (change one with `paperdojo papers "
+                           "--set-category ID NAME`)")
+
     def parsed(self, doc_id: str) -> ParsedDoc:
         """A paper's cleaned text with its pages and sections (NotFound for an unknown id)."""
         answerer = self.answerer()
@@ -499,15 +522,17 @@ class Workspace:
         return stop
 
     def add(self, spec: str, category: str | None = None,
-            progress: ingest.Progress | None = None) -> ingest.Added:
+            progress: ingest.Progress | None = None, local_files: bool = True) -> ingest.Added:
         """Add a paper (arXiv id, DOI, URL or a PDF file) and index it; the same document already
-        in the library is recognized (ingest.add). Raises IndexBusy while another ingest runs or when
-        the app serves read-only."""
+        in the library is recognized (ingest.add). `local_files=False`: links only (what a web
+        client types names no file of this machine; ValueError). Raises IndexBusy while another
+        ingest runs or when the app serves read-only."""
         self.check_writable()
         if not self.ingest_lock.acquire(blocking=False):
             raise store.IndexBusy("an ingest is already running; wait for it to finish")
         try:
-            added = ingest.add(self.settings, spec, category, progress=progress, embedder=self.embedder)
+            added = ingest.add(self.settings, spec, category, progress=progress, embedder=self.embedder,
+                               local_files=local_files)
         finally:
             self.ingest_lock.release()
         self.reload()

@@ -133,7 +133,9 @@ def add(ws: Workspace, spec: str | None, category: str | None, upload: str | Non
             spec = stage_upload(Path(upload), ws)
         if not spec:
             return refreshed(ws, "Give an arXiv id, a DOI or a URL, or upload a PDF.")
-        added = ws.add(spec, (category or "").strip() or None, progress=progress_adapter(progress))
+        # a typed spec is a link: files of the server are not the user's to add (or to peek into)
+        added = ws.add(spec, (category or "").strip() or None, progress=progress_adapter(progress),
+                       local_files=bool(upload))
     except (DocumentError, ValueError, store.IndexProblem, ingest.IngestError) as exc:
         return refreshed(ws, f"⚠️ {safe.text(exc)}")
     doc = added.status

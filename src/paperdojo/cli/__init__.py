@@ -58,6 +58,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             ValueError) as exc:
         console.print(f"[red]error:[/] {escape(str(exc))}", highlight=False)
         return 2
+    except OSError as exc:  # a file named on the command line that cannot be read or written
+        where = f": {exc.filename}" if exc.filename else ""
+        console.print(f"[red]error:[/] {escape((exc.strerror or str(exc)) + where)}", highlight=False)
+        return 2
     except KeyboardInterrupt:
         console.print("[yellow]interrupted[/]: the live index is whole; run the command again to resume")
         return 130

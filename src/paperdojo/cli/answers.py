@@ -7,12 +7,14 @@ import json
 
 from rich.markup import escape
 
-from paperdojo.cli.common import filters_of, settings_of, workspace
+from paperdojo.cli.common import filters_of, positive_int, settings_of, workspace
 from paperdojo.cli.output import console, marked, out, print_answer
 
 
 def cmd_search(args: argparse.Namespace) -> int:
-    results = workspace(settings_of(args)).search_sections(args.topic, args.k, filters_of(args))
+    ws = workspace(settings_of(args))
+    ws.check_filters(filters_of(args))
+    results = ws.search_sections(args.topic, args.k, filters_of(args))
     if args.json:
         print(json.dumps([r.to_json() for r in results], indent=1))
         return 0
@@ -51,7 +53,7 @@ def cmd_chat(args: argparse.Namespace) -> int:
     from paperdojo.answering.retrieve import EmptyQuery
 
     ws = workspace(settings_of(args))
-    ws.answerer()  # a missing or broken index is said before the first question
+    ws.check_filters(filters_of(args))  # a missing or broken index, or a typo in a filter, said first
     conversation = Conversation()
     console.print("Ask about the papers; a question that leans on the last one (\"how does it scale?\") "
                   "keeps its context. /new starts a new chat; an empty line or Ctrl-D ends.")
@@ -74,6 +76,7 @@ def cmd_chat(args: argparse.Namespace) -> int:
 
 def cmd_ask(args: argparse.Namespace) -> int:
     ws = workspace(settings_of(args))
+    ws.check_filters(filters_of(args))
     if args.json:
         print(json.dumps(ws.ask(args.question, filters_of(args), args.k).to_json(), indent=1))
     else:
@@ -87,14 +90,14 @@ def register(sub: argparse._SubParsersAction, llm: argparse.ArgumentParser) -> N
     p.add_argument("question")
     p.add_argument("--paper", action="append", metavar="ID", help="only this paper (repeatable)")
     p.add_argument("--category", action="append", help="only this category (repeatable)")
-    p.add_argument("-k", "--k", type=int, default=5, help="passages to draw on")
+    p.add_argument("-k", "--k", type=positive_int, default=5, help="passages to draw on")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_ask)
 
     p = sub.add_parser("chat", parents=[llm], help="ask questions in a row; follow-ups keep the context")
     p.add_argument("--paper", action="append", metavar="ID")
     p.add_argument("--category", action="append")
-    p.add_argument("-k", "--k", type=int, default=5)
+    p.add_argument("-k", "--k", type=positive_int, default=5)
     p.set_defaults(func=cmd_chat)
 
     p = sub.add_parser("search", aliases=["find"],
@@ -102,6 +105,6 @@ def register(sub: argparse._SubParsersAction, llm: argparse.ArgumentParser) -> N
     p.add_argument("topic")
     p.add_argument("--paper", action="append", metavar="ID", help="only this paper (repeatable)")
     p.add_argument("--category", action="append", help="only this category (repeatable)")
-    p.add_argument("-k", type=int, default=8, help="how many sections")
+    p.add_argument("-k", type=positive_int, default=8, help="how many sections")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_search)

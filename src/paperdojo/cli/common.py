@@ -35,9 +35,29 @@ def llm_flags() -> argparse.ArgumentParser:
     g.add_argument("--base-url", help="e.g. http://127.0.0.1:8080/v1 (llama.cpp server, Ollama's /v1)")
     g.add_argument("--api-key-env", help="name of the env variable holding the API key")
     g.add_argument("--temperature", type=float)
-    g.add_argument("--max-tokens", type=int, help="tokens the model may write")
-    g.add_argument("--context-tokens", type=int, help="the model's context window")
+    g.add_argument("--max-tokens", type=positive_int, help="tokens the model may write")
+    g.add_argument("--context-tokens", type=positive_int, help="the model's context window")
     return p
+
+
+def positive_int(text: str) -> int:
+    """An argparse type: a whole number of at least 1 (how many passages, sections, questions,
+    tokens); anything else is a usage error that says so."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value} is too small: give 1 or more")
+    return value
+
+
+def port_number(text: str) -> int:
+    """An argparse type: a TCP port, 1 to 65535."""
+    value = positive_int(text)
+    if value > 65535:
+        raise argparse.ArgumentTypeError(f"{value} is not a port: give 1 to 65535")
+    return value
 
 
 def workspace(settings: Settings) -> Workspace:

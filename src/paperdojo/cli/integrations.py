@@ -11,7 +11,7 @@ from pathlib import Path
 
 from rich.markup import escape
 
-from paperdojo.cli.common import settings_of, workspace
+from paperdojo.cli.common import port_number, settings_of, workspace
 from paperdojo.cli.output import console
 from paperdojo.settings import Settings
 
@@ -38,6 +38,10 @@ def cmd_export_anki(args: argparse.Namespace, settings: Settings) -> int:
             console.print(f"no weak topics: no question or topic of yours is below {args.below:.0%} "
                           "(answer some with `paperdojo interview` first)")
             return 1
+    if not questions:
+        console.print("no question to put in a deck: none of the question bank's is about an indexed paper "
+                      "of these filters (add --generated for questions drawn from the papers)")
+        return 1
     console.print(f"answering {len(questions)} questions from the papers ...")
     cards, skipped = build_cards(questions, answerer,
                                  lambda done, total, qid: console.print(f"  {done}/{total} {qid}")
@@ -110,7 +114,7 @@ def register(sub: argparse._SubParsersAction, llm: argparse.ArgumentParser) -> N
 
     p = sub.add_parser("mcp", parents=[llm],
                        help="serve the library to AI assistants (Model Context Protocol)")
-    p.add_argument("--http", type=int, metavar="PORT",
+    p.add_argument("--http", type=port_number, metavar="PORT",
                    help="streamable HTTP on 127.0.0.1:PORT/mcp instead of stdio")
     p.set_defaults(func=run(cmd_mcp))
 

@@ -11,7 +11,7 @@ from rich import box
 from rich.markup import escape
 from rich.table import Table
 
-from paperdojo.cli.common import settings_of, workspace
+from paperdojo.cli.common import positive_int, settings_of, workspace
 from paperdojo.cli.output import console, out, progress_bar
 from paperdojo.settings import Settings
 
@@ -260,7 +260,7 @@ def register(sub: argparse._SubParsersAction, llm: argparse.ArgumentParser) -> N
     p.add_argument("--sizes", default="100000,1000000", help="synthetic index sizes (comma-separated)")
     p.add_argument("--only", action="append", choices=["ingest", "queries", "app", "scale", "vectors"])
     p.add_argument("--no-baseline", action="store_true", help="skip the usual LangChain pipeline")
-    p.add_argument("--pairs", type=int, default=3,
+    p.add_argument("--pairs", type=positive_int, default=3,
                    help="cold ingests, ours then the usual pipeline, alternated (median ratio; default 3)")
     p.add_argument("--no-torch", action="store_true", help="skip our pipeline on the torch backend")
     p.add_argument("--json", action="store_true")

@@ -11,8 +11,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from paperdojo.records import MARKED, unmark_stars
 
-console = Console(stderr=True)
-out = Console(width=None if Console().is_terminal else 160)  # piped output: wide, not 80 columns
+console = Console(stderr=True, emoji=False)
+out = Console(width=None if Console().is_terminal else 160, emoji=False)  # piped output: wide, not 80 columns
 STATUS_STYLE = {"indexed": "green", "failed": "red", "missing": "yellow", "duplicate": "blue"}
 
 

@@ -10,7 +10,7 @@ from rich import box
 from rich.markup import escape
 from rich.table import Table
 
-from paperdojo.cli.common import USER_HELP, settings_of, workspace
+from paperdojo.cli.common import USER_HELP, positive_int, settings_of, workspace
 from paperdojo.cli.output import console, out, print_answer
 from paperdojo.settings import Settings
 from paperdojo.util import short_title
@@ -118,6 +118,9 @@ def cmd_interview(args: argparse.Namespace) -> int:
 
     settings = settings_of(args)
     ws = workspace(settings)
+    from paperdojo.answering.retrieve import Filters
+
+    ws.check_filters(Filters(set(args.paper or [])))  # categories: _interview_questions (the bank's too)
     grader = ws.grader()
     questions = _interview_questions(settings, args, grader.answerer)
     if not questions:
@@ -196,7 +199,7 @@ def cmd_progress(args: argparse.Namespace) -> int:
 def register(sub: argparse._SubParsersAction, llm: argparse.ArgumentParser) -> None:
     """Add `interview` and `progress` to the CLI's sub-parsers (`llm`: the language-model flags)."""
     p = sub.add_parser("interview", parents=[llm], help="a mock interview graded against the papers")
-    p.add_argument("-n", type=int, default=3, help="how many questions")
+    p.add_argument("-n", type=positive_int, default=3, help="how many questions")
     p.add_argument("--category", action="append")
     p.add_argument("--paper", action="append", metavar="ID")
     p.add_argument("--difficulty", type=int, choices=[1, 2, 3])

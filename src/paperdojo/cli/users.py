@@ -14,7 +14,7 @@ from paperdojo.cli.common import settings_of
 from paperdojo.settings import Settings
 from paperdojo.study.accounts import AccountError, Accounts, check_password
 
-console = Console(stderr=True)
+console = Console(stderr=True, emoji=False)
 
 
 def read_password(from_stdin: bool) -> str:

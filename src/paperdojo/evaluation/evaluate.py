@@ -64,7 +64,9 @@ def load_questions(path: Path) -> list[Question]:
             d = json.loads(line)
             out.append(Question(d["id"], d["question"], d.get("type", ""), d.get("gold", []),
                                 d.get("key_points", [])))
-        except (ValueError, KeyError) as exc:
+        except KeyError as exc:
+            raise ValueError(f"{path}:{n}: not a question record (no {exc} field)") from exc
+        except (ValueError, TypeError) as exc:  # not JSON, or JSON that is not an object
             raise ValueError(f"{path}:{n}: not a question record ({exc})") from exc
     return out
 

@@ -36,6 +36,8 @@ class Paper:
     origin: str = "reading-list"  # reading-list | user
 
     def plan(self) -> Plan:
+        if not self.link and self.file:  # asked only when no copy is cached
+            return Plan("paywalled", None, f"its file {self.file} is not there any more (moved or deleted?)")
         if not self.link:
             return Plan("paywalled", None, "no link: a local file only")
         return resolve(self.link, self.kind, self.open_copy)

@@ -194,7 +194,8 @@ def _describe(exc: BaseException, settings: Settings, url: str, drop_hint: str) 
                 f"https at this address (try http://), or its certificate is not trusted here; {yourself}")
     if isinstance(exc, httpx.ConnectError):
         target = _request_url(exc)
-        if target and target.rstrip("/") != url.rstrip("/"):  # a redirect led there
+        # a redirect led there (not the same address written otherwise: an IDN host as punycode, %-escapes)
+        if target and str(httpx.URL(target)).rstrip("/") != str(_as_url(url)).rstrip("/"):
             return (f"cannot connect ({exc}) to {target}, where {url} redirects: open the link in a "
                     f"browser and add the address where the PDF opens, {yourself}")
         return f"cannot connect ({exc}) to {url}: check the address and your network, then {later}"
@@ -212,6 +213,14 @@ def _describe(exc: BaseException, settings: Settings, url: str, drop_hint: str) 
         return (f"cannot save the download from {url} in {where}: {what}; free some space or make "
                 f"{settings.ingest_dir} writable, then run {RETRY_COMMAND}")
     return f"unexpected {type(exc).__name__} while downloading {url}: {exc}; {later}, {yourself}"
+
+
+def _as_url(url: str) -> httpx.URL | str:
+    """`url` as httpx writes it (punycode host, escaped path), or as it is when httpx cannot read it."""
+    try:
+        return httpx.URL(url)
+    except httpx.InvalidURL:
+        return url
 
 
 def _request_url(exc: BaseException) -> str:

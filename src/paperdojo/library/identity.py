@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import unicodedata
 from collections.abc import Iterable
 from pathlib import Path
 from urllib.parse import parse_qsl, urlencode, urlparse, urlunparse
@@ -93,11 +94,46 @@ def arxiv_id(link: str, keep_version: bool = True) -> str | None:
     return match.group(1) + ((match.group(2) or "") if keep_version else "")
 
 
+# what wraps a link pasted from a mail, a chat or a Markdown text: <...>, quotes, brackets
+_WRAPPERS = {"<": ">", '"': '"', "'": "'", "\u201c": "\u201d", "\u2018": "\u2019", "(": ")", "[": "]",
+             "`": "`", "\u00ab": "\u00bb"}
+_MARKDOWN_LINK = re.compile(r"^\[[^\]]*\]\((\S+)\)$")  # "[Alpa](https://arxiv.org/abs/2201.12023)"
+_TRAILING = ".,;:!?"  # a sentence's punctuation after a link ("see arXiv:2201.12023v3.")
+
+
+def pasted(link: str) -> str:
+    """A link, arXiv id or DOI without what copying it brought along: invisible format characters
+    (zero-width spaces, joiners, a byte-order mark, direction marks: Unicode category Cf) anywhere,
+    surrounding white space, wrappers ("<...>", quotes, "(...)", "[...]", a Markdown link's text),
+    a sentence's trailing punctuation and a closing bracket or quote that opens nowhere in it.
+    "(arXiv:2201.12023v3)." is "arXiv:2201.12023v3"; a balanced "[cs.DC]" or a DOI's "(20)" stays."""
+    s = "".join(c for c in link if unicodedata.category(c) != "Cf").strip()
+    while True:
+        before = s
+        if m := _MARKDOWN_LINK.match(s):
+            s = m.group(1)
+        if len(s) > 1 and _WRAPPERS.get(s[0]) == s[-1] and s.count(s[0]) + s.count(s[-1]) <= 2 \
+                or len(s) > 2 and s[0] == s[-1] and s[0] in "\"'`" and s.count(s[0]) == 2:
+            s = s[1:-1]
+        s = s.rstrip(_TRAILING)
+        for opener, closer in _WRAPPERS.items():
+            if s.endswith(closer) and (opener == closer and s.count(closer) % 2 == 1
+                                       or opener != closer and s.count(closer) > s.count(opener)):
+                s = s[:-1]
+            if s.startswith(opener) and (opener == closer and s.count(opener) % 2 == 1
+                                         or opener != closer and s.count(opener) > s.count(closer)):
+                s = s[1:]
+        s = s.strip()
+        if s == before:
+            return s
+
+
 def with_scheme(link: str) -> str:
-    """`link` with "https://" put in front when it is a host and a path written without a scheme
-    ("proceedings.mlsys.org/paper/x.pdf", "doi.org/10.1145/x", as copied from a browser's address
-    bar); anything else (a link with a scheme, an arXiv id, a DOI, a file name) as it is."""
-    link = link.strip()
+    """`link` as pasted (`pasted`) with "https://" put in front when it is a host and a path
+    written without a scheme ("proceedings.mlsys.org/paper/x.pdf", "doi.org/10.1145/x", as copied
+    from a browser's address bar); anything else (a link with a scheme, an arXiv id, a DOI, a file
+    name) as it is."""
+    link = pasted(link)
     return f"https://{link}" if "://" not in link and _SCHEMELESS.match(link) else link
 
 

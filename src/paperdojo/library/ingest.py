@@ -13,6 +13,7 @@ import contextlib
 import logging
 import multiprocessing
 import os
+import re
 import shutil
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -21,7 +22,7 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import asdict, dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
-from urllib.parse import urlparse
+from urllib.parse import unquote, urlparse
 
 import numpy as np
 
@@ -667,16 +668,23 @@ def _write_if_changed(settings: Settings, report: IngestReport, previous: dict |
 
 # --------------------------------------------------------------------------- adding papers
 def add_source(settings: Settings, spec: str, category: str | None = None,
-               title: str | None = None) -> Paper:
+               title: str | None = None, local_files: bool = True) -> Paper:
     """Register an arXiv id, a DOI, a URL or a local PDF as a user paper (not yet ingested).
 
     What is already in the library is returned as it is: a link naming the same document (by
     canonical source: `2201.12023v3` is the reading list's Alpa) or a file with the same content
     (by sha256). Raises ValueError for what is neither a link nor a readable file, ParseError for
     a file that is not a usable PDF.
+
+    local_files=False (what a web client types: the files are the server's, not the user's): a
+    path is refused without reading or naming anything on this machine; uploads come staged.
     """
     papers = catalog.load_catalog(settings)
-    local = Path(spec).expanduser()
+    local = _local_path(spec)
+    if not local_files and (local.exists() or _names_a_file(spec) or identity.pasted(spec).lower().startswith(
+            "file://")):
+        raise ValueError("give a link here: an arXiv id, a DOI or a URL (files on this server are not "
+                         "read); upload a PDF of yours with the button beside it")
     if local.is_file():
         parse.check_pdf_file(local)
         sha = sha256_file(local)
@@ -690,6 +698,11 @@ def add_source(settings: Settings, spec: str, category: str | None = None,
         _copy_in(local, settings.pdf_dir / f"{new_id}.pdf", sha)
         catalog.add_paper(settings, paper)
         return paper
+    if local.is_dir():
+        raise ValueError(f"{spec} is a folder, not a paper: index its PDFs with `paperdojo ingest --pdf-dir "
+                         f"{spec}`, or follow it with `paperdojo watch {spec}`")
+    if _names_a_file(spec) or identity.pasted(spec).lower().startswith("file://"):
+        raise ValueError(f"no such file: {spec} (looked in {local.resolve().parent}); check the path")
     spec = identity.with_scheme(spec)  # "proceedings.mlsys.org/paper/x.pdf" is an https link
     plan = resolve(spec)  # raises ValueError for what is neither a link nor an arXiv id / DOI
     if existing := catalog.find_by_source(papers, spec):
@@ -706,6 +719,30 @@ def add_source(settings: Settings, spec: str, category: str | None = None,
     return paper
 
 
+def _local_path(spec: str) -> Path:
+    """The file `spec` names: as written, else as pasted (`identity.pasted`: a path copied with
+    quotes around it) or as a file:// URL ("file:///home/a/x%20y.pdf", a browser's address bar)."""
+    local = Path(spec).expanduser()
+    if local.exists():
+        return local
+    bare = identity.pasted(spec)
+    if bare.lower().startswith("file://"):
+        return Path(unquote(urlparse(bare).path))
+    return Path(bare).expanduser() if Path(bare).expanduser().exists() else local
+
+
+def _names_a_file(spec: str) -> bool:
+    """Is `spec` written as a file path ("paper.pdf", "./x", "/home/a/x", "~/x", "C:\\x") rather than a
+    link, an arXiv id or a DOI? ("arxiv.org/pdf/x.pdf" is a link, "cs/0501001" an arXiv id.)"""
+    spec = spec.strip()
+    if "://" in spec or identity.arxiv_id(spec) or identity.doi_of(spec):
+        return False
+    if identity.with_scheme(spec).startswith("https://"):  # a host and a path without a scheme
+        return False
+    return spec.lower().endswith(".pdf") or spec.startswith(("/", "./", "../", "~", ".\\", "..\\")) \
+        or bool(re.match(r"^[a-zA-Z]:[\\/]", spec))
+
+
 @dataclass
 class Added:
     """What `add` did: the paper the source is (new or already known), its status, and one line
@@ -718,7 +755,8 @@ class Added:
 
 
 def add(settings: Settings, spec: str, category: str | None = None, title: str | None = None,
-        progress: Progress | None = None, embedder: Embedder | None = None) -> Added:
+        progress: Progress | None = None, embedder: Embedder | None = None,
+        local_files: bool = True) -> Added:
     """Register `spec` (see add_source) and index it; one paper per document.
 
     A link whose download turns out to hold a file already indexed under another paper does not
@@ -727,7 +765,7 @@ def add(settings: Settings, spec: str, category: str | None = None, title: str |
     is a status with its reason, not an exception.
     """
     before = {p.id for p in catalog.load_catalog(settings)}
-    paper = add_source(settings, spec, category, title)
+    paper = add_source(settings, spec, category, title, local_files)
     known = paper.id in before
     report = ingest(settings, only=[paper.id], progress=progress, embedder=embedder)
     docs = {d.id: d for d in report.docs}

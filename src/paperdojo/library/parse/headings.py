@@ -130,15 +130,24 @@ _THANKS = {"acknowledgments", "acknowledgements", "acknowledgment", "acknowledge
 _NOT_AN_END = {"vs", "e.g", "i.e", "al", "fig", "figs", "eq", "sec", "no", "cf", "resp", "approx"}
 
 
-_RUN_IN_END = re.compile(r"\.\s|:\s|\s[\u2014\u2013-]\s|\s[\u2014\u2013]|\u2014")  # ". ", ": ", dashes, " - "
+# ". ", ": ", dashes, " - ", and a period with no space before a capitalized word (a bold heading
+# and its regular-weight sentence set close: "1 Introduction.Graph compilers ...")
+_RUN_IN_END = re.compile(r"\.\s|(?<=[a-z]{3})\.(?=[A-Z][a-z])|:\s"
+                         r"|\s[\u2014\u2013-]\s|\s[\u2014\u2013]|\u2014")
+# a term defined by its initials in brackets, as sentences do: "Deep Neural Networks (DNNs) ..."
+_ACRONYM_DEFINED = re.compile(r"\([A-Z][A-Za-z]*[A-Z]s?\)")
+_OPENING = "\"'\u201c\u2018("
 
 
 def split_run_in(line: str, named: bool = False) -> tuple[str, str] | None:
     """(heading, rest) when `line` starts with a run-in heading ("1 Introduction. Graph compilers
     lower a ...", "2 Background: Tensor programs are ...", "3 METHOD — We ..."): the heading ends at
     the first ". ", ": " or dash (" - " too) after its number, it is at most 8 words and could be a title, and
-    the rest reads as the start of a sentence: a capital first, then mostly words in lower case
-    (small words such as "of" aside: "The Lifetime of a Glow" is a title). At least 2 words after
+    the rest reads as the start of a sentence: a capital, a digit, a quote or a mixed-case name
+    ("cuDNN") first, then mostly words in lower case (small words such as "of", acronyms and numbers
+    aside: "The Lifetime of a Glow" is a title) or, after a period, a term defined by its initials
+    ("Deep Neural Networks (DNNs)"). A period may touch the next word when a bold heading and its
+    sentence are set close ("1 Introduction.Graph compilers"). At least 2 words after
     a period (a narrow column may leave only "Graph compilers" on the heading's line); after a
     colon or a dash, where a short rest is a subtitle ("4.1 Setup: Models and datasets", the
     corpus's "3.2 Compile-Time: External front-end & static"), at least 5 unless the line ends on a
@@ -154,7 +163,10 @@ def split_run_in(line: str, named: bool = False) -> tuple[str, str] | None:
     `named` (a paper without numbered headings): in a numbered paper "Results. Ansor performs ..."
     heads a paragraph inside a section (measured on the shared corpus: ansor, taso, sglang)."""
     numbering = _NUMBERING.match(line)
-    found = _RUN_IN_END.search(line, numbering.end() if numbering else 0)
+    # the first end that is not an abbreviation's period ("2.1 Ops vs. Kernels. We compare ...")
+    found = next((m for m in _RUN_IN_END.finditer(line, numbering.end() if numbering else 0)
+                  if not (m.group().startswith(".") and line[: m.start()].split()
+                          and line[: m.start()].split()[-1].lower() in _NOT_AN_END)), None)
     if not found or found.start() <= 0:
         return None
     head, rest = line[: found.start()].strip(), line[found.end() :].strip()
@@ -174,10 +186,27 @@ def split_run_in(line: str, named: bool = False) -> tuple[str, str] | None:
     if not found.group().startswith(".") and (short or len(title_words) > 5 or any(
             w[0].islower() for w in title_words if w.lower() not in SMALL_WORDS)):
         return None
-    if len(tail) < 2 or not rest[0].isupper():
+    if len(tail) < 2 or not _starts_a_sentence(tail[0]):
         return None
-    content = [w for w in tail[1:] if w.lower() not in SMALL_WORDS]  # "The Lifetime of a Glow" is a title
-    return (head, rest) if content and sum(w[0].islower() for w in content) >= 0.5 * len(content) else None
+    # "The Lifetime of a Glow" is a title; acronyms and numbers ("GPUs", "3D", "(DNNs)") say nothing
+    content = [w for w in tail[1:] if w.lower() not in SMALL_WORDS and not _acronym(w)]
+    if content and sum(w.lstrip(_OPENING)[:1].islower() for w in content) >= 0.5 * len(content):
+        return head, rest
+    # after a period, a term defined by its initials is a sentence's ("Large Language Models (LLMs)")
+    return (head, rest) if found.group().startswith(".") and _ACRONYM_DEFINED.search(rest) else None
+
+
+def _acronym(word: str) -> bool:
+    """An acronym or a number ("GPUs", "(DNNs)", "3D", "ResNet-50"): no sign of title or sentence case."""
+    core = word.strip(_OPENING + "\u201d\u2019),.;:")
+    return bool(core) and (sum(c.isupper() for c in core) >= 2 or core[0].isdigit())
+
+
+def _starts_a_sentence(word: str) -> bool:
+    """Can a sentence start with `word`: a capital or a digit (after an opening quote or bracket), or
+    a name in mixed case ("cuDNN", "eBPF"); a plain lower-case word goes on from the line before."""
+    core = word.lstrip(_OPENING)
+    return bool(core) and (core[0].isupper() or core[0].isdigit() or any(c.isupper() for c in core[1:]))
 
 
 def dangles(line: str) -> bool:

@@ -11,7 +11,8 @@ to a new line. Two things go wrong in real files:
 This module works on the lines of PDFium's text and their rectangles (`FPDFText_CountRects`, about
 one rectangle per text object, far cheaper than a box per character) in the page's upright frame
 (`orient.Frame`: text upright, origin at the crop box's corner, whatever /Rotate or the content's
-matrix say): an invisible line whose rectangle lies on visible text with the same words is dropped;
+matrix say): an invisible line whose rectangle lies on visible text (or on an invisible line kept
+before it) with the same words is dropped;
 a page is two-column when a vertical gutter in the middle of the page is crossed by few lines and
 has enough lines on each side; its lines are then split at the gutter and read band by band (full-
 width lines, e.g. a title or a wide figure, separate the bands): the left column top to bottom, then
@@ -100,28 +101,36 @@ def _grams(text: str) -> set[str]:
 
 
 def drop_invisible_duplicates(text: str, lines: list[Line]) -> list[Line]:
-    """The lines without invisible ones that repeat visible text at about the same place: at least
-    half of the invisible line's box lies on visible lines widened by half its height up and down
-    (an OCR layer a few points off), and those lines hold at least 70% of its character trigrams
-    (an OCR layer hyphenates and misreads a few letters: "parti- tioner", "srnallest").
-    Invisible text alone on its page (an OCR layer over a scan) is kept: it is the only text."""
-    visible = [ln for ln in lines if not ln.invisible and ln.rects]
-    if not visible or not any(ln.invisible for ln in lines):
+    """The lines without invisible ones that repeat text already on the page at about the same place:
+    visible text, or an invisible line kept before it (a scan OCR'd twice leaves two invisible
+    layers and no visible text). At least half of the invisible line's box lies on those lines
+    widened by half its height up and down (an OCR layer a few points off), and they hold at least
+    70% of its character trigrams (an OCR layer hyphenates and misreads a few letters: "parti-
+    tioner", "srnallest"). Invisible text alone on its page (an OCR layer over a scan) is kept
+    once: it is the only text."""
+    if not any(ln.invisible for ln in lines):
         return lines
+    shown = [ln for ln in lines if not ln.invisible and ln.rects]  # what a copy may repeat
     keep = []
     for ln in lines:
         if ln.invisible and ln.rects:
-            box = ln.box
-            pad = (box[3] - box[1]) / 2
-            near = [(v, (v.box[0], v.box[1] - pad, v.box[2], v.box[3] + pad)) for v in visible]
-            under = [(v, wide) for v, wide in near if _overlap(box, wide) > 0]
-            covered = sum(_overlap(box, wide) for _, wide in under)
-            grams = _grams(text[ln.start : ln.end])
-            seen = set().union(*(_grams(text[v.start : v.end]) for v, _ in under))
-            if covered >= 0.5 and grams and len(grams & seen) >= 0.7 * len(grams):
+            if _repeats(text, ln, shown):
                 continue
+            shown.append(ln)
         keep.append(ln)
     return keep
+
+
+def _repeats(text: str, line: Line, shown: list[Line]) -> bool:
+    """Does `line` repeat the words of `shown` lines at about its place (see drop_invisible_duplicates)?"""
+    box = line.box
+    pad = (box[3] - box[1]) / 2
+    near = [(v, (v.box[0], v.box[1] - pad, v.box[2], v.box[3] + pad)) for v in shown]
+    under = [(v, wide) for v, wide in near if _overlap(box, wide) > 0]
+    covered = sum(_overlap(box, wide) for _, wide in under)
+    grams = _grams(text[line.start : line.end])
+    seen = set().union(*(_grams(text[v.start : v.end]) for v, _ in under))
+    return covered >= 0.5 and bool(grams) and len(grams & seen) >= 0.7 * len(grams)
 
 
 def _gutter(groups: list[list[Rect]]) -> float | None:
