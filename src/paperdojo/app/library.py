@@ -141,7 +141,7 @@ def add(ws: Workspace, spec: str | None, category: str | None, upload: str | Non
     doc = added.status
     msg = (f"{safe.strong(doc.title or doc.id)}: {doc.status}"
            + (f" — {safe.text(in_app_words(doc.reason, ws))}" if doc.reason else "")
-           + (f" ({doc.chunks} passages)" if doc.chunks else "")
+           + (f" ({doc.chunks} passage{'s' * (doc.chunks != 1)})" if doc.chunks else "")
            + (f" · {safe.text(added.message)}" if added.known else ""))
     return refreshed(ws, msg)
 
