@@ -28,6 +28,13 @@ NON_PROSE = [
     ("Finally, the hardware recovers the memory bound compute bound Figure 10: Roofline of an FPGA-based DL "
      "accelerator running ResNet inference.", prose.CAPTION),
     ("Table 2.", prose.CAPTION),
+    # a figure's or table's legend (Ring Attention, Sarathi, GPipe, Orca, ONNX-MLIR-style keys)
+    ("AT + RA denotes using Ring Attention.", prose.CAPTION),
+    ("R/T refers to a reshape followed by a transpose.", prose.CAPTION),
+    ("The gray area represents the pipeline bubble.", prose.CAPTION),
+    ("Orange and blue bars represent baseline and the new scheduler, respectively.", prose.CAPTION),
+    ("Label \u201cft(n)\u201d represents results from FasterTransformer with n input tokens.", prose.CAPTION),
+    ("Lower case letters indicate sharded size.", prose.CAPTION),
     ("Since each partition now only Figure 4.", prose.CAPTION),  # Megatron-LM, cut by a figure
     ("Right: Speedup over the PyTorch implementation of attention on GPT-2.", prose.CAPTION),
     # title block, footnotes (FlashAttention-3, Megatron, DistServe, PET)
@@ -122,6 +129,10 @@ PROSE = [
     "We train BERT-large (seq. length 512) 15% faster than the training speed record in MLPerf 1.1.",
     "MP still helps in two cases: i) with ZeRO-R it cuts activation memory. ii) for very large models.",
     "The speedup is 2.1x vs. the baseline and 3x vs. cuDNN on the same GPU, e.g. for batch 16.",
+    # "represents" in a claim about the system is no legend
+    "Each node in the graph represents an operation that consumes one or more tensors.",
+    "Latency hiding refers to the process of overlapping memory operations with computation.",
+    "In particular, BF16 can represent the same range of values as that of FP32.",
     # bars of a set's size or a norm are no table
     "A graph with |V| vertices and |E| edges is partitioned into k parts by the heuristic.",
     # claims that name a section are kept

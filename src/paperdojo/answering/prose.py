@@ -71,6 +71,15 @@ _CAPTION_INSIDE = re.compile(r"\b(?:Figure|Fig\.|Table|Algorithm|Listing)\s\d+[a
 _CAPTION_PIECE = re.compile(r"^(?:Left|Right|Top|Bottom|Middle|\([a-z]\))[:.]\s|"
                             r"(?<!in )(?<!of )(?<!to )(?<!see )(?<!and )(?<!by )(?<!from )(?<!at )(?<!with )"
                             r"\b(?:Figure|Fig\.|Table)\s\d+[a-z]?\.$")
+# a figure's legend: what a colour, axis, bar, line or arrow stands for ("The gray area represents the
+# pipeline bubble", "Orange and blue bars represent baseline and SARATHI"), or a table's key of
+# abbreviations joined by + or / ("AT + RA denotes using Ring Attention", "R/T refers to ...")
+_LEGEND = re.compile(
+    r"(?i:^(?:\S+\s){0,5}?(?:red|orange|blue|green|gr[ae]y|black|yellow|purple|colou?r(?:s|ed)?|shaded|"
+    r"unshaded|dashed|dotted|solid|[xy]-axis|axis|bars?|lines?|arrows?|areas?|curves?|boxes|markers?|labels?|"
+    r"legend|lower[- ]case|upper[- ]case)\b"
+    r"[^.;]{0,40}?\b(?:denotes?|represents?|indicates?|means?|refers? to|stands? for|corresponds? to)\b)|"
+    r"^[A-Z0-9][\w-]*(?:\s?[+/]\s?[A-Z0-9][\w-]*)+\s(?:denotes?|represents?|refers? to|means?|stands? for)\b")
 _REF = (r"(?:Figures?|Figs?\.|Tables?|Tab\.|Algorithms?|Alg\.|Listings?|Sections?|Sec\.|Secs\.|§|Appendix|"
         r"Eq\.|Equation)")
 _POINTER_START = re.compile(
@@ -131,7 +140,7 @@ def kind(sentence: str) -> str | None:
     if _pseudo_code(s):
         return PSEUDO_CODE
     if (_CAPTION_START.match(s) or _CAPTION_INSIDE.search(s) or re.match(rf"^{_REF}\s*\d+[a-z]?\.?$", s)
-            or _CAPTION_PIECE.search(s)):
+            or _CAPTION_PIECE.search(s) or _LEGEND.search(s)):
         return CAPTION
     if _formula(s, words):
         return FORMULA
