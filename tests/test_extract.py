@@ -217,6 +217,7 @@ def test_a_sentence_defining_the_term_is_told_from_one_using_it():
                  "We add a table of moved activations, which we call the spill ledger.",
                  "We keep a per-device table, a spill ledger, of moved activations.",
                  "Each device keeps a spill-ledger, which is a table of moved activations.",
+                 "Each device should bound its spill ledger, defined as the table of moved activations.",
                  "Static Single Assignment (SSA) form gives each value one definition."):
         term = "SSA" if "SSA" in sent else "spill ledger"
         assert defines(sent, term), sent

@@ -111,10 +111,11 @@ _DEFINING_AFTER = re.compile(
       r"|,?\s*(?:refers?\s+to|denotes?|means|stands?\s+for|consists?\s+of|is\s+composed\s+of)\b"
       r"|,\s*(?:a|an)\s)",
     re.I)
-# after the term wherever it stands: a non-restrictive relative clause, "i.e.", its acronym
+# after the term wherever it stands: a non-restrictive relative clause, "i.e.", ", defined as", its acronym
 _APPOSITIVE = re.compile(
     r"^[" + _QUOTES + r"]?\s*" + _PAREN
     + r"(?:,\s*(?:i\.\s?e\.|that\s+is|namely)\W"
+      r"|,\s*(?:(?:also\s+)?(?:defined|known|referred\s+to)\s+as|called|termed|dubbed)\b"
       r"|,\s*which\s+(?:is|are|was|were|refers?|denotes?|means|describes?|captures?)\b"
       r"|\(\s*(?:i\.\s?e\.|a|an|the)\W"
       r"|\(\s*[A-Z][A-Za-z0-9\-]{1,10}\s*\))",  # the term introducing its acronym
@@ -170,9 +171,9 @@ def defines(sentence: str, term: str) -> bool:
     """Whether `sentence` defines `term`, by the cues of definitional QA (TREC definition questions):
     the term as subject (not after a preposition or a gerund: `_OBJECT`) followed by "is a/an/the",
     "refers to", "denotes", "stands for" or ", a ..."; the term anywhere followed by ", which is",
-    "(i.e. ..." or its acronym in parentheses; the term in parentheses after its expansion ("Static
-    Single Assignment (SSA)"); the term named by "we call / term / refer to ... as", "known as", or
-    after an appositive head ("a new attention algorithm, X")."""
+    ", defined as", "(i.e. ..." or its acronym in parentheses; the term in parentheses after its
+    expansion ("Static Single Assignment (SSA)"); the term named by "we call / term / refer to ... as",
+    "known as", or after an appositive head ("a new attention algorithm, X")."""
     pattern = _term_pattern(term)
     if pattern is None:
         return False
