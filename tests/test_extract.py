@@ -15,6 +15,8 @@ from paperdojo.answering.extract import (
     alternatives,
     budget,
     candidates,
+    defines,
+    definition_term,
     derived_terms,
     extract,
     parts,
@@ -192,3 +194,58 @@ def test_a_sentence_holding_the_question_term_in_another_form_is_quoted(embedder
     assert "never stall" in _answer(q, passages, embedder, lexical, words=13)
     lexical.derived = 0
     assert "never stall" not in _answer(q, passages, embedder, lexical, words=13)
+
+
+def test_a_question_asking_what_a_term_is_names_the_term():
+    assert definition_term("What is a spill ledger?") == "spill ledger"
+    assert definition_term("what's a dialect in the compiler?") == "dialect"
+    assert definition_term("Define re-materialization.") == "re-materialization"
+    assert definition_term("What does SSA stand for?") == "SSA"
+    assert definition_term("What do the authors mean by 'goodput'?") == "goodput"
+    assert definition_term("Spill ledger: what is it?") == "Spill ledger"
+    assert definition_term("In the runtime, what is a spill ledger, and why is it needed?") == "spill ledger"
+    # questions about something else than what the term is
+    for q in ("What is the role of the spill ledger?", "What is the spill ledger used for?",
+              "How does the spill ledger work?", "What is the speedup of the ledger over swapping?",
+              "Why is the spill ledger needed?"):
+        assert definition_term(q) == "", q
+
+
+def test_a_sentence_defining_the_term_is_told_from_one_using_it():
+    for sent in ("A spill ledger is a per-device table of moved activations.",
+                 "Spill ledgers are the tables that record moved activations.",
+                 "We add a table of moved activations, which we call the spill ledger.",
+                 "We keep a per-device table, a spill ledger, of moved activations.",
+                 "Each device keeps a spill-ledger, which is a table of moved activations.",
+                 "Each device should bound its spill ledger, defined as the table of moved activations.",
+                 "Static Single Assignment (SSA) form gives each value one definition."):
+        term = "SSA" if "SSA" in sent else "spill ledger"
+        assert defines(sent, term), sent
+    for sent in ("With the spill ledger, the throughput rose by 1.4x.",
+                 "The overhead of the spill ledger is the largest for long sequences.",
+                 "Growing the spill ledger is a cost paid once per step.",
+                 "Throughput halves when the spill ledger is used in tandem with swapping.",
+                 "SSA then renames each value."):
+        term = "SSA" if "SSA" in sent else "spill ledger"
+        assert not defines(sent, term), sent
+    # a term's generic head may be left out: "a roofline, which is ..." defines "roofline model"
+    assert defines("It compares the result to a roofline, which is estimated from the peak.",
+                   "roofline model")
+
+
+def test_a_definition_question_is_answered_first_by_the_definition(embedder):
+    results = ("The spill ledger grew to 3 GB on the largest workload, and its lookups took 4% of the "
+               "step time. "
+               "With the spill ledger enabled, throughput rose by 1.4x over the baseline on eight devices. "
+               "We measured the spill ledger under three batch sizes and two sequence lengths.")
+    design = ("The runtime has three parts that run on every device. "
+              "A spill ledger is a per-device table that records which activations were moved to host memory "
+              "and when they must be brought back.")
+    definition = "A spill ledger is a per-device table"
+    answer = _answer("What is a spill ledger?", [results, design], embedder)
+    assert answer.startswith(definition)
+    off = Selection(define_weight=0.0, define_first=False)
+    assert not _answer("What is a spill ledger?", [results, design], embedder, off).startswith(definition)
+    # a question about something else keeps the reading order
+    other = _answer("How much faster is the spill ledger?", [results, design], embedder)
+    assert not other.startswith(definition)

@@ -13,7 +13,10 @@ a comparison is heard), minus its similarity to what is already chosen. Before t
 each part of a several-part question ("how does X work, and why ..."), each alternative it weighs
 ("swapping or recomputation") and each paper it names gets its own best sentence, so no part goes
 unanswered because another part's sentences score higher; the next item of a list ("(2) ...",
-"Second, ...") follows a chosen item. Length follows the question: `budget` words, the citation
+"Second, ...") follows a chosen item. A question asking what a term is ("What is X?", "Define X",
+"What does X stand for?") first gets a sentence defining the term (TREC definition-question cues:
+"X is a", "X refers to", "X, which is", "we call ... X", "Full Name (X)"), and that sentence leads the
+answer. Length follows the question: `budget` words, the citation
 marks included.
 
 Shared by the answerer and by the external QASPER check, so the same selection is measured on
@@ -67,6 +70,125 @@ _ITEM = re.compile(r"\W{0,2}(?:\(?(?:\d|[ivx]+|[a-e])\)|(?:second|third|fourth|f
                    re.I)
 
 
+# A question asking what something is or means (the definition questions of TREC QA): "what is/are
+# X", "what is meant by X", "what does X mean / stand for", "what do the authors mean by X", "define
+# X", "X: what is it", each maybe after a setting said first (`_LEAD`: "In PET, what is X", "For LLM
+# serving, what is X"). The group `t` is the term asked about. General English, no question set's wording.
+_LEAD = r"^\W*(?:(?:in|for|within|regarding|according\s+to)\s+[^,?]{1,60},\s*)?"
+_DEFINITION_QUESTIONS = (
+    re.compile(_LEAD + r"(?:so\s+|and\s+)?what(?:'s|\s+is|\s+are)\s+(?:meant\s+by\s+)?(?P<t>.+?)\W*$", re.I),
+    re.compile(_LEAD + r"what\s+(?:does|do)\s+(?P<t>.+?)\s+(?:mean|stand\s+for|refer\s+to|denote)\W*$", re.I),
+    re.compile(_LEAD + r"what\s+(?:does|do|did)\s+(?:we|you|they|it|the\s+\w+|[\w\-]+)\s+mean\s+by\s+"
+               r"(?P<t>.+?)\W*$", re.I),
+    re.compile(r"^\W*(?:please\s+)?(?:define|give\s+(?:a|the)\s+definition\s+of|(?:the\s+)?definition\s+of|"
+               r"explain\s+what)\s+(?P<t>.+?)(?:\s+(?:is|are|means?))?\W*$", re.I),
+    re.compile(r"^\W*(?P<t>[^:?]+?)\s*[:\u2013\u2014-]\s*what\s+(?:is|are)\s+(?:it|they|that|this)\W*$",
+               re.I),
+)
+# where the term ends and its setting starts ("a dialect in MLIR", "mapspace according to Timeloop")
+_SETTING = re.compile(r"\s+(?:in|within|from|according\s+to|as\s+used\s+in|as\s+defined\s+in)\s+.*$", re.I)
+# words no term of a definition question holds: relations ("the role of X", "the difference between"),
+# clauses ("X used for", "how X works") -- these ask about something else than what X is
+_NOT_TERM = frozenset({
+    "of", "for", "to", "between", "behind", "with", "without", "on", "over", "by", "at", "about",
+    "among", "against", "than", "when", "why", "how", "where", "which", "who", "whom", "whose", "that",
+    "if", "whether", "do", "does", "did", "can", "could", "should", "would", "will", "used", "needed",
+    "important", "better", "worse", "difference", "purpose", "role", "goal", "idea", "point", "benefit",
+    "benefits", "advantage", "advantages"})
+# a term's generic head, which a definition may leave out ("a roofline" for "a roofline model")
+_HEADS = frozenset({
+    "model", "models", "method", "methods", "technique", "techniques", "algorithm", "algorithms",
+    "approach", "approaches", "mechanism", "mechanisms", "scheme", "schemes", "framework", "frameworks",
+    "system", "systems"})
+_QUOTES = "\"'\u2018\u2019\u201c\u201d`"
+_PAREN = r"(?:\([^()]{1,80}\)\s*)?"
+# after the term: a copula with a determiner or "defined/called/used", a defining verb, an appositive
+_DEFINING_AFTER = re.compile(
+    r"^[" + _QUOTES + r"]?\s*" + _PAREN
+    + r"(?:,?\s*(?:is|are|was|were)\s+(?:(?:also|often|commonly|usually|simply|essentially|basically|thus|"
+      r"therefore|then|just|formally)\s+)?(?:(?:a|an|the|one|defined|called|known|what|how)\b|"
+      r"used\s+(?:to|for|as)\b)"
+      r"|,?\s*(?:refers?\s+to|denotes?|means|stands?\s+for|consists?\s+of|is\s+composed\s+of)\b"
+      r"|,\s*(?:a|an)\s)",
+    re.I)
+# after the term wherever it stands: a non-restrictive relative clause, "i.e.", ", defined as", its acronym
+_APPOSITIVE = re.compile(
+    r"^[" + _QUOTES + r"]?\s*" + _PAREN
+    + r"(?:,\s*(?:i\.\s?e\.|that\s+is|namely)\W"
+      r"|,\s*(?:(?:also\s+)?(?:defined|known|referred\s+to)\s+as|called|termed|dubbed)\b"
+      r"|,\s*which\s+(?:is|are|was|were|refers?|denotes?|means|describes?|captures?)\b"
+      r"|\(\s*(?:i\.\s?e\.|a|an|the)\W"
+      r"|\(\s*[A-Z][A-Za-z0-9\-]{1,10}\s*\))",  # the term introducing its acronym
+    re.I)
+# before the term: what makes it an object rather than the subject the cues after it speak of ("In X, a
+# ...", "For X, the", "the overhead of X is", "Optimizing X is a")
+_OBJECT = re.compile(r"\b(?:in|on|at|for|of|with|without|by|from|to|into|under|over|after|before|during|"
+                     r"unlike|than|via|through|[a-z]+ing)\s+(?:(?:the|a|an|its|their|our|this|[\w\-]+'s)\s+)?"
+                     r"[" + _QUOTES + r"]?$", re.I)
+# before the term: a naming verb ("which we call X", "we refer to this as X", "known as X", "dubbed X")
+# or an appositive whose head comes first ("a new attention algorithm, X")
+_DEFINING_BEFORE = re.compile(
+    r"(?:\b(?:call|calls|called|term|terms|termed|name|names|named|dub|dubs|dubbed|coin|coined|known\s+as|"
+    r"refer(?:s|red)?\s+to\s+(?:[\w\-]+\s+){0,4}?as|denote[sd]?\s+(?:[\w\-]+\s+){0,4}?(?:as|by))\s+"
+    r"(?:(?:it|this|these|them|that|the|a|an|[\w\-]+)\s+){0,3}?"
+    r"|\b(?:a|an)\s+(?:[\w\-]+\s+){0,5}?[\w\-]+,\s*(?:(?:a|an|the)\s+)?)[" + _QUOTES + r"]?$", re.I)
+
+
+def definition_term(question: str) -> str:
+    """The term a question asks the meaning of ("What is a roofline model?" -> "roofline model",
+    "Define re-materialization" -> "re-materialization", "What does SSA stand for?" -> "SSA"), or ""
+    when it asks something else ("What is the role of X", "What is X used for", "How does X work").
+    The first part of a several-part question counts ("What is X in Orca, and why ..." -> "X").
+    The term has 1-5 words, no relation word (`_NOT_TERM`), no article, quotes nor setting ("in MLIR")."""
+    first = parts(question)[0].strip().rstrip(",;")
+    for pattern in _DEFINITION_QUESTIONS:
+        m = pattern.match(first)
+        if m:
+            term = _SETTING.sub("", m.group("t")).strip(" ,;.?!" + _QUOTES)
+            term = re.sub(r"^(?:a|an|the)\s+", "", term, flags=re.I).strip(_QUOTES + " ")
+            words = re.findall(r"[\w\-]+", term)
+            if 1 <= len(words) <= 5 and not any(w.lower() in _NOT_TERM for w in words):
+                return term
+            return ""
+    return ""
+
+
+def _term_pattern(term: str) -> re.Pattern[str] | None:
+    """The term as found in a sentence: case-insensitive, its words joined by a space, a hyphen or
+    nothing ("re-materialization" finds "rematerialization"), the last word with a plural ending; a
+    term of several words whose last is a generic head (`_HEADS`) is also found without it."""
+    words = re.findall(r"\w+", term)
+    if not words:
+        return None
+    forms = [words]
+    if len(words) > 1 and words[-1].lower() in _HEADS:
+        forms.append(words[:-1])
+    alts = ["[\\s\\-]?".join(re.escape(w) for w in f) + r"(?:s|es)?" for f in forms]
+    return re.compile(r"(?<![\w\-])(?:" + "|".join(alts) + r")(?![\w\-])", re.I)
+
+
+def defines(sentence: str, term: str) -> bool:
+    """Whether `sentence` defines `term`, by the cues of definitional QA (TREC definition questions):
+    the term as subject (not after a preposition or a gerund: `_OBJECT`) followed by "is a/an/the",
+    "refers to", "denotes", "stands for" or ", a ..."; the term anywhere followed by ", which is",
+    ", defined as", "(i.e. ..." or its acronym in parentheses; the term in parentheses after its
+    expansion ("Static Single Assignment (SSA)"); the term named by "we call / term / refer to ... as",
+    "known as", or after an appositive head ("a new attention algorithm, X")."""
+    pattern = _term_pattern(term)
+    if pattern is None:
+        return False
+    for m in pattern.finditer(sentence):
+        if (re.search(r"\w[\w\-]*\s*\(\s*$", sentence[: m.start()])
+                and re.match(r"\s*\)", sentence[m.end():])):
+            return True  # its expansion: "Fully Sharded Data Parallel (FSDP)"
+        after = sentence[m.end():]
+        before = sentence[: m.start()]
+        if ((_DEFINING_AFTER.match(after) and not _OBJECT.search(before)) or _APPOSITIVE.match(after)
+                or _DEFINING_BEFORE.search(before)):
+            return True
+    return False
+
+
 class _Encoder(Protocol):
     def encode(self, texts: list[str]) -> np.ndarray: ...
 
@@ -101,6 +223,10 @@ class Selection:
     derived: int = 5
     derived_extra: int = 2
     list_weight: float = 0.2  # bonus for the next item of a list whose previous item was chosen
+    # a question asking what a term is ("What is X?", "Define X"): bonus for a sentence defining it
+    # (`defines`); with `define_first` the best such sentence is chosen first and leads the answer
+    define_weight: float = 0.15
+    define_first: bool = True
     count_marks: bool = True  # each citation mark [n] counts as a word of the budget (as eval counts)
     words: int = MAX_WORDS
     words_several: int = MAX_WORDS_SEVERAL
@@ -290,6 +416,12 @@ def extract(query: str, passages: list[str], stems: set[str], stemmer: _Stemmer,
                  for k, row in enumerate(part_lexical)]
     if how.neighbour_weight:
         scores = _with_neighbours(cands, scores, how.neighbour_weight)
+    term = definition_term(query) if how.define_weight or how.define_first else ""
+    defining = {i for i, c in enumerate(cands) if term and defines(c.text, term)}
+    for i in defining:
+        scores[i] += how.define_weight
+    if defining and how.define_first:
+        seeds.insert(0, [scores[i] if i in defining else -math.inf for i in range(len(cands))])
     if several and how.seeds:
         for term in alternatives(query, stems, stemmer):
             seeds.append([scores[i] if term in c.terms else -math.inf for i, c in enumerate(cands)])
@@ -298,6 +430,10 @@ def extract(query: str, passages: list[str], stems: set[str], stemmer: _Stemmer,
                 seeds.append([scores[i] if papers[c.n - 1] == paper else -math.inf
                               for i, c in enumerate(cands)])
     chosen = _choose(cands, scores, vectors, idf, total, papers if several else None, limit, how, seeds)
+    if how.define_first and defining & set(chosen):  # the definition leads, with what it refers back to
+        best = max(defining & set(chosen), key=scores.__getitem__)
+        lead = [j for j in cands[best].before if j in chosen] + [best]
+        chosen = lead + [j for j in chosen if j not in lead]
     return " ".join(f"{cands[i].text} [{cands[i].n}]" for i in chosen)
 
 
