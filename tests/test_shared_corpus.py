@@ -336,6 +336,9 @@ def test_refusals_on_short_questions(answerer):
     # answerable at cosine 0.36, its phrase "fuse operators" is "operator fusion" in TVM (the app's test)
     question = "How does TVM fuse operators?"
     assert answerer.refusal(question, answerer.passages(question)) == ""
+    # cosine 0.29; "catch" is chat, and "ZeRO stage" is ZeRO's stage, no phrase the paper must hold
+    question = "What's the catch with ZeRO stage 3?"
+    assert answerer.refusal(question, answerer.passages(question)) == ""
 
 
 # Shapes of the junk issue 13 reports, written independently of prose.kind (a second opinion, so the

@@ -482,10 +482,16 @@ class Answerer:
 
     def held(self, query: str, hits: list[Hit]) -> float:
         """The best passage's IDF-weighted share (0..1) of the query's content terms and of its phrases
-        (two content words in a row, `content_pairs`), each phrase held only as two words in a row."""
+        (two content words in a row, `content_pairs`), each phrase held only as two words in a row.
+
+        A pair with a word of a paper's name the query uses is no phrase: "ZeRO stage" is ZeRO's stage
+        (the paper writes "stage 3 of ZeRO-DP"), "speculative decoding" stays one."""
         stemmer = self.retriever.stemmer
         terms = content_terms(stemmer, query)
-        return self.retriever.coverage(terms, hits, content_pairs(stemmer, query, terms))
+        named = {stemmer.stemWord(w.lower()) for m in self.aliases.matches(query).values()
+                 for w in TOKEN.findall(m.group())}
+        pairs = {p for p in content_pairs(stemmer, query, terms) if not named & set(p)}
+        return self.retriever.coverage(terms, hits, pairs)
 
     def refusal(self, question: str, hits: list[Hit], query: str | None = None) -> str:
         """Why the papers do not cover the question, or "" when they do.
