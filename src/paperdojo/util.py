@@ -60,3 +60,8 @@ def short_title(title: str) -> str:
     "GPipe"); the whole title when it has none (a colon inside a link or a time is no separator)."""
     head = title.split(": ", 1)[0].strip()
     return head or title
+
+
+def counted(n: int, noun: str) -> str:
+    """ "1 paper", "2 papers": `n` and the noun, plural unless n is 1 (nouns with a plain -s plural)."""
+    return f"{n} {noun}{'s' * (n != 1)}"

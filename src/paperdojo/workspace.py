@@ -26,6 +26,7 @@ from paperdojo.library import catalog, ingest, store
 from paperdojo.library.embed import Embedder
 from paperdojo.records import Chunk, ParsedDoc
 from paperdojo.settings import Settings
+from paperdojo.util import counted
 
 if TYPE_CHECKING:  # bibliography and watch are imported on use: the CLI's `progress` needs neither
     from paperdojo.library import bibliography, watch
@@ -167,7 +168,7 @@ class Workspace:
         docs = answerer.retriever.index.manifest.get("docs", {})
         indexed = sum(d.get("status") == "indexed" for d in docs.values())
         chunks = len(answerer.retriever.chunks)
-        message = f"{indexed} paper{'s' * (indexed != 1)}, {chunks} passage{'s' * (chunks != 1)} indexed"
+        message = f"{counted(indexed, 'paper')}, {counted(chunks, 'passage')} indexed"
         return LibraryView(generation, True, message, tuple(self._statuses(docs)), answerer)
 
     def status(self) -> tuple[bool, str]:

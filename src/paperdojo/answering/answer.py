@@ -45,11 +45,10 @@ from paperdojo.answering.retrieve import (
     mark,
     plain_question,
     query_terms,
-    stems_of,
     weighing_terms,
 )
 from paperdojo.answering.sentence_vectors import SentenceVectors
-from paperdojo.library.lexical import TOKEN
+from paperdojo.library.lexical import TOKEN, stems_of
 from paperdojo.records import Chunk, Citation, Source
 from paperdojo.settings import Settings
 

@@ -35,7 +35,8 @@ import numpy as np
 from paperdojo.answering import prose
 from paperdojo.answering.grounding import looks_like_instruction
 from paperdojo.library.chunk import sentence_spans
-from paperdojo.library.lexical import TOKEN
+from paperdojo.library.lexical import WordStemmer as _Stemmer
+from paperdojo.library.lexical import stems_of
 
 MAX_WORDS = 150  # a one-part question
 MAX_WORDS_SEVERAL = 250  # a question in several parts, a comparison, several papers
@@ -102,19 +103,18 @@ _HEADS = frozenset({
     "system", "systems"})
 _QUOTES = "\"'\u2018\u2019\u201c\u201d`"
 _PAREN = r"(?:\([^()]{1,80}\)\s*)?"
+_AFTER_TERM = r"^[" + _QUOTES + r"]?\s*" + _PAREN  # a closing quote, an aside in parentheses
 # after the term: a copula with a determiner or "defined/called/used", a defining verb, an appositive
 _DEFINING_AFTER = re.compile(
-    r"^[" + _QUOTES + r"]?\s*" + _PAREN
-    + r"(?:,?\s*(?:is|are|was|were)\s+(?:(?:also|often|commonly|usually|simply|essentially|basically|thus|"
-      r"therefore|then|just|formally)\s+)?(?:(?:a|an|the|one|defined|called|known|what|how)\b|"
+    _AFTER_TERM + r"(?:,?\s*(?:is|are|was|were)\s+(?:(?:also|often|commonly|usually|simply|essentially|"
+      r"basically|thus|therefore|then|just|formally)\s+)?(?:(?:a|an|the|one|defined|called|known|what|how)\b|"
       r"used\s+(?:to|for|as)\b)"
       r"|,?\s*(?:refers?\s+to|denotes?|means|stands?\s+for|consists?\s+of|is\s+composed\s+of)\b"
       r"|,\s*(?:a|an)\s)",
     re.I)
 # after the term wherever it stands: a non-restrictive relative clause, "i.e.", ", defined as", its acronym
 _APPOSITIVE = re.compile(
-    r"^[" + _QUOTES + r"]?\s*" + _PAREN
-    + r"(?:,\s*(?:i\.\s?e\.|that\s+is|namely)\W"
+    _AFTER_TERM + r"(?:,\s*(?:i\.\s?e\.|that\s+is|namely)\W"
       r"|,\s*(?:(?:also\s+)?(?:defined|known|referred\s+to)\s+as|called|termed|dubbed)\b"
       r"|,\s*which\s+(?:is|are|was|were|refers?|denotes?|means|describes?|captures?)\b"
       r"|\(\s*(?:i\.\s?e\.|a|an|the)\W"
@@ -191,10 +191,6 @@ def defines(sentence: str, term: str) -> bool:
 
 class _Encoder(Protocol):
     def encode(self, texts: list[str]) -> np.ndarray: ...
-
-
-class _Stemmer(Protocol):
-    def stemWord(self, word: str) -> str: ...  # noqa: N802 (PyStemmer's name)
 
 
 @dataclass
@@ -338,7 +334,7 @@ def candidates(passages: list[str], stemmer: _Stemmer | None = None) -> list[Can
             if prose.refers_back(sent) and previous is not None:  # ok above: it has a predecessor
                 cand.before = out[previous].before + [previous]
             if stemmer is not None:
-                cand.terms = _stems(sent, stemmer)
+                cand.terms = stems_of(stemmer, sent)
             keys.add(key)
             seen.append(words)
             out.append(cand)
@@ -379,7 +375,7 @@ def extract(query: str, passages: list[str], stems: set[str], stemmer: _Stemmer,
     lexical = [how.overlap_weight * sum(idf.get(t, 0.0) for t in c.terms) / total + how.rank_weight / c.n
                for c in cands]
     # the parts of a several-part question, each with its own terms and lexical score
-    split = [(p, stems & _stems(p, stemmer)) for p in parts(query)] if several and how.seeds else []
+    split = [(p, stems & stems_of(stemmer, p)) for p in parts(query)] if several and how.seeds else []
     split = [(p, terms) for p, terms in split if terms][: how.max_parts]
     if len(split) < 2:
         split = []
@@ -416,8 +412,8 @@ def extract(query: str, passages: list[str], stems: set[str], stemmer: _Stemmer,
                  for k, row in enumerate(part_lexical)]
     if how.neighbour_weight:
         scores = _with_neighbours(cands, scores, how.neighbour_weight)
-    term = definition_term(query) if how.define_weight or how.define_first else ""
-    defining = {i for i, c in enumerate(cands) if term and defines(c.text, term)}
+    defined_term = definition_term(query) if how.define_weight or how.define_first else ""
+    defining = {i for i, c in enumerate(cands) if defined_term and defines(c.text, defined_term)}
     for i in defining:
         scores[i] += how.define_weight
     if defining and how.define_first:
@@ -445,13 +441,6 @@ def _with_neighbours(cands: list[Candidate], scores: list[float], weight: float)
                 and abs(cands[j].pos - c.pos) == 1]
         out[i] += weight * max(near, default=0.0)
     return out
-
-
-def _stems(text: str, stemmer: _Stemmer) -> set[str]:
-    """The stemmed words of `text`, split as the question's terms are (BM25's token pattern,
-    `lexical.TOKEN`): a hyphenated "micro-batches" gives "micro" and "batch", as "micro-batching" in
-    a question does, so the two match (a whole-word split kept "micro-batch" apart from "micro-batches")."""
-    return {stemmer.stemWord(w) for w in TOKEN.findall(text.lower())}
 
 
 def _rarity(cands: list[Candidate], stems: set[str]) -> dict[str, float]:

@@ -24,6 +24,7 @@ import Stemmer
 from paperdojo.library import lexical as lex
 from paperdojo.library.chunk import heading_text
 from paperdojo.library.embed import Embedder, resolve_model
+from paperdojo.library.lexical import stem_sequence
 from paperdojo.library.store import LoadedIndex, search_faiss
 from paperdojo.records import Chunk, mark_word
 from paperdojo.settings import Settings
@@ -468,16 +469,6 @@ def content_pairs(stemmer: Stemmer.Stemmer, question: str, terms: set[str]) -> s
     ("speculative decoding" -> ("specul", "decod")); a word between them (even "the") breaks a pair."""
     words = stem_sequence(stemmer, question)
     return {(a, b) for a, b in zip(words, words[1:], strict=False) if a != b and a in terms and b in terms}
-
-
-def stem_sequence(stemmer: Stemmer.Stemmer, text: str) -> list[str]:
-    """The stemmed words of `text` in order, lower-cased (the words `stems_of` collects)."""
-    return [stemmer.stemWord(w) for w in lex.TOKEN.findall(text.lower())]
-
-
-def stems_of(stemmer: Stemmer.Stemmer, text: str) -> set[str]:
-    """Every stemmed word of `text`, lower-cased (for term coverage)."""
-    return set(stem_sequence(stemmer, text))
 
 
 def mark(text: str, stems: set[str], stemmer: Stemmer.Stemmer, width: int = 320) -> str:

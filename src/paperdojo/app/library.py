@@ -14,6 +14,7 @@ from paperdojo.app.common import filter_choices, status_line
 from paperdojo.library import catalog, fetch, ingest, parse, store, topics
 from paperdojo.records import DocumentError
 from paperdojo.settings import Settings
+from paperdojo.util import counted
 from paperdojo.workspace import READ_ONLY, LibraryView, Workspace
 
 
@@ -141,7 +142,7 @@ def add(ws: Workspace, spec: str | None, category: str | None, upload: str | Non
     doc = added.status
     msg = (f"{safe.strong(doc.title or doc.id)}: {doc.status}"
            + (f" — {safe.text(in_app_words(doc.reason, ws))}" if doc.reason else "")
-           + (f" ({doc.chunks} passage{'s' * (doc.chunks != 1)})" if doc.chunks else "")
+           + (f" ({counted(doc.chunks, 'passage')})" if doc.chunks else "")
            + (f" · {safe.text(added.message)}" if added.known else ""))
     return refreshed(ws, msg)
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Protocol
 
 import bm25s
 import numpy as np
@@ -48,6 +49,23 @@ def words(chunks: list[Chunk]) -> set[str]:
 
 TOKEN = re.compile(r"(?u)\b\w\w+\b")  # bm25s' default token pattern (scikit-learn's)
 _STOPWORDS = frozenset(STOPWORDS_EN)  # what bm25s.tokenize(stopwords="en") drops
+
+
+class WordStemmer(Protocol):
+    """What stems a word: PyStemmer's Stemmer, or anything with its `stemWord`."""
+
+    def stemWord(self, word: str) -> str: ...  # noqa: N802 (PyStemmer's name)
+
+
+def stem_sequence(stemmer: WordStemmer, text: str) -> list[str]:
+    """The stemmed words of `text` in order, lower-cased, split as BM25 splits them (`TOKEN`): a
+    hyphenated "micro-batches" gives "micro" and "batch"."""
+    return [stemmer.stemWord(w) for w in TOKEN.findall(text.lower())]
+
+
+def stems_of(stemmer: WordStemmer, text: str) -> set[str]:
+    """Every stemmed word of `text`, lower-cased (`stem_sequence` as a set: for term coverage)."""
+    return set(stem_sequence(stemmer, text))
 
 
 class LexicalBuilder:
