@@ -35,6 +35,10 @@ PAYLOADS = [
     "<http://evil.test/auto> and www.evil.test and evil@evil.test",
     "$evil math$",
 ]
+# Markdown blocks a model's answer (kept line by line) could build: setext headings, rules, lists,
+# an indented code block
+BLOCKS = ["\nevil setext\n===\n", "\nevil setext two\n---\n", "\n- evil item\n+ evil plus\n",
+          "\n1. evil numbered\n2) evil paren\n", "\n\n    evil indented code\n", "\n\n---\n\nevil after"]
 
 
 class _Elements(HTMLParser):
@@ -63,12 +67,12 @@ def _assert_inert(markdown: str) -> None:
     found = _Elements()
     found.feed(html)
     for tag, attrs in found.tags:
-        assert tag not in {"img", "script", "iframe", "h1", "table", "pre", "code"}, (tag, html)
+        assert tag not in {"img", "script", "iframe", "h1", "table", "pre", "code", "hr", "ol"}, (tag, html)
         for value in attrs.values():
             assert "evil" not in (value or "") and "javascript" not in (value or "").lower(), html
     for tag, data in found.inside:  # our own <strong>/<em>/<a> wrap a field (it starts with our words),
         # an element made from the payload starts with the payload's ("evil strong", "evil link"...)
-        assert not (tag in {"strong", "em", "a", "code", "h1", "mark", "td", "th", "del"}
+        assert not (tag in {"strong", "em", "a", "code", "h1", "h2", "mark", "td", "th", "del", "li", "pre"}
                     and data.lstrip().startswith("evil")), (tag, html)
 
 
@@ -77,7 +81,7 @@ def _chunk(payload: str) -> Chunk:
     return Chunk("heron", f"Heron {payload}", f"3 Design {payload}", 2, 2, 0, len(text), text)
 
 
-@pytest.mark.parametrize("payload", PAYLOADS)
+@pytest.mark.parametrize("payload", PAYLOADS + BLOCKS)
 def test_answer_and_refusal_views_keep_payloads_as_text(payload):
     chunk = _chunk(payload)
     source = Source(1, chunk, "/gradio_api/file=heron.pdf#page=2", chunk.text, 0.9)
@@ -94,7 +98,7 @@ def test_answer_and_refusal_views_keep_payloads_as_text(payload):
     _assert_inert(source_card(card))
 
 
-@pytest.mark.parametrize("payload", PAYLOADS)
+@pytest.mark.parametrize("payload", PAYLOADS + BLOCKS)
 def test_grade_and_library_views_keep_payloads_as_text(tmp_path, payload):
     chunk = _chunk(payload)
     hit = Hit(chunk, 0.9, 0.9)

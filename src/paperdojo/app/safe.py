@@ -23,18 +23,30 @@ from paperdojo.records import MARKED, unmark_stars
 _ENTITIES = {c: f"&#{ord(c)};" for c in "&<>\"'\\`*_[]{}!#|~$@"}
 _URLISH = re.compile(r"(?i)(?<=[a-z0-9])(:)(?=//)|(?<=www)(\.)")
 _CITATION = re.compile(r"&#91;(\d{1,3})&#93;")
+# what starts a Markdown block at a line's start when lines are kept (inline=False): a list item
+# ("- ", "+ ", "1. ", "2) "), a setext heading's or a thematic break's underline ("===", "---"),
+# and indentation (4 spaces make a code block)
+_LINE_INDENT = re.compile(r"(?m)^[ \t]+")
+_LINE_BLOCK = re.compile(r"(?m)^(?:([-+=])|(\d{1,9})([.)]))")
 
 
 def text(value: object, inline: bool = True) -> str:
     """`value` as a string that renders literally in Markdown and in HTML.
 
     inline: whitespace runs (newlines included) become one space, so paper text cannot start a
-    Markdown heading, list, quote or table row of its own.
+    Markdown heading, list, quote or table row of its own; else the lines stay, each without its
+    indentation and with a list marker or underline at its start as an entity (a model's "- a",
+    "1. a", "Title\\n===" or indented lines build no list, heading, rule or code block).
     """
     s = str(value)
     if inline:
         s = re.sub(r"\s+", " ", s)
+    else:
+        s = _LINE_INDENT.sub("", s)
     s = "".join(_ENTITIES.get(c, c) for c in s)  # one pass: an entity's own `&#` is never re-escaped
+    if not inline:  # after that pass (its `&` would be escaped again); none of these is in it
+        s = _LINE_BLOCK.sub(lambda m: f"&#{ord(m.group(1))};" if m.group(1)
+                            else f"{m.group(2)}&#{ord(m.group(3))};", s)
     s = _URLISH.sub(lambda m: "&#58;" if m.group(1) else "&#46;", s)
     return s
 
