@@ -286,6 +286,32 @@ def test_names_that_reduce_to_nothing_are_distinct_papers(tmp_path, embedder, na
         assert ingest.sha256_file(settings.pdf_dir / f"{d.id}.pdf") == d.sha256
 
 
+def test_accented_and_full_width_names_fold_to_their_letters_and_stay_distinct(tmp_path, embedder):
+    """"café.pdf" composed (NFC) and decomposed (NFD), and full-width "ＣＡＦＥ.pdf": three documents
+    under names that fold to one slug are three papers "cafe", "cafe-2", "cafe-3" (the NFC name
+    was "caf", an accent dropped with its letter), each with its own cached file and passages."""
+    import unicodedata
+
+    from paperdojo.library.identity import slugify
+
+    assert slugify("école") == slugify("ÉCOLE") == "ecole" and slugify("ｏｔｔｅｒ") == "otter"
+    settings = _home(tmp_path)
+    folder = tmp_path / "pdfs"
+    folder.mkdir()
+    names = [unicodedata.normalize("NFC", "café.pdf"), unicodedata.normalize("NFD", "café.pdf"), "ＣＡＦＥ.pdf"]
+    for name, animal in zip(names, ("lynx", "ocelot", "puffin"), strict=True):
+        _paper(folder, name, animal)
+    report = ingest.ingest(settings, [folder], embedder=embedder)
+    indexed = [d for d in report.docs if d.status == "indexed"]
+    assert sorted(d.id for d in indexed) == ["cafe", "cafe-2", "cafe-3"]
+    for d in indexed:
+        assert ingest.sha256_file(settings.pdf_dir / f"{d.id}.pdf") == d.sha256
+    index = store.load_index(settings.index_dir)
+    owners = {animal: {c.doc_id for c in index.chunks if f"{animal} planner" in c.text} for animal in
+              ("lynx", "ocelot", "puffin")}
+    assert all(len(ids) == 1 for ids in owners.values()) and len(set().union(*owners.values())) == 3
+
+
 def test_an_untitled_paper_is_called_by_its_file_name(tmp_path, embedder):
     """Two PDFs without a title (no metadata, the page starts with "Abstract") under names that make
     no id: distinct hash ids, each shown by its file name, not by its hash id or "Abstract"."""

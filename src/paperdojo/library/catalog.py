@@ -7,7 +7,6 @@ The reading list (`ingest/papers.toml`) is read-only here; additions go to
 from __future__ import annotations
 
 import json
-import re
 import tomllib
 from dataclasses import dataclass, fields
 from pathlib import Path
@@ -41,11 +40,6 @@ class Paper:
         if not self.link:
             return Plan("paywalled", None, "no link: a local file only")
         return resolve(self.link, self.kind, self.open_copy)
-
-
-def slugify(text: str, max_len: int = 40) -> str:
-    slug = re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
-    return slug[:max_len].strip("-") or "paper"
 
 
 def _read(path: Path, origin: str) -> list[Paper]:

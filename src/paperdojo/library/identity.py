@@ -38,8 +38,13 @@ GENERIC_NAMES = {"paper", "papers", "document", "doc", "download", "downloads", 
 
 
 def slugify(text: str, max_len: int = 40) -> str:
-    """Lower-case ASCII letters and digits joined by "-", at most `max_len` characters ("" if none)."""
-    slug = re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
+    """Lower-case ASCII letters and digits joined by "-", at most `max_len` characters ("" if none).
+
+    Accents and compatibility forms fold to their letters first (NFKD, combining marks dropped):
+    "école" and "ÉCOLE" are "ecole" (were "cole"), "café" is "cafe" whether written composed (NFC)
+    or decomposed (NFD), full-width "ｏｔｔｅｒ" is "otter"."""
+    folded = "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
+    slug = re.sub(r"[^a-z0-9]+", "-", folded.lower()).strip("-")
     return slug[:max_len].strip("-")
 
 
