@@ -67,7 +67,8 @@ def _columns_page(path: Path, shape: str) -> tuple[Path, list[list[str]]]:
     row), "band" (a full-width table between two halves of the columns), "unequal" (the header,
     then a left column of 10 lines and a right one of 4), "shuffled" (the header and columns written
     in a random order), "right-first" (the whole right column, then the left), "three" (three
-    columns written row by row)."""
+    columns written row by row), "short" (the header, then four rows of each column, the right one
+    opening with a heading line too short to count as running text, written row by row)."""
     pdf = FPDF(format="letter", unit="pt")
     pdf.add_page()
     pdf.set_font("Helvetica", size=9)
@@ -75,15 +76,17 @@ def _columns_page(path: Path, shape: str) -> tuple[Path, list[list[str]]]:
            (230, 74, "Ada Heron, Bo Vole and Cy Ibis, Invented University")]
     ops += [(54, 92 + 11 * i, line) for i, line in enumerate(HEAD)]
     left, right = LEFT * 2, (RIGHT[:4] if shape == "unequal" else RIGHT * 2)
+    if shape == "short":
+        left, right = LEFT[:4], ["2 Blocked Layouts", *RIGHT[:4]]
     columns = [left, right]
     if shape == "three":
         pdf.set_font("Helvetica", size=7)
         columns = [col * 2 for col in THIRDS]
         ops += [(54 + 178 * c, 140 + 10 * i, col[i]) for i in range(10) for c, col in enumerate(columns)]
     else:
-        for i in range(len(left)):
+        for i in range(max(len(left), len(right))):
             y = 140 + 12 * i + (40 if shape == "band" and i >= 5 else 0)
-            ops += [(54, y, left[i])] + ([(318, y, right[i])] if i < len(right) else [])
+            ops += ([(54, y, left[i])] if i < len(left) else []) + ([(318, y, right[i])] if i < len(right) else [])
         if shape == "band":
             ops += [(54, 212, "Table 1: Invented latencies of the planner for each model and batch size."),
                     (54, 224, "Model     Batch     Latency     Throughput     Memory     Energy     Speedup")]
@@ -98,7 +101,7 @@ def _columns_page(path: Path, shape: str) -> tuple[Path, list[list[str]]]:
     return path, columns
 
 
-@pytest.mark.parametrize("shape", ["header", "band", "unequal", "shuffled", "right-first", "three"])
+@pytest.mark.parametrize("shape", ["header", "band", "unequal", "shuffled", "right-first", "three", "short"])
 def test_columns_read_one_after_the_other_whatever_the_page(tmp_path, shape):
     """A wide block above the columns (or between them), columns of unequal length, three columns,
     and lines written in any order: each column (of each band) is read whole, left to right."""

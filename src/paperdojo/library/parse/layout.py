@@ -276,8 +276,9 @@ def _out_of_order(pieces: list[Piece], page_width: float, columns: int) -> bool:
     Counted on lines of running text (at least half a column wide, five words, 70% letters: not table
     rows, author names or formula pieces). Either the order goes back and forth between the columns,
     line after line: a switch to another column counts when it lands on the line just below the one
-    last read in that column (a table's repeated header or a float does not), more than 4 such
-    switches and more than a quarter of the lines; or more than a quarter of the pairs of lines are
+    last read in that column (a table's repeated header or a float does not), at least 4 such
+    switches (a short page whose columns share only four rows, its headings too short to count)
+    and more than a quarter of the lines; or more than a quarter of the pairs of lines are
     written in the order opposite to `column_order` (the right column written before the left, lines
     written in no order). A page whose PDF writes the columns one after the other, floats and
     footnotes aside, or the panels of a figure row by row, keeps the PDF's order."""
@@ -291,7 +292,7 @@ def _out_of_order(pieces: list[Piece], page_width: float, columns: int) -> bool:
         height = max(1.0, b.box[3] - b.box[1])
         if a.column != b.column and before and 0 < before.box[1] - b.box[1] <= 2.5 * height:
             switches += 1
-    if switches > max(4, 0.25 * len(prose)):
+    if switches >= 4 and switches > 0.25 * len(prose):
         return True
     rank = {id(p): i for i, p in enumerate(q for q in column_order(pieces) if any(q is r for r in prose))}
     ranks = [rank[id(p)] for p in prose]
