@@ -34,8 +34,12 @@ def main() -> None:
                         "processes serving a home; `paperdojo ingest` updates it and the app follows")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    settings = Settings.load(home=args.home, app_host=args.host, app_port=args.port,
-                             app_pdf_dirs=args.pdf_dir, watch_dirs=args.watch, app_read_only=args.read_only)
+    try:  # a bad paperdojo.toml or PAPERDOJO_* value: one line naming it, not a traceback
+        settings = Settings.load(home=args.home, app_host=args.host, app_port=args.port,
+                                 app_pdf_dirs=args.pdf_dir, watch_dirs=args.watch,
+                                 app_read_only=args.read_only)
+    except ValueError as exc:
+        raise SystemExit(f"error: {exc}") from None
     workspace = Workspace(settings)
     if settings.watch_dirs:
         try:

@@ -298,7 +298,8 @@ def test_accented_and_full_width_names_fold_to_their_letters_and_stay_distinct(t
     settings = _home(tmp_path)
     folder = tmp_path / "pdfs"
     folder.mkdir()
-    names = [unicodedata.normalize("NFC", "café.pdf"), unicodedata.normalize("NFD", "café.pdf"), "ＣＡＦＥ.pdf"]
+    names = [unicodedata.normalize("NFC", "café.pdf"), unicodedata.normalize("NFD", "café.pdf"),
+             "ＣＡＦＥ.pdf"]
     for name, animal in zip(names, ("lynx", "ocelot", "puffin"), strict=True):
         _paper(folder, name, animal)
     report = ingest.ingest(settings, [folder], embedder=embedder)

@@ -86,7 +86,8 @@ def _columns_page(path: Path, shape: str) -> tuple[Path, list[list[str]]]:
     else:
         for i in range(max(len(left), len(right))):
             y = 140 + 12 * i + (40 if shape == "band" and i >= 5 else 0)
-            ops += ([(54, y, left[i])] if i < len(left) else []) + ([(318, y, right[i])] if i < len(right) else [])
+            ops += [(54, y, left[i])] if i < len(left) else []
+            ops += [(318, y, right[i])] if i < len(right) else []
         if shape == "band":
             ops += [(54, 212, "Table 1: Invented latencies of the planner for each model and batch size."),
                     (54, 224, "Model     Batch     Latency     Throughput     Memory     Energy     Speedup")]

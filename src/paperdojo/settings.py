@@ -6,11 +6,14 @@ the environment on its own, so tests and users can keep several corpora apart by
 
 from __future__ import annotations
 
+import logging
 import os
+import tomllib
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field
+from pydantic import Field, ValidationError
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -29,12 +32,43 @@ def _default_home() -> Path:
     return Path.home() / ".local" / "share" / "paperdojo"
 
 
+log = logging.getLogger(__name__)
+# the home `Settings.load` was given (--home), whose paperdojo.toml is read (over $PAPERDOJO_HOME's)
+_LOAD_HOME: ContextVar[Path | None] = ContextVar("_LOAD_HOME", default=None)
+
+
 def _config_file() -> Path:
+    """$PAPERDOJO_CONFIG, else paperdojo.toml in the home: --home's, else $PAPERDOJO_HOME's, else
+    the default home's."""
     explicit = os.environ.get("PAPERDOJO_CONFIG")
     if explicit:
         return Path(explicit)
-    home = os.environ.get("PAPERDOJO_HOME")
+    home = _LOAD_HOME.get() or os.environ.get("PAPERDOJO_HOME")
     return (Path(home) if home else _default_home()) / "paperdojo.toml"
+
+
+def _check_config_file(path: Path, known: set[str]) -> None:
+    """Raise ValueError naming `path` when it is not valid TOML; log a warning for each key that is
+    no setting (a misspelt knob would else be ignored without a word)."""
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ValueError(f"cannot read the settings file {path}: {exc}") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise ValueError(f"the settings file {path} is not valid TOML: {exc}") from exc
+    for key in sorted(set(data) - known):
+        log.warning("%s: '%s' is no setting, ignored (the settings are the fields of paperdojo/settings.py)",
+                    path, key)
+
+
+def _validation_message(exc: ValidationError, path: Path) -> str:
+    """One line per bad setting: its name, the value given and what it should be, and where
+    settings come from."""
+    bad = [f"{'.'.join(map(str, e['loc']))} = {e.get('input')!r}: {e['msg']}" for e in exc.errors()]
+    return (f"bad setting{'s' if len(bad) > 1 else ''}: " + "; ".join(bad) +
+            f" (from a flag, a PAPERDOJO_* variable or {path})")
 
 
 class Settings(BaseSettings):
@@ -184,5 +218,20 @@ class Settings(BaseSettings):
 
     @classmethod
     def load(cls, **overrides: Any) -> Settings:
-        """Settings with flag values applied; `None` flags mean "not given"."""
-        return cls(**{k: v for k, v in overrides.items() if v is not None})
+        """Settings with flag values applied; `None` flags mean "not given". The settings file is
+        the given home's paperdojo.toml (see `_config_file`).
+
+        Raises ValueError naming the settings file when it is not valid TOML, and naming each bad
+        setting and its value when one is of the wrong type or out of its choices.
+        """
+        given = {k: v for k, v in overrides.items() if v is not None}
+        token = _LOAD_HOME.set(Path(given["home"]) if given.get("home") else None)
+        try:
+            path = _config_file()
+            _check_config_file(path, set(cls.model_fields))
+            try:
+                return cls(**given)
+            except ValidationError as exc:
+                raise ValueError(_validation_message(exc, path)) from None
+        finally:
+            _LOAD_HOME.reset(token)

@@ -39,10 +39,7 @@ def text(value: object, inline: bool = True) -> str:
     "1. a", "Title\\n===" or indented lines build no list, heading, rule or code block).
     """
     s = str(value)
-    if inline:
-        s = re.sub(r"\s+", " ", s)
-    else:
-        s = _LINE_INDENT.sub("", s)
+    s = re.sub(r"\s+", " ", s) if inline else _LINE_INDENT.sub("", s)
     s = "".join(_ENTITIES.get(c, c) for c in s)  # one pass: an entity's own `&#` is never re-escaped
     if not inline:  # after that pass (its `&` would be escaped again); none of these is in it
         s = _LINE_BLOCK.sub(lambda m: f"&#{ord(m.group(1))};" if m.group(1)
