@@ -35,6 +35,24 @@ def test_filters(retriever):
         retriever.search("   ")
 
 
+def test_a_question_too_long_is_refused_with_its_length(tmp_path, embedder):
+    """A pasted page (over Settings.max_question_chars) is no question: a message with its length,
+    through the Workspace's ask and search as through the retriever (h12break: 320,000 characters
+    were answered, 11 s of CPU)."""
+    from paperdojo.answering.retrieve import LongQuery
+    from paperdojo.workspace import Workspace
+
+    settings = two_paper_home(tmp_path, embedder, max_question_chars=200)
+    ws = Workspace(settings)
+    try:
+        assert ws.ask("why recompute the forward pass? " + " " * 500).sources  # spaces are stripped
+        for call in (ws.ask, ws.search_sections):
+            with pytest.raises(LongQuery, match=r"is 322 characters long; ask in at most 200"):
+                call("why recompute the forward pass? " * 10 + "ok")
+    finally:
+        ws.close()
+
+
 def test_no_duplicate_passages(retriever):
     hits = retriever.search("micro-batches", k=10)
     spans = [(h.chunk.doc_id, h.chunk.char_start, h.chunk.char_end) for h in hits]

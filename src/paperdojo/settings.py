@@ -102,6 +102,9 @@ class Settings(BaseSettings):
     # candidates: recall@10 against exact hybrid search at 1M synthetic passages 0.94 with 1,000,
     # 0.98 with 3,000, 0.99 with 5,000, for +5-10 ms of a ~30 ms query (docs/measurements.md, issue 19)
     lexical_candidates: int = 3000
+    # a longer question is refused with a message: the dev sets' longest is 358 characters, a
+    # pasted 320,000-character "question" took 11 s of CPU to answer (h12break)
+    max_question_chars: int = 4000
     merge_chunks: int = 2  # neighbouring hits of one section make one passage of up to this many chunks
     reranker: str = ""  # a cross-encoder name or folder (sentence-transformers); empty: none
     min_similarity: float = 0.25  # floor for off-topic questions; dev.jsonl answerables start at 0.55

@@ -37,7 +37,11 @@ INTRO = re.compile(r"^(abstract|introduction|(1|i)(\.\d+)*\.?\s)", re.I)  # "1.1
 
 
 class EmptyQuery(ValueError):
-    pass
+    """A question that cannot be searched: blank (or too long, `LongQuery`); its message says which."""
+
+
+class LongQuery(EmptyQuery):
+    """A question longer than `Settings.max_question_chars` (a pasted page, not a question)."""
 
 
 @dataclass
@@ -98,12 +102,13 @@ class Retriever:
                  reranker: str = "", rerank_pool: int = 20, intro_prior: float = 0.05,
                  compound_boost: float = 0.5, merge_chunks: int = 2, neighbour_weight: float = 0.2,
                  paper_boost: float = 0.1, merge_pool: int = 3, exact_dense: bool = False,
-                 lexical_candidates: int = 3000) -> None:
+                 lexical_candidates: int = 3000, max_query_chars: int = 4000) -> None:
         """`exact_dense` scores every chunk's vector even with an ANN index (the reference of
         `paperdojo bench --only scale`: its recall@10 is measured against this). With an ANN index,
         the `lexical_candidates` best BM25 chunks are scored exactly too (measured by the scale bench,
         see docs/measurements.md: recall@10 against exact hybrid search rises with it)."""
         self.index = index
+        self.max_query_chars = max_query_chars  # a longer query is refused (LongQuery)
         self.lexical_candidates = lexical_candidates
         self.paper_boost = paper_boost  # added to the fused score of the papers a question names
         self.merge_pool = merge_pool  # passages are formed from this many times k ranked chunks
@@ -142,7 +147,8 @@ class Retriever:
                    intro_prior=settings.intro_prior, compound_boost=settings.compound_intro_boost,
                    merge_chunks=settings.merge_chunks, neighbour_weight=settings.neighbour_weight,
                    paper_boost=settings.paper_boost, exact_dense=exact_dense,
-                   lexical_candidates=settings.lexical_candidates)
+                   lexical_candidates=settings.lexical_candidates,
+                   max_query_chars=settings.max_question_chars)
 
     def mask(self, filters: Filters | None) -> np.ndarray:
         keep = np.ones(self.n, dtype=bool)
@@ -201,11 +207,14 @@ class Retriever:
         needs both sides). Passages are formed from `merge_pool` * k ranked chunks before the top k are
         taken, so a lower-ranked neighbour still joins its passage (measured with the boost on
         dev.jsonl MRR 0.868 -> 0.884, dev2.jsonl MRR 0.739 -> 0.761, key points 0.728 -> 0.755).
-        Raises EmptyQuery for an empty query.
+        Raises EmptyQuery for an empty query, LongQuery for one over `max_query_chars` characters.
         """
         query = query.strip()
         if not query:
             raise EmptyQuery("the question is empty")
+        if len(query) > self.max_query_chars:
+            raise LongQuery(f"the question is {len(query):,} characters long; ask in at most "
+                            f"{self.max_query_chars:,} (one question at a time, not a pasted page)")
         keep = self.mask(filters)
         if not keep.any():
             return []
