@@ -49,6 +49,10 @@ def test_a_question_too_long_is_refused_with_its_length(tmp_path, embedder):
         for call in (ws.ask, ws.search_sections):
             with pytest.raises(LongQuery, match=r"is 322 characters long; ask in at most 200"):
                 call("why recompute the forward pass? " * 10 + "ok")
+        from paperdojo.app.search import search  # the Search tab says so (was an unhandled error)
+
+        found, _, listing, card, image = search(ws, "halo exchange " * 20, None, None)
+        assert found == [] and "characters long" in listing and image is None
     finally:
         ws.close()
 

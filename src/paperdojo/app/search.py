@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import gradio as gr
 
-from paperdojo.answering.retrieve import Filters
+from paperdojo.answering.retrieve import EmptyQuery, Filters
 from paperdojo.app import safe
 from paperdojo.app.common import choices, located, page_image, show_source, source_card, source_record
 from paperdojo.library import store
@@ -18,7 +18,7 @@ def search(ws: Workspace, topic: str, papers: list[str] | None, categories: list
         return [], gr.update(choices=[], value=None), "", "", None
     try:
         results = ws.search_sections(topic, 10, Filters(set(papers or []), set(categories or [])))
-    except store.IndexProblem as exc:
+    except (store.IndexProblem, EmptyQuery) as exc:  # EmptyQuery: a topic too long (LongQuery)
         return [], gr.update(choices=[], value=None), f"⚠️ {safe.text(exc)}", "", None
     found = []
     for i, r in enumerate(results, 1):  # the snippet's own page, as for a cited sentence
