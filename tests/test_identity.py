@@ -339,6 +339,9 @@ def test_a_missing_file_is_said_to_be_missing(tmp_path, spec):
         ingest.add_source(settings, spec)
     with pytest.raises(ValueError, match="is a folder, not a paper.*--pdf-dir"):
         ingest.add_source(settings, str(tmp_path))
+    for blank in ("", "   ", "''", "<>"):  # was "  is a folder, not a paper" (the current folder)
+        with pytest.raises(ValueError, match="nothing to add"):
+            ingest.add_source(settings, blank)
     assert catalog.load_catalog(settings) == []
 
 

@@ -679,6 +679,8 @@ def add_source(settings: Settings, spec: str, category: str | None = None,
     local_files=False (what a web client types: the files are the server's, not the user's): a
     path is refused without reading or naming anything on this machine; uploads come staged.
     """
+    if not identity.pasted(spec).strip(" '\"<>"):  # "" was the current folder ("  is a folder")
+        raise ValueError("nothing to add: give an arXiv id, a DOI, a URL or a PDF file")
     papers = catalog.load_catalog(settings)
     local = _local_path(spec)
     if not local_files and (local.exists() or _names_a_file(spec) or identity.pasted(spec).lower().startswith(
