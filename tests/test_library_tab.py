@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from conftest import make_settings
 
 from paperdojo.app.library import summary_text
@@ -83,3 +85,31 @@ def test_failure_reasons_name_the_retry_button_not_the_cli(tmp_path):
     moved = ("download failed: cannot connect ([Errno -2] Name or service not known) to "
              "http://gone.invalid/x, where http://127.0.0.1/a redirects: open the link in a browser")
     assert "no network" not in summary_text([DocStatus("m", "M", "c", "link", "failed", moved)], settings)
+
+
+def test_an_upload_keeps_its_name_for_an_untitled_paper(tmp_path):
+    """An untitled PDF uploaded twice under its own name: each staged copy keeps the name (in a folder
+    of its own), so the paper's id and shown title come from it; the staged name had a random suffix
+    that went into both ("smith-2020-notes-b6mkccp9")."""
+    from helpers import make_pdf
+
+    from paperdojo.app.library import stage_upload
+    from paperdojo.library import ingest
+    from paperdojo.workspace import Workspace
+
+    settings = make_settings(tmp_path / "home")
+    settings.home.mkdir()
+    settings.reading_list.write_text("")
+    (tmp_path / "gradio").mkdir()
+    upload = make_pdf(tmp_path / "gradio" / "Smith 2020 notes.pdf",
+                      [[("h", "Abstract"), "The kiwi sharder splits embedding tables across hosts."]],
+                      header=None)
+    ws = Workspace(settings)
+    first, second = Path(stage_upload(upload, ws)), Path(stage_upload(upload, ws))
+    assert first.name == second.name == "Smith 2020 notes.pdf" and first != second
+    assert first.read_bytes() == upload.read_bytes() == second.read_bytes()
+    paper = ingest.add_source(settings, str(first))
+    assert paper.id == "smith-2020-notes"
+    odd = tmp_path / "gradio" / "<img src=x> [evil](javascript:x).pdf"
+    odd.write_bytes(upload.read_bytes())
+    assert Path(stage_upload(odd, ws)).name == "<img src=x> [evil](javascript:x).pdf"

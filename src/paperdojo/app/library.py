@@ -104,9 +104,10 @@ def stage_upload(tmp: Path, ws: Workspace) -> str:
     parse.check_pdf_file(tmp)  # by content, not by name
     staging = ws.settings.ingest_dir / "uploads"
     staging.mkdir(parents=True, exist_ok=True)
-    name = re.sub(r"[^A-Za-z0-9._-]+", "-", tmp.stem)[:60].strip("-.") or "upload"
-    with tempfile.NamedTemporaryFile(dir=staging, prefix=f"{name}-", suffix=".pdf", delete=False) as fh:
-        dest = Path(fh.name)
+    # the file's own name (an untitled paper is called by it, its id made from it), in a folder of
+    # its own: a random suffix on the name went into the id and the title ("smith-2020-b6mkccp9")
+    name = re.sub(r"[\x00-\x1f/\\]+", " ", tmp.stem)[:120].strip(" .") or "upload"
+    dest = Path(tempfile.mkdtemp(dir=staging)) / f"{name}.pdf"
     shutil.copyfile(tmp, dest)
     return str(dest)
 
