@@ -249,17 +249,3 @@ def test_a_definition_question_is_answered_first_by_the_definition(embedder):
     # a question about something else keeps the reading order
     other = _answer("How much faster is the spill ledger?", [results, design], embedder)
     assert not other.startswith(definition)
-
-
-def test_filler_after_the_answer_is_left_out(embedder):
-    """A sentence gaining less than `min_gain_share` of what the first chosen sentence gained is filler:
-    the answer stops before it even when words are left (a one-part question, 150 words). Here the
-    filler gains 0.22 of the first (the stand-in cosine of a sentence the model did not score is
-    high among these few, relevant sentences), so a share of 0.3 shows the cut."""
-    q = "How does the pager grow the block table of a request?"
-    filler = "We use two different scenarios to drive our evaluation."
-    passages = [PAGER, SCHEDULER + " " + filler, LOGGING]
-    kept = _answer(q, passages, embedder, Selection(min_gain_share=0.0))
-    assert filler in kept  # words were left, and with no floor the filler is worth its gain
-    text = _answer(q, passages, embedder, Selection(min_gain_share=0.3))
-    assert "block table" in text and filler not in text

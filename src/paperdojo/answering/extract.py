@@ -208,11 +208,6 @@ class Selection:
     topic_passages: int = 2  # a one-part question quotes only the papers of this many best passages
     max_encoded: int = 8  # candidate sentences scored by the model (the rest by terms only)
     min_gain: float = 0.05  # a sentence scoring less is not worth its words
-    # nor is one gaining less than this share of what the first chosen sentence gained: filler such as
-    # "We use two different scenarios to drive our evaluation." (0.06 of the first) after four
-    # sentences on the asked mechanism. 0.10-0.15 leave answer kp on dev.jsonl and dev2.jsonl as it
-    # was; 0.20 loses 0.003 on dev2 (docs/measurements.md, twelfth session)
-    min_gain_share: float = 0.10
     seeds: bool = True  # each part, alternative and named paper first gets its best sentence
     max_parts: int = 3  # parts of a question seeded at most
     part_encoded: int = 4  # further candidates per part scored by the model (its lexically best)
@@ -471,7 +466,6 @@ def _choose(cands: list[Candidate], scores: list[float], vectors: dict[int, np.n
     quoted: set[str] = set()
     near = [0.0] * len(cands)  # each candidate's highest similarity to a chosen sentence
     used = 0
-    first_gain = 0.0
     left = set(range(len(cands)))
 
     def similarity(i: int, j: int) -> float:
@@ -510,10 +504,8 @@ def _choose(cands: list[Candidate], scores: list[float], vectors: dict[int, np.n
         n_words = sum(cands[j].words + how.count_marks for j in group)
         if used + n_words > limit and chosen:
             continue
-        if chosen and (gains[i] < how.min_gain or gains[i] < how.min_gain_share * first_gain):
+        if chosen and gains[i] < how.min_gain:
             break
-        if not chosen:
-            first_gain = gains[i]
         for j in group:
             chosen.append(j)
             left.discard(j)
