@@ -249,3 +249,25 @@ def test_a_definition_question_is_answered_first_by_the_definition(embedder):
     # a question about something else keeps the reading order
     other = _answer("How much faster is the spill ledger?", [results, design], embedder)
     assert not other.startswith(definition)
+
+
+def test_a_question_asking_for_a_quantity_is_answered_with_one(embedder):
+    """"How many ..." / "what fraction ..." ask for a number: a sentence stating one gains
+    `quantity_weight` (0.15 by default; 1.0 here, past the lead in gain, terms covered included, of
+    the other sentence); without the bonus a sentence holding more of the question's words but no
+    figure comes first."""
+    from paperdojo.answering.extract import QUANTITY, states_quantity
+
+    assert QUANTITY.search("How many tokens?") and QUANTITY.search("What fraction of peak is that per GPU?")
+    assert not QUANTITY.search("How does the pager map logical blocks?")
+    assert states_quantity("it reached 502 petaFLOP/s on 3072 GPUs") and states_quantity("52% of peak")
+    assert not states_quantity("as shown in 2019 [12], the pager") and not states_quantity("one block")
+    q = "How many tokens of a request does one logical block of the pager hold?"
+    passage = ("The pager maps every logical block of a request to a physical block, and the logical blocks "
+               "of a request fill with tokens one after another. "
+               "Each logical block holds the keys and values of 16 tokens.")
+    figure = "16 tokens. [1]"
+    plain = _answer(q, [passage], embedder, Selection(quantity_weight=0.0), words=20)
+    assert figure not in plain  # the sentence with more of the question's words takes the 20 words
+    assert Selection().quantity_weight > 0
+    assert figure in _answer(q, [passage], embedder, Selection(quantity_weight=1.0), words=20)

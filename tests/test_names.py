@@ -68,3 +68,17 @@ def test_ten_thousand_papers_are_not_each_tried() -> None:
     assert found == {"syn0000004": 37, "syn0009997": 9, "syn0000003": 52}
     assert len(names._patterns) == 3  # only the papers filed under the question's words
     assert built < 2.0 and looked_up < 2.0, (built, looked_up)
+
+
+def test_an_id_of_several_words_names_its_paper_in_words() -> None:
+    """The Ring Attention paper's title has no head before ':'; its id "ring-attention" names it also
+    as "Ring Attention" (a cross-paper question "Ring Attention or DeepSpeed-Ulysses" named only one)."""
+    docs = {"ring-attention": {"title": "Ring Attention with Blockwise Transformers", "status": "indexed"},
+            "deepspeed-ulysses": {"title": "DeepSpeed Ulysses: System Optimizations", "status": "indexed"},
+            "tvm": {"title": "TVM: An Automated End-to-End Optimizing Compiler", "status": "indexed"}}
+    names = PaperNames(docs)
+    assert set(names.find("Which scales further, Ring Attention or DeepSpeed-Ulysses?")) == \
+        {"ring-attention", "deepspeed-ulysses"}
+    assert set(names.find("ring attention vs deepspeed ulysses")) == {"ring-attention", "deepspeed-ulysses"}
+    assert names.find("a ring of attention heads") == {}
+    assert paper_names("tvm", docs["tvm"]) == {"tvm"}  # one word: no second name

@@ -145,6 +145,23 @@ def test_heading_numbering_must_follow():
     assert d.heading("REFERENCES") == ("REFERENCES", "references")
 
 
+def test_section_numbers_keep_the_papers_style():
+    """A numbered list item of the introduction written "3. ..." is no section of a paper whose
+    sections are numbered "1 Introduction" (SARATHI's contribution list took the place of its
+    "2 Background" and "3 Motivation"); a paper numbering "1. Introduction" keeps that style."""
+    d = HeadingDetector()
+    assert d.heading("1 Introduction")
+    assert d.heading("3. Application of Chunked Prefills") is None
+    assert d.heading("2 Background") == ("2 Background", "body")
+    assert d.heading("2.1 Transformer Architecture")
+    assert d.heading("3 Motivation") == ("3 Motivation", "body")
+    dotted = HeadingDetector()
+    assert dotted.heading("1. Introduction")
+    assert dotted.heading("2 Skipped Numbers Written Otherwise") is None
+    assert dotted.heading("1.1 Contributions")
+    assert dotted.heading("2. Method") == ("2. Method", "body")
+
+
 @pytest.mark.parametrize(
     ("content", "reason"),
     [

@@ -222,11 +222,37 @@ class Selection:
     # a question asking what a term is ("What is X?", "Define X"): bonus for a sentence defining it
     # (`defines`); with `define_first` the best such sentence is chosen first and leads the answer
     define_weight: float = 0.15
+    # a question asking for a quantity ("how many", "how much faster", "what fraction": `QUANTITY`):
+    # bonus for a sentence that states one (`states_quantity`), the expected-answer-type match of
+    # factoid QA
+    quantity_weight: float = 0.15
     define_first: bool = True
     count_marks: bool = True  # each citation mark [n] counts as a word of the budget (as eval counts)
     words: int = MAX_WORDS
     words_several: int = MAX_WORDS_SEVERAL
     words_brief: int = MAX_WORDS_BRIEF
+
+
+# a question that asks for a quantity: "how many GPUs", "how much memory", "how fast", "what fraction of
+# peak", "by how much", "what speedup"
+QUANTITY = re.compile(
+    r"\bhow (?:many|much|fast|large|big|long|small|high|low|often|accurate|far|close|wide)\b|"
+    r"\bby what (?:factor|margin)\b|\bwhat (?:\w+ )?(?:fraction|percentage|percent|share|proportion|ratio|"
+    r"speedup|speed-up|throughput|latency|utili[sz]ation|accuracy|size|number|count|overhead|bandwidth)\b",
+    re.I)
+# a number with a unit or a scale ("502 petaFLOP/s", "3072 GPUs", "52%", "2.5x", "1.6 GB", "13B"), or
+# any number of two or more digits that is neither a year nor a citation in brackets
+_QUANTITY_STATED = re.compile(
+    r"(?<![\w.])\d+(?:[.,]\d+)*\s*(?:%|x\b|×|times\b|[KMGTP]i?B\b|[kKMGTP]?FLOP|[a-z]*flop|[kMBT]\b|"
+    r"(?:kilo|mega|giga|tera|peta)?bytes?\b|ms\b|µs\b|us\b|seconds?\b|minutes?\b|hours?\b|days?\b|"
+    r"GPUs?\b|TPUs?\b|nodes?\b|cores?\b|tokens?\b|layers?\b|parameters?\b|billion\b|million\b|"
+    r"trillion\b)|(?<![\w.\[])(?!(?:19|20)\d\d\b)\d{2,}(?:[.,]\d+)*(?![\w\]])", re.I)
+
+
+def states_quantity(sentence: str) -> bool:
+    """Does the sentence state a quantity (`_QUANTITY_STATED`): "502 petaFLOP/s", "52%", "2.5x",
+    "3072 GPUs"? A bracketed citation number ("[12]") is none."""
+    return bool(_QUANTITY_STATED.search(sentence))
 
 
 def several_parts(question: str) -> bool:
@@ -416,6 +442,10 @@ def extract(query: str, passages: list[str], stems: set[str], stemmer: _Stemmer,
     defining = {i for i, c in enumerate(cands) if defined_term and defines(c.text, defined_term)}
     for i in defining:
         scores[i] += how.define_weight
+    if how.quantity_weight and QUANTITY.search(query):
+        for i, c in enumerate(cands):
+            if states_quantity(c.text):
+                scores[i] += how.quantity_weight
     if defining and how.define_first:
         seeds.insert(0, [scores[i] if i in defining else -math.inf for i in range(len(cands))])
     if several and how.seeds:

@@ -1,16 +1,17 @@
 """The names a question may use for the papers of the library, found without scanning every paper.
 
-A paper is named by its id or by the part of its title before ':' when that is at most three words
-("ZeRO", "Megatron-LM"). Each paper has one pattern, as the answerer always had: the name between
-word boundaries that also count '-' ("ZeRO-style" and "ZeROs" do not name ZeRO), case-insensitive
-unless the name has a capital after its first letter. Compiling one pattern per paper at load and
-trying all of them on every question does not scale: at 10,000 papers (a million passages) that was
-24 s of compiling and 310 ms per question (load average ~16 on 2 cores). So each name is filed under
-its words (its runs of word characters, lower-cased: "Megatron-LM" under ("megatron", "lm")), and a
-question's pattern checks run only for the papers filed under a run of its consecutive words that
-starts at a word boundary; each pattern is compiled when first needed. The matches (and their
-offsets) are exactly the patterns' own: the separators between a name's words are not word
-characters, so each word of the name lines up with one whole word of the text.
+A paper is named by its id (also with spaces for its hyphens: "Ring Attention") or by the part of
+its title before ':' when that is at most three words ("ZeRO", "Megatron-LM"). Each paper has one
+pattern, as the answerer always had: the name between word boundaries that also count '-'
+("ZeRO-style" and "ZeROs" do not name ZeRO), case-insensitive unless the name has a capital after its first
+letter. Compiling one pattern per paper at load and trying all of them on every question does not
+scale: at 10,000 papers (a million passages) that was 24 s of compiling and 310 ms per question
+(load average ~16 on 2 cores). So each name is filed under its words (its runs of word characters,
+lower-cased: "Megatron-LM" under ("megatron", "lm")), and a question's pattern checks run only for
+the papers filed under a run of its consecutive words that starts at a word boundary; each pattern
+is compiled when first needed. The matches (and their offsets) are exactly the patterns' own: the
+separators between a name's words are not word characters, so each word of the name lines up with
+one whole word of the text.
 """
 
 from __future__ import annotations
@@ -25,8 +26,12 @@ _ASCII_FOLD = str.maketrans({"\u212a": "k", "\u017f": "s", "\u0131": "i", "\u013
 
 
 def paper_names(doc_id: str, doc: Mapping) -> set[str]:
-    """The names of a paper: its id, and its title's head before ':' when at most three words."""
+    """The names of a paper: its id, its id's words when it has several ("ring-attention" -> "ring
+    attention": the Ring Attention paper's title has no head before ':' to name it by), and its
+    title's head before ':' when at most three words."""
     names = {doc_id}
+    if "-" in doc_id.strip("-"):
+        names.add(" ".join(doc_id.split("-")).strip())
     head = (doc.get("title") or "").split(":")[0].strip()
     if head and len(head.split()) <= 3 and head.lower() != doc_id:
         names.add(head)

@@ -79,7 +79,12 @@ _LEGEND = re.compile(
     r"unshaded|dashed|dotted|solid|[xy]-axis|axis|bars?|lines?|arrows?|areas?|curves?|boxes|markers?|labels?|"
     r"legend|lower[- ]case|upper[- ]case)\b"
     r"[^.;]{0,40}?\b(?:denotes?|represents?|indicates?|means?|refers? to|stands? for|corresponds? to)\b)|"
-    r"^[A-Z0-9][\w-]*(?:\s?[+/]\s?[A-Z0-9][\w-]*)+\s(?:denotes?|represents?|refers? to|means?|stands? for)\b")
+    r"^[A-Z0-9][\w-]*(?:\s?[+/]\s?[A-Z0-9][\w-]*)+\s(?:denotes?|represents?|refers? to|means?|stands? for)\b|"
+    # what a mark of the plot shows: "the numbers above the TASO bars show the speedup", "The vertical
+    # line shows the maximum per-GPU rate", "Red dot depicts 84.4% top-1 accuracy": 7 sentences of the
+    # 27 PDFs, every one a figure's caption
+    r"(?i:^(?:\S+\s){0,9}?(?:bars?|lines?|arrows?|curves?|boxes|markers?|dots?)\b[^.;]{0,30}?"
+    r"\b(?:shows?|depicts?|highlights?)\b)")
 _REF = (r"(?:Figures?|Figs?\.|Tables?|Tab\.|Algorithms?|Alg\.|Listings?|Sections?|Sec\.|Secs\.|§|Appendix|"
         r"Eq\.|Equation)")
 _POINTER_START = re.compile(

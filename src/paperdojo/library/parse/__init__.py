@@ -39,7 +39,7 @@ def pdf_file_title(path: Path, ocr: bool = True) -> str:
         return ""
     return pdf_title(extracted, lines[0])
 
-PARSER_VERSION = "11"  # part of the index fingerprint: bump when cleaning or headings change
+PARSER_VERSION = "12"  # part of the index fingerprint: bump when cleaning or headings change
 
 __all__ = [
     "PARSER_VERSION", "HeadingDetector", "ParseError", "PdfText", "assemble", "check_pdf_file",

@@ -1,6 +1,7 @@
 """Section headings: numbered ("3.2 Intra-op pass", "II. BACKGROUND"), named ("Abstract", "Related
 Work") or, in papers without numbering, short ALL-CAPS lines; numbers that do not follow the ones
-before them are refused (table rows and list items look like headings too)."""
+before them, and section numbers written otherwise than the paper's first ("3. Application of ..."
+after "1 Introduction"), are refused (table rows and list items look like headings too)."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ NAMED = {
     "appendix", "appendices", "limitations", "experiments", "results",
 }
 REFERENCES = {"references", "bibliography"}
-NUMBERED = re.compile(r"^(?P<num>\d{1,2}(?:\.\d{1,2}){0,3})\.?\s+(?P<title>[A-Z].{1,100})$")
+NUMBERED = re.compile(r"^(?P<num>\d{1,2}(?:\.\d{1,2}){0,3})(?P<dot>\.?)\s+(?P<title>[A-Z].{1,100})$")
 ROMAN = re.compile(r"^(?P<num>[IVX]{1,6})\.\s+(?P<title>[A-Z].{1,100})$")
 _LETTERED = re.compile(r"^(?P<num>[A-H](?:\.\d{1,2}){0,2})\.?\s+(?P<title>[A-Z].{1,100})$")
 _APPENDIX = re.compile(r"^appendix(\s+[A-Z0-9]+)?([:.\-\s].{0,80})?$", re.I)
@@ -60,6 +61,11 @@ class HeadingDetector:
     def __init__(self, caps: bool = False) -> None:
         self.caps = caps  # also take short ALL-CAPS lines (papers without numbered headings)
         self.numbers: tuple[int, ...] = ()
+        # how the paper writes a section's number, "1" or "1.", from its first numbered section: every
+        # paper of the shared corpus keeps to one way; a numbered list item of the introduction
+        # ("3. Application of chunked-prefills ...", SARATHI) does not, and taking it for section 3
+        # refused the real "2 Background" after it
+        self.section_dot: str | None = None
         self.roman = 0
         self.letters = ""
         self.seen_named: set[str] = set()
@@ -96,8 +102,11 @@ class HeadingDetector:
             return bare, kind
         if (m := NUMBERED.match(bare)) and title_ok(m["title"]):
             num = tuple(int(x) for x in m["num"].split("."))
-            if self._numbered_follows(num) and not self.after_references:
+            styled = len(num) > 1 or self.section_dot in (None, m["dot"])
+            if styled and self._numbered_follows(num) and not self.after_references:
                 self.numbers = num
+                if len(num) == 1 and self.section_dot is None:
+                    self.section_dot = m["dot"]
                 kind = "references" if m["title"].lower() in REFERENCES else "body"
                 self.after_references = kind == "references"
                 return bare, kind
