@@ -53,6 +53,10 @@ from paperdojo.records import Chunk, Citation, Source
 from paperdojo.settings import Settings
 
 _NAMED = re.compile(r"\b[A-Za-z][\w\-]*[A-Z0-9][\w\-]*\b|\b[A-Z][a-z]{2,}\b")
+# where a sentence starts: the text before a word is empty or ends a sentence (".", "?", "!", ":";
+# not "e.g.", "i.e.", "vs."), quotes and brackets aside. A capital there is the sentence's, not a
+# name's ("... yet ZeRO says it fails. Reconcile these claims.")
+_SENTENCE_START = re.compile(r"(?:^|(?<!\be\.g)(?<!\bi\.e)(?<!\bvs)[.?!:])[\s\"'“‘(\[]*$")
 # a word that points back to something said before: a personal pronoun, or this/that/these/those used
 # as a pronoun (after a verb, a preposition or a question word), not as "the system that pages ..."
 _BACK = re.compile(r"\b(it|its|they|them|their|he|she|his|her|which ones?|the former|the latter)\b|"
@@ -252,13 +256,12 @@ class Answerer:
 
     def unknown_names(self, question: str) -> list[str]:
         """Specific names in the question (acronyms, proper nouns) that no indexed text contains."""
-        words = _NAMED.findall(question)
-        first = question.split()[0] if question.split() else ""
         out = []
-        for w in words:
+        for m in _NAMED.finditer(question):
+            w = m.group()
             base = re.sub(r"('s|-style|-based|-like)$", "", w)
-            if (w == first and w.istitle()) or w.lower() in QUESTION_WORDS:
-                continue  # "Explain ...", "ELI5: ...": words of asking, not names
+            if (w.istitle() and _SENTENCE_START.search(question[: m.start()])) or w.lower() in QUESTION_WORDS:
+                continue  # "Explain ...", "... claims. Reconcile them", "ELI5: ...": words of asking
             parts = [p for p in base.split("-") if p]
             singular = base[:-1] if len(base) > 3 and base.endswith("s") else base  # "ReduceScatters"
             if (base.lower() not in self.vocab and singular.lower() not in self.vocab
