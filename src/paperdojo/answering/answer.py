@@ -196,7 +196,7 @@ class Answerer:
     def __init__(self, retriever: Retriever, min_similarity: float = 0.25, k: int = 5,
                  llm: LLM | None = None, passage_chars: int = 6000, min_support: float = 0.59,
                  sentences: SentenceVectors | None = None, min_similarity_held: float = 0.35,
-                 pdf_dir: Path | None = None) -> None:
+                 pdf_dir: Path | None = None, shortened: int = 5) -> None:
         self.retriever = retriever
         # the vectors of quotable sentences, remembered (and filled ahead by a long-lived process)
         self.sentences = sentences or SentenceVectors(retriever.embedder)
@@ -206,6 +206,7 @@ class Answerer:
         self.min_similarity = min_similarity  # calibrated on dev.jsonl: see `paperdojo eval`
         self.min_support = min_support  # coverage + 0.5 * cosine below this: refused (see `support`)
         self.min_similarity_held = min_similarity_held  # below this, refused unless every term is held
+        self.shortened = shortened  # a term this long is held by a word it begins ("param": "parameters")
         self.k = k
         self.docs = retriever.index.manifest.get("docs", {})
         self.vocab = retriever.index.vocabulary  # lower-cased words of every chunk's text and title
@@ -228,7 +229,8 @@ class Answerer:
         llm = from_settings(settings)
         return cls(retriever, settings.min_similarity, k, llm,
                    passage_budget(settings.llm_context_tokens, settings.llm_max_tokens), settings.min_support,
-                   sentences, settings.min_similarity_held, settings.pdf_dir)
+                   sentences, settings.min_similarity_held, settings.pdf_dir,
+                   shortened=settings.min_shortened_letters)
 
     def quotable_sentences(self) -> Iterator[str]:
         """Every sentence of the index an extractive answer may quote (extract.candidates of each
@@ -479,7 +481,8 @@ class Answerer:
         best passage's IDF-weighted share of the question's content terms (`Retriever.coverage`) and
         support = coverage + 0.5 * the best cosine. Unanswerable questions that name nothing unknown
         still leave their specific terms uncovered ("attention sinks", "compute_at")."""
-        coverage = self.retriever.coverage(content_terms(self.retriever.stemmer, query), hits)
+        coverage = self.retriever.coverage(content_terms(self.retriever.stemmer, query), hits,
+                                           shortened=self.shortened)
         return coverage + 0.5 * max(h.dense for h in hits), coverage
 
     def held(self, query: str, hits: list[Hit]) -> float:
@@ -493,7 +496,7 @@ class Answerer:
         named = {stemmer.stemWord(w.lower()) for m in self.aliases.matches(query).values()
                  for w in TOKEN.findall(m.group())}
         pairs = {p for p in content_pairs(stemmer, query, terms) if not named & set(p)}
-        return self.retriever.coverage(terms, hits, pairs)
+        return self.retriever.coverage(terms, hits, pairs, shortened=self.shortened)
 
     def refusal(self, question: str, hits: list[Hit], query: str | None = None) -> str:
         """Why the papers do not cover the question, or "" when they do.
