@@ -98,7 +98,7 @@ def main() -> None:
             cosine = max(h.dense for h in hits)
             held = answerer.held(query, hits)
             coverage = held if args.phrases else answerer.retriever.coverage(
-                content_terms(answerer.retriever.stemmer, query), hits)
+                content_terms(answerer.retriever.stemmer, query), hits, shortened=answerer.shortened)
             rows.append(Row(Path(name).name, question, answerable, bool(answerer.unknown_names(question)),
                             cosine, coverage, held, coverage + args.weight * cosine))
     files = list(dict.fromkeys(r.file for r in rows))

@@ -257,6 +257,21 @@ def test_a_low_cosine_is_refused_only_when_a_phrase_is_missing(setup):
     assert answerer.held(loose, hits) < 1.0 and "phrases" in answerer.refusal(loose, hits)
 
 
+def test_a_clipped_word_is_held_by_the_word_it_begins(setup):
+    """Refusal's coverage: "recomp" is held by a passage's "recompute" when the answerer's `shortened`
+    (5 letters) allows it, not otherwise; "reco" (4 letters) is too short to stand for a word."""
+    from paperdojo.answering.retrieve import content_terms
+
+    _, answerer = setup
+    retriever = answerer.retriever
+    hits = answerer.passages("Why recompute the forward pass during the backward pass?")
+    clipped = content_terms(retriever.stemmer, "Why recomp the forward pass?")
+    assert "recomp" in clipped and answerer.shortened == 5
+    assert retriever.coverage(clipped, hits, shortened=5) == 1.0 > retriever.coverage(clipped, hits)
+    short = content_terms(retriever.stemmer, "Why reco the forward pass?")
+    assert retriever.coverage(short, hits, shortened=5) < 1.0
+
+
 def test_markup_pasted_into_a_question_is_no_part_of_it(setup):
     """HTML tags (a script's content too) and Markdown emphasis are taken out before retrieval and
     refusal: the question is answered like its plain words."""

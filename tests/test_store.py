@@ -92,6 +92,9 @@ def test_loading_reads_no_chunk_text_and_a_query_reads_only_its_hits(tmp_path, m
     assert answerer.unknown_names("Is Megatron faster than ZeRO here?") == ["Megatron"]
     # chat framing is no name: "ELI5:", "TL;DR", "FYI"
     assert answerer.unknown_names("ELI5: is Megatron faster? TL;DR please, FYI") == ["Megatron"]
+    # a capital that starts any sentence is the sentence's (an imperative), not a name's; "e.g." ends none
+    assert answerer.unknown_names("Is Megatron fast? Reconcile that with ZeRO.") == ["Megatron"]
+    assert answerer.unknown_names("Is a paper fast, e.g. Megatron?") == ["Megatron"]
 
 
 @pytest.mark.parametrize("batch", [store.WRITE_BATCH, 97])

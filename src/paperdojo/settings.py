@@ -119,6 +119,11 @@ class Settings(BaseSettings):
     # refuse below this coverage + 0.5 * cosine (answering.answer.Answerer.support); calibrated on the
     # 12 unanswerable and 100 answerable questions of dev.jsonl + dev2.jsonl (docs/measurements.md)
     min_support: float = 0.59
+    # refusal's coverage (`Retriever.coverage`): a question's term of at least this many letters is
+    # also held by a passage word it begins ("params" by "parameters"); 0: off. 5 as the extractive
+    # answer's derived terms (extract.Selection.derived); 4 also let "grad", "link", "cross" match
+    # other words (heldout.jsonl: a false refusal passing the threshold by 0.001). docs/measurements.md
+    min_shortened_letters: int = 5
 
     # language model (none by default: answers are extractive)
     llm_provider: Literal["extractive", "openai", "ollama", "llamacpp"] = "extractive"

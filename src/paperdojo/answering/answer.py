@@ -53,6 +53,10 @@ from paperdojo.records import Chunk, Citation, Source
 from paperdojo.settings import Settings
 
 _NAMED = re.compile(r"\b[A-Za-z][\w\-]*[A-Z0-9][\w\-]*\b|\b[A-Z][a-z]{2,}\b")
+# where a sentence starts: the text before a word is empty or ends a sentence (".", "?", "!", ":";
+# not "e.g.", "i.e.", "vs."), quotes and brackets aside. A capital there is the sentence's, not a
+# name's ("... yet ZeRO says it fails. Reconcile these claims.")
+_SENTENCE_START = re.compile(r"(?:^|(?<!\be\.g)(?<!\bi\.e)(?<!\bvs)[.?!:])[\s\"'“‘(\[]*$")
 # a word that points back to something said before: a personal pronoun, or this/that/these/those used
 # as a pronoun (after a verb, a preposition or a question word), not as "the system that pages ..."
 _BACK = re.compile(r"\b(it|its|they|them|their|he|she|his|her|which ones?|the former|the latter)\b|"
@@ -192,7 +196,7 @@ class Answerer:
     def __init__(self, retriever: Retriever, min_similarity: float = 0.25, k: int = 5,
                  llm: LLM | None = None, passage_chars: int = 6000, min_support: float = 0.59,
                  sentences: SentenceVectors | None = None, min_similarity_held: float = 0.35,
-                 pdf_dir: Path | None = None) -> None:
+                 pdf_dir: Path | None = None, shortened: int = 5) -> None:
         self.retriever = retriever
         # the vectors of quotable sentences, remembered (and filled ahead by a long-lived process)
         self.sentences = sentences or SentenceVectors(retriever.embedder)
@@ -202,6 +206,7 @@ class Answerer:
         self.min_similarity = min_similarity  # calibrated on dev.jsonl: see `paperdojo eval`
         self.min_support = min_support  # coverage + 0.5 * cosine below this: refused (see `support`)
         self.min_similarity_held = min_similarity_held  # below this, refused unless every term is held
+        self.shortened = shortened  # a term this long is held by a word it begins ("param": "parameters")
         self.k = k
         self.docs = retriever.index.manifest.get("docs", {})
         self.vocab = retriever.index.vocabulary  # lower-cased words of every chunk's text and title
@@ -224,7 +229,8 @@ class Answerer:
         llm = from_settings(settings)
         return cls(retriever, settings.min_similarity, k, llm,
                    passage_budget(settings.llm_context_tokens, settings.llm_max_tokens), settings.min_support,
-                   sentences, settings.min_similarity_held, settings.pdf_dir)
+                   sentences, settings.min_similarity_held, settings.pdf_dir,
+                   shortened=settings.min_shortened_letters)
 
     def quotable_sentences(self) -> Iterator[str]:
         """Every sentence of the index an extractive answer may quote (extract.candidates of each
@@ -252,13 +258,12 @@ class Answerer:
 
     def unknown_names(self, question: str) -> list[str]:
         """Specific names in the question (acronyms, proper nouns) that no indexed text contains."""
-        words = _NAMED.findall(question)
-        first = question.split()[0] if question.split() else ""
         out = []
-        for w in words:
+        for m in _NAMED.finditer(question):
+            w = m.group()
             base = re.sub(r"('s|-style|-based|-like)$", "", w)
-            if (w == first and w.istitle()) or w.lower() in QUESTION_WORDS:
-                continue  # "Explain ...", "ELI5: ...": words of asking, not names
+            if (w.istitle() and _SENTENCE_START.search(question[: m.start()])) or w.lower() in QUESTION_WORDS:
+                continue  # "Explain ...", "... claims. Reconcile them", "ELI5: ...": words of asking
             parts = [p for p in base.split("-") if p]
             singular = base[:-1] if len(base) > 3 and base.endswith("s") else base  # "ReduceScatters"
             if (base.lower() not in self.vocab and singular.lower() not in self.vocab
@@ -476,7 +481,8 @@ class Answerer:
         best passage's IDF-weighted share of the question's content terms (`Retriever.coverage`) and
         support = coverage + 0.5 * the best cosine. Unanswerable questions that name nothing unknown
         still leave their specific terms uncovered ("attention sinks", "compute_at")."""
-        coverage = self.retriever.coverage(content_terms(self.retriever.stemmer, query), hits)
+        coverage = self.retriever.coverage(content_terms(self.retriever.stemmer, query), hits,
+                                           shortened=self.shortened)
         return coverage + 0.5 * max(h.dense for h in hits), coverage
 
     def held(self, query: str, hits: list[Hit]) -> float:
@@ -490,7 +496,7 @@ class Answerer:
         named = {stemmer.stemWord(w.lower()) for m in self.aliases.matches(query).values()
                  for w in TOKEN.findall(m.group())}
         pairs = {p for p in content_pairs(stemmer, query, terms) if not named & set(p)}
-        return self.retriever.coverage(terms, hits, pairs)
+        return self.retriever.coverage(terms, hits, pairs, shortened=self.shortened)
 
     def refusal(self, question: str, hits: list[Hit], query: str | None = None) -> str:
         """Why the papers do not cover the question, or "" when they do.

@@ -174,11 +174,16 @@ class Retriever:
         return float(np.log(n / max(1, lex.chunk_count(self.bm25, stem))))
 
     def coverage(self, terms: set[str], hits: list[Hit],
-                 pairs: set[tuple[str, str]] | frozenset[tuple[str, str]] = frozenset()) -> float:
+                 pairs: set[tuple[str, str]] | frozenset[tuple[str, str]] = frozenset(),
+                 shortened: int = 0) -> float:
         """How much of the question the best passage speaks to: the largest IDF-weighted share (0..1)
         of `terms` (stemmed content terms, see `content_terms`) that one passage (heading included)
         holds. `pairs` (see `content_pairs`) count as units too, each weighing the mean IDF of its two
-        terms, held only where the passage has the two words in a row. 1.0 when there is nothing to hold."""
+        terms, held only where the passage has the two words in a row. 1.0 when there is nothing to hold.
+
+        With `shortened` > 0 a term of at least that many letters is also held by a passage word it
+        begins: a question's clipped word ("params", "vocab", "async") is the paper's long one
+        ("parameters", "vocabulary", "asynchronous"); 0: only the term itself."""
         weights = {t: self.idf(t) for t in terms}
         pair_weights = {p: (self.idf(p[0]) + self.idf(p[1])) / 2 for p in pairs}
         total = sum(weights.values()) + sum(pair_weights.values())
@@ -189,6 +194,9 @@ class Retriever:
             text = heading_text(h.chunk.title, h.chunk.section) + " " + h.chunk.text
             words = stem_sequence(self.stemmer, text)
             held, adjacent = set(words), set(zip(words, words[1:], strict=False))
+            if shortened:
+                held |= {t for t in weights if len(t) >= shortened and t not in held
+                         and any(w.startswith(t) for w in held)}
             got = (sum(w for t, w in weights.items() if t in held)
                    + sum(w for p, w in pair_weights.items() if p in adjacent))
             best = max(best, got / total)
