@@ -33,6 +33,9 @@ def read_password(from_stdin: bool) -> str:
 
 
 def cmd_users(args: argparse.Namespace, settings: Settings) -> int:
+    """`paperdojo users list|add|passwd|remove`: manage the accounts of the users file (the
+    password read twice from the terminal, or once with --password-stdin). Raises AccountError for a
+    bad or taken name, an unknown user or an empty password."""
     accounts = Accounts(settings.users_file)
     if args.action == "list":
         users = accounts.list()

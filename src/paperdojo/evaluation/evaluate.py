@@ -25,17 +25,23 @@ _HYPHENS = "-\u2010\u2011\u2012\u2013\u2014\u00ad\u2212"
 
 
 def norm(text: str) -> str:
+    """Text as key points are matched: NFKC, lower case, white space and hyphens removed."""
     text = unicodedata.normalize("NFKC", text).lower()
     return "".join(ch for ch in text if not ch.isspace() and ch not in _HYPHENS)
 
 
 def kp_found(key_points: list[list[str]], text: str) -> list[bool]:
+    """For each key point (a list of accepted variants), whether any variant occurs in `text`
+    (both normalized by `norm`)."""
     hay = norm(text)
     return [any(norm(v) in hay for v in variants) for variants in key_points]
 
 
 @dataclass
 class Question:
+    """One evaluation question: its id, text, type ("unanswerable" for those that must be
+    refused), gold pages ([{"doc": id, "pages": [1-based pages]}]) and key points (each a list of
+    accepted variants)."""
     id: str
     question: str
     type: str
@@ -44,18 +50,23 @@ class Question:
 
     @property
     def answerable(self) -> bool:
+        """Whether the papers answer it (its type is not "unanswerable")."""
         return self.type != "unanswerable"
 
     def on_gold_page(self, hit: Hit) -> bool:
+        """Whether `hit`'s passage spans a gold page of a gold paper."""
         c = hit.chunk
         return any(g["doc"] == c.doc_id and any(c.page_start <= p <= c.page_end for p in g["pages"])
                    for g in self.gold)
 
     def on_gold_doc(self, hit: Hit) -> bool:
+        """Whether `hit`'s passage comes from a gold paper."""
         return any(g["doc"] == hit.chunk.doc_id for g in self.gold)
 
 
 def load_questions(path: Path) -> list[Question]:
+    """The questions of a JSONL file (one record a line; blank lines skipped). Raises
+    ValueError naming the line when a record is not JSON or lacks id or question."""
     out = []
     for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
         if not line.strip():
@@ -112,6 +123,7 @@ def retrieval_metrics(questions: list[Question], search: Callable[[str], list[Hi
 
 
 def evaluate_retriever(retriever: Retriever, questions: list[Question], k: int = 10) -> dict:
+    """Retrieval figures of `retriever` (see retrieval_metrics) at depth `k`."""
     return retrieval_metrics(questions, lambda q: retriever.search(q, k=k))
 
 
@@ -251,6 +263,8 @@ def evaluate_all(answerer: Any, questions: list[Question]) -> dict:
 
 
 def evaluate_baseline(baseline: Any, questions: list[Question]) -> dict:
+    """Retrieval and answer figures of the LangChain baseline on `questions`, with its
+    page and chunk counts and build time (s)."""
     retrieval = retrieval_metrics(questions, lambda q: baseline.search(q, k=10))
     retrieval.pop("rows")
     answers = answer_metrics(questions, baseline.answer)
@@ -260,6 +274,7 @@ def evaluate_baseline(baseline: Any, questions: list[Question]) -> dict:
 
 
 def ratios(ours: dict, base: dict) -> dict:
+    """ours / baseline for each of RATIO_KEYS the baseline has a non-zero value of (3 decimals)."""
     return {k: round(ours[k] / base[k], 3) for k in RATIO_KEYS if base.get(k)}
 
 
