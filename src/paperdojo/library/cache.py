@@ -7,12 +7,13 @@ chunks whose text is unchanged, and only the changed ones are embedded again.
 
 from __future__ import annotations
 
-import hashlib
 import sqlite3
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
+
+from paperdojo.util import sha256_text
 
 Submit = Callable[[Sequence[str]], Callable[[], np.ndarray]]  # starts embedding; call the result to wait
 
@@ -27,7 +28,7 @@ class EmbeddingCache:
         self.hits = self.misses = 0
 
     def key(self, text: str) -> str:
-        return hashlib.sha256(f"{self.model_id}\n{text}".encode()).hexdigest()[:40]
+        return sha256_text(f"{self.model_id}\n{text}")[:40]
 
     def start(self, texts: Sequence[str], submit: Submit) -> Callable[[], np.ndarray]:
         """Vectors for `texts`: cached ones read back, the others started by `submit`; the returned
