@@ -16,7 +16,7 @@ from pathlib import Path
 
 from paperdojo.answering.llm import LLM, LLMError, bundled_gguf
 from paperdojo.library import store
-from paperdojo.settings import Settings, _config_file
+from paperdojo.settings import Settings, config_file
 
 
 @dataclass
@@ -34,7 +34,7 @@ def _timed(started: float) -> str:
 
 def check_settings(settings: Settings) -> Check:
     """Where the home is and whether a settings file was read (always passes)."""
-    path = _config_file()
+    path = config_file(settings.home)
     source = f"settings file {path}" if path.exists() else f"no settings file ({path}); env and defaults"
     return Check("settings", True, f"home {settings.home}; {source}")
 

@@ -13,6 +13,7 @@ from typing import Any, Literal
 from pydantic import Field
 from pydantic_settings import (
     BaseSettings,
+    InitSettingsSource,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
     TomlConfigSettingsSource,
@@ -29,12 +30,16 @@ def _default_home() -> Path:
     return Path.home() / ".local" / "share" / "paperdojo"
 
 
-def _config_file() -> Path:
+def config_file(home: Path | str | None = None) -> Path:
+    """The settings file read: $PAPERDOJO_CONFIG when set, else paperdojo.toml in `home` (the --home
+    flag's folder), else in $PAPERDOJO_HOME, else in the default home. It need not exist."""
     explicit = os.environ.get("PAPERDOJO_CONFIG")
     if explicit:
         return Path(explicit)
-    home = os.environ.get("PAPERDOJO_HOME")
-    return (Path(home) if home else _default_home()) / "paperdojo.toml"
+    if home is None:
+        env_home = os.environ.get("PAPERDOJO_HOME")
+        home = Path(env_home) if env_home else _default_home()
+    return Path(home).expanduser() / "paperdojo.toml"
 
 
 class Settings(BaseSettings):
@@ -180,7 +185,11 @@ class Settings(BaseSettings):
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
-        return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls, _config_file()))
+        """Where values come from, first wins: arguments (flags), PAPERDOJO_* environment variables,
+        then the settings file of the home the arguments name (config_file), then the defaults."""
+        home = init_settings.init_kwargs.get("home") if isinstance(init_settings, InitSettingsSource) \
+            else None
+        return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls, config_file(home)))
 
     @classmethod
     def load(cls, **overrides: Any) -> Settings:
