@@ -146,6 +146,11 @@ class Source:
                 + (" (OCR)" if self.chunk.ocr else ""))
 
 
+def page_range(first: int, last: int) -> str:
+    """Pages as a citation gives them: "p. 3" for one page, "pp. 3–4" (en dash) for a range."""
+    return f"p. {first}" if first == last else f"pp. {first}–{last}"
+
+
 @dataclass
 class Citation:
     """One sentence of an answer and where it stands in the papers: the page a reader must open.
@@ -167,10 +172,8 @@ class Citation:
 
     @property
     def pages(self) -> str:
-        """"p. 3" or "pp. 3–4"."""
-        if self.page_end == self.page_start:
-            return f"p. {self.page_start}"
-        return f"pp. {self.page_start}–{self.page_end}"
+        """"p. 3" or "pp. 3–4" (page_range)."""
+        return page_range(self.page_start, self.page_end)
 
     def to_json(self) -> dict:
         return asdict(self)
