@@ -107,6 +107,8 @@ class PaperdojoMCP:
 
     # ----------------------------------------------------------------- tools
     def search_sections(self, query: str, paper: str | None = None, k: int = 8) -> dict[str, Any]:
+        """The `search_sections` tool: the sections discussing `query`, their
+        snippets guarded, and how many sentences were withheld."""
         def work() -> dict[str, Any]:
             sections, withheld = [], 0
             for hit in self.workspace.search_sections(query, k, self._filters(paper)):
@@ -118,6 +120,8 @@ class PaperdojoMCP:
         return self._run(work)
 
     def ask(self, question: str, paper: str | None = None) -> dict[str, Any]:
+        """The `ask` tool: the answer's JSON with every text taken from a paper (answer,
+        sources, cited sentences, nearest snippets) guarded, and how many sentences were withheld."""
         def work() -> dict[str, Any]:
             answer = self.workspace.ask(question, self._filters(paper))
             data = answer.to_json()
@@ -137,9 +141,11 @@ class PaperdojoMCP:
         return self._run(work)
 
     def list_papers(self) -> dict[str, Any]:
+        """The `list_papers` tool: every catalog paper's status."""
         return self._run(lambda: {"papers": [d.to_json() for d in self.workspace.papers()]})
 
     def get_passage(self, chunk_id: str) -> dict[str, Any]:
+        """The `get_passage` tool: one passage by id, its text guarded."""
         def work() -> dict[str, Any]:
             chunk = self.workspace.chunk(chunk_id.strip())
             data = {"chunk_id": chunk.chunk_id, **chunk.to_json()}
@@ -148,6 +154,7 @@ class PaperdojoMCP:
         return self._run(work)
 
     def get_page_text(self, paper: str, page: int) -> dict[str, Any]:
+        """The `get_page_text` tool: one page's text, guarded."""
         def work() -> dict[str, Any]:
             doc = self.workspace.parsed(paper.strip())
             text, withheld = guarded(self.workspace.page_text(doc.doc_id, page))
@@ -166,6 +173,8 @@ class PaperdojoMCP:
             raise ResourceError(str(exc)) from exc
 
     def paper_resource(self, paper_id: str) -> str:
+        """The paper://{id} resource: status, title, page count, guarded abstract
+        and sections with their pages, as JSON. ResourceNotFoundError for an unknown paper."""
         def work() -> str:
             doc = self.workspace.parsed(paper_id)
             status = next((d.to_json() for d in self.workspace.papers() if d.id == paper_id), {})
@@ -178,6 +187,7 @@ class PaperdojoMCP:
         return self._resource(work)
 
     def page_resource(self, paper_id: str, n: str) -> str:
+        """The paper://{id}/page/{n} resource: the page's text, guarded."""
         def work() -> str:
             if not n.isdigit():
                 raise NotFound(f"a page number is a positive integer, not {n!r}")

@@ -18,6 +18,7 @@ class DocumentError(Exception):
 
 @dataclass
 class Page:
+    """One page of a document: its 1-based number and its span [start, end) in ParsedDoc.text."""
     number: int  # 1-based, as printed by a PDF viewer
     start: int  # offset of the page's first character in ParsedDoc.text
     end: int
@@ -26,6 +27,7 @@ class Page:
 
 @dataclass
 class Section:
+    """A section: its heading, its span [start, end) in ParsedDoc.text and its kind."""
     title: str  # e.g. "3.2 Intra-op pass", "Abstract"
     start: int
     end: int
@@ -34,6 +36,8 @@ class Section:
 
 @dataclass
 class ParsedDoc:
+    """A document as parsed: its text in reading order, its pages and sections as offsets into
+    that text, the abstract, and the parser's warnings (e.g. pages read by OCR)."""
     doc_id: str
     title: str
     text: str
@@ -49,14 +53,17 @@ class ParsedDoc:
         return self.pages[i].number
 
     def page_text(self, number: int) -> str:
+        """The text of page `number` (1-based; IndexError past the last page)."""
         page = self.pages[number - 1]
         return self.text[page.start : page.end]
 
     def to_json(self) -> dict:
+        """The document as a JSON-ready dict (read back by from_json)."""
         return asdict(self)
 
     @classmethod
     def from_json(cls, data: dict) -> ParsedDoc:
+        """The document to_json wrote; KeyError when a required field is missing."""
         return cls(
             doc_id=data["doc_id"],
             title=data["title"],
@@ -91,13 +98,16 @@ class Chunk:
 
     @property
     def chunk_id(self) -> str:
+        """`doc_id:char_start-char_end`, the passage's id in sources and the MCP server."""
         return f"{self.doc_id}:{self.char_start}-{self.char_end}"
 
     def to_json(self) -> dict:
+        """Its fields as a dict (read back by from_json)."""
         return asdict(self)
 
     @classmethod
     def from_json(cls, data: dict) -> Chunk:
+        """The chunk to_json wrote; TypeError for unknown or missing fields."""
         return cls(**data)
 
 
@@ -176,4 +186,5 @@ class Citation:
         return page_range(self.page_start, self.page_end)
 
     def to_json(self) -> dict:
+        """Its fields as a dict."""
         return asdict(self)

@@ -137,6 +137,7 @@ class Settings(BaseSettings):
 
     @property
     def ingest_dir(self) -> Path:
+        """<home>/ingest: downloads, dropped PDFs, the user's library and the logs."""
         return self.home / "ingest"
 
     @property
@@ -161,10 +162,12 @@ class Settings(BaseSettings):
 
     @property
     def fetch_log(self) -> Path:
+        """When each download last failed and why (failures are retried after an hour)."""
         return self.ingest_dir / "fetch-log.json"
 
     @property
     def progress_db(self) -> Path:
+        """The SQLite file of interview progress (in data_dir when set, else <home>/userdata)."""
         return (self.data_dir or self.home / "userdata") / "progress.sqlite"
 
     @property
@@ -174,6 +177,7 @@ class Settings(BaseSettings):
 
     @property
     def index_dir(self) -> Path:
+        """<home>/index: the index generations and the CURRENT pointer."""
         return self.home / "index"
 
     @classmethod

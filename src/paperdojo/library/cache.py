@@ -19,6 +19,9 @@ Submit = Callable[[Sequence[str]], Callable[[], np.ndarray]]  # starts embedding
 
 
 class EmbeddingCache:
+    """Vectors by (model, exact text) in a SQLite file (WAL), float32 bytes each; `hits` and
+    `misses` count lookups since it was opened."""
+
     def __init__(self, path: Path, model_id: str) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.db = sqlite3.connect(path)
@@ -28,6 +31,8 @@ class EmbeddingCache:
         self.hits = self.misses = 0
 
     def key(self, text: str) -> str:
+        """The row key of `text` under this model: the first 40 hex digits of the SHA-256 of
+        "model_id\ntext"."""
         return sha256_text(f"{self.model_id}\n{text}")[:40]
 
     def start(self, texts: Sequence[str], submit: Submit) -> Callable[[], np.ndarray]:
@@ -66,8 +71,10 @@ class EmbeddingCache:
             self.db.executemany("DELETE FROM vectors WHERE key = ?", [(k,) for k in stale])
 
     def clear(self) -> None:
+        """Forget every vector."""
         with self.db:
             self.db.execute("DELETE FROM vectors")
 
     def close(self) -> None:
+        """Close the database connection."""
         self.db.close()

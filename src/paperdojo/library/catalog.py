@@ -26,6 +26,9 @@ class CatalogError(ValueError):
 
 @dataclass
 class Paper:
+    """One catalog entry: a stable id, title and category, where the document comes from (`link`,
+    an `open_copy` of a paywalled paper, or a user's local `file`), a `kind` forcing html/pdf/markdown,
+    and whether the reading list or the user put it there (`origin`)."""
     id: str
     title: str
     category: str
@@ -36,6 +39,8 @@ class Paper:
     origin: str = "reading-list"  # reading-list | user
 
     def plan(self) -> Plan:
+        """The download plan for this paper (sources.resolve); a paywalled plan with the reason
+        when it has no link. Raises ValueError for a link that cannot be requested."""
         if not self.link and self.file:  # asked only when no copy is cached
             return Plan("paywalled", None, f"its file {self.file} is not there any more (moved or deleted?)")
         if not self.link:
@@ -44,6 +49,8 @@ class Paper:
 
 
 def slugify(text: str, max_len: int = 40) -> str:
+    """`text` as an id: lower-case letters and digits joined by single hyphens, at most `max_len`
+    characters ("paper" when nothing is left)."""
     slug = re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
     return slug[:max_len].strip("-") or "paper"
 
@@ -101,6 +108,7 @@ def load_catalog(settings: Settings) -> list[Paper]:
 
 
 def find(papers: list[Paper], paper_id: str) -> Paper | None:
+    """The paper with id `paper_id`, or None."""
     return next((p for p in papers if p.id == paper_id), None)
 
 
@@ -127,6 +135,8 @@ def _toml_entry(paper: Paper) -> str:
 
 
 def save_library(settings: Settings, papers: list[Paper]) -> None:
+    """Write the user's papers (origin "user") to the library file as TOML, atomically; the
+    reading list is never written."""
     user = [p for p in papers if p.origin == "user"]
     body = "# Papers you added to paperdojo. Edit or delete entries freely.\n\n"
     body += "\n".join(_toml_entry(p) for p in user)
@@ -168,6 +178,8 @@ def set_category(settings: Settings, paper_id: str, category: str) -> Paper:
 
 
 def remove_paper(settings: Settings, paper_id: str) -> list[Paper]:
+    """The catalog without `paper_id`, saved. Raises CatalogError for an unknown id or a
+    reading-list paper (edit the reading list instead)."""
     papers = load_catalog(settings)
     paper = find(papers, paper_id)
     if paper is None:
@@ -180,6 +192,7 @@ def remove_paper(settings: Settings, paper_id: str) -> list[Paper]:
 
 
 def unique_id(papers: list[Paper], wanted: str) -> str:
+    """`wanted`, or `wanted-2`, `wanted-3`, ... : the first id no paper of `papers` has."""
     taken = {p.id for p in papers}
     candidate, n = wanted, 2
     while candidate in taken:

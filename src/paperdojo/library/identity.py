@@ -212,6 +212,7 @@ def same_source(a: str, b: str) -> bool:
 
 
 def short_hash(text: str, n: int = 8) -> str:
+    """The first `n` hex digits of the SHA-256 of `text` (UTF-8)."""
     return sha256_text(text)[:n]
 
 

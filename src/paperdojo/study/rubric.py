@@ -34,6 +34,7 @@ _VERDICT = re.compile(r"^\s*(?:point\s*)?(\d+)\s*[:.)-]\s*(yes|no|met|not met|pa
 
 @dataclass
 class Point:
+    """A rubric point, the passage it cites, and whether the answer makes it (None: no verdict)."""
     text: str
     source: int  # the passage number it cites
     met: bool | None = None  # None: the model gave no verdict
@@ -41,6 +42,8 @@ class Point:
 
 @dataclass
 class Rubric:
+    """The points a strong answer must make, the model's follow-up question, how many lines were
+    dropped for citing no passage, and notes."""
     points: list[Point]
     follow_up: str = ""
     dropped: int = 0  # rubric lines that cited no given passage
@@ -48,6 +51,8 @@ class Rubric:
 
     @property
     def score(self) -> float | None:
+        """10 * the share of judged points the answer makes (one decimal); None when the model
+        judged none."""
         judged = [p for p in self.points if p.met is not None]
         return round(10 * sum(bool(p.met) for p in judged) / len(judged), 1) if judged else None
 
@@ -58,6 +63,8 @@ def passages_block(passages: Sequence[tuple[int, str, str]]) -> str:
 
 
 def parse_points(text: str, valid: set[int]) -> tuple[list[Point], int]:
+    """The rubric points of a model's reply: bullet or numbered lines citing a passage of
+    `valid` ([n]), at most 5, and how many non-empty lines were dropped for citing none."""
     points, dropped = [], 0
     for line in text.splitlines():
         m = _POINT.match(line)
