@@ -196,7 +196,12 @@ class PaperdojoMCP:
 
     # ----------------------------------------------------------------- prompt
     def mock_interview(self, topic: str) -> str:
-        """The prompt text: run a mock interview on `topic`, grading against the cited papers."""
+        """The prompt text: run a mock interview on `topic`, grading against the cited papers.
+
+        It names up to 3 bank questions whose MiniLM cosine to the topic is at least RELATED (the
+        generated ones only when there is no bank) and the 5 sections that discuss the topic, both quoted
+        as data with instruction-like sentences withheld. Raises ValueError (the MCP SDK's prompt error)
+        without a usable index."""
         def work() -> str:
             from paperdojo.study.interview import all_questions
 
