@@ -127,11 +127,12 @@ def cmd_watch(args: argparse.Namespace) -> int:
     except NotADirectoryError as exc:
         raise ValueError(str(exc)) from exc
 
-    # the workspace's embedder serves every sync: its worker processes stay up between changes
+    # one workspace runs every sync: its embedder's worker processes stay up between changes
     ws = workspace(settings)
 
     def run_sync() -> None:
-        report = run_ingest_watched(settings, folders, ws.embedder)
+        report = with_progress(lambda progress: ws.run_ingest(list(folders), progress=progress,
+                                                              forget_missing=True, switch=False))
         _print_docs(report.docs, only_problems=True)
         verb = f"wrote {report.generation}" if report.wrote_index else "the index already follows them"
         coverage = "; ".join(f"{Path(f.folder).name}: {f.coverage}"
@@ -149,14 +150,6 @@ def cmd_watch(args: argparse.Namespace) -> int:
         return 0
     finally:
         ws.close()
-
-
-def run_ingest_watched(settings: Settings, folders: Sequence[Path], embedder) -> ingest.IngestReport:  # noqa: ANN001
-    """One sync of the watched `folders` with a progress bar: their PDFs ingested with
-    the long-lived `embedder` (its workers stay up between syncs); papers whose file left the folders
-    are forgotten."""
-    return with_progress(lambda progress: ingest.ingest(settings, list(folders), progress=progress,
-                                                         embedder=embedder, forget_missing=True))
 
 
 def cmd_add(args: argparse.Namespace) -> int:
