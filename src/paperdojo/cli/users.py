@@ -7,14 +7,12 @@ import argparse
 import getpass
 import sys
 
-from rich.console import Console
 from rich.markup import escape
 
 from paperdojo.cli.common import settings_of
+from paperdojo.cli.output import console
 from paperdojo.settings import Settings
 from paperdojo.study.accounts import AccountError, Accounts, check_password
-
-console = Console(stderr=True, emoji=False)
 
 
 def read_password(from_stdin: bool) -> str:
