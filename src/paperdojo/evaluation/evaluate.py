@@ -7,7 +7,6 @@ whitespace-insensitively, as the file's own validator does.
 
 from __future__ import annotations
 
-import json
 import re
 import statistics
 import time
@@ -20,6 +19,7 @@ from typing import Any
 from paperdojo.answering import prose
 from paperdojo.answering.retrieve import Hit, Retriever
 from paperdojo.library.chunk import sentence_spans
+from paperdojo.util import jsonl_records
 
 _HYPHENS = "-\u2010\u2011\u2012\u2013\u2014\u00ad\u2212"
 
@@ -68,16 +68,13 @@ def load_questions(path: Path) -> list[Question]:
     """The questions of a JSONL file (one record a line; blank lines skipped). Raises
     ValueError naming the line when a record is not JSON or lacks id or question."""
     out = []
-    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-        if not line.strip():
-            continue
+    for n, d in jsonl_records(path):
         try:
-            d = json.loads(line)
             out.append(Question(d["id"], d["question"], d.get("type", ""), d.get("gold", []),
                                 d.get("key_points", [])))
         except KeyError as exc:
             raise ValueError(f"{path}:{n}: not a question record (no {exc} field)") from exc
-        except (ValueError, TypeError) as exc:  # not JSON, or JSON that is not an object
+        except TypeError as exc:  # JSON that is not an object
             raise ValueError(f"{path}:{n}: not a question record ({exc})") from exc
     return out
 

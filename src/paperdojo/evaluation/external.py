@@ -8,7 +8,6 @@ extractive answer drawn from the top paragraphs against the annotators' answer s
 
 from __future__ import annotations
 
-import json
 import math
 import re
 from collections.abc import Callable
@@ -22,6 +21,7 @@ from paperdojo.answering.extract import Selection, extract
 from paperdojo.answering.retrieve import weighing_terms
 from paperdojo.evaluation.evaluate import norm
 from paperdojo.library.embed import Embedder
+from paperdojo.util import jsonl_records
 
 
 def ndcg_at_10(ranked: list[str], relevant: dict[str, int]) -> float:
@@ -34,7 +34,7 @@ def ndcg_at_10(ranked: list[str], relevant: dict[str, int]) -> float:
 
 
 def _jsonl(path: Path) -> list[dict]:
-    return [json.loads(x) for x in path.read_text(encoding="utf-8").splitlines() if x.strip()]
+    return [record for _, record in jsonl_records(path)]
 
 
 def _qrels(path: Path) -> dict[str, dict[str, int]]:
