@@ -1,4 +1,5 @@
-"""Small file helpers shared by the cache and the index: atomic writes and hashing."""
+"""Small helpers shared across the layers: atomic writes, hashing and JSON (Lines) files, and two
+wordings (a title's short form, a counted noun)."""
 
 from __future__ import annotations
 
