@@ -92,6 +92,23 @@ def test_user_library_add_remove(settings):
     assert [p.id for p in catalog.remove_paper(settings, "mine")] == ["tvm"]
 
 
+def test_user_files_keep_any_title_and_category(settings):
+    """A title from a PDF's metadata may hold characters TOML does not allow raw (DEL, other
+    controls, quotes, backslashes): library.toml and categories.toml stay readable and exact."""
+    settings.home.mkdir(parents=True)
+    settings.reading_list.write_text('[[paper]]\nid = "tvm"\ntitle = "TVM"\ncategory = "C"\n'
+                                     'link = "https://arxiv.org/abs/1802.04799"\n')
+    odd = 'Odd\x7f \x1b[31m "title" \\ with\ttab \u2028 é'
+    catalog.add_paper(settings, Paper("odd", odd, "Mine", link="https://x.org/a.pdf"))
+    catalog.set_category(settings, "tvm", 'Compilers "and" \x7fmore')
+    catalog.set_category(settings, "odd", "Elsewhere")
+    papers = {p.id: p for p in catalog.load_catalog(settings)}
+    assert papers["odd"].title == odd and papers["odd"].category == "Elsewhere"
+    assert papers["odd"].link == "https://x.org/a.pdf" and papers["odd"].origin == "user"
+    assert papers["tvm"].category == 'Compilers "and" \x7fmore'
+    assert settings.library_file.read_text(encoding="utf-8").startswith("# Papers you added")
+
+
 def test_broken_reading_list(settings):
     settings.reading_list.parent.mkdir(parents=True, exist_ok=True)
     settings.reading_list.write_text("[[paper]]\nid = 'x'\n")

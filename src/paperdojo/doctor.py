@@ -16,11 +16,13 @@ from pathlib import Path
 
 from paperdojo.answering.llm import LLM, LLMError, bundled_gguf
 from paperdojo.library import store
-from paperdojo.settings import Settings, _config_file
+from paperdojo.settings import Settings, config_file
 
 
 @dataclass
 class Check:
+    """One check's verdict: True passed, False failed, None not configured (nothing to check);
+    `detail` says what was found or what is wrong."""
     name: str
     ok: bool | None  # None: not configured, nothing to check
     detail: str
@@ -31,12 +33,15 @@ def _timed(started: float) -> str:
 
 
 def check_settings(settings: Settings) -> Check:
-    path = _config_file()
+    """Where the home is and whether a settings file was read (always passes)."""
+    path = config_file(settings.home)
     source = f"settings file {path}" if path.exists() else f"no settings file ({path}); env and defaults"
     return Check("settings", True, f"home {settings.home}; {source}")
 
 
 def check_index(settings: Settings) -> Check:
+    """Loads the current index generation with every file hashed; fails with the
+    IndexProblem's message, passes with its papers, passages, index kind and embedding model."""
     try:
         index = store.load_index(settings.index_dir, full_check=True)  # every file hashed
     except store.IndexProblem as exc:
@@ -49,6 +54,8 @@ def check_index(settings: Settings) -> Check:
 
 
 def check_embedder(settings: Settings) -> Check:
+    """Loads the embedding model and embeds one query; fails with the loading error,
+    passes with the vector size and the time taken."""
     from paperdojo.library.embed import Embedder
 
     started = time.perf_counter()
@@ -62,6 +69,7 @@ def check_embedder(settings: Settings) -> Check:
 
 
 def check_reranker(settings: Settings) -> Check:
+    """Loads the configured cross-encoder (not configured: None)."""
     if not settings.reranker:
         return Check("reranker", None, "none configured (settings.reranker)")
     from paperdojo.answering.retrieve import Reranker
@@ -73,6 +81,8 @@ def check_reranker(settings: Settings) -> Check:
 
 
 def check_llm(settings: Settings) -> Check:
+    """Asks the configured language model for one word, streamed: passes with the time to the
+    first words and in all; fails with the LLMError (extractive provider: None)."""
     if settings.llm_provider == "extractive":
         return Check("language model", None, "none: answers are extractive (set llm_provider to openai, "
                                              "ollama or llamacpp for written answers)")
@@ -116,6 +126,8 @@ def check_ocr(settings: Settings) -> Check:
 
 
 def check_local_llm() -> Check:
+    """Whether llama-cpp-python is installed (None when not) and the bundled GGUF file
+    is there (False when not)."""
     if importlib.util.find_spec("llama_cpp") is None:
         return Check("local model", None, "llama-cpp-python not installed "
                                           "(pip install 'paperdojo[local-llm]')")
@@ -157,7 +169,8 @@ def check_mcp() -> Check:
 
 
 def check_anki(settings: Settings) -> Check:
-    """genanki writes a deck that opens as Anki's zip + SQLite; how many answers drive --weak."""
+    """genanki writes a deck that opens as Anki's zip + SQLite (checked by reading it back);
+    the detail also says how many answers drive `export anki --weak`."""
     import sqlite3
     import tempfile
     import zipfile
@@ -236,6 +249,7 @@ def check_progress(settings: Settings) -> Check:
 
 
 def run(settings: Settings) -> Iterator[Check]:
+    """Every check in order, each run when the caller asks for it (the slow ones load models)."""
     yield check_settings(settings)
     yield check_index(settings)
     yield check_embedder(settings)

@@ -18,6 +18,7 @@ class DocumentError(Exception):
 
 @dataclass
 class Page:
+    """One page of a document: its 1-based number and its span [start, end) in ParsedDoc.text."""
     number: int  # 1-based, as printed by a PDF viewer
     start: int  # offset of the page's first character in ParsedDoc.text
     end: int
@@ -26,6 +27,7 @@ class Page:
 
 @dataclass
 class Section:
+    """A section: its heading, its span [start, end) in ParsedDoc.text and its kind."""
     title: str  # e.g. "3.2 Intra-op pass", "Abstract"
     start: int
     end: int
@@ -34,6 +36,8 @@ class Section:
 
 @dataclass
 class ParsedDoc:
+    """A document as parsed: its text in reading order, its pages and sections as offsets into
+    that text, the abstract, and the parser's warnings (e.g. pages read by OCR)."""
     doc_id: str
     title: str
     text: str
@@ -49,14 +53,17 @@ class ParsedDoc:
         return self.pages[i].number
 
     def page_text(self, number: int) -> str:
+        """The text of page `number` (1-based; IndexError past the last page)."""
         page = self.pages[number - 1]
         return self.text[page.start : page.end]
 
     def to_json(self) -> dict:
+        """The document as a JSON-ready dict (read back by from_json)."""
         return asdict(self)
 
     @classmethod
     def from_json(cls, data: dict) -> ParsedDoc:
+        """The document to_json wrote; KeyError when a required field is missing."""
         return cls(
             doc_id=data["doc_id"],
             title=data["title"],
@@ -91,13 +98,16 @@ class Chunk:
 
     @property
     def chunk_id(self) -> str:
+        """`doc_id:char_start-char_end`, the passage's id in sources and the MCP server."""
         return f"{self.doc_id}:{self.char_start}-{self.char_end}"
 
     def to_json(self) -> dict:
+        """Its fields as a dict (read back by from_json)."""
         return asdict(self)
 
     @classmethod
     def from_json(cls, data: dict) -> Chunk:
+        """The chunk to_json wrote; TypeError for unknown or missing fields."""
         return cls(**data)
 
 
@@ -146,6 +156,11 @@ class Source:
                 + (" (OCR)" if self.chunk.ocr else ""))
 
 
+def page_range(first: int, last: int) -> str:
+    """Pages as a citation gives them: "p. 3" for one page, "pp. 3–4" (en dash) for a range."""
+    return f"p. {first}" if first == last else f"pp. {first}–{last}"
+
+
 @dataclass
 class Citation:
     """One sentence of an answer and where it stands in the papers: the page a reader must open.
@@ -167,10 +182,9 @@ class Citation:
 
     @property
     def pages(self) -> str:
-        """"p. 3" or "pp. 3–4"."""
-        if self.page_end == self.page_start:
-            return f"p. {self.page_start}"
-        return f"pp. {self.page_start}–{self.page_end}"
+        """"p. 3" or "pp. 3–4" (page_range)."""
+        return page_range(self.page_start, self.page_end)
 
     def to_json(self) -> dict:
+        """Its fields as a dict."""
         return asdict(self)

@@ -9,13 +9,13 @@ from __future__ import annotations
 import logging
 import os
 import tomllib
-from contextvars import ContextVar
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import Field, ValidationError
 from pydantic_settings import (
     BaseSettings,
+    InitSettingsSource,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
     TomlConfigSettingsSource,
@@ -33,18 +33,18 @@ def _default_home() -> Path:
 
 
 log = logging.getLogger(__name__)
-# the home `Settings.load` was given (--home), whose paperdojo.toml is read (over $PAPERDOJO_HOME's)
-_LOAD_HOME: ContextVar[Path | None] = ContextVar("_LOAD_HOME", default=None)
 
 
-def _config_file() -> Path:
-    """$PAPERDOJO_CONFIG, else paperdojo.toml in the home: --home's, else $PAPERDOJO_HOME's, else
-    the default home's."""
+def config_file(home: Path | str | None = None) -> Path:
+    """The settings file read: $PAPERDOJO_CONFIG when set, else paperdojo.toml in `home` (the --home
+    flag's folder), else in $PAPERDOJO_HOME, else in the default home. It need not exist."""
     explicit = os.environ.get("PAPERDOJO_CONFIG")
     if explicit:
         return Path(explicit)
-    home = _LOAD_HOME.get() or os.environ.get("PAPERDOJO_HOME")
-    return (Path(home) if home else _default_home()) / "paperdojo.toml"
+    if home is None:
+        env_home = os.environ.get("PAPERDOJO_HOME")
+        home = Path(env_home) if env_home else _default_home()
+    return Path(home).expanduser() / "paperdojo.toml"
 
 
 def _check_config_file(path: Path, known: set[str]) -> None:
@@ -174,6 +174,7 @@ class Settings(BaseSettings):
 
     @property
     def ingest_dir(self) -> Path:
+        """<home>/ingest: downloads, dropped PDFs, the user's library and the logs."""
         return self.home / "ingest"
 
     @property
@@ -198,10 +199,12 @@ class Settings(BaseSettings):
 
     @property
     def fetch_log(self) -> Path:
+        """When each download last failed and why (failures are retried after an hour)."""
         return self.ingest_dir / "fetch-log.json"
 
     @property
     def progress_db(self) -> Path:
+        """The SQLite file of interview progress (in data_dir when set, else <home>/userdata)."""
         return (self.data_dir or self.home / "userdata") / "progress.sqlite"
 
     @property
@@ -211,6 +214,7 @@ class Settings(BaseSettings):
 
     @property
     def index_dir(self) -> Path:
+        """<home>/index: the index generations and the CURRENT pointer."""
         return self.home / "index"
 
     @classmethod
@@ -222,24 +226,24 @@ class Settings(BaseSettings):
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
-        return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls, _config_file()))
+        """Where values come from, first wins: arguments (flags), PAPERDOJO_* environment variables,
+        then the settings file of the home the arguments name (config_file), then the defaults."""
+        home = init_settings.init_kwargs.get("home") if isinstance(init_settings, InitSettingsSource) \
+            else None
+        return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls, config_file(home)))
 
     @classmethod
     def load(cls, **overrides: Any) -> Settings:
         """Settings with flag values applied; `None` flags mean "not given". The settings file is
-        the given home's paperdojo.toml (see `_config_file`).
+        the given home's paperdojo.toml (see `config_file`).
 
         Raises ValueError naming the settings file when it is not valid TOML, and naming each bad
         setting and its value when one is of the wrong type or out of its choices.
         """
         given = {k: v for k, v in overrides.items() if v is not None}
-        token = _LOAD_HOME.set(Path(given["home"]) if given.get("home") else None)
+        path = config_file(given.get("home"))
+        _check_config_file(path, set(cls.model_fields))
         try:
-            path = _config_file()
-            _check_config_file(path, set(cls.model_fields))
-            try:
-                return cls(**given)
-            except ValidationError as exc:
-                raise ValueError(_validation_message(exc, path)) from None
-        finally:
-            _LOAD_HOME.reset(token)
+            return cls(**given)
+        except ValidationError as exc:
+            raise ValueError(_validation_message(exc, path)) from None

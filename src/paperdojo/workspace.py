@@ -440,10 +440,12 @@ class Workspace:
         return out
 
     def run_ingest(self, pdf_dirs: list[Path] | None = None, only: list[str] | None = None,
-                   progress: ingest.Progress | None = None, forget_missing: bool = False
-                   ) -> ingest.IngestReport:
-        """Ingest (see library.ingest.ingest) and switch to the new generation; IndexBusy while
-        another ingest of this workspace or another process runs, or when the app serves read-only."""
+                   progress: ingest.Progress | None = None, forget_missing: bool = False,
+                   switch: bool = True) -> ingest.IngestReport:
+        """Ingest with this workspace's embedder (see library.ingest.ingest) and switch to the new
+        generation (`switch=False`: load nothing, for a process that only keeps the index up to date,
+        like `paperdojo watch`); IndexBusy while another ingest of this workspace or another process
+        runs, or when the app serves read-only."""
         self.check_writable()
         if not self.ingest_lock.acquire(blocking=False):
             raise store.IndexBusy("an ingest is already running; wait for it to finish")
@@ -452,7 +454,8 @@ class Workspace:
                                    embedder=self.embedder, forget_missing=forget_missing)
         finally:
             self.ingest_lock.release()
-        self.answerer()  # switch to the generation the ingest wrote before the caller reads counts
+        if switch:
+            self.answerer()  # switch to the generation the ingest wrote before the caller reads counts
         return report
 
     def retry(self, paper_id: str, progress: ingest.Progress | None = None) -> ingest.DocStatus:

@@ -91,6 +91,10 @@ _COMPARE = re.compile(r"\b(compare|comparison|differ|difference|versus|vs\.?|tha
 
 @dataclass
 class Answer:
+    """An answer to one question: its text with [n] citations, the passages `sources` numbered
+    from 1, and how it came about (`query` searched, `stages`, `notes`, `mode`, `ms` in milliseconds).
+    A refusal has `refused` True, `reason` saying why and the `nearest` sections instead of sources;
+    `citations` holds each cited sentence with the page it stands on (answering.cite)."""
     question: str
     query: str  # what was searched (a follow-up carries the previous topic)
     text: str
@@ -109,6 +113,7 @@ class Answer:
 
     @property
     def cited(self) -> list[Source]:
+        """The sources the text cites ([n] in the answer), in source order."""
         used = {int(n) for n in CITATION.findall(self.text)}
         return [s for s in self.sources if s.n in used]
 
@@ -193,6 +198,14 @@ def page_url(chunk: Chunk, manifest_docs: dict, pdf_dir: Path | None = None) -> 
 
 
 class Answerer:
+    """Questions -> cited answers over one Retriever: extractive (the passages' own sentences),
+    or written by `llm` from the same passages and checked; refuses what the papers do not cover.
+
+    The thresholds (`min_similarity`, `min_support`, `min_similarity_held`, cosine and support scores
+    in 0..1) come from settings.py, which says what each was calibrated on; `k` is the number of
+    passages an answer draws on, `passage_chars` the characters of passages a model gets (see
+    grounding.passage_budget). Built by `from_settings`."""
+
     def __init__(self, retriever: Retriever, min_similarity: float = 0.25, k: int = 5,
                  llm: LLM | None = None, passage_chars: int = 6000, min_support: float = 0.59,
                  sentences: SentenceVectors | None = None, min_similarity_held: float = 0.35,

@@ -11,7 +11,7 @@ from __future__ import annotations
 import bisect
 import re
 import unicodedata
-from collections.abc import Iterable, Mapping
+from collections.abc import Container, Iterable, Mapping
 
 from paperdojo.answering.grounding import CITATION
 from paperdojo.answering.prose import reference_spans
@@ -19,12 +19,10 @@ from paperdojo.records import Chunk, Citation, Page, Source
 
 # a sentence and the [n] group that ends it ("... low [1]." or "... low. [1][2]")
 _CITED = re.compile(r"(.+?)((?:\s*\[\d+\])+)(\.?)(?=\s|$)", re.S)
-def normalized(text: str) -> tuple[str, list[int]]:
-    """Lowercased letters and digits of `text` (what prose.clean takes out of a sentence skipped:
-    citation marks, author-year references, links), and each one's index."""
-    skip: set[int] = set()
-    for start, end in reference_spans(text):
-        skip.update(range(start, end))
+def alnum_stream(text: str, skip: Container[int] = ()) -> tuple[str, list[int]]:
+    """The letters and digits of `text` (NFKC, lower case; the characters at indices in `skip` left
+    out) as one string, and the index in `text` each one comes from: what two texts are matched on
+    whatever their spacing, punctuation and line breaks."""
     chars, index = [], []
     for i, ch in enumerate(text):
         if i in skip:
@@ -34,6 +32,15 @@ def normalized(text: str) -> tuple[str, list[int]]:
                 chars.append(c)
                 index.append(i)
     return "".join(chars), index
+
+
+def normalized(text: str) -> tuple[str, list[int]]:
+    """Lowercased letters and digits of `text` (what prose.clean takes out of a sentence skipped:
+    citation marks, author-year references, links), and each one's index."""
+    skip: set[int] = set()
+    for start, end in reference_spans(text):
+        skip.update(range(start, end))
+    return alnum_stream(text, skip)
 
 
 def cited_sentences(answer: str) -> list[tuple[str, list[int]]]:

@@ -316,6 +316,8 @@ def derived_terms(stems: set[str], terms: set[str], shortest: int = 5, extra: in
 
 @dataclass
 class Candidate:
+    """A sentence an extractive answer may quote: passage `n` (from 1), its position `pos`
+    there, its display text, its stemmed terms, and the candidates (by index) that must come before it."""
     n: int  # passage number from 1
     pos: int  # sentence position in the passage
     text: str  # cleaned for display (prose.clean)
@@ -324,6 +326,7 @@ class Candidate:
 
     @property
     def words(self) -> int:
+        """Its length in whitespace-separated words."""
         return len(self.text.split())
 
 

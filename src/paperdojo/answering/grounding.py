@@ -74,6 +74,8 @@ def passage_budget(context_tokens: int, max_tokens: int) -> int:
 
 @dataclass
 class Prompt:
+    """The chat messages for a model (system, then user with the quoted passages and the
+    question), how many passages fitted the budget, and how many instruction-like sentences were withheld."""
     messages: list[dict]
     passages: int  # how many passages fitted
     omitted: int  # instruction-like sentences replaced
@@ -117,6 +119,9 @@ def clean_rewrite(text: str, follow_up: str) -> str | None:
 
 @dataclass
 class Checked:
+    """A model's answer after check_citations: the text with citations to no passage removed
+    (their numbers in `removed`) and uncited sentences attributed where a passage holds most of their
+    words; `grounded` when at least one valid citation remains."""
     text: str  # with citations to nothing removed, and citations found for uncited sentences
     removed: list[int]  # the numbers that pointed to no passage
     grounded: bool  # at least one valid citation remains

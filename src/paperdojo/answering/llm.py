@@ -47,10 +47,14 @@ def bundled_gguf() -> Path:
 
 
 def model_name(settings: Settings) -> str:
+    """The configured model name (settings.llm_model), else the provider's default from
+    DEFAULT_MODELS ("" for a provider without one)."""
     return settings.llm_model or DEFAULT_MODELS.get(settings.llm_provider, "")
 
 
 def gguf_path(settings: Settings) -> Path:
+    """The GGUF file the llamacpp provider loads: the bundled SmolLM2 file for the default
+    name, else llm_model as a path. Raises LLMError when no such file exists."""
     name = model_name(settings)
     path = bundled_gguf() if name == BUNDLED_GGUF else Path(name).expanduser()
     if not path.is_file():
@@ -97,6 +101,7 @@ class LLM:
 
     @property
     def label(self) -> str:
+        """"provider:model" as answers and logs name it (a GGUF model by its file name)."""
         return f"{self.provider}:{Path(self.model).name if self.provider == 'llamacpp' else self.model}"
 
     # ----------------------------------------------------------------- construction
@@ -201,6 +206,8 @@ class LLM:
         log.debug("%s: %d pieces in %.1f s", self.label, pieces, time.perf_counter() - started)
 
     def complete(self, messages: list[dict]) -> str:
+        """The model's whole reply to `messages` (OpenAI-style role/content dicts) as one
+        string; raises LLMError as `stream` does."""
         return "".join(self.stream(messages))
 
 

@@ -37,7 +37,8 @@ INTRO = re.compile(r"^(abstract|introduction|(1|i)(\.\d+)*\.?\s)", re.I)  # "1.1
 
 
 class EmptyQuery(ValueError):
-    """A question that cannot be searched: blank (or too long, `LongQuery`); its message says which."""
+    """A question that cannot be searched: blank once white space is stripped (or too long,
+    `LongQuery`); its message says which (Retriever.search)."""
 
 
 class LongQuery(EmptyQuery):
@@ -46,6 +47,9 @@ class LongQuery(EmptyQuery):
 
 @dataclass
 class Hit:
+    """One retrieved passage: `score` the fused rank score (higher is better; a reranker's when
+    one is set), `dense` the query-chunk cosine, `bm25` the BM25 score divided by the query's best (0..1).
+    `chunk` may be `matched` (the chunk that scored) joined with its neighbours."""
     chunk: Chunk
     score: float  # fused score (higher is better)
     dense: float  # cosine similarity of query and chunk
@@ -58,6 +62,8 @@ class Hit:
 
 @dataclass
 class Filters:
+    """Which papers a search may return: paper ids and/or category names (matched ignoring
+    case); empty sets mean no restriction, and a Filters with both empty is false."""
     papers: set[str] = field(default_factory=set)
     categories: set[str] = field(default_factory=set)
 
@@ -78,6 +84,8 @@ class Reranker:
         self._model: Any = None  # a sentence-transformers CrossEncoder, loaded on first use
 
     def available(self) -> bool:
+        """Whether the cross-encoder loaded (loads it on first call; the reason for a
+        failure is kept in `error` and logged once)."""
         if self._model is None and not self.error:
             try:
                 from sentence_transformers import CrossEncoder
@@ -89,6 +97,8 @@ class Reranker:
         return self._model is not None
 
     def rerank(self, query: str, hits: list[Hit]) -> list[Hit]:
+        """`hits` re-scored by the cross-encoder against `query` (their `score` replaced by
+        its relevance score), best first. Call only when `available()`."""
         scores = self._model.predict([(query, h.chunk.text) for h in hits], show_progress_bar=False)
         for h, score in zip(hits, scores, strict=True):
             h.score = float(score)
@@ -151,6 +161,8 @@ class Retriever:
                    max_query_chars=settings.max_question_chars)
 
     def mask(self, filters: Filters | None) -> np.ndarray:
+        """A boolean array over the index's chunks (shape (n,)): True where a chunk belongs
+        to a paper and a category the filters allow (all True without filters)."""
         keep = np.ones(self.n, dtype=bool)
         if filters and filters.papers:
             keep &= np.isin(self.chunk_doc, self.doc_numbers(filters.papers))
@@ -411,6 +423,9 @@ def merge_chunks(chunks: list[Chunk]) -> Chunk:
 
 @dataclass
 class SectionHit:
+    """A section that discusses a query: its paper, heading and pages (over all its
+    hits), the score of its best passage, a snippet with the query's terms marked **term**, and the
+    passage hits behind it."""
     doc_id: str
     title: str
     section: str
@@ -426,6 +441,8 @@ class SectionHit:
 
 
 def query_terms(stemmer: Stemmer.Stemmer, query: str) -> set[str]:
+    """The stemmed words of `query` longer than two letters, as BM25 tokenizes them
+    (bm25s, English stop words removed)."""
     words = bm25s.tokenize([query], stopwords="en", stemmer=None, return_ids=False,
                            show_progress=False)[0]
     return {stemmer.stemWord(w) for w in words if len(w) > 2}

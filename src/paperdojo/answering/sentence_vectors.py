@@ -23,6 +23,8 @@ log = logging.getLogger(__name__)
 
 
 class Encoder(Protocol):
+    """What SentenceVectors wraps: texts -> unit vectors, shape (len(texts), dim), float32."""
+
     def encode(self, texts: Sequence[str]) -> np.ndarray: ...
 
 

@@ -18,7 +18,7 @@ from paperdojo.answering.answer import Answer
 from paperdojo.answering.cite import cited_sentences
 from paperdojo.app import safe
 from paperdojo.app.pages import render_page
-from paperdojo.records import Chunk
+from paperdojo.records import Chunk, page_range
 from paperdojo.util import short_title
 from paperdojo.workspace import LibraryView, Workspace
 
@@ -58,10 +58,6 @@ new MutationObserver(() => document.querySelectorAll('div.empty[aria-label]:not(
 </script>"""
 
 
-def pages_label(first: int, last: int) -> str:
-    return f"p. {first}" if first == last else f"pp. {first}–{last}"
-
-
 def ocr_mark(src: dict) -> str:
     """" (OCR)" for a passage whose text was read by OCR from a page image, else ""."""
     return " (OCR)" if src.get("ocr") else ""
@@ -75,12 +71,12 @@ def source_card(src: dict, focus: dict | None = None) -> str:
     if focus is not None:
         cites = [focus] + [c for c in cites if c is not focus and c != focus]
     first, last = (focus["page_start"], focus["page_end"]) if focus else (src["page"], src["page_last"])
-    pages = pages_label(first, last) + ocr_mark(src)
+    pages = page_range(first, last) + ocr_mark(src)
     href = re.sub(r"#page=\d+$", f"#page={first}", src.get("link") or "")
     link = (f' · <a href="{html.escape(href)}" target="_blank">open the PDF at {pages}</a>'
             if href else "")
     quoted = "".join(f'<div class="cited-sentence">{safe.text(c["sentence"])} '
-                     f'<span class="meta">({pages_label(c["page_start"], c["page_end"])})</span></div>'
+                     f'<span class="meta">({page_range(c["page_start"], c["page_end"])})</span></div>'
                      for c in cites if c["i"] >= 0)
     return (f'<div class="src-card"><b>[{src["n"]}] {safe.text(src["title"])}</b><br>'
             f'<span class="meta">{safe.text(src["section"])}, {pages}{link}</span>{quoted}'
@@ -95,7 +91,7 @@ def citation_labels(ans: Answer) -> list[tuple[int, str]]:
         for n in numbers:
             if n in known and j < len(ans.citations):
                 c = ans.citations[j]
-                out.append((j, pages_label(c.page_start, c.page_end)))
+                out.append((j, page_range(c.page_start, c.page_end)))
                 j += 1
             else:
                 out.append((-1, ""))
@@ -134,7 +130,7 @@ def answer_markdown(ans: Answer, href: Callable[[int], str] | None = None) -> st
 
         parts.append(safe.cited(ans.text, link))
         cited = ", ".join(f"[{s.n}] {short_title(s.chunk.title)}, {s.chunk.section}, "
-                          + ", ".join(sorted({pages_label(c.page_start, c.page_end)
+                          + ", ".join(sorted({page_range(c.page_start, c.page_end)
                                               for c in ans.citations if c.n == s.n}, key=len))
                           + (" (OCR)" if s.chunk.ocr else "") for s in ans.cited)
         parts.append(f"<sub>Sources: {safe.text(cited)} · {safe.text(ans.mode)} · {ans.ms:.0f} ms</sub>")
@@ -202,7 +198,7 @@ def page_image(ws: Workspace, src: dict | None, cite: dict | None = None) -> Ima
 def choices(sources: list[dict], cited: set[int] | None = None) -> list[str]:
     """Radio labels; with `cited`, passages the answer did not use are marked."""
     return [f"[{s['n']}] {short_title(s['title'])} — {s['section']}, "
-            f"{pages_label(s['page'], s['page_last'])}" + ocr_mark(s)
+            f"{page_range(s['page'], s['page_last'])}" + ocr_mark(s)
             + ("" if cited is None or s["n"] in cited else " (not cited)") for s in sources]
 
 

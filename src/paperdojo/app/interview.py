@@ -12,10 +12,10 @@ from __future__ import annotations
 import gradio as gr
 
 from paperdojo.app import safe
-from paperdojo.app.common import answer_markdown, citation_pdf_href, file_link, located, pages_label
+from paperdojo.app.common import answer_markdown, citation_pdf_href, file_link, located
 from paperdojo.library import store
 from paperdojo.library.chunk import sentence_spans
-from paperdojo.records import Chunk
+from paperdojo.records import Chunk, page_range
 from paperdojo.study.interview import library_categories
 from paperdojo.util import short_title
 from paperdojo.workspace import LibraryView, Workspace
@@ -75,7 +75,7 @@ def grade_markdown(grade, ws: Workspace | None = None) -> str:  # noqa: ANN001 -
             cite = concept_pointer(ws, ch, c.phrase) if ws else None
             first, last = (cite["page_start"], cite["page_end"]) if cite else (ch.page_start, ch.page_start)
             where = (f"{safe.text(short_title(ch.title))}, {safe.text(ch.section)}, "
-                     f"{pages_label(first, last)}")
+                     f"{page_range(first, last)}")
             link = file_link(ws.pdf_path(ch.doc_id), first) if ws else ""
             lines.append(f"- {safe.strong(c.phrase)} — " + (f"[{where}]({link})" if link else where))
     if grade.rubric and grade.rubric.points:

@@ -14,7 +14,6 @@ from __future__ import annotations
 import ctypes
 import logging
 import threading
-import unicodedata
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -23,6 +22,7 @@ import pypdfium2 as pdfium
 import pypdfium2.raw as pdfium_c
 from PIL import Image, ImageDraw
 
+from paperdojo.answering.cite import alnum_stream
 from paperdojo.library.parse.orient import upright_textpage
 
 log = logging.getLogger(__name__)
@@ -32,17 +32,6 @@ LIGHT = (255, 230, 120, 60)  # the rest of its passage
 INK = 160  # a box is "on the words" when some pixel under it is darker than this (0-255 gray)
 
 Box = tuple[float, float, float, float]  # left, top, right, bottom in image pixels
-
-
-def _normalized(text: str) -> tuple[str, list[int]]:
-    """Lowercased letters and digits of `text`, and the index in `text` of each of them."""
-    chars, index = [], []
-    for i, ch in enumerate(text):
-        for c in unicodedata.normalize("NFKC", ch).lower():
-            if c.isalnum():
-                chars.append(c)
-                index.append(i)
-    return "".join(chars), index
 
 
 def find_spans(page_text: str, passage: str, least: int = 12) -> list[tuple[int, int]]:
@@ -59,8 +48,8 @@ def find_spans(page_text: str, passage: str, least: int = 12) -> list[tuple[int,
 def _pieces(page_text: str, passage: str, least: int = 12
             ) -> list[tuple[tuple[int, int], tuple[int, int]]]:
     """`find_spans`' ranges, each with the range of the passage's letters and digits it matches."""
-    hay, where = _normalized(page_text)
-    needle, _ = _normalized(passage)
+    hay, where = alnum_stream(page_text)
+    needle, _ = alnum_stream(passage)
     spans: list[tuple[tuple[int, int], tuple[int, int]]] = []
     least = min(least, len(needle))
     i = 0
@@ -86,7 +75,7 @@ def sentence_spans(page_text: str, sentence: str, least: int = 12) -> list[tuple
     letters and digits), or its beginning or end in one piece (a sentence cut by a page break).
     Stray phrases it shares with other sentences ("the pipeline bubble") do not count."""
     pieces = _pieces(page_text, sentence, least)
-    size = len(_normalized(sentence)[0])
+    size = len(alnum_stream(sentence)[0])
     covered = sum(b - a for _, (a, b) in pieces)
     cut = any(a == 0 or b == size for _, (a, b) in pieces if b - a >= min(size, 2 * least))
     if not pieces or (covered < 0.6 * size and not (len(pieces) == 1 and cut)):

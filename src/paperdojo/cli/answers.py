@@ -12,6 +12,9 @@ from paperdojo.cli.output import console, marked, out, print_answer
 
 
 def cmd_search(args: argparse.Namespace) -> int:
+    """`paperdojo search TOPIC`: the sections that discuss the topic, best first, with a
+    snippet each (or their provenance as JSON with --json). Exit status 1 when nothing matches; raises
+    store.IndexProblem without an index and ValueError for an unknown --paper / --category."""
     ws = workspace(settings_of(args))
     ws.check_filters(filters_of(args))
     results = ws.search_sections(args.topic, args.k, filters_of(args))
@@ -75,6 +78,9 @@ def cmd_chat(args: argparse.Namespace) -> int:
 
 
 def cmd_ask(args: argparse.Namespace) -> int:
+    """`paperdojo ask QUESTION`: one cited answer, streamed as it is written (or the answer and
+    every source's provenance as JSON with --json); exit status 0, a refusal included. Raises
+    store.IndexProblem without an index and ValueError for an unknown filter."""
     ws = workspace(settings_of(args))
     ws.check_filters(filters_of(args))
     if args.json:

@@ -17,6 +17,8 @@ from paperdojo.settings import Settings
 
 
 def cmd_mcp(args: argparse.Namespace, settings: Settings) -> int:
+    """`paperdojo mcp`: serve the library over MCP on stdio, or on http://127.0.0.1:PORT/mcp
+    with --http PORT, until the client or Ctrl-C ends it."""
     from paperdojo.mcp_server import serve
 
     serve(settings, args.http)
@@ -24,6 +26,9 @@ def cmd_mcp(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_export_anki(args: argparse.Namespace, settings: Settings) -> int:
+    """`paperdojo export anki FILE.apkg`: a deck of interview questions (the bank, with
+    --generated those drawn from the papers; with --weak only the user's questions and topics below
+    --below) whose backs are cited answers. Exit status 1 when no question fits or no card was made."""
     from paperdojo.study.accounts import acting_user
     from paperdojo.study.anki import build_cards, weak_questions, write_apkg
     from paperdojo.study.interview import all_questions, pick
@@ -55,6 +60,9 @@ def cmd_export_anki(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_export_citations(args: argparse.Namespace, settings: Settings) -> int:
+    """`paperdojo export bibtex|csl-json`: the records of the papers (all, those of
+    --paper, or those the answer to --cited cites) to stdout or -o FILE. Exit status 1 when the
+    --cited answer cites no paper."""
     from paperdojo.library.bibliography import to_bibtex, to_csl_json
 
     ws = workspace(settings)
@@ -76,6 +84,10 @@ def cmd_export_citations(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_import_zotero(args: argparse.Namespace, settings: Settings) -> int:
+    """`paperdojo import zotero`: the items of a Zotero data folder (--data-dir) or of
+    Zotero 7's local API (--local) join the catalog, then the new ones are indexed (not with
+    --no-ingest). Exit status 1 when a new paper failed to index; ValueError unless exactly one
+    source is given."""
     from paperdojo.library import zotero
 
     if bool(args.data_dir) == bool(args.local):
@@ -108,7 +120,8 @@ def cmd_import_zotero(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def register(sub: argparse._SubParsersAction, llm: argparse.ArgumentParser) -> None:
-    """Add the `mcp`, `export` and `import` subcommands to the CLI's parser."""
+    """Add the `mcp`, `export` and `import` subcommands to the CLI's parser (`llm`: the
+    language-model flags); each runs with the Settings of its flags."""
     def run(fn: Callable[[argparse.Namespace, Settings], int]) -> Callable[[argparse.Namespace], int]:
         return lambda args: fn(args, settings_of(args))
 

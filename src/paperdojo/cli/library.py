@@ -20,7 +20,9 @@ from paperdojo.settings import Settings
 
 def run_ingest(settings: Settings, pdf_dirs: Sequence[Path] = (), only: Sequence[str] = (),
                rebuild: bool = False, retry: bool = False, ray: str | None = None) -> ingest.IngestReport:
-    """`ray`: None runs locally; "" on a local Ray started for the run; else a Ray cluster's address."""
+    """Ingest with a progress bar (library.ingest.ingest): `pdf_dirs` are read besides the
+    catalog, `only` limits it to these paper ids. `ray`: None runs locally; "" on a local Ray started
+    for the run; else a Ray cluster's address. Raises store.IndexBusy while another ingest writes."""
     stage = None
     if ray is not None:
         from paperdojo.library.ray_ingest import RayStage
@@ -31,6 +33,9 @@ def run_ingest(settings: Settings, pdf_dirs: Sequence[Path] = (), only: Sequence
 
 
 def cmd_ingest(args: argparse.Namespace) -> int:
+    """`paperdojo ingest`: fetch, parse, chunk and embed the catalog's papers (and the PDFs of
+    --pdf-dir) into a new index generation; prints the problems and a summary. Exit status 1 when
+    no paper is indexed."""
     settings = settings_of(args)
     report = run_ingest(settings, [Path(d) for d in args.pdf_dir], args.only, args.rebuild, args.retry,
                         args.ray)
@@ -82,6 +87,9 @@ def _print_folders(folders: Sequence) -> None:  # watch.FolderStatus
 
 
 def cmd_papers(args: argparse.Namespace) -> int:
+    """`paperdojo papers`: every catalog paper with its status and, for a failure, why, then
+    the watched folders' coverage; --json for the statuses as JSON. --set-category ID NAME first moves
+    a paper and re-indexes (catalog.CatalogError for an unknown id)."""
     settings = settings_of(args)
     if args.set_category:
         paper_id, category = args.set_category
@@ -99,7 +107,9 @@ def cmd_papers(args: argparse.Namespace) -> int:
 
 
 def cmd_watch(args: argparse.Namespace) -> int:
-    """Keep the library in step with folders of PDFs until Ctrl-C (or one sync with --once)."""
+    """`paperdojo watch DIR...`: keep the library in step with folders of PDFs (new, changed,
+    renamed, deleted) until Ctrl-C, or one sync with --once; --status shows each folder's coverage
+    instead. Raises ValueError without folders or for a path that is no folder."""
     from paperdojo.library import watch
 
     settings = settings_of(args)
@@ -117,11 +127,12 @@ def cmd_watch(args: argparse.Namespace) -> int:
     except NotADirectoryError as exc:
         raise ValueError(str(exc)) from exc
 
-    # the workspace's embedder serves every sync: its worker processes stay up between changes
+    # one workspace runs every sync: its embedder's worker processes stay up between changes
     ws = workspace(settings)
 
     def run_sync() -> None:
-        report = run_ingest_watched(settings, folders, ws.embedder)
+        report = with_progress(lambda progress: ws.run_ingest(list(folders), progress=progress,
+                                                              forget_missing=True, switch=False))
         _print_docs(report.docs, only_problems=True)
         verb = f"wrote {report.generation}" if report.wrote_index else "the index already follows them"
         coverage = "; ".join(f"{Path(f.folder).name}: {f.coverage}"
@@ -141,12 +152,9 @@ def cmd_watch(args: argparse.Namespace) -> int:
         ws.close()
 
 
-def run_ingest_watched(settings: Settings, folders: Sequence[Path], embedder) -> ingest.IngestReport:  # noqa: ANN001
-    return with_progress(lambda progress: ingest.ingest(settings, list(folders), progress=progress,
-                                                         embedder=embedder, forget_missing=True))
-
-
 def cmd_add(args: argparse.Namespace) -> int:
+    """`paperdojo add SOURCE`: an arXiv id, DOI, URL or PDF file joins the library and is indexed
+    at once (only catalogued with --no-ingest). Exit status 1 when it could not be indexed."""
     settings = settings_of(args)
     if args.no_ingest:
         paper = ingest.add_source(settings, args.source, args.category, args.title)
@@ -160,6 +168,8 @@ def cmd_add(args: argparse.Namespace) -> int:
 
 
 def cmd_remove(args: argparse.Namespace) -> int:
+    """`paperdojo remove ID`: a paper the user added leaves the catalog, its cached files go,
+    and the index is rebuilt without it (catalog.CatalogError for an unknown or reading-list id)."""
     settings = settings_of(args)
     ingest.remove(settings, args.id)
     report = run_ingest(settings)
@@ -169,7 +179,7 @@ def cmd_remove(args: argparse.Namespace) -> int:
 
 def register(sub: argparse._SubParsersAction, llm: argparse.ArgumentParser) -> None:
     """Add `ingest`, `papers`, `watch`, `add` and `remove` to the CLI's sub-parsers (`llm`: the
-    language-model flags, which none of these needs)."""
+    language-model flags)."""
     p = sub.add_parser("ingest", help="download, parse, chunk, embed and index the reading list")
     p.add_argument("--pdf-dir", action="append", default=[], metavar="DIR",
                    help="local PDFs: <id>.pdf fills that paper, other files become new papers")

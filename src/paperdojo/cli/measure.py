@@ -17,6 +17,10 @@ from paperdojo.settings import Settings
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
+    """`paperdojo eval FILE.jsonl...`: retrieval (page hit@5, MRR@10, key-point recall@5) and
+    answer figures per file and question type, beside the LangChain baseline unless --no-baseline;
+    --external adds SciFact / QASPER, --conversation the context bleed of follow-ups, --grading FILE
+    grades answers of known quality instead. ValueError without a questions file."""
     from paperdojo.evaluation.evaluate import (
         answer_metrics,
         context_bleed,
@@ -193,6 +197,9 @@ def _print_files(reports: dict[str, dict]) -> None:
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
+    """`paperdojo bench`: the benches of evaluation.bench chosen with --only (ingest time against
+    the baseline, query latency, app start, retrieval at synthetic scale, vector indexes), as tables
+    or JSON."""
     from paperdojo.evaluation import bench
 
     settings = settings_of(args)
@@ -228,6 +235,8 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
 
 def cmd_doctor(args: argparse.Namespace) -> int:
+    """`paperdojo doctor`: run every check of paperdojo.doctor for real and print each one's
+    verdict. Exit status 1 when any check failed (unconfigured parts do not count)."""
     from paperdojo import doctor
 
     marks = {True: "[green]  ok[/]", False: "[red]FAIL[/]", None: "[dim]  --[/]"}

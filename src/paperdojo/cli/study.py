@@ -114,6 +114,10 @@ def _answer(progress, attempt: int, draft: str) -> str | None:  # noqa: ANN001
 
 
 def cmd_interview(args: argparse.Namespace) -> int:
+    """`paperdojo interview`: a mock interview in the terminal: -n questions among those matching
+    the filters, due reviews first (Progress.next_question), each answer graded against the papers
+    and saved as it is typed (an unfinished answer is offered again next time). Exit status 1 when no
+    question matches; ValueError for a category no indexed paper is in."""
     from paperdojo.study.accounts import acting_user
 
     settings = settings_of(args)
@@ -171,6 +175,8 @@ def cmd_interview(args: argparse.Namespace) -> int:
 
 
 def cmd_progress(args: argparse.Namespace) -> int:
+    """`paperdojo progress`: the user's mastery (0-100%) and number of graded questions per
+    category and per paper, as tables or JSON; --export writes every attempt as Markdown."""
     from paperdojo.study.accounts import acting_user
     from paperdojo.study.interview import library_categories
 

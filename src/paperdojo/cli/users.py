@@ -7,14 +7,12 @@ import argparse
 import getpass
 import sys
 
-from rich.console import Console
 from rich.markup import escape
 
 from paperdojo.cli.common import settings_of
+from paperdojo.cli.output import console
 from paperdojo.settings import Settings
 from paperdojo.study.accounts import AccountError, Accounts, check_password
-
-console = Console(stderr=True, emoji=False)
 
 
 def read_password(from_stdin: bool) -> str:
@@ -33,6 +31,9 @@ def read_password(from_stdin: bool) -> str:
 
 
 def cmd_users(args: argparse.Namespace, settings: Settings) -> int:
+    """`paperdojo users list|add|passwd|remove`: manage the accounts of the users file (the
+    password read twice from the terminal, or once with --password-stdin). Raises AccountError for a
+    bad or taken name, an unknown user or an empty password."""
     accounts = Accounts(settings.users_file)
     if args.action == "list":
         users = accounts.list()

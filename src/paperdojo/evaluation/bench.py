@@ -47,6 +47,7 @@ def _ms(samples: list[float]) -> tuple[float, float]:
 
 
 def peak_rss_mb() -> float:
+    """This process's peak resident set size in MiB (getrusage's ru_maxrss: KiB on Linux)."""
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
@@ -88,6 +89,9 @@ def bench_index(index: faiss.Index, vectors: np.ndarray | None, queries: np.ndar
 
 
 def bench_scale(sizes: list[int], say: Say, n_queries: int = 200) -> list[dict]:
+    """Build time, memory, p50/p95 query latency (ms) and recall@10 against exact search of
+    each FAISS index kind (flat, HNSW, IVF-PQ with and without exact re-scoring) over `sizes`
+    synthetic vectors, with `n_queries` queries; a row per (size, kind)."""
     rows = []
     for n in sizes:
         say(f"scale: {n:,} synthetic vectors ...")
@@ -295,6 +299,9 @@ def bench_app(settings: Settings, say: Say, root: Path) -> dict:
 
 def run(settings: Settings, pdf_dirs: list[Path], questions: Path | None, sizes: list[int], say: Say,
         parts: set[str], baseline: bool = True, pairs: int = 3, torch: bool = True) -> dict:
+    """The benches named in `parts` ("ingest", "queries", "app", "scale", "vectors"), each only when
+    its input is given; {part: figures}. `say` reports progress; `pairs` paired ingest runs against
+    the baseline (`baseline`), `torch` also times the torch embedding backend."""
     report: dict = {}
     root = Path(__file__).resolve().parents[2]
     if "ingest" in parts and pdf_dirs:

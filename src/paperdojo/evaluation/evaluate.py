@@ -7,7 +7,6 @@ whitespace-insensitively, as the file's own validator does.
 
 from __future__ import annotations
 
-import json
 import re
 import statistics
 import time
@@ -20,22 +19,29 @@ from typing import Any
 from paperdojo.answering import prose
 from paperdojo.answering.retrieve import Hit, Retriever
 from paperdojo.library.chunk import sentence_spans
+from paperdojo.util import jsonl_records
 
 _HYPHENS = "-\u2010\u2011\u2012\u2013\u2014\u00ad\u2212"
 
 
 def norm(text: str) -> str:
+    """Text as key points are matched: NFKC, lower case, white space and hyphens removed."""
     text = unicodedata.normalize("NFKC", text).lower()
     return "".join(ch for ch in text if not ch.isspace() and ch not in _HYPHENS)
 
 
 def kp_found(key_points: list[list[str]], text: str) -> list[bool]:
+    """For each key point (a list of accepted variants), whether any variant occurs in `text`
+    (both normalized by `norm`)."""
     hay = norm(text)
     return [any(norm(v) in hay for v in variants) for variants in key_points]
 
 
 @dataclass
 class Question:
+    """One evaluation question: its id, text, type ("unanswerable" for those that must be
+    refused), gold pages ([{"doc": id, "pages": [1-based pages]}]) and key points (each a list of
+    accepted variants)."""
     id: str
     question: str
     type: str
@@ -44,29 +50,31 @@ class Question:
 
     @property
     def answerable(self) -> bool:
+        """Whether the papers answer it (its type is not "unanswerable")."""
         return self.type != "unanswerable"
 
     def on_gold_page(self, hit: Hit) -> bool:
+        """Whether `hit`'s passage spans a gold page of a gold paper."""
         c = hit.chunk
         return any(g["doc"] == c.doc_id and any(c.page_start <= p <= c.page_end for p in g["pages"])
                    for g in self.gold)
 
     def on_gold_doc(self, hit: Hit) -> bool:
+        """Whether `hit`'s passage comes from a gold paper."""
         return any(g["doc"] == hit.chunk.doc_id for g in self.gold)
 
 
 def load_questions(path: Path) -> list[Question]:
+    """The questions of a JSONL file (one record a line; blank lines skipped). Raises
+    ValueError naming the line when a record is not JSON or lacks id or question."""
     out = []
-    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-        if not line.strip():
-            continue
+    for n, d in jsonl_records(path):
         try:
-            d = json.loads(line)
             out.append(Question(d["id"], d["question"], d.get("type", ""), d.get("gold", []),
                                 d.get("key_points", [])))
         except KeyError as exc:
             raise ValueError(f"{path}:{n}: not a question record (no {exc} field)") from exc
-        except (ValueError, TypeError) as exc:  # not JSON, or JSON that is not an object
+        except TypeError as exc:  # JSON that is not an object
             raise ValueError(f"{path}:{n}: not a question record ({exc})") from exc
     return out
 
@@ -112,6 +120,7 @@ def retrieval_metrics(questions: list[Question], search: Callable[[str], list[Hi
 
 
 def evaluate_retriever(retriever: Retriever, questions: list[Question], k: int = 10) -> dict:
+    """Retrieval figures of `retriever` (see retrieval_metrics) at depth `k`."""
     return retrieval_metrics(questions, lambda q: retriever.search(q, k=k))
 
 
@@ -251,6 +260,8 @@ def evaluate_all(answerer: Any, questions: list[Question]) -> dict:
 
 
 def evaluate_baseline(baseline: Any, questions: list[Question]) -> dict:
+    """Retrieval and answer figures of the LangChain baseline on `questions`, with its
+    page and chunk counts and build time (s)."""
     retrieval = retrieval_metrics(questions, lambda q: baseline.search(q, k=10))
     retrieval.pop("rows")
     answers = answer_metrics(questions, baseline.answer)
@@ -260,6 +271,7 @@ def evaluate_baseline(baseline: Any, questions: list[Question]) -> dict:
 
 
 def ratios(ours: dict, base: dict) -> dict:
+    """ours / baseline for each of RATIO_KEYS the baseline has a non-zero value of (3 decimals)."""
     return {k: round(ours[k] / base[k], 3) for k in RATIO_KEYS if base.get(k)}
 
 

@@ -8,7 +8,6 @@ extractive answer drawn from the top paragraphs against the annotators' answer s
 
 from __future__ import annotations
 
-import json
 import math
 import re
 from collections.abc import Callable
@@ -22,9 +21,12 @@ from paperdojo.answering.extract import Selection, extract
 from paperdojo.answering.retrieve import weighing_terms
 from paperdojo.evaluation.evaluate import norm
 from paperdojo.library.embed import Embedder
+from paperdojo.util import jsonl_records
 
 
 def ndcg_at_10(ranked: list[str], relevant: dict[str, int]) -> float:
+    """nDCG@10 of a ranking of ids against graded relevance {id: grade} (linear gain, log2
+    discount, as trec_eval's ndcg_cut.10); 0 when nothing is relevant."""
     dcg = sum(relevant.get(d, 0) / math.log2(i + 2) for i, d in enumerate(ranked[:10]))
     ideal = sorted(relevant.values(), reverse=True)[:10]
     idcg = sum(r / math.log2(i + 2) for i, r in enumerate(ideal))
@@ -32,7 +34,7 @@ def ndcg_at_10(ranked: list[str], relevant: dict[str, int]) -> float:
 
 
 def _jsonl(path: Path) -> list[dict]:
-    return [json.loads(x) for x in path.read_text(encoding="utf-8").splitlines() if x.strip()]
+    return [record for _, record in jsonl_records(path)]
 
 
 def _qrels(path: Path) -> dict[str, dict[str, int]]:
@@ -69,6 +71,8 @@ class _Scorer:
 
 def scifact(root: Path, embedder: Embedder, bm25_weight: float = 0.5,
             progress: Callable[[str], None] = print) -> dict[str, float]:
+    """BEIR SciFact (test queries): nDCG@10 of dense, BM25 and hybrid ranking over the abstracts
+    in `root` (corpus.jsonl, queries.jsonl, qrels/test.tsv), and the number of queries."""
     corpus = _jsonl(root / "corpus.jsonl")
     ids = [d["_id"] for d in corpus]
     qrels = _qrels(root / "qrels" / "test.tsv")

@@ -10,12 +10,12 @@ correct kinds above partial; partial above keywords, wrong and off_topic.
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Callable
 from pathlib import Path
 
 from paperdojo.study.interview import Grader, Question
+from paperdojo.util import jsonl_records
 
 log = logging.getLogger(__name__)
 
@@ -29,13 +29,7 @@ def load_graded(path: Path) -> list[dict]:
     if not path.is_file():
         raise ValueError(f"{path}: no such file")
     records = []
-    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise ValueError(f"{path}:{n}: not JSON ({exc.msg})") from exc
+    for n, record in jsonl_records(path):
         missing = {"question", "answers"} - set(record)
         if missing or not isinstance(record.get("answers"), dict):
             raise ValueError(f"{path}:{n}: needs question and answers {{kind: text}}; lacks "

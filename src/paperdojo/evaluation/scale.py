@@ -85,6 +85,7 @@ def source_from_index(settings: Settings) -> Source:
 
 @dataclass
 class SyntheticDoc:
+    """A generated paper: its id, title, parsed form (ParsedDoc.to_json()) and chunks."""
     doc_id: str
     title: str
     data: dict  # ParsedDoc.to_json()
@@ -98,7 +99,10 @@ def _title(source: Source, rng: np.random.Generator, number: int) -> str:
 
 
 def synthetic_doc(source: Source, number: int, n_passages: int, seed: int = 0) -> SyntheticDoc:
-    """Document `number` of a synthetic library: the same for the same (number, seed)."""
+    """Document `number` of a synthetic library: the same for the same (number, seed).
+
+    `n_passages` passages of 4 to 8 sentences drawn from the real index's sentences, PASSAGES_PER_PAGE to
+    a page, the section changing before a passage with probability 0.15; the chunks are the passages."""
     rng = np.random.default_rng([seed, number])
     doc_id = f"syn{number:07d}"
     title = _title(source, rng, number)

@@ -45,6 +45,7 @@ class Record:
 
 
 def metadata_file(settings: Settings) -> Path:
+    """The JSON file of bibliographic fields that imports (Zotero) stored, per paper id."""
     return settings.ingest_dir / "metadata.json"
 
 
@@ -153,4 +154,5 @@ def to_csl_json(records: list[Record]) -> str:
 
 
 def records_json(records: list[Record]) -> list[dict]:
+    """The records as plain dicts (dataclasses.asdict), e.g. for JSON output."""
     return [asdict(r) for r in records]

@@ -7,17 +7,21 @@ chunks whose text is unchanged, and only the changed ones are embedded again.
 
 from __future__ import annotations
 
-import hashlib
 import sqlite3
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
 
+from paperdojo.util import sha256_text
+
 Submit = Callable[[Sequence[str]], Callable[[], np.ndarray]]  # starts embedding; call the result to wait
 
 
 class EmbeddingCache:
+    """Vectors by (model, exact text) in a SQLite file (WAL), float32 bytes each; `hits` and
+    `misses` count lookups since it was opened."""
+
     def __init__(self, path: Path, model_id: str) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.db = sqlite3.connect(path)
@@ -27,7 +31,9 @@ class EmbeddingCache:
         self.hits = self.misses = 0
 
     def key(self, text: str) -> str:
-        return hashlib.sha256(f"{self.model_id}\n{text}".encode()).hexdigest()[:40]
+        """The row key of `text` under this model: the first 40 hex digits of the SHA-256 of
+        "model_id\ntext"."""
+        return sha256_text(f"{self.model_id}\n{text}")[:40]
 
     def start(self, texts: Sequence[str], submit: Submit) -> Callable[[], np.ndarray]:
         """Vectors for `texts`: cached ones read back, the others started by `submit`; the returned
@@ -65,8 +71,10 @@ class EmbeddingCache:
             self.db.executemany("DELETE FROM vectors WHERE key = ?", [(k,) for k in stale])
 
     def clear(self) -> None:
+        """Forget every vector."""
         with self.db:
             self.db.execute("DELETE FROM vectors")
 
     def close(self) -> None:
+        """Close the database connection."""
         self.db.close()

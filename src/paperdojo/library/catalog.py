@@ -6,10 +6,12 @@ The reading list (`ingest/papers.toml`) is read-only here; additions go to
 
 from __future__ import annotations
 
-import json
 import tomllib
 from dataclasses import dataclass, fields
 from pathlib import Path
+
+import tomlkit
+import tomlkit.items
 
 from paperdojo.library.identity import canonical_source
 from paperdojo.library.sources import Plan, resolve
@@ -25,6 +27,9 @@ class CatalogError(ValueError):
 
 @dataclass
 class Paper:
+    """One catalog entry: a stable id, title and category, where the document comes from (`link`,
+    an `open_copy` of a paywalled paper, or a user's local `file`), a `kind` forcing html/pdf/markdown,
+    and whether the reading list or the user put it there (`origin`)."""
     id: str
     title: str
     category: str
@@ -35,6 +40,8 @@ class Paper:
     origin: str = "reading-list"  # reading-list | user
 
     def plan(self) -> Plan:
+        """The download plan for this paper (sources.resolve); a paywalled plan with the reason
+        when it has no link. Raises ValueError for a link that cannot be requested."""
         if not self.link and self.file:  # asked only when no copy is cached
             return Plan("paywalled", None, f"its file {self.file} is not there any more (moved or deleted?)")
         if not self.link:
@@ -95,6 +102,7 @@ def load_catalog(settings: Settings) -> list[Paper]:
 
 
 def find(papers: list[Paper], paper_id: str) -> Paper | None:
+    """The paper with id `paper_id`, or None."""
     return next((p for p in papers if p.id == paper_id), None)
 
 
@@ -110,21 +118,26 @@ def find_by_source(papers: list[Paper], link: str) -> Paper | None:
     return None
 
 
-def _toml_entry(paper: Paper) -> str:
-    lines = ["[[paper]]"]
-    for f in fields(Paper):
-        value = getattr(paper, f.name)
-        if f.name == "origin" or value in (None, ""):
-            continue
-        lines.append(f"{f.name} = {json.dumps(value, ensure_ascii=False)}")
-    return "\n".join(lines) + "\n"
+def _toml_file(comment: str, key: str, value: tomlkit.items.Item) -> str:
+    """A TOML file of one top-level `key` under a comment line; tomlkit escapes every string (a
+    title from a PDF's metadata may hold control characters TOML does not allow raw)."""
+    doc = tomlkit.document()
+    doc.add(tomlkit.comment(comment))
+    doc.add(tomlkit.nl())
+    doc.add(key, value)
+    return tomlkit.dumps(doc)
 
 
 def save_library(settings: Settings, papers: list[Paper]) -> None:
-    user = [p for p in papers if p.origin == "user"]
-    body = "# Papers you added to paperdojo. Edit or delete entries freely.\n\n"
-    body += "\n".join(_toml_entry(p) for p in user)
-    atomic_write_text(settings.library_file, body)
+    """Write the user's papers (origin "user") to the library file as TOML ([[paper]] tables of
+    their non-empty fields), atomically; the reading list is never written."""
+    entries = tomlkit.aot()
+    for paper in papers:
+        if paper.origin == "user":
+            entries.append(tomlkit.item({f.name: getattr(paper, f.name) for f in fields(Paper)
+                                         if f.name != "origin" and getattr(paper, f.name) not in (None, "")}))
+    comment = "Papers you added to paperdojo. Edit or delete entries freely."
+    atomic_write_text(settings.library_file, _toml_file(comment, "paper", entries))
 
 
 def add_paper(settings: Settings, paper: Paper) -> list[Paper]:
@@ -155,13 +168,15 @@ def set_category(settings: Settings, paper_id: str, category: str) -> Paper:
         save_library(settings, papers)
     else:
         overrides = {**_category_overrides(settings), paper_id: category}
-        body = "# Categories you chose for reading-list papers.\n\n[categories]\n" + "".join(
-            f"{json.dumps(k)} = {json.dumps(v, ensure_ascii=False)}\n" for k, v in sorted(overrides.items()))
-        atomic_write_text(categories_file(settings), body)
+        atomic_write_text(categories_file(settings),
+                          _toml_file("Categories you chose for reading-list papers.", "categories",
+                                     tomlkit.item(dict(sorted(overrides.items())))))
     return paper
 
 
 def remove_paper(settings: Settings, paper_id: str) -> list[Paper]:
+    """The catalog without `paper_id`, saved. Raises CatalogError for an unknown id or a
+    reading-list paper (edit the reading list instead)."""
     papers = load_catalog(settings)
     paper = find(papers, paper_id)
     if paper is None:
@@ -174,6 +189,7 @@ def remove_paper(settings: Settings, paper_id: str) -> list[Paper]:
 
 
 def unique_id(papers: list[Paper], wanted: str) -> str:
+    """`wanted`, or `wanted-2`, `wanted-3`, ... : the first id no paper of `papers` has."""
     taken = {p.id for p in papers}
     candidate, n = wanted, 2
     while candidate in taken:

@@ -46,6 +46,8 @@ def sentence_spans(text: str, start: int, end: int) -> list[tuple[int, int]]:
 
 
 def heading_text(title: str, section: str) -> str:
+    """The heading an embedded chunk starts with: "Title. Section", or the title alone for
+    the front matter or no section."""
     return f"{title}. {section}" if section and section != "Front matter" else title
 
 
@@ -58,6 +60,11 @@ def embedding_text(chunk: Chunk, with_heading: bool) -> str:
 
 @dataclass
 class Chunker:
+    """Sentence-aligned chunks of at most `chunk_tokens` tokens of the embedder's tokenizer
+    (the model's `max_input_tokens` limit, with `special_tokens` and the heading, never exceeded), with
+    up to `overlap_tokens` tokens of whole sentences carried into the next chunk; a sentence longer
+    than the budget is cut at token boundaries. Sections of SKIPPED_KINDS (references) are not
+    chunked."""
     count_tokens: TokenCounter  # tokens without special tokens, for a batch of texts
     split_at_tokens: Callable[[str, int], list[int]]  # char offsets cutting text every n tokens
     max_input_tokens: int  # the model's limit, special tokens included
@@ -67,6 +74,8 @@ class Chunker:
     special_tokens: int = 2  # [CLS] and [SEP]
 
     def budget(self, heading_tokens: int) -> int:
+        """Tokens of text a chunk may hold beside a heading of `heading_tokens` tokens.
+        Raises ValueError when fewer than 16 would be left."""
         room = self.max_input_tokens - self.special_tokens - (heading_tokens if self.with_heading else 0)
         if room < 16:
             raise ValueError(f"the heading leaves only {room} tokens of the model's input for text")
@@ -109,6 +118,8 @@ class Chunker:
         return [(spans[a][0], spans[b - 1][1]) for a, b in windows]
 
     def chunk_section(self, doc: ParsedDoc, section: Section) -> list[Chunk]:
+        """The chunks of one section of `doc`, each with its pages (1-based) and
+        character offsets in doc.text; an OCR'd page marks its chunks."""
         heading = heading_text(doc.title, section.title)
         budget = self.budget(self.count_tokens([heading])[0])
         spans = sentence_spans(doc.text, section.start, section.end)
@@ -125,6 +136,8 @@ class Chunker:
         return chunks
 
     def chunk(self, doc: ParsedDoc) -> list[Chunk]:
+        """Every chunk of `doc`, in order, each with its token count as the embedder sees it
+        (heading included). Raises ValueError when a chunk would exceed the model's input limit."""
         chunks = [c for sec in doc.sections if sec.kind not in SKIPPED_KINDS
                   for c in self.chunk_section(doc, sec)]
         texts = [embedding_text(c, self.with_heading) for c in chunks]

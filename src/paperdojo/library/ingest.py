@@ -51,6 +51,10 @@ class IngestError(Exception):
 
 @dataclass
 class DocStatus:
+    """One paper's state in an index generation, as the Library and `papers` show it: status
+    (indexed, failed, missing, duplicate), the reason for a failure, the file and its SHA-256, the
+    index part's key, page and chunk counts, links, parse warnings; `reused` when its part came from an
+    earlier generation (left out of to_json)."""
     id: str
     title: str
     category: str
@@ -69,6 +73,7 @@ class DocStatus:
     reused: bool = False
 
     def to_json(self) -> dict:
+        """Its fields as a dict for the manifest and --json output (without `reused`)."""
         data = asdict(self)
         data.pop("reused")
         return data
@@ -76,6 +81,9 @@ class DocStatus:
 
 @dataclass
 class IngestReport:
+    """What an ingest did: every paper's status, how many papers and chunks were embedded
+    anew and how many vectors came from the cache, how many papers were reused, whether it wrote a new
+    generation (its name) and the wall time in seconds."""
     docs: list[DocStatus]
     embedded_docs: int = 0
     embedded_chunks: int = 0  # chunks of the papers indexed anew
@@ -86,6 +94,7 @@ class IngestReport:
     seconds: float = 0.0
 
     def count(self, status: str) -> int:
+        """How many papers have `status`."""
         return sum(d.status == status for d in self.docs)
 
     def problems(self) -> list[tuple[str, str, str]]:
@@ -94,6 +103,7 @@ class IngestReport:
 
     @property
     def total_chunks(self) -> int:
+        """The chunks of the indexed papers."""
         return sum(d.chunks for d in self.docs if d.status == "indexed")
 
 
@@ -111,6 +121,8 @@ def _noop(stage: str, done: int, total: int, what: str) -> None:
 
 # --------------------------------------------------------------------------- files
 def cached_file(settings: Settings, doc_id: str) -> Path | None:
+    """The downloaded or dropped file of a paper (its PDF, else its HTML or Markdown page),
+    or None."""
     for path in (settings.pdf_dir / f"{doc_id}.pdf", settings.pages_dir / f"{doc_id}.html",
                  settings.pages_dir / f"{doc_id}.md"):
         if path.exists():
@@ -298,7 +310,11 @@ def _download_all(settings: Settings, papers: list[tuple[Paper, Plan]], retry: b
 
 def obtain(settings: Settings, papers: list[Paper], retry: bool, progress: Progress
            ) -> tuple[dict[str, Path], dict[str, DocStatus]]:
-    """The file of every paper, or its status (missing / failed) with the reason."""
+    """The file of every paper, or its status (missing / failed) with the reason.
+
+    Cached files are used as they are; the others are downloaded (a failure within the retry window
+    is not tried again unless `retry`); a paywalled paper without an open copy is missing, with the
+    path to drop its PDF at. Returns ({paper id: file}, {paper id: status})."""
     files: dict[str, Path] = {}
     statuses: dict[str, DocStatus] = {}
     to_fetch: list[tuple[Paper, Plan]] = []

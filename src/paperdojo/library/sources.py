@@ -26,6 +26,7 @@ class Plan:
 
     @property
     def suffix(self) -> str:
+        """The cached file's extension for the kind (".pdf", ".html", ".md"; "" when unknown)."""
         return {"pdf": ".pdf", "html": ".html", "markdown": ".md"}.get(self.kind, "")
 
 

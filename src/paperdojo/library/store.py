@@ -54,10 +54,12 @@ class IndexProblem(Exception):
 
 
 class IndexMissing(IndexProblem):
+    """There is no index generation yet (run `paperdojo ingest`)."""
     pass
 
 
 class IndexCorrupt(IndexProblem):
+    """The live generation's files are missing, unreadable or not what the manifest says."""
     pass
 
 
@@ -66,11 +68,14 @@ class IndexOutdated(IndexProblem):
 
 
 class IndexBusy(IndexProblem):
+    """Another ingest holds the writer lock, or this process serves the index read-only."""
     pass
 
 
 # --------------------------------------------------------------------------- parts
 def part_key(file_sha256: str, fingerprint: dict) -> str:
+    """The key of a document's index part: the first 24 hex digits of the SHA-256 of its file's
+    SHA-256 and the fingerprint (the settings that change chunks or vectors)."""
     return sha256_text(file_sha256 + json.dumps(fingerprint, sort_keys=True))[:24]
 
 
@@ -144,6 +149,7 @@ def writer_lock(index_dir: Path) -> Iterator[None]:
 
 
 def current_generation(index_dir: Path) -> Path | None:
+    """The folder of the generation index/CURRENT names, or None when there is none."""
     pointer = index_dir / "CURRENT"
     if not pointer.exists():
         return None

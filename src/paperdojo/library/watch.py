@@ -44,15 +44,18 @@ class FileStatus:
 
 @dataclass
 class FolderStatus:
+    """A watched folder and the status of each of its PDFs."""
     folder: str
     files: list[FileStatus] = field(default_factory=list)
 
     @property
     def indexed(self) -> int:
+        """How many of its files are indexed."""
         return sum(f.status == "indexed" for f in self.files)
 
     @property
     def total(self) -> int:
+        """How many files it lists."""
         return len(self.files)
 
     @property
@@ -61,6 +64,7 @@ class FolderStatus:
         return f"{self.indexed} of {self.total} files indexed"
 
     def to_json(self) -> dict:
+        """The folder, its counts and every file's status, for --json output."""
         return {"folder": self.folder, "indexed": self.indexed, "total": self.total,
                 "files": [asdict(f) for f in self.files]}
 

@@ -275,6 +275,8 @@ def existing_paper(item: ZoteroItem, sha: str, papers: list[Paper], known: dict[
 
 @dataclass
 class ImportReport:
+    """What an import did: the new paper ids, the Zotero items recognized as papers
+    already in the library, and those skipped with the reason."""
     added: list[str] = field(default_factory=list)  # new paper ids
     recognized: dict[str, str] = field(default_factory=dict)  # Zotero key -> the library paper it is
     skipped: dict[str, str] = field(default_factory=dict)  # Zotero key -> why

@@ -54,6 +54,7 @@ def check_password(password: str) -> str:
 
 @dataclass(frozen=True)
 class Account:
+    """A user: the name and when the account was created."""
     name: str
     created: str  # ISO 8601, UTC, seconds
 

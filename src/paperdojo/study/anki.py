@@ -41,12 +41,14 @@ OnProgress = Callable[[int, int, str], None]  # done, total, question id
 
 @dataclass
 class AnkiCard:
+    """One note of the deck: the question, its fields (HTML) and tags."""
     question: Question
     fields: list[str]  # in FIELDS order, HTML (paper text escaped)
     tags: list[str] = field(default_factory=list)
 
     @property
     def guid(self) -> str:
+        """The note's stable id, from the question id: importing the deck again updates it."""
         return note_guid(self.question.id)
 
 

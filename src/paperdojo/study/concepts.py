@@ -122,6 +122,7 @@ HEAD_SPECIFICITY = 0.0
 
 
 def split_camel(word: str) -> str:
+    """CamelCase split into words at lower-to-upper boundaries ("PipeDream" -> "Pipe Dream")."""
     return re.sub(r"(?<=[a-z0-9])(?=[A-Z][a-z])", " ", word)
 
 
@@ -312,6 +313,8 @@ def is_noun_phrase(low: list[str], after: str, lexicon: Lexicon | None) -> bool:
 
 
 def looks_like_term(word: str) -> bool:
+    """Whether a word looks like a technical name: inner capitals, a digit or a hyphen,
+    at least 4 characters, not an -ly adverb."""
     if word.lower().endswith("ly") or len(word) < 4:
         return False
     return any(c.isupper() for c in word[1:]) or any(c.isdigit() for c in word) or "-" in word

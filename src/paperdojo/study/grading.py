@@ -57,6 +57,7 @@ class Opposites:
 
     @classmethod
     def build(cls, stem: Callable[[str], str]) -> Opposites:
+        """The table of opposite pairs (_OPPOSITES), both ways, with each side stemmed by `stem`."""
         pairs: dict[str, set[str]] = {}
         for pair in _OPPOSITES.replace("\n", " ").split(";"):
             words = pair.split()

@@ -66,6 +66,8 @@ def generic_heading(name: str) -> bool:
 
 @dataclass
 class Question:
+    """An interview question: its id, text, the papers it is about, category, difficulty (1-3)
+    and whether it comes from our bank or was generated from a section."""
     id: str
     text: str
     papers: list[str]
@@ -76,6 +78,8 @@ class Question:
 
 @dataclass
 class Concept:
+    """A key concept of the reference passages: its phrase, the passage that explains it, and
+    whether (and by which words of the answer) it was covered."""
     phrase: str
     hit: Hit  # the reference passage that explains it (its page is the citation)
     covered: bool = False
@@ -85,6 +89,10 @@ class Concept:
 
 @dataclass
 class Grade:
+    """The grade of one answer: `score` 0-10, the concepts covered and missing, the answer's cosine
+    `similarity` to the references, the reasons shown, a cited model answer, the reference passages,
+    the rubric and follow-up a language model gave, notes, contradicting sentences and the parts the
+    score is made of (each 0-1)."""
     score: float  # 0-10
     covered: list[Concept]
     missing: list[Concept]
@@ -101,6 +109,9 @@ class Grade:
 
 # --------------------------------------------------------------------------- questions
 def load_bank(path: Path) -> list[Question]:
+    """The questions of a TOML bank ([[question]] tables with text, papers, category, and
+    optional id and difficulty); [] when the file does not exist. Raises ValueError naming a question
+    that lacks a required field."""
     if not path.exists():
         return []
     data = tomllib.loads(path.read_text(encoding="utf-8"))
@@ -227,6 +238,7 @@ class Grader:
         return {self.stem(w) for w in term_words(text)}
 
     def references(self, q: Question, k: int = 4) -> list[Hit]:
+        """The `k` passages that best answer `q`, from its papers when the index holds any."""
         indexed = set(self.retriever.index.doc_ids)
         papers = {p for p in q.papers if p in indexed}
         return self.retriever.search(q.text, k, Filters(papers) if papers else None)
@@ -471,6 +483,8 @@ def categories(questions: list[Question]) -> list[str]:
 
 def pick(questions: list[Question], categories: set[str], papers: set[str], difficulty: int | None
          ) -> list[Question]:
+    """The questions in `categories` (ignoring case), about one of `papers`, of `difficulty`; an empty
+    set or None means any."""
     lowered = {c.lower() for c in categories}
     return [q for q in questions
             if (not lowered or q.category.lower() in lowered)

@@ -114,6 +114,7 @@ class ProgressStore:
         return Progress(self, user, session)
 
     def close(self) -> None:
+        """Close the store's connections (the SQLAlchemy engine's pool)."""
         self.engine.dispose()
 
     # ------------------------------------------------------------------ schema

@@ -91,7 +91,14 @@ class HeadingDetector:
         return shallower and last[k - 1] < parent[-1] <= last[k - 1] + 1 and num[-1] <= 2
 
     def heading(self, line: str) -> tuple[str, str] | None:
-        """(title, kind) when `line` is a heading, else None."""
+        """(title, kind) when `line` is a heading, else None; kind is "body",
+        "abstract" or "references".
+
+        In order: a named heading (NAMED: "Abstract", "References", ...) once each; a numbered one ("3.2
+        Title") that follows the numbering so far; a Roman one ("IV. TITLE") in a paper without arabic
+        numbers; with `caps`, a short ALL-CAPS line; after the references, "Appendix ..." and lettered
+        headings ("A.1 Title") in sequence. The detector remembers what it has seen, so lines go in
+        reading order."""
         bare = line.strip().rstrip(":").strip()
         low = bare.lower()
         if low in NAMED and low not in self.seen_named and (bare.isupper() or bare.istitle()

@@ -52,6 +52,7 @@ class Line:
 
     @property
     def box(self) -> tuple[float, float, float, float]:
+        """The box around all its rectangles: (min left, min bottom, max right, max top)."""
         return (min(r[0] for r in self.rects), min(r[1] for r in self.rects),
                 max(r[2] for r in self.rects), max(r[3] for r in self.rects))
 
