@@ -108,6 +108,12 @@ def test_browser_ask_search_upload(app, shared, tmp_path):
         expect(page.locator("#library-message")).to_contain_text("indexed", timeout=120000)
         expect(page.locator("#library-table")).to_contain_text("Zanzibarquux")
         page.screenshot(path=str(ARTIFACTS / "4-library.png"), full_page=True)
+        page.locator("#upload input[type=file]").set_input_files(str(upload))  # the same file again
+        page.wait_for_timeout(1000)
+        page.click("#add-button")
+        expect(page.locator("#library-message")).to_contain_text("Already indexed as Zanzibarquux",
+                                                                 timeout=120000)
+        assert page.locator("#library-message").inner_text().lower().count("already") == 1
 
         page.get_by_role("tab", name="Search").click()
         page.fill("#topic textarea", "zanzibarquux swizzled tiles")

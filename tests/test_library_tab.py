@@ -83,3 +83,30 @@ def test_failure_reasons_name_the_retry_button_not_the_cli(tmp_path):
     moved = ("download failed: cannot connect ([Errno -2] Name or service not known) to "
              "http://gone.invalid/x, where http://127.0.0.1/a redirects: open the link in a browser")
     assert "no network" not in summary_text([DocStatus("m", "M", "c", "link", "failed", moved)], settings)
+
+
+def test_reuploading_an_indexed_pdf_says_once_it_is_already_indexed(tmp_path):
+    """The same PDF uploaded twice: the second time one plain line, "Already indexed as <title>", not
+    "<title>: indexed (2 passages) · already in the library as ...: indexed"."""
+    from helpers import make_pdf
+
+    from paperdojo.app import library
+    from paperdojo.workspace import Workspace
+
+    settings = make_settings(tmp_path / "home")
+    settings.home.mkdir(parents=True)
+    settings.reading_list.write_text("")
+    ws = Workspace(settings)
+    upload = make_pdf(tmp_path / "My Paper.pdf", [[("h", "Abstract"), "Zanzibarquux tiling packs tensors.",
+                                                   ("h", "1 Introduction"), "The zanzibarquux layout avoids conflicts."]],
+                      header=None, title_meta="Zanzibarquux: Swizzled Tensor Tiles")
+
+    def progress(*_: object, **__: object) -> None:
+        return None
+
+    first = library.add(ws, "", None, str(upload), progress)[1]
+    assert "indexed" in first and "already" not in first.lower()
+    again = library.add(ws, "", None, str(upload), progress)[1]
+    assert again.startswith("Already indexed as <strong>Zanzibarquux: Swizzled Tensor Tiles</strong>"), again
+    assert again.lower().count("already") == 1 and again.count("indexed") == 1 and "nothing was added" in again
+    assert len([d for d in ws.papers() if d.status == "indexed"]) == 1

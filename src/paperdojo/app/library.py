@@ -140,6 +140,9 @@ def add(ws: Workspace, spec: str | None, category: str | None, upload: str | Non
     except (DocumentError, ValueError, store.IndexProblem, ingest.IngestError) as exc:
         return refreshed(ws, f"⚠️ {safe.text(exc)}")
     doc = added.status
+    if added.known and doc.status == "indexed":  # said once: nothing new was indexed
+        return refreshed(ws, f"Already indexed as {safe.strong(doc.title or doc.id)} ({safe.text(doc.id)}, "
+                             f"{counted(doc.chunks, 'passage')}): nothing was added.")
     msg = (f"{safe.strong(doc.title or doc.id)}: {doc.status}"
            + (f" — {safe.text(in_app_words(doc.reason, ws))}" if doc.reason else "")
            + (f" ({counted(doc.chunks, 'passage')})" if doc.chunks else "")
