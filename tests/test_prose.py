@@ -207,3 +207,12 @@ def test_clean_takes_out_a_footnote_spliced_into_the_sentence() -> None:
 def test_a_run_in_heading_is_set_off_by_a_colon(raw: str, shown: str | None) -> None:
     assert prose.clean(raw) == (shown or raw)
     assert prose.kind(prose.clean(raw)) is None
+
+
+def test_clean_keeps_a_link_the_sentence_writes() -> None:
+    """Only a footnote's link (its number glued to it, or at the sentence's start) is taken out."""
+    assert prose.clean("The code is publicly available at https://github.com/sgl-project/sglang.") == \
+        "The code is publicly available at https://github.com/sgl-project/sglang."
+    assert prose.clean("We use PyTorch1https://pytorch.org for all runs.") == "We use PyTorch for all runs."
+    assert prose.clean("2 https://github.com/google-research/bert From Figure 3, we observe it.") == \
+        "From Figure 3, we observe it."

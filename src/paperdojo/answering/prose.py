@@ -59,6 +59,9 @@ _FRONT_MATTER = re.compile(
 _INSTITUTION = re.compile(r"\b(?:University|Institute|Department|Laborator(?:y|ies)|School of|Labs?|"
                           r"Inc\.|Corporation|Research|College|Academy)\b")
 _URL = re.compile(r"\s?\d{0,2}(?:https?://|www\.)\S+")
+# a footnote's link spliced into a sentence: its number glued to it ("the server 2https://github.com/..."
+# hosts ...); a link the sentence itself writes ("available at https://...") has no number glued to it
+_NOTE_LINK = re.compile(r"(?:^|\s|(?<=[a-z]))\d{1,2}\s?(?:https?://|www\.)\S+")
 _LINE_NUMBER = re.compile(r"(?:^|\s)\d{1,2}:\s")
 _CODE_WORDS = re.compile(
     r"\b(?:end (?:for|if|while|function|procedure)|for \w+ (?:in|=|←)|while .{1,40} do\b|return\b|"
@@ -293,14 +296,15 @@ def run_in_heading(sentence: str) -> str:
 
 def clean(sentence: str) -> str:
     """The sentence as shown: whitespace normalized, the paper's own citations ("[22]", "(Li et al.,
-    2020)"), links and their footnote digits, footnotes spliced into it by the parser and leading
+    2020)"), footnote links (a link with its footnote's number glued to it: a link the sentence
+    writes itself stays, as text the views escape), footnotes spliced into it by the parser and leading
     bullets taken out, words broken at a line end ("lan- guage") joined. Raises nothing; the words of
     the claim are kept as written."""
     s = " ".join(sentence.split())
     s = _SPLICED_NOTE.sub(lambda m: "" if _common(m.group(1)) else m.group(0), s)
     s = _PAPER_REFS.sub("", s)
     s = _AUTHOR_YEAR.sub("", s)
-    s = _URL.sub("", s)
+    s = _NOTE_LINK.sub("", s)  # a footnote's link; a link the sentence writes stays, shown as text
     s = _BREAK_HYPHEN.sub(lambda m: m.group(0) if m.group(2) in {"and", "or", "to"}
                           else m.group(1) + m.group(2), s)
     s = re.sub(r"^[•\-–·]\s*", "", s)
