@@ -244,8 +244,9 @@ def test_a_fragment_naming_a_new_paper_asks_the_topic_of_it(setup, follow_up, re
         assert ans.sources[0].chunk.doc_id == "shard" and "Pipe" not in ans.query
 
 
-@pytest.mark.parametrize("follow_up", ["why?", "and why does it recompute?", "what is the memory cost of that?",
-                                       "ok, and the halo exchange?", "Which one keeps fewer activations?",
+@pytest.mark.parametrize("follow_up", ["why?", "and why does it recompute?",
+                                       "what is the memory cost of that?", "ok, and the halo exchange?",
+                                       "Which one keeps fewer activations?",
                                        "how does Shard handle it?", "and how does Shard compare?"])
 def test_the_banner_never_echoes_the_follow_up(setup, follow_up):
     _, answerer = setup

@@ -319,21 +319,20 @@ def test_the_model_answer_quotes_no_figure_or_code_pointer(tmp_path, embedder):
     """The interview's model answer goes through the answering path's prose filters: a sentence that
     points at pseudo-code, a figure or a table the reader cannot see ("The pseudo-code shows ...") is
     never quoted, and a lead-in pointer ("As shown in Figure 3, ") is cut from the claim it opens."""
-    from helpers import make_pdf
-
     from conftest import make_settings
+    from helpers import make_pdf
 
     from paperdojo.library.ingest import ingest
 
     pdfs = tmp_path / "pdfs"
     pdfs.mkdir()
-    make_pdf(pdfs / "wren.pdf", [[("h", "Abstract"),
-                                  "Wren recomputes the forward pass of each pipeline stage during the backward pass.",
-                                  "The pseudo-code shows how each wren stage recomputes its forward pass.",
-                                  "The top figure shows the recompute schedule of the wren stages.",
-                                  "As shown in Figure 3, recomputing the forward pass halves the activation memory.",
-                                  "Each wren stage stores only its input activations between the two passes.",
-                                  "The tables show the activation memory of each wren stage."]],
+    lines = ["Wren recomputes the forward pass of each pipeline stage during the backward pass.",
+             "The pseudo-code shows how each wren stage recomputes its forward pass.",
+             "The top figure shows the recompute schedule of the wren stages.",
+             "As shown in Figure 3, recomputing the forward pass halves the activation memory.",
+             "Each wren stage stores only its input activations between the two passes.",
+             "The tables show the activation memory of each wren stage."]
+    make_pdf(pdfs / "wren.pdf", [[("h", "Abstract"), *lines]],
              header=None, title_meta="Wren: Recomputing Pipeline Stages")
     settings = make_settings(tmp_path / "home")
     settings.home.mkdir(parents=True)

@@ -282,7 +282,8 @@ ZERO_MEMORY = "How does ZeRO reduce memory in data-parallel training?"
 NEW_SUBJECT_FOLLOW_UPS = [
     (ZERO_MEMORY, "and how does vLLM compare?", "How does vLLM compare with ZeRO?",
      [{"zero"}, {"pagedattention"}]),
-    (ZERO_MEMORY, "what about GPipe?", "How does GPipe reduce memory in data-parallel training?", [{"gpipe"}]),
+    (ZERO_MEMORY, "what about GPipe?", "How does GPipe reduce memory in data-parallel training?",
+     [{"gpipe"}]),
     (ZERO_MEMORY, "and in Megatron?", "How does Megatron reduce memory in data-parallel training?",
      [{"megatron-lm-3d", "megatron-lm-tp"}]),
     (ZERO_MEMORY, "how does it compare in Ring Attention?", "How does Ring Attention compare with ZeRO?",
@@ -319,7 +320,8 @@ def test_a_fragment_naming_a_new_subject_asks_the_last_topic_of_it(answerer, fir
     cited = {s.chunk.doc_id for s in ans.cited}
     assert all(wanted & cited for wanted in papers), (cited, ans.text)
     if len(papers) == 1:  # the same question of one new subject: its passages, not the last topic's
-        assert sum(s.chunk.doc_id in papers[0] for s in ans.sources) >= 3, [s.chunk.doc_id for s in ans.sources]
+        docs = [s.chunk.doc_id for s in ans.sources]
+        assert sum(d in papers[0] for d in docs) >= 3, docs
 
 
 @pytest.mark.parametrize(("before", "question", "papers"), [

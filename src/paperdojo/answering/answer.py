@@ -65,8 +65,9 @@ _DUMMY_IT = re.compile(r"\b(?:(?:is|was|isn'?t|wasn'?t)\s+it|it\s+(?:is|was))\s+
                        r"(?:to|for|that)\b|\bmakes?\s+it\s+(?:possible|impossible|hard|harder|easy|easier|"
                        r"difficult|feasible|practical)\b", re.I)
 # a question that continues the last one: "and ...", "what about X?", "same for X?"
-_OPENER = re.compile(r"^\W*(and what about|and how about|what about|how about|same (?:question|thing|again)? ?for|"
-                     r"and|but|so|also|then|what of|versus|vs\.?)\b\s*", re.I)  # the longest first
+_OPENER = re.compile(r"^\W*(and what about|and how about|what about|how about|"  # the longest first
+                     r"same (?:question|thing|again)? ?for|and|but|so|also|then|what of|versus|vs\.?)\b\s*",
+                     re.I)
 # a continuation's first words that a standalone rewrite leaves out: "and", "so", "but also"
 _CONJUNCTION = re.compile(r"^\W*(?:(?:and|but|so|also|then)\b[\s,]*)+", re.I)
 # a singular pronoun for the previous question's subject, which its name can replace
@@ -371,7 +372,8 @@ class Answerer:
         if new and not self.own_words(question):
             return self._new_subject(question, topic, before, new, old_papers)
         if new:  # "how does SGLang reuse it?": the new paper's passages, searched with both questions' words
-            papers = set().union(*(n.papers for n in new)) | (old_papers if _COMPARE.search(question) else set())
+            papers = set().union(*(n.papers for n in new))
+            papers |= old_papers if _COMPARE.search(question) else set()
             return Reading(f"{question} {_without(topic, before)}", papers, topic, follows=topic,
                            rewritten=self.spelled_out(question, topic, []))
         if _COMPARE.search(question) or not papers:
@@ -392,8 +394,8 @@ class Answerer:
                          else f"{_bare(topic)}: how does {names} compare?")
             # searched with the topic's words but not its names again, which would outweigh the new
             # side; the topic stays the last standalone question ("what about Orca?" next asks it of Orca)
-            return Reading(f"{rewritten} {_without(topic, before)}", new_papers | old_papers, topic, follows=topic,
-                           rewritten=rewritten)
+            return Reading(f"{rewritten} {_without(topic, before)}", new_papers | old_papers, topic,
+                           follows=topic, rewritten=rewritten)
         if olds:
             swapped = re.escape(olds[0].text)
             rewritten = re.sub(rf"(?<![\w\-]){swapped}(?![\w\-]*\w)", lambda _: names, topic)
@@ -406,7 +408,8 @@ class Answerer:
         its own content ("reuse" in "how does SGLang reuse it?"; none in "and how does vLLM compare?")."""
         question = _DISCOURSE.sub("", question) or question
         _, content = self._subjects(question)
-        skip = [m.span() for m in _COMPARE.finditer(question)] + [(n.start, n.end) for n in self.subjects(question)]
+        skip = [m.span() for m in _COMPARE.finditer(question)]
+        skip += [(n.start, n.end) for n in self.subjects(question)]
         opener = _OPENER.match(question)
         if opener:
             skip.append(opener.span())
@@ -539,7 +542,8 @@ class Answerer:
         elif self.llm is not None:
             yield from self.generate(result, asked, hits, stems)
         else:
-            result.text = self.extract(query, hits, stems, question, reading.papers if reading.follows else None)
+            result.text = self.extract(query, hits, stems, question,
+                                       reading.papers if reading.follows else None)
             stages.append("extractive answer")
         if not result.refused:  # each cited sentence gets its own page, and the link opens it
             result.citations = cite(result.text, result.sources, self.page_map())

@@ -90,8 +90,8 @@ _POINTER_START = re.compile(
 # what a reader of the quote cannot see: "The pseudo-code shows ...", "The top figure shows ...",
 # "The tables show ...", "The provided code snippet highlights ..." (15 such sentences in the 27 shared
 # papers, 2026-12-01); not "This table is a standardized way ..." (MLIR's symbol table)
-_ARTIFACT = (r"(?:pseudo-?code|code snippets?|code listings?|snippets?|listings?|figures?|tables?|plots?|charts?|"
-             r"diagrams?)")
+_ARTIFACT = (r"(?:pseudo-?code|code snippets?|code listings?|snippets?|listings?|figures?|tables?|plots?|"
+             r"charts?|diagrams?)")
 _ARTIFACT_POINTER = re.compile(
     rf"^(?:the|this|these)\s+(?:(?:top|bottom|left|right|upper|lower|above|following|provided|preceding)\s+)?"
     rf"{_ARTIFACT}(?:\s+(?:below|above))?\s+(?:shows?|illustrates?|depicts?|demonstrates?|plots?|lists?|"
@@ -312,8 +312,9 @@ def run_in_heading(sentence: str) -> str:
 
 def clean(sentence: str) -> str:
     """The sentence as shown: whitespace normalized, the paper's own citations ("[22]", "(Li et al.,
-    2020)"), a lead-in pointing at a figure ("As shown in Figure 6, "), footnote links (a link with its footnote's number glued to it: a link the sentence
-    writes itself stays, as text the views escape), footnotes spliced into it by the parser and leading
+    2020)"), a lead-in pointing at a figure ("As shown in Figure 6, "), footnote links (a link with
+    its footnote's number glued to it: a link the sentence writes itself stays, as text the views
+    escape), footnotes spliced into it by the parser and leading
     bullets taken out, words broken at a line end ("lan- guage") joined. Raises nothing; the words of
     the claim are kept as written."""
     s = " ".join(sentence.split())
