@@ -187,7 +187,8 @@ def test_follow_up_says_how_it_was_read_and_reset_forgets(setup):
     answerer.answer("How does Pipe save activation memory?", conversation=conv)
     second = answerer.answer("and why does it recompute?", conversation=conv)
     assert second.interpreted == "How does Pipe save activation memory?"
-    assert second.notes[0].startswith('Interpreted as: "and why does it recompute?"')
+    # the banner spells the follow-up out (the topic's subject for "it"), never echoes it
+    assert second.notes[0].startswith('Interpreted as: "Why does Pipe recompute?"')
     conv.reset()
     assert conv.last is None
     again = answerer.answer("and why does it recompute?", conversation=conv)
@@ -218,6 +219,43 @@ def test_follow_up_naming_a_paper_with_a_pronoun_for_the_topic(setup, follow_up)
     # a question with a topic of its own stands alone, pronoun or not
     third = answerer.answer("How does Shard exchange halos and why does it need them?", conversation=conv)
     assert not third.interpreted
+
+
+@pytest.mark.parametrize(("follow_up", "rewritten", "papers"), [
+    ("what about Shard?", "How does Shard save activation memory?", {"shard"}),
+    ("and in Shard?", "How does Shard save activation memory?", {"shard"}),
+    ("same question for Shard", "How does Shard save activation memory?", {"shard"}),
+    ("ok, and what about Shard?", "How does Shard save activation memory?", {"shard"}),
+    ("and how does Shard compare?", "How does Shard compare with Pipe?", {"shard", "pipe"}),
+    ("how does that differ in Shard?", "How does Shard compare with Pipe?", {"shard", "pipe"}),
+])
+def test_a_fragment_naming_a_new_paper_asks_the_topic_of_it(setup, follow_up, rewritten, papers):
+    """After a topic question, a fragment that names another paper is the same question about that
+    paper ("what about Shard?"), or for a comparison the two papers side by side; the banner gives
+    the standalone question and the answer cites each paper asked about."""
+    _, answerer = setup
+    conv = Conversation()
+    answerer.answer("How does Pipe save activation memory?", conversation=conv)
+    ans = answerer.answer(follow_up, conversation=conv)
+    assert ans.interpreted == "How does Pipe save activation memory?" and not ans.refused
+    assert ans.notes[0].startswith(f'Interpreted as: "{rewritten}"')
+    assert papers <= {s.chunk.doc_id for s in ans.cited}, ans.text
+    if papers == {"shard"}:  # the same question of the new paper: its passages come first
+        assert ans.sources[0].chunk.doc_id == "shard" and "Pipe" not in ans.query
+
+
+@pytest.mark.parametrize("follow_up", ["why?", "and why does it recompute?",
+                                       "what is the memory cost of that?", "ok, and the halo exchange?",
+                                       "Which one keeps fewer activations?",
+                                       "how does Shard handle it?", "and how does Shard compare?"])
+def test_the_banner_never_echoes_the_follow_up(setup, follow_up):
+    _, answerer = setup
+    conv = Conversation()
+    answerer.answer("How does Pipe save activation memory?", conversation=conv)
+    ans = answerer.answer(follow_up, conversation=conv)
+    assert ans.interpreted and ans.notes[0].startswith("Interpreted as: ")
+    shown = ans.notes[0].split('"')[1]  # names what the follow-up leaves to the last question
+    assert shown.lower() != follow_up.lower() and "Pipe" in shown
 
 
 @pytest.mark.parametrize(("question", "follows"), [

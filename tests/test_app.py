@@ -108,6 +108,12 @@ def test_browser_ask_search_upload(app, shared, tmp_path):
         expect(page.locator("#library-message")).to_contain_text("indexed", timeout=120000)
         expect(page.locator("#library-table")).to_contain_text("Zanzibarquux")
         page.screenshot(path=str(ARTIFACTS / "4-library.png"), full_page=True)
+        page.locator("#upload input[type=file]").set_input_files(str(upload))  # the same file again
+        page.wait_for_timeout(1000)
+        page.click("#add-button")
+        expect(page.locator("#library-message")).to_contain_text("Already indexed as Zanzibarquux",
+                                                                 timeout=120000)
+        assert page.locator("#library-message").inner_text().lower().count("already") == 1
 
         page.get_by_role("tab", name="Search").click()
         page.fill("#topic textarea", "zanzibarquux swizzled tiles")
@@ -290,6 +296,7 @@ def test_app_follows_a_shell_ingest(app, shared, embedder, tmp_path):
         page = browser.new_page(viewport={"width": 1400, "height": 900})
         page.goto(url)
         page.wait_for_selector("#question textarea")
+        expect(page.locator("#status")).to_contain_text("indexed", timeout=30000)
         before = page.locator("#status").inner_text()
         ingest(settings, [home / "local", tmp_path], embedder=embedder)
         page.wait_for_function("b => document.querySelector('#status').innerText !== b", arg=before,
@@ -328,6 +335,18 @@ def test_library_follows_a_shell_paperdojo_add(app, shared, tmp_path):
         expect(page.locator("#library-table")).to_contain_text("Yak: Sharding Embedding Tables")
         # the header refreshes on its own timer, not with the Library: wait for it too
         expect(page.locator("#status")).not_to_have_text(status, timeout=60000)
+        # a page opened now never shows other counts than the new generation's, not even for the
+        # moment before its load event (the app's start-up counts were in the page's build)
+        fresh = browser.new_page(viewport={"width": 1400, "height": 900})
+        fresh.add_init_script("window.__headers = []; setInterval(() => { const s = document.querySelector("
+                              "'#status'); const t = s && s.innerText.trim(); if (t && !window.__headers"
+                              ".includes(t)) window.__headers.push(t); }, 10);")
+        fresh.goto(url)
+        expect(fresh.locator("#status")).to_contain_text(f"{count + 1} papers", timeout=60000)
+        seen = fresh.evaluate("window.__headers")
+        # (a load event's progress line may stand before the text: "processing | 0.1/0.5s")
+        assert all(t.endswith("Reading the index…") or f"{count + 1} papers" in t for t in seen), seen
+        fresh.close()
         page.reload()
         page.get_by_role("tab", name="Library").click()
         expect(page.locator("#library-summary")).to_contain_text(f"{count + 1} indexed", timeout=30000)

@@ -72,3 +72,21 @@ def test_model_answer_links_open_the_pdf_at_the_cited_page(tmp_path):
     gone = _answer("gone", "Gone: No PDF Here", "Gone has no cached PDF.", 2)  # no PDF: no link
     md = answer_markdown(gone, citation_pdf_href(ws, gone))
     assert "<a " not in md and "**[1, p. 2]**" in md
+
+
+def test_the_sources_footer_lists_pages_in_reading_order_merged():
+    """A source cited on p. 2, then p. 1, then pp. 5-6 and p. 6: "pp. 1–2, pp. 5–6" (was "p. 2, p. 1, ...",
+    in the order of a set sorted by length)."""
+    from paperdojo.app.common import merged_pages
+
+    sentences = [("Pipe stashes activations.", 2, 2), ("Pipe splits batches.", 1, 1),
+                 ("Pipe recomputes.", 5, 6), ("Pipe flushes.", 6, 6)]
+    text = " ".join(s for s, _, _ in sentences)
+    chunk = Chunk("pipe", "Pipe: Pipeline Stages", "2 Design", 1, 6, 0, len(text), text)
+    ans = Answer("q", "q", " ".join(f"{s} [1]" for s, _, _ in sentences),
+                 [Source(1, chunk, "file:///pipe.pdf#page=2", text, 0.9, cited_pages=[2, 1, 5, 6])])
+    ans.citations = [Citation(1, s, "pipe", a, b, 0, len(s), True) for s, a, b in sentences]
+    footer = answer_markdown(ans).split("Sources: ")[1]
+    assert footer.startswith("&#91;1&#93; Pipe, 2 Design, pp. 1–2, pp. 5–6 ·"), footer
+    assert merged_pages([(3, 3)]) == "p. 3" and merged_pages([(4, 4), (1, 1)]) == "p. 1, p. 4"
+    assert merged_pages([]) == ""

@@ -313,3 +313,36 @@ def test_no_next_question_says_why():
     assert "with these filters" in no_question(12, 4, True)
     one = no_question(1, 1, False)  # a one-paper library can give a single question (seen: "all 1 questions")
     assert "the only question the library's papers give" in one and "all 1" not in one
+
+
+def test_the_model_answer_quotes_no_figure_or_code_pointer(tmp_path, embedder):
+    """The interview's model answer goes through the answering path's prose filters: a sentence that
+    points at pseudo-code, a figure or a table the reader cannot see ("The pseudo-code shows ...") is
+    never quoted, and a lead-in pointer ("As shown in Figure 3, ") is cut from the claim it opens."""
+    from conftest import make_settings
+    from helpers import make_pdf
+
+    from paperdojo.library.ingest import ingest
+
+    pdfs = tmp_path / "pdfs"
+    pdfs.mkdir()
+    lines = ["Wren recomputes the forward pass of each pipeline stage during the backward pass.",
+             "The pseudo-code shows how each wren stage recomputes its forward pass.",
+             "The top figure shows the recompute schedule of the wren stages.",
+             "As shown in Figure 3, recomputing the forward pass halves the activation memory.",
+             "Each wren stage stores only its input activations between the two passes.",
+             "The tables show the activation memory of each wren stage."]
+    make_pdf(pdfs / "wren.pdf", [[("h", "Abstract"), *lines]],
+             header=None, title_meta="Wren: Recomputing Pipeline Stages")
+    settings = make_settings(tmp_path / "home")
+    settings.home.mkdir(parents=True)
+    settings.reading_list.write_text("")
+    ingest(settings, [pdfs], embedder=embedder)
+    grader = Grader(Answerer(Retriever(store.load_index(settings.index_dir), embedder)))
+    q = Question("wren", "Why does each wren stage recompute its forward pass during the backward pass?",
+                 ["wren"], "Graph scheduling")
+    model = grader.grade(q, "It recomputes activations to save memory.").model_answer
+    assert model.text and not model.refused
+    for pointer in ("pseudo-code shows", "figure shows", "tables show", "As shown in"):
+        assert pointer not in model.text, model.text
+    assert "Recomputing the forward pass halves the activation memory. [1]" in model.text, model.text

@@ -113,3 +113,32 @@ def test_an_upload_keeps_its_name_for_an_untitled_paper(tmp_path):
     odd = tmp_path / "gradio" / "<img src=x> [evil](javascript:x).pdf"
     odd.write_bytes(upload.read_bytes())
     assert Path(stage_upload(odd, ws)).name == "<img src=x> [evil](javascript:x).pdf"
+
+
+def test_reuploading_an_indexed_pdf_says_once_it_is_already_indexed(tmp_path):
+    """The same PDF uploaded twice: the second time one plain line, "Already indexed as <title>", not
+    "<title>: indexed (2 passages) · already in the library as ...: indexed"."""
+    from helpers import make_pdf
+
+    from paperdojo.app import library
+    from paperdojo.workspace import Workspace
+
+    settings = make_settings(tmp_path / "home")
+    settings.home.mkdir(parents=True)
+    settings.reading_list.write_text("")
+    ws = Workspace(settings)
+    upload = make_pdf(tmp_path / "My Paper.pdf", [[("h", "Abstract"), "Zanzibarquux tiling packs tensors.",
+                                                   ("h", "1 Introduction"),
+                                                   "The zanzibarquux layout avoids conflicts."]],
+                      header=None, title_meta="Zanzibarquux: Swizzled Tensor Tiles")
+
+    def progress(*_: object, **__: object) -> None:
+        return None
+
+    first = library.add(ws, "", None, str(upload), progress)[1]
+    assert "indexed" in first and "already" not in first.lower()
+    again = library.add(ws, "", None, str(upload), progress)[1]
+    assert again.startswith("Already indexed as <strong>Zanzibarquux: Swizzled Tensor Tiles</strong>"), again
+    assert again.lower().count("already") == 1 and again.count("indexed") == 1
+    assert "nothing was added" in again
+    assert len([d for d in ws.papers() if d.status == "indexed"]) == 1

@@ -216,3 +216,31 @@ def test_clean_takes_out_a_footnote_spliced_into_the_sentence() -> None:
 def test_a_run_in_heading_is_set_off_by_a_colon(raw: str, shown: str | None) -> None:
     assert prose.clean(raw) == (shown or raw)
     assert prose.kind(prose.clean(raw)) is None
+
+
+def test_clean_keeps_a_link_the_sentence_writes() -> None:
+    """Only a footnote's link (its number glued to it, or at the sentence's start) is taken out."""
+    assert prose.clean("The code is publicly available at https://github.com/sgl-project/sglang.") == \
+        "The code is publicly available at https://github.com/sgl-project/sglang."
+    assert prose.clean("We use PyTorch1https://pytorch.org for all runs.") == "We use PyTorch for all runs."
+    assert prose.clean("2 https://github.com/google-research/bert From Figure 3, we observe it.") == \
+        "From Figure 3, we observe it."
+
+
+@pytest.mark.parametrize("sentence", [
+    "The pseudo-code shows tensor programs with loop nests.",  # Ansor
+    "The top figure shows the default non-interleaved 1F1B schedule.",  # Megatron-LM 3D
+    "The tables show iteration time in microseconds as well as the achieved throughput.",  # Ulysses
+    "The provided code snippet highlights essential components of Ring Attention.",
+    "The figure is obtained by partially disabling matched tokens at runtime.",  # SGLang
+])
+def test_a_pointer_at_an_unseen_figure_or_code_is_no_claim(sentence: str) -> None:
+    assert prose.kind(sentence) == prose.POINTER
+
+
+def test_a_pointer_lead_in_is_cut_and_the_claim_kept() -> None:
+    assert prose.kind("This table is a standardized way of associating names to IR objects.") is None  # MLIR
+    assert prose.clean("As shown in the table, Ansor can match the performance of AutoTVM.") == \
+        "Ansor can match the performance of AutoTVM."
+    assert prose.clean("As shown in Figure 3(b), the bubble shrinks with more micro-batches.") == \
+        "The bubble shrinks with more micro-batches."

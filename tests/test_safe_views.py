@@ -110,3 +110,34 @@ def test_grade_and_library_views_keep_payloads_as_text(tmp_path, payload):
     papers = [DocStatus(f"bad-{i}", f"Title {payload}", "c", f"{payload}.pdf", "failed",
                         f"not a PDF: {payload}") for i in range(2)]
     _assert_inert(summary_text(papers, settings))
+
+
+def test_a_link_the_paper_writes_is_quoted_as_visible_text(tmp_path, embedder, shared):
+    """../shared/cases/html-in-paper-text: a quoted sentence keeps the URL the paper wrote, shown as
+    text (never a live <img>/<a>, never fetched); only a footnote's link (its number glued to it) is
+    taken out. Before, every URL was cut from quotes, leaving "... buffers <img src=" width=1> to ..."."""
+    import html as html_lib
+    import re
+    import shutil
+
+    from paperdojo.answering.answer import Answerer
+    from paperdojo.answering.retrieve import Retriever
+    from paperdojo.library import store
+    from paperdojo.library.ingest import ingest
+
+    pdfs = tmp_path / "pdfs"
+    pdfs.mkdir()
+    shutil.copyfile(shared / "cases" / "html-in-paper-text" / "html_payload.pdf", pdfs / "html_payload.pdf")
+    settings = make_settings(tmp_path / "home")
+    settings.home.mkdir(parents=True)
+    settings.reading_list.write_text("")
+    ingest(settings, [pdfs], embedder=embedder)
+    answerer = Answerer(Retriever(store.load_index(settings.index_dir), embedder))
+    ans = answerer.answer("How does the heron allocator keep peak memory low?")
+    url = "http://127.0.0.1:8899/body.png"
+    assert not ans.refused and url in ans.text, ans.text
+    markdown = answer_markdown(ans)
+    _assert_inert(markdown)
+    rendered = MarkdownIt("commonmark", {"html": True, "linkify": False}).render(markdown)
+    assert not re.search(r"<(?:img|a)\b[^>]*8899", rendered), rendered  # no element from the paper's URL
+    assert url in html_lib.unescape(re.sub(r"<[^>]+>", "", rendered))  # the URL, readable as text

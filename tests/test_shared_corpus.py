@@ -276,6 +276,54 @@ def test_follow_ups_stay_on_topic(answerer, first, follow_up, paper):
     assert sum(s.chunk.doc_id == paper for s in ans.sources) >= 3, [s.chunk.doc_id for s in ans.sources]
 
 
+ZERO_MEMORY = "How does ZeRO reduce memory in data-parallel training?"
+# a fragment that names a new paper or system after a topic question: the topic asked of the new
+# subject (a comparison: of both); the banner's standalone question; each set: a paper of it is cited
+NEW_SUBJECT_FOLLOW_UPS = [
+    (ZERO_MEMORY, "and how does vLLM compare?", "How does vLLM compare with ZeRO?",
+     [{"zero"}, {"pagedattention"}]),
+    (ZERO_MEMORY, "what about GPipe?", "How does GPipe reduce memory in data-parallel training?",
+     [{"gpipe"}]),
+    (ZERO_MEMORY, "and in Megatron?", "How does Megatron reduce memory in data-parallel training?",
+     [{"megatron-lm-3d", "megatron-lm-tp"}]),
+    (ZERO_MEMORY, "how does it compare in Ring Attention?", "How does Ring Attention compare with ZeRO?",
+     [{"zero"}, {"ring-attention"}]),
+    ("How does Orca schedule requests?", "how does that differ in DistServe?",
+     "How does DistServe compare with Orca?", [{"orca"}, {"distserve"}]),
+    ("How does Ansor search for fast schedules?", "same question for TVM",
+     "How does TVM search for fast schedules?", [{"tvm"}]),
+    ("How does Orca batch requests at the iteration level?", "and vLLM?",
+     "How does vLLM batch requests at the iteration level?", [{"pagedattention"}]),
+    ("How does Sarathi schedule prefill and decode?", "ok, and what about DistServe?",
+     "How does DistServe schedule prefill and decode?", [{"distserve"}]),
+    ("How does TVM fuse operators?", "and in Glow?", "How does Glow fuse operators?", [{"glow"}]),
+    ("How does GShard shard a model across devices?", "versus GSPMD?", "How does GSPMD compare with GShard?",
+     [{"gshard"}, {"gspmd"}]),
+    ("What does FSDP shard across GPUs?", "is ZeRO similar?", "How does ZeRO compare with FSDP?",
+     [{"pytorch-fsdp"}, {"zero"}]),
+    # its own verb: the new paper's passages, the banner gives both questions
+    ("How does PagedAttention store the KV cache?", "how does SGLang reuse it?",
+     "How does PagedAttention store the KV cache — how does SGLang reuse it?", [{"sglang"}]),
+]
+
+
+@pytest.mark.parametrize(("first", "follow_up", "rewritten", "papers"), NEW_SUBJECT_FOLLOW_UPS)
+def test_a_fragment_naming_a_new_subject_asks_the_last_topic_of_it(answerer, first, follow_up, rewritten,
+                                                                   papers):
+    from paperdojo.answering.answer import Conversation
+
+    conversation = Conversation()
+    answerer.answer(first, conversation=conversation)
+    ans = answerer.answer(follow_up, conversation=conversation)
+    assert ans.interpreted == first and not ans.refused
+    assert ans.notes[0].startswith(f'Interpreted as: "{rewritten}"'), ans.notes[0]
+    cited = {s.chunk.doc_id for s in ans.cited}
+    assert all(wanted & cited for wanted in papers), (cited, ans.text)
+    if len(papers) == 1:  # the same question of one new subject: its passages, not the last topic's
+        docs = [s.chunk.doc_id for s in ans.sources]
+        assert sum(d in papers[0] for d in docs) >= 3, docs
+
+
 @pytest.mark.parametrize(("before", "question", "papers"), [
     ("How does TVM's tensorize primitive work?", "Compare GPipe and ZeRO in how they reduce memory",
      {"gpipe", "zero"}),

@@ -229,3 +229,19 @@ def test_interview_choices_come_back_per_user(tmp_path, embedder):
     assert restore(ws, "bob")[1]["value"] == "any"  # another user's choice is not theirs
     ws.progress("local").set_preference(DIFFICULTY, "7")
     assert restore(ws, "local")[1]["value"] == "any"
+
+
+def test_the_live_status_reads_the_newest_generation_without_loading_it(shared, embedder, tmp_path):
+    """The header a page shows the moment it loads (Workspace.live_status): the counts of the
+    generation a shell's ingest just wrote, from its manifest, before the workspace loads it; the
+    same sentence the loaded view gives once it has."""
+    settings, ws = _serving_pipe(tmp_path, embedder)
+    assert ws.live_status() == ws.view().message and ws.live_status().startswith("1 paper,")
+    served = ws.generation
+    second = tmp_path / "second"
+    second.mkdir()
+    shutil.copyfile(shared / "cases" / "ingest-while-serving" / "otter.pdf", second / "otter.pdf")
+    ingest(make_settings(tmp_path), [tmp_path / "first", second], embedder=embedder)
+    header = ws.live_status()
+    assert header.startswith("2 papers,") and ws.generation == served  # nothing was loaded for it
+    assert ws.view().message == header and ws.generation != served

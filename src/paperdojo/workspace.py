@@ -11,6 +11,7 @@ builds a store, retriever, embedder, answerer or grader itself (tests/test_layou
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import threading
 from collections.abc import Iterator, Mapping
@@ -74,6 +75,7 @@ class Workspace:
         self._warm: threading.Event | None = None  # set: stop filling sentence vectors
         self._answerer: Answerer | None = None
         self._generation = ""  # the name of the loaded generation, e.g. "gen-000007"
+        self._live_status = ("", "")  # (generation, header sentence) of `live_status`
         self._interview: Grader | None = None  # over the loaded generation, built on first use
         self._progress_store: ProgressStore | None = None  # opened on first use
         self._progress: dict[str, Progress] = {}  # user name -> Progress (one session per user and process)
@@ -170,6 +172,26 @@ class Workspace:
         chunks = len(answerer.retriever.chunks)
         message = f"{counted(indexed, 'paper')}, {counted(chunks, 'passage')} indexed"
         return LibraryView(generation, True, message, tuple(self._statuses(docs)), answerer)
+
+    def live_status(self) -> str:
+        """The header's sentence for the generation index/CURRENT points to now, read from its manifest
+        alone ("2 papers, 10 passages indexed"): what a page shows the moment it loads, while `view`
+        may still be loading a generation a shell's `paperdojo add` just wrote (3 s for two small
+        papers, more for a large library; the page showed the app's start-up counts meanwhile).
+        Remembered per generation; without a usable index, `view`'s sentence (what is wrong)."""
+        gen = store.current_generation(self.settings.index_dir)
+        if gen is not None and self._live_status[0] == gen.name:
+            return self._live_status[1]
+        try:
+            manifest = json.loads((gen / "manifest.json").read_text(encoding="utf-8")) if gen else None
+        except (OSError, ValueError):
+            manifest = None
+        if manifest is None or "n_chunks" not in manifest or gen is None:
+            return self.view().message
+        indexed = sum(d.get("status") == "indexed" for d in manifest.get("docs", {}).values())
+        message = f"{counted(indexed, 'paper')}, {counted(int(manifest['n_chunks']), 'passage')} indexed"
+        self._live_status = (gen.name, message)
+        return message
 
     def status(self) -> tuple[bool, str]:
         """Is there a usable index, and a sentence saying what it holds or what is wrong."""

@@ -18,6 +18,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import Stemmer
 from bm25s.stopwords import STOPWORDS_EN
 
@@ -68,8 +69,13 @@ _DUMMY_IT = re.compile(r"\b(?:(?:is|was|isn'?t|wasn'?t)\s+it|it\s+(?:is|was))\s+
                        r"(?:to|for|that)\b|\bmakes?\s+it\s+(?:possible|impossible|hard|harder|easy|easier|"
                        r"difficult|feasible|practical)\b", re.I)
 # a question that continues the last one: "and ...", "what about X?", "same for X?"
-_OPENER = re.compile(r"^\W*(and|but|so|also|then|what about|how about|and what about|and how about|"
-                     r"same for|what of|versus|vs\.?)\b\s*", re.I)
+_OPENER = re.compile(r"^\W*(and what about|and how about|what about|how about|"  # the longest first
+                     r"same (?:question|thing|again)? ?for|and|but|so|also|then|what of|versus|vs\.?)\b\s*",
+                     re.I)
+# a continuation's first words that a standalone rewrite leaves out: "and", "so", "but also"
+_CONJUNCTION = re.compile(r"^\W*(?:(?:and|but|so|also|then)\b[\s,]*)+", re.I)
+# a singular pronoun for the previous question's subject, which its name can replace
+_SINGULAR_BACK = re.compile(r"\b(its|it|this|that)\b", re.I)
 _AUX_PRONOUN = re.compile(r"\b(?:does|do|did|is|are|was|were|can|could|would|will|should|has|have)\s+"
                           r"(?:it|they|this|that|these|those)\b", re.I)
 _ENDS_ON_PRONOUN = re.compile(r"\b(it|this|that|them|these|those)\W*$", re.I)
@@ -85,6 +91,7 @@ _BARE_COMPARISON = re.compile(r"\b(?:compare|similar|different|differ|better|wor
                               r"the same)\W*$", re.I)
 _NOT_TOPICS = QUESTION_WORDS | set(STOPWORDS_EN)
 _COMMON_SHARE = 0.25  # a term in more chunks than this (model, memory, training) names no topic of its own
+_NAME_SHARE = 0.5  # a name most passages of one paper hold stands for that paper (`Answerer.name_papers`)
 _COMPARE = re.compile(r"\b(compare|comparison|differ|difference|versus|vs\.?|than|unlike|both|similar|"
                       r"the same)\b", re.I)
 
@@ -166,6 +173,28 @@ class Reading:
     papers: set[str]
     topic: str  # the standalone question this one's topic comes from
     follows: str = ""  # the previous question it continues ("" when it stands alone)
+    rewritten: str = ""  # a follow-up spelled out as a standalone question (what "Interpreted as" shows)
+
+
+@dataclass(frozen=True)
+class Named:
+    """A paper or system a question names: the name as written, where, and the papers it stands for."""
+
+    text: str
+    start: int
+    end: int
+    papers: frozenset[str]
+
+
+def _bare(question: str) -> str:
+    """A question without its closing punctuation, to continue it."""
+    return question.strip().rstrip("?.!; ")
+
+
+def _without(text: str, names: list[Named]) -> str:
+    """`text` with the spans of `names` (found in it, in order) left out."""
+    bounds = [0] + [x for n in names for x in (n.start, n.end)] + [len(text)]
+    return "".join(text[a:b] for a, b in zip(bounds[::2], bounds[1::2], strict=True))
 
 
 def cited_pages(citations: list[Citation], terms: set[str], stemmer: Stemmer.Stemmer) -> list[int]:
@@ -226,6 +255,7 @@ class Answerer:
         self.aliases = PaperNames(self.docs, indexed=True)  # looked up by word: no pattern per paper
         self.absent = PaperNames(self.docs, indexed=False)
         self._pages: PageMap | None = None
+        self._title_words: dict[str, set[str]] | None = None  # a title's words -> its papers (`name_papers`)
         self.pdf_dir = pdf_dir  # the home's PDF copies, which source links open (`page_url`)
 
     def page_map(self) -> PageMap | None:
@@ -341,15 +371,136 @@ class Answerer:
 
     def read(self, question: str, conversation: Conversation | None) -> Reading:
         """How to answer `question` in a conversation: on its own unless it cannot stand alone, when
-        it carries the topic (and papers) of the conversation's last standalone question."""
+        it carries the topic (and papers) of the conversation's last standalone question.
+
+        A follow-up that names a paper or system of its own ("what about GPipe?", "and in Megatron?",
+        "and how does vLLM compare?") asks the last topic of that new subject: the topic question with
+        its subject replaced by the new one, or for a comparison "How does <new> compare with <old>?"
+        searched with the topic's words in the papers of both. Any other follow-up is searched with
+        its words and the topic's, and spelled out by naming the topic's subject for "it"/"that", or
+        as "<topic> — <follow-up>"."""
         papers = self.named_papers(question)
         last = conversation.last if conversation else None
         if last is None or not self.follows(question):
             return Reading(question, papers, question)
         topic = last.topic or last.question or last.query
+        before = self.subjects(topic)
+        old_papers = set().union(*(n.papers for n in before)) or last.named or last.papers
+        new = [n for n in self.subjects(question) if not n.papers <= old_papers]
+        if new and not self.own_words(question):
+            return self._new_subject(question, topic, before, new, old_papers)
+        if new:  # "how does SGLang reuse it?": the new paper's passages, searched with both questions' words
+            papers = set().union(*(n.papers for n in new))
+            papers |= old_papers if _COMPARE.search(question) else set()
+            return Reading(f"{question} {_without(topic, before)}", papers, topic, follows=topic,
+                           rewritten=self.spelled_out(question, topic, []))
         if _COMPARE.search(question) or not papers:
             papers |= last.named or last.papers  # what the topic named, else what its answer cited
-        return Reading(f"{question} {topic}", papers, topic, follows=topic)
+        return Reading(f"{question} {topic}", papers, topic, follows=topic,
+                       rewritten=self.spelled_out(question, topic, before))
+
+    def _new_subject(self, question: str, topic: str, before: list[Named], new: list[Named],
+                     old_papers: set[str]) -> Reading:
+        """A follow-up fragment naming a new subject (`new`), read against the last `topic` whose
+        own subjects are `before` (see `read`)."""
+        names = " and ".join(dict.fromkeys(n.text for n in new))
+        new_papers = set().union(*(n.papers for n in new))
+        olds = [n for n in before if not n.papers <= new_papers]
+        if _COMPARE.search(question):
+            other = " and ".join(dict.fromkeys(n.text for n in olds))
+            rewritten = (f"How does {names} compare with {other}?" if other
+                         else f"{_bare(topic)}: how does {names} compare?")
+            # searched with the topic's words but not its names again, which would outweigh the new
+            # side; the topic stays the last standalone question ("what about Orca?" next asks it of Orca)
+            return Reading(f"{rewritten} {_without(topic, before)}", new_papers | old_papers, topic,
+                           follows=topic, rewritten=rewritten)
+        if olds:
+            swapped = re.escape(olds[0].text)
+            rewritten = re.sub(rf"(?<![\w\-]){swapped}(?![\w\-]*\w)", lambda _: names, topic)
+        else:
+            rewritten = f"{_bare(topic)} in {names}?"
+        return Reading(f"{rewritten} {question}", new_papers, rewritten, follows=topic, rewritten=rewritten)
+
+    def own_words(self, question: str) -> list[str]:
+        """The words a follow-up says besides names, words of asking, openers and comparison words:
+        its own content ("reuse" in "how does SGLang reuse it?"; none in "and how does vLLM compare?")."""
+        question = _DISCOURSE.sub("", question) or question
+        _, content = self._subjects(question)
+        skip = [m.span() for m in _COMPARE.finditer(question)]
+        skip += [(n.start, n.end) for n in self.subjects(question)]
+        opener = _OPENER.match(question)
+        if opener:
+            skip.append(opener.span())
+        return [TOKEN.match(question, i).group() for i in content  # type: ignore[union-attr]
+                if not any(a <= i < b for a, b in skip)]
+
+    def spelled_out(self, question: str, topic: str, before: list[Named]) -> str:
+        """A follow-up without a subject of its own as a standalone question: its first "it", "its",
+        "this" or "that" (not a dummy "it is hard to") replaced by the name of the topic's subject
+        ("why does that reduce HBM accesses?" after a FlashAttention question: "Why does
+        FlashAttention reduce HBM accesses?"), else "<topic> — <follow-up>"."""
+        asked = _CONJUNCTION.sub("", _DISCOURSE.sub("", question)).strip() or question
+        names = " and ".join(dict.fromkeys(n.text for n in before))
+        mentioned = any(re.search(re.escape(n.text), asked, re.I) for n in before)
+        dummy = [m.span() for m in _DUMMY_IT.finditer(asked)]
+        back = next((m for m in _SINGULAR_BACK.finditer(asked)
+                     if not any(a <= m.start() < b for a, b in dummy)), None)
+        if names and back is not None and not mentioned and len(before) == 1:
+            name = f"{names}'s" if back.group().lower() == "its" else names
+            out = asked[: back.start()] + name + asked[back.end():]
+            return out[0].upper() + out[1:]
+        return f"{_bare(topic)} — {asked}"
+
+    def subjects(self, text: str) -> list[Named]:
+        """The papers and systems `text` names, in order of where: the papers of the library by name
+        (answering.names), and each other name-like word (an acronym or capitalized word, not a word
+        of asking, found in the indexed text) that stands for papers (`name_papers`)."""
+        found = [Named(m.group(), m.start(), m.end(), frozenset({doc_id}))
+                 for doc_id, m in self.aliases.matches(text).items()]
+        first = text.split()[0] if text.split() else ""
+        for m in _NAMED.finditer(text):
+            word = m.group()
+            if any(n.start <= m.start() < n.end for n in found) or word.lower() in QUESTION_WORDS:
+                continue
+            if (m.start() == text.index(first) and word.istitle()) or word.lower() not in self.vocab:
+                continue  # "Explain ...": the first word capitalized; a word no paper holds
+            papers = self.name_papers(word)
+            if papers:
+                found.append(Named(word, m.start(), m.end(), frozenset(papers)))
+        out: list[Named] = []
+        for n in sorted(found, key=lambda n: (n.start, n.end)):
+            last = out[-1] if out else None
+            if last is not None and (last.start, last.end) == (n.start, n.end):  # one name, two papers
+                out[-1] = Named(n.text, n.start, n.end, last.papers | n.papers)
+            elif last is not None and not text[last.end : n.start].strip():  # "Ring Attention": one name
+                both = (last.papers & n.papers) or (last.papers | n.papers)
+                out[-1] = Named(text[last.start : n.end], last.start, n.end, both)
+            else:
+                out.append(n)
+        return out
+
+    def name_papers(self, name: str) -> set[str]:
+        """The indexed papers a system's name as written ("vLLM", "Megatron") stands for: the papers
+        whose title holds it as a word ("Megatron" in "Megatron-LM: ..."), else the paper that holds
+        most passages naming it, when these hold at least half of the passages naming it
+        (`_NAME_SHARE`; "vLLM": 57 of 86 in PagedAttention's paper; "Attention", in two titles, is in
+        many more papers); empty when they do not."""
+        key = name.lower()
+        if self._title_words is None:
+            self._title_words = {}
+            for doc_id, doc in self.docs.items():
+                if doc.get("status") == "indexed":
+                    for word in set(re.findall(r"\w+", (doc.get("title") or "").lower())):
+                        self._title_words.setdefault(word, set()).add(doc_id)
+        rows = np.flatnonzero(self.retriever.bm25_scores(key) > 0)
+        if not len(rows):
+            return set()
+        counts = np.bincount(self.retriever.chunk_doc[rows], minlength=len(self.retriever.index.doc_ids))
+        titled = self._title_words.get(key, set())
+        numbers = self.retriever.doc_numbers(titled) if titled else np.array([int(counts.argmax())])
+        if counts[numbers].sum() < _NAME_SHARE * len(rows):
+            return set()
+        return {self.retriever.index.doc_ids[int(i)] for i in numbers}
 
     # ----------------------------------------------------------------- retrieval
     def retrieve(self, query: str, papers: set[str], filters: Filters | None, k: int) -> list[Hit]:
@@ -383,12 +534,12 @@ class Answerer:
         question = plain_question(question)
         reading = self.read(question, conversation)
         query, papers = reading.query, reading.papers
-        if reading.follows:
-            notes.insert(0, f'Interpreted as: "{question}", following up on "{reading.follows}". '
-                         "Start a new chat to ask it on its own.")
         asked, rewrite_stage = self.rewrite(question, query, conversation, notes)
         if asked != question:
             query = asked
+        if reading.follows:
+            notes.insert(0, f'Interpreted as: "{asked if asked != question else reading.rewritten}" '
+                         f'(a follow-up to "{reading.follows}"; start a new chat to ask it on its own).')
         hits = self.retrieve(query, papers, filters, k)
         stages = self.retriever.stages() + ([rewrite_stage] if rewrite_stage else [])
         stems = query_terms(self.retriever.stemmer, query)
@@ -409,7 +560,8 @@ class Answerer:
         elif self.llm is not None:
             yield from self.generate(result, asked, hits, stems)
         else:
-            result.text = self.extract(query, hits, stems, question)
+            result.text = self.extract(query, hits, stems, question,
+                                       reading.papers if reading.follows else None)
             stages.append("extractive answer")
         if not result.refused:  # each cited sentence gets its own page, and the link opens it
             result.citations = cite(result.text, result.sources, self.page_map())
@@ -537,15 +689,18 @@ class Answerer:
                     f"the question's specific terms (similarity {best:.2f})")
         return ""
 
-    def extract(self, query: str, hits: list[Hit], stems: set[str], question: str = "") -> str:
+    def extract(self, query: str, hits: list[Hit], stems: set[str], question: str = "",
+                named: set[str] | None = None) -> str:
         """Query-focused prose sentences from the whole passages, each with its citation.
 
         `stems` are the query's stemmed terms (computed once per answer by the caller); sentences are
         weighed by its content terms, without the words of asking. The length limit follows the
         question as asked (`extract.budget`: 150 words, 250 for several parts); each passage's paper
-        and the papers the query names are passed so a comparison quotes every side.
+        and the papers the query names (or `named`: those a follow-up was read as asking about) are
+        passed so a comparison quotes every side.
         """
         terms = weighing_terms(self.retriever.stemmer, query, stems)
         return extract(query, [h.chunk.text for h in hits], terms, self.retriever.stemmer,
                        self.sentences, self.selection, papers=[h.chunk.doc_id for h in hits],
-                       words=budget(question or query, self.selection), named=self.named_papers(query))
+                       words=budget(question or query, self.selection),
+                       named=self.named_papers(query) if named is None else named)

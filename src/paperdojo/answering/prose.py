@@ -59,6 +59,9 @@ _FRONT_MATTER = re.compile(
 _INSTITUTION = re.compile(r"\b(?:University|Institute|Department|Laborator(?:y|ies)|School of|Labs?|"
                           r"Inc\.|Corporation|Research|College|Academy)\b")
 _URL = re.compile(r"\s?\d{0,2}(?:https?://|www\.)\S+")
+# a footnote's link spliced into a sentence: its number glued to it ("the server 2https://github.com/..."
+# hosts ...); a link the sentence itself writes ("available at https://...") has no number glued to it
+_NOTE_LINK = re.compile(r"(?:^|\s|(?<=[a-z]))\d{1,2}\s?(?:https?://|www\.)\S+")
 _LINE_NUMBER = re.compile(r"(?:^|\s)\d{1,2}:\s")
 _CODE_WORDS = re.compile(
     r"\b(?:end (?:for|if|while|function|procedure)|for \w+ (?:in|=|←)|while .{1,40} do\b|return\b|"
@@ -89,6 +92,22 @@ _REF = (r"(?:Figures?|Figs?\.|Tables?|Tab\.|Algorithms?|Alg\.|Listings?|Sections
         r"Eq\.|Equation)")
 _POINTER_START = re.compile(
     rf"^(?:See )?{_REF}\s*\(?[A-Z]?\d")
+# what a reader of the quote cannot see: "The pseudo-code shows ...", "The top figure shows ...",
+# "The tables show ...", "The provided code snippet highlights ..." (15 such sentences in the 27 shared
+# papers, 2026-12-01); not "This table is a standardized way ..." (MLIR's symbol table)
+_ARTIFACT = (r"(?:pseudo-?code|code snippets?|code listings?|snippets?|listings?|figures?|tables?|plots?|"
+             r"charts?|diagrams?)")
+_ARTIFACT_POINTER = re.compile(
+    rf"^(?:the|this|these)\s+(?:(?:top|bottom|left|right|upper|lower|above|following|provided|preceding)\s+)?"
+    rf"{_ARTIFACT}(?:\s+(?:below|above))?\s+(?:shows?|illustrates?|depicts?|demonstrates?|plots?|lists?|"
+    r"presents?|gives?|highlights?|summari[sz]es?|includes?|contains?|confirms?|compares?|reports?|"
+    r"(?:is|are) obtained)\b", re.I)
+# a lead-in that points at a figure before a claim of its own: "As shown in the table, Ansor can match
+# ..." (`clean` keeps the claim)
+_AS_SHOWN = re.compile(rf"^As (?:shown|illustrated|depicted|listed|seen|reported) (?:in|by) (?:the )?"
+                       rf"(?:{_ARTIFACT}|{_REF})\s*(?:\(?[A-Z]?\d+(?:\.\d+)*[a-z]?\)?(?:\([a-z]\))?\s*)?"
+                       r"(?:(?:above|below)\s*)?,\s+(?=\w)",
+                       re.I)
 _SELF_OUTLINE = re.compile(
     r"^(?:This|The (?:next|following|rest of this|remainder of this)) (?:section|subsection|chapter|paper|"
     r"appendix)\b.{0,40}\b(?:describe|discuss|present|cover|show|detail|explain|introduce|organiz|evaluat)"
@@ -151,7 +170,7 @@ def kind(sentence: str) -> str | None:
         return FORMULA
     if _table_row(words, share):
         return TABLE_ROW
-    if _POINTER_START.match(s) or _SELF_OUTLINE.search(s) or (
+    if _POINTER_START.match(s) or _ARTIFACT_POINTER.match(s) or _SELF_OUTLINE.search(s) or (
             len(words) <= 25 and _SECTION_REF.search(s) and _OUTLINE_VERB.search(s)) or (
             len(_SECTION_REF.findall(s)) >= 2 and _ROADMAP_VERB.search(s)) or (
             len(words) <= 15 and _WHERE_IT_IS.search(s)):
@@ -298,15 +317,20 @@ def run_in_heading(sentence: str) -> str:
 
 def clean(sentence: str) -> str:
     """The sentence as shown: whitespace normalized, the paper's own citations ("[22]", "(Li et al.,
-    2020)"), links and their footnote digits, footnotes spliced into it by the parser and leading
+    2020)"), a lead-in pointing at a figure ("As shown in Figure 6, "), footnote links (a link with
+    its footnote's number glued to it: a link the sentence writes itself stays, as text the views
+    escape), footnotes spliced into it by the parser and leading
     bullets taken out, words broken at a line end ("lan- guage") joined. Raises nothing; the words of
     the claim are kept as written."""
     s = " ".join(sentence.split())
     s = _SPLICED_NOTE.sub(lambda m: "" if _common(m.group(1)) else m.group(0), s)
     s = _PAPER_REFS.sub("", s)
     s = _AUTHOR_YEAR.sub("", s)
-    s = _URL.sub("", s)
+    s = _NOTE_LINK.sub("", s)  # a footnote's link; a link the sentence writes stays, shown as text
     s = _BREAK_HYPHEN.sub(lambda m: m.group(0) if m.group(2) in {"and", "or", "to"}
                           else m.group(1) + m.group(2), s)
     s = re.sub(r"^[•\-–·]\s*", "", s)
+    lead = _AS_SHOWN.match(s)
+    if lead:  # "As shown in Figure 6, Ansor performs ...": the claim without the pointer
+        s = s[lead.end()].upper() + s[lead.end() + 1 :]
     return run_in_heading(re.sub(r"\s+([,.;:])", r"\1", s).strip())

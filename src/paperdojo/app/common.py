@@ -8,7 +8,7 @@ from __future__ import annotations
 import html
 import logging
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 import gradio as gr
@@ -56,6 +56,18 @@ new MutationObserver(() => document.querySelectorAll('div.empty[aria-label]:not(
   .forEach((d) => d.setAttribute('role', 'img'))).observe(document.documentElement,
   {childList: true, subtree: true});
 </script>"""
+
+
+def merged_pages(spans: Iterable[tuple[int, int]]) -> str:
+    """Page spans (first, last) as one label in reading order, spans that overlap or touch merged:
+    [(2, 2), (1, 1), (5, 6), (6, 6)] -> "pp. 1–2, pp. 5–6"; "" for none."""
+    merged: list[list[int]] = []
+    for first, last in sorted(spans):
+        if merged and first <= merged[-1][1] + 1:
+            merged[-1][1] = max(merged[-1][1], last)
+        else:
+            merged.append([first, last])
+    return ", ".join(page_range(first, last) for first, last in merged)
 
 
 def ocr_mark(src: dict) -> str:
@@ -130,8 +142,8 @@ def answer_markdown(ans: Answer, href: Callable[[int], str] | None = None) -> st
 
         parts.append(safe.cited(ans.text, link))
         cited = ", ".join(f"[{s.n}] {short_title(s.chunk.title)}, {s.chunk.section}, "
-                          + ", ".join(sorted({page_range(c.page_start, c.page_end)
-                                              for c in ans.citations if c.n == s.n}, key=len))
+                          + (merged_pages((c.page_start, c.page_end) for c in ans.citations if c.n == s.n)
+                             or page_range(s.chunk.page_start, s.chunk.page_end))
                           + (" (OCR)" if s.chunk.ocr else "") for s in ans.cited)
         parts.append(f"<sub>Sources: {safe.text(cited)} · {safe.text(ans.mode)} · {ans.ms:.0f} ms</sub>")
     return "\n\n".join(parts)

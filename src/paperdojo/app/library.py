@@ -141,6 +141,9 @@ def add(ws: Workspace, spec: str | None, category: str | None, upload: str | Non
     except (DocumentError, ValueError, store.IndexProblem, ingest.IngestError) as exc:
         return refreshed(ws, f"⚠️ {safe.text(exc)}")
     doc = added.status
+    if added.known and doc.status == "indexed":  # said once: nothing new was indexed
+        return refreshed(ws, f"Already indexed as {safe.strong(doc.title or doc.id)} ({safe.text(doc.id)}, "
+                             f"{counted(doc.chunks, 'passage')}): nothing was added.")
     msg = (f"{safe.strong(doc.title or doc.id)}: {doc.status}"
            + (f" — {safe.text(in_app_words(doc.reason, ws))}" if doc.reason else "")
            + (f" ({counted(doc.chunks, 'passage')})" if doc.chunks else "")
@@ -224,7 +227,9 @@ def build(ws: Workspace, updates: list[gr.components.Component]) -> tuple[gr.Dat
     a new index generation is served.
     """
     with gr.Tab("Library", id="library"):
-        lib_summary = gr.Markdown(summary(ws), elem_id="library-summary")
+        # no counts or rows in the page's build (stale on a page opened after a shell's ingest): the
+        # app's load event fills them from the generation that answers (ui.build_app's `follow`)
+        lib_summary = gr.Markdown("Reading the library…", elem_id="library-summary")
         lib_msg = gr.Markdown(f"⚠️ {safe.text(READ_ONLY)}" if ws.read_only else "", elem_id="library-message")
         with gr.Row(visible=not ws.read_only):
             spec = gr.Textbox(label="Add a paper: arXiv id, DOI or URL", placeholder="2201.12023",
@@ -234,7 +239,7 @@ def build(ws: Workspace, updates: list[gr.components.Component]) -> tuple[gr.Dat
         with gr.Row(visible=not ws.read_only):
             add_btn = gr.Button("Add and index", variant="primary", elem_id="add-button")
             rebuild_btn = gr.Button("Build / update the whole index", elem_id="rebuild-button")
-        table = gr.Dataframe(library_rows(ws), headers=["id", "title", "category", "status", "pages",
+        table = gr.Dataframe([], headers=["id", "title", "category", "status", "pages",
                                                         "passages", "reason / notes"],
                              interactive=False, wrap=True, elem_id="library-table",
                              column_widths=["120px", "240px", "130px", "90px", "84px", "90px", "240px"])
@@ -289,7 +294,7 @@ def build(ws: Workspace, updates: list[gr.components.Component]) -> tuple[gr.Dat
                         lambda: summary(ws), None, lib_summary)
 
     add_btn.click(on_add, [spec, category, upload], outputs, concurrency_limit=1).then(
-        lambda: summary(ws), None, lib_summary)
+        lambda: (summary(ws), None), None, [lib_summary, upload])  # the upload box empties for the next
     rebuild_btn.click(on_rebuild, None, outputs, concurrency_limit=1).then(
         lambda: summary(ws), None, lib_summary)
     edit_btn.click(on_set_category, [edit_paper, edit_category], outputs, concurrency_limit=1).then(

@@ -18,6 +18,7 @@ from paperdojo.app.common import CSS, HEAD, filter_choices, status_line
 from paperdojo.workspace import Workspace
 
 log = logging.getLogger(__name__)
+READING = "Reading the index…"  # the header until the page's load event gives the live counts
 
 
 def build_app(ws: Workspace, multi_user: bool | None = None) -> gr.Blocks:
@@ -27,7 +28,9 @@ def build_app(ws: Workspace, multi_user: bool | None = None) -> gr.Blocks:
     with gr.Blocks(title="paperdojo") as demo:
         gr.Markdown("# paperdojo\nStudy ML-compiler and ML-systems papers: ask interview questions, "
                     "get answers cited to the page.")
-        status = gr.Markdown(status_line(ws), elem_id="status")
+        # no counts in the page's build: a page opened later would show them, stale, until it loads
+        # (the header's load event reads the live generation: `header` below)
+        status = gr.Markdown(READING, elem_id="status")
         if multi_user:
             with gr.Row():
                 who = gr.Markdown(elem_id="logged-in")
@@ -57,6 +60,12 @@ def build_app(ws: Workspace, multi_user: bool | None = None) -> gr.Blocks:
                     library.library_rows(ws, view), library.summary(ws, view),
                     interview.topic_choices(ws, view), ask.examples_update(ws))
 
+        def header() -> str:
+            """The header the moment the page loads: the newest generation's counts from its manifest
+            (`follow`, which then loads that generation, takes seconds after a shell's ingest)."""
+            return safe.text(ws.live_status())
+
+        demo.load(header, None, status, queue=False, show_progress="hidden")
         demo.load(follow, seen, outputs)
         gr.Timer(10).tick(follow, seen, outputs, show_progress="hidden", concurrency_limit=None)
     return demo
