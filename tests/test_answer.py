@@ -228,6 +228,9 @@ def test_follow_up_naming_a_paper_with_a_pronoun_for_the_topic(setup, follow_up)
     ("ok, and what about Shard?", "How does Shard save activation memory?", {"shard"}),
     ("and how does Shard compare?", "How does Shard compare with Pipe?", {"shard", "pipe"}),
     ("how does that differ in Shard?", "How does Shard compare with Pipe?", {"shard", "pipe"}),
+    # an imperative that leaves the other side to the last question (h12fresh: stood alone before)
+    ("compare with Shard", "How does Shard compare with Pipe?", {"shard", "pipe"}),
+    ("and compare it to Shard?", "How does Shard compare with Pipe?", {"shard", "pipe"}),
 ])
 def test_a_fragment_naming_a_new_paper_asks_the_topic_of_it(setup, follow_up, rewritten, papers):
     """After a topic question, a fragment that names another paper is the same question about that
@@ -269,6 +272,9 @@ def test_the_banner_never_echoes_the_follow_up(setup, follow_up):
     ("what is the memory cost of that?", True),
     ("How does Shard compare?", True),
     ("Does Shard do something similar?", True),
+    ("compare with Shard", True),
+    ("Compared to Shard?", True),
+    ("Compare Pipe with Shard on activation memory", False),
     # a topic of its own: stands alone, wherever a pronoun or comparison sits
     ("How does Shard exchange halos between partitions?", False),
     ("Ok, how does Shard exchange halos between partitions?", False),

@@ -68,10 +68,11 @@ _BACK = re.compile(r"\b(it|its|they|them|their|he|she|his|her|which ones?|the fo
 _DUMMY_IT = re.compile(r"\b(?:(?:is|was|isn'?t|wasn'?t)\s+it|it\s+(?:is|was))\s+(?:\w+\s+){0,3}?"
                        r"(?:to|for|that)\b|\bmakes?\s+it\s+(?:possible|impossible|hard|harder|easy|easier|"
                        r"difficult|feasible|practical)\b", re.I)
-# a question that continues the last one: "and ...", "what about X?", "same for X?"
+# a question that continues the last one: "and ...", "what about X?", "same for X?", and a bare
+# "compare with X" / "compared to X?" that leaves the other side of the comparison to the last one
 _OPENER = re.compile(r"^\W*(and what about|and how about|what about|how about|"  # the longest first
-                     r"same (?:question|thing|again)? ?for|and|but|so|also|then|what of|versus|vs\.?)\b\s*",
-                     re.I)
+                     r"same (?:question|thing|again)? ?for|compared? (?:with|to)|and|but|so|also|then|"
+                     r"what of|versus|vs\.?)\b\s*", re.I)
 # a continuation's first words that a standalone rewrite leaves out: "and", "so", "but also"
 _CONJUNCTION = re.compile(r"^\W*(?:(?:and|but|so|also|then)\b[\s,]*)+", re.I)
 # a singular pronoun for the previous question's subject, which its name can replace
