@@ -329,6 +329,14 @@ def test_markup_pasted_into_a_question_is_no_part_of_it(setup):
     marked, plain = answerer.answer(typed), answerer.answer("Why does Pipe recompute the forward pass?")
     assert not marked.refused and marked.text == plain.text
     assert [s.chunk.chunk_id for s in marked.sources] == [s.chunk.chunk_id for s in plain.sources]
+    # a Markdown link is its text and a Markdown image nothing: their URLs are no words of the
+    # question (h12fresh: "[x](http://...) How does ...?" was refused on the URL's terms)
+    linked = ("Why does [Pipe](http://127.0.0.1:8899/pipe \"t\") recompute the forward pass? "
+              "![chart](http://127.0.0.1:8899/md.png)")
+    assert plain_question(linked) == "Why does Pipe recompute the forward pass?"
+    assert plain_question("a[0](x) vs [b]") == "a[0](x) vs [b]"  # an index, not a link
+    ans = answerer.answer(linked)
+    assert not ans.refused and ans.text == plain.text
 
 
 def test_a_follow_up_in_a_new_chat_says_to_ask_in_full(setup):
