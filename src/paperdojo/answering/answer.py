@@ -527,7 +527,8 @@ class Answerer:
         """Pieces of text as a language model writes them, then the checked `Answer`, always last.
 
         Without a model (or when it fails) the only item is the extractive `Answer`. Markup pasted
-        into the question (HTML tags, Markdown emphasis) is taken out first (`plain_question`).
+        into the question (HTML tags, Markdown emphasis, images, link targets) is taken out first
+        (`plain_question`).
         """
         started = time.perf_counter()
         k = k or self.k
