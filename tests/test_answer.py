@@ -231,6 +231,7 @@ def test_follow_up_naming_a_paper_with_a_pronoun_for_the_topic(setup, follow_up)
     # an imperative that leaves the other side to the last question (h12fresh: stood alone before)
     ("compare with Shard", "How does Shard compare with Pipe?", {"shard", "pipe"}),
     ("and compare it to Shard?", "How does Shard compare with Pipe?", {"shard", "pipe"}),
+    ("compared to Shard?", "How does Shard compare with Pipe?", {"shard", "pipe"}),
 ])
 def test_a_fragment_naming_a_new_paper_asks_the_topic_of_it(setup, follow_up, rewritten, papers):
     """After a topic question, a fragment that names another paper is the same question about that
@@ -259,6 +260,17 @@ def test_the_banner_never_echoes_the_follow_up(setup, follow_up):
     assert ans.interpreted and ans.notes[0].startswith("Interpreted as: ")
     shown = ans.notes[0].split('"')[1]  # names what the follow-up leaves to the last question
     assert shown.lower() != follow_up.lower() and "Pipe" in shown
+
+
+def test_the_banner_leaves_out_the_topics_opening_conjunction(setup):
+    """A topic typed as a continuation ("And how does ...?") stands alone; a later follow-up's banner
+    spells it without the "And" (h12fresh: 'Interpreted as: "And what is MLIR — tell me more"')."""
+    _, answerer = setup
+    conv = Conversation()
+    first = answerer.answer("And how does Pipe save activation memory?", conversation=conv)
+    assert not first.interpreted
+    ans = answerer.answer("tell me more", conversation=conv)
+    assert ans.notes[0].startswith('Interpreted as: "How does Pipe save activation memory — tell me more"')
 
 
 @pytest.mark.parametrize(("question", "follows"), [

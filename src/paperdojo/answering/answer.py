@@ -93,8 +93,8 @@ _BARE_COMPARISON = re.compile(r"\b(?:compare|similar|different|differ|better|wor
 _NOT_TOPICS = QUESTION_WORDS | set(STOPWORDS_EN)
 _COMMON_SHARE = 0.25  # a term in more chunks than this (model, memory, training) names no topic of its own
 _NAME_SHARE = 0.5  # a name most passages of one paper hold stands for that paper (`Answerer.name_papers`)
-_COMPARE = re.compile(r"\b(compare|comparison|differ|difference|versus|vs\.?|than|unlike|both|similar|"
-                      r"the same)\b", re.I)
+_COMPARE = re.compile(r"\b(compared?|comparing|comparison|differ|difference|versus|vs\.?|than|unlike|"
+                      r"both|similar|the same)\b", re.I)
 
 
 @dataclass
@@ -188,8 +188,11 @@ class Named:
 
 
 def _bare(question: str) -> str:
-    """A question without its closing punctuation, to continue it."""
-    return question.strip().rstrip("?.!; ")
+    """A question without its closing punctuation and its opening conjunction ("And how does X
+    ...?" typed as a continuation but standing alone), to continue it."""
+    bare = question.strip().rstrip("?.!; ")
+    rest = _CONJUNCTION.sub("", bare)
+    return rest[:1].upper() + rest[1:] if rest else bare
 
 
 def _without(text: str, names: list[Named]) -> str:
