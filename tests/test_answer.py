@@ -228,6 +228,10 @@ def test_follow_up_naming_a_paper_with_a_pronoun_for_the_topic(setup, follow_up)
     ("ok, and what about Shard?", "How does Shard save activation memory?", {"shard"}),
     ("and how does Shard compare?", "How does Shard compare with Pipe?", {"shard", "pipe"}),
     ("how does that differ in Shard?", "How does Shard compare with Pipe?", {"shard", "pipe"}),
+    # an imperative that leaves the other side to the last question (h12fresh: stood alone before)
+    ("compare with Shard", "How does Shard compare with Pipe?", {"shard", "pipe"}),
+    ("and compare it to Shard?", "How does Shard compare with Pipe?", {"shard", "pipe"}),
+    ("compared to Shard?", "How does Shard compare with Pipe?", {"shard", "pipe"}),
 ])
 def test_a_fragment_naming_a_new_paper_asks_the_topic_of_it(setup, follow_up, rewritten, papers):
     """After a topic question, a fragment that names another paper is the same question about that
@@ -258,6 +262,17 @@ def test_the_banner_never_echoes_the_follow_up(setup, follow_up):
     assert shown.lower() != follow_up.lower() and "Pipe" in shown
 
 
+def test_the_banner_leaves_out_the_topics_opening_conjunction(setup):
+    """A topic typed as a continuation ("And how does ...?") stands alone; a later follow-up's banner
+    spells it without the "And" (h12fresh: 'Interpreted as: "And what is MLIR — tell me more"')."""
+    _, answerer = setup
+    conv = Conversation()
+    first = answerer.answer("And how does Pipe save activation memory?", conversation=conv)
+    assert not first.interpreted
+    ans = answerer.answer("tell me more", conversation=conv)
+    assert ans.notes[0].startswith('Interpreted as: "How does Pipe save activation memory — tell me more"')
+
+
 @pytest.mark.parametrize(("question", "follows"), [
     # words of conversation before a continuation
     ("ok, and the halo exchange?", True),
@@ -269,6 +284,9 @@ def test_the_banner_never_echoes_the_follow_up(setup, follow_up):
     ("what is the memory cost of that?", True),
     ("How does Shard compare?", True),
     ("Does Shard do something similar?", True),
+    ("compare with Shard", True),
+    ("Compared to Shard?", True),
+    ("Compare Pipe with Shard on activation memory", False),
     # a topic of its own: stands alone, wherever a pronoun or comparison sits
     ("How does Shard exchange halos between partitions?", False),
     ("Ok, how does Shard exchange halos between partitions?", False),
@@ -323,6 +341,14 @@ def test_markup_pasted_into_a_question_is_no_part_of_it(setup):
     marked, plain = answerer.answer(typed), answerer.answer("Why does Pipe recompute the forward pass?")
     assert not marked.refused and marked.text == plain.text
     assert [s.chunk.chunk_id for s in marked.sources] == [s.chunk.chunk_id for s in plain.sources]
+    # a Markdown link is its text and a Markdown image nothing: their URLs are no words of the
+    # question (h12fresh: "[x](http://...) How does ...?" was refused on the URL's terms)
+    linked = ("Why does [Pipe](http://127.0.0.1:8899/pipe \"t\") recompute the forward pass? "
+              "![chart](http://127.0.0.1:8899/md.png)")
+    assert plain_question(linked) == "Why does Pipe recompute the forward pass?"
+    assert plain_question("a[0](x) vs [b]") == "a[0](x) vs [b]"  # an index, not a link
+    ans = answerer.answer(linked)
+    assert not ans.refused and ans.text == plain.text
 
 
 def test_a_follow_up_in_a_new_chat_says_to_ask_in_full(setup):

@@ -68,10 +68,11 @@ _BACK = re.compile(r"\b(it|its|they|them|their|he|she|his|her|which ones?|the fo
 _DUMMY_IT = re.compile(r"\b(?:(?:is|was|isn'?t|wasn'?t)\s+it|it\s+(?:is|was))\s+(?:\w+\s+){0,3}?"
                        r"(?:to|for|that)\b|\bmakes?\s+it\s+(?:possible|impossible|hard|harder|easy|easier|"
                        r"difficult|feasible|practical)\b", re.I)
-# a question that continues the last one: "and ...", "what about X?", "same for X?"
+# a question that continues the last one: "and ...", "what about X?", "same for X?", and a bare
+# "compare with X" / "compared to X?" that leaves the other side of the comparison to the last one
 _OPENER = re.compile(r"^\W*(and what about|and how about|what about|how about|"  # the longest first
-                     r"same (?:question|thing|again)? ?for|and|but|so|also|then|what of|versus|vs\.?)\b\s*",
-                     re.I)
+                     r"same (?:question|thing|again)? ?for|compared? (?:with|to)|and|but|so|also|then|"
+                     r"what of|versus|vs\.?)\b\s*", re.I)
 # a continuation's first words that a standalone rewrite leaves out: "and", "so", "but also"
 _CONJUNCTION = re.compile(r"^\W*(?:(?:and|but|so|also|then)\b[\s,]*)+", re.I)
 # a singular pronoun for the previous question's subject, which its name can replace
@@ -92,8 +93,8 @@ _BARE_COMPARISON = re.compile(r"\b(?:compare|similar|different|differ|better|wor
 _NOT_TOPICS = QUESTION_WORDS | set(STOPWORDS_EN)
 _COMMON_SHARE = 0.25  # a term in more chunks than this (model, memory, training) names no topic of its own
 _NAME_SHARE = 0.5  # a name most passages of one paper hold stands for that paper (`Answerer.name_papers`)
-_COMPARE = re.compile(r"\b(compare|comparison|differ|difference|versus|vs\.?|than|unlike|both|similar|"
-                      r"the same)\b", re.I)
+_COMPARE = re.compile(r"\b(compared?|comparing|comparison|differ|difference|versus|vs\.?|than|unlike|"
+                      r"both|similar|the same)\b", re.I)
 
 
 @dataclass
@@ -187,8 +188,11 @@ class Named:
 
 
 def _bare(question: str) -> str:
-    """A question without its closing punctuation, to continue it."""
-    return question.strip().rstrip("?.!; ")
+    """A question without its closing punctuation and its opening conjunction ("And how does X
+    ...?" typed as a continuation but standing alone), to continue it."""
+    bare = question.strip().rstrip("?.!; ")
+    rest = _CONJUNCTION.sub("", bare)
+    return rest[:1].upper() + rest[1:] if rest else bare
 
 
 def _without(text: str, names: list[Named]) -> str:
@@ -526,7 +530,8 @@ class Answerer:
         """Pieces of text as a language model writes them, then the checked `Answer`, always last.
 
         Without a model (or when it fails) the only item is the extractive `Answer`. Markup pasted
-        into the question (HTML tags, Markdown emphasis) is taken out first (`plain_question`).
+        into the question (HTML tags, Markdown emphasis, images, link targets) is taken out first
+        (`plain_question`).
         """
         started = time.perf_counter()
         k = k or self.k

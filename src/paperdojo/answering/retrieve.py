@@ -472,14 +472,20 @@ _MARKUP_TAG = re.compile(r"</?(?:a|b|i|u|s|em|strong|code|pre|mark|span|div|p|br
                          r"li|table|tr|td|th|iframe|script|style|font|small|big|blockquote|svg|video)\b[^>]*>",
                          re.I)
 _MARKDOWN = re.compile(r"\*\*|__|~~|`+")
+# a Markdown image or link whose target is a URL or a path ("![x](http://...)", "[text](/a "t")"):
+# the image is no words, the link its text; "a[0](x)" is an index, not a link
+_MARKDOWN_LINK = re.compile(r"(!?)\[([^\[\]]*)\]\(\s*(?:[a-z][a-z0-9+.-]*:|www\.|/|#)[^()\s]*"
+                            r"(?:\s+\"[^\"]*\")?\s*\)", re.I)
 
 
 def plain_question(text: str) -> str:
     """A typed question without the markup pasted into it: HTML tags (a script's or style's content
-    too) and Markdown emphasis or code marks are no words of the question ("Explain <b>paged
-    attention</b> in **vLLM**" asks about paged attention in vLLM). Whitespace is collapsed; a
-    question made of markup alone is returned as typed, stripped."""
-    plain = _MARKDOWN.sub("", _MARKUP_TAG.sub(" ", _MARKUP_BLOCK.sub(" ", text)))
+    too), Markdown emphasis or code marks, Markdown images and the targets of Markdown links are no
+    words of the question ("Explain <b>paged attention</b> in **[vLLM](https://...)**" asks about
+    paged attention in vLLM). Whitespace is collapsed; a question made of markup alone is returned
+    as typed, stripped."""
+    plain = _MARKUP_TAG.sub(" ", _MARKUP_BLOCK.sub(" ", text))
+    plain = _MARKDOWN.sub("", _MARKDOWN_LINK.sub(lambda m: " " if m.group(1) else m.group(2), plain))
     return " ".join(plain.split()) or text.strip()
 
 
