@@ -174,6 +174,7 @@ def test_terminal_interview_session(home, tmp_path):
 def test_closed_terminal_loses_nothing(home):
     settings, _ = home
     child = spawn(settings, "interview", "-n", "1", "--bank-only")
+    child.expect(r"Mock interview: 1 question\.\s")  # one question, not "1 questions"
     child.expect("> ")
     child.sendline("First line of an answer I am still typing")
     child.expect("  ")  # the continuation prompt: the line was taken

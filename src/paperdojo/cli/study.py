@@ -13,7 +13,7 @@ from rich.table import Table
 from paperdojo.cli.common import USER_HELP, positive_int, settings_of, workspace
 from paperdojo.cli.output import console, out, print_answer
 from paperdojo.settings import Settings
-from paperdojo.util import short_title
+from paperdojo.util import counted, short_title
 
 
 def _print_grade(grade) -> None:  # noqa: ANN001 - paperdojo.study.interview.Grade
@@ -131,8 +131,8 @@ def cmd_interview(args: argparse.Namespace) -> int:
         console.print("[red]no question matches these filters[/]")
         return 1
     progress = ws.progress(acting_user(settings))
-    console.print(f"Mock interview: {args.n} questions. Answer in a few sentences; an empty line "
-                  "submits, Ctrl-D stops. Your answers are saved as you type.")
+    console.print(f"Mock interview: {counted(args.n, 'question')}. Answer in a few sentences; "
+                  "an empty line submits, Ctrl-D stops. Your answers are saved as you type.")
     attempt: int | None
     todo = _unfinished(progress)  # (attempt, question, draft) restored from a session that ended mid-answer
     if todo is None:
