@@ -271,3 +271,60 @@ def test_a_question_asking_for_a_quantity_is_answered_with_one(embedder):
     assert figure not in plain  # the sentence with more of the question's words takes the 20 words
     assert Selection().quantity_weight > 0
     assert figure in _answer(q, [passage], embedder, Selection(quantity_weight=1.0), words=20)
+
+
+# a contributions list the parser ran into one paragraph (the shape of DeepSpeed-Ulysses' introduction,
+# 2026-12-01): one 'sentence' of 90 words, too long to quote, its items' figures never reached an answer
+BULLETED = ("In this work, we put forward the following contributions of the system to long sequence "
+            "training: • The system trains Transformer models with 4x longer sequences than existing "
+            "systems, with over a million tokens. • Communication reduction of over 10x compared to "
+            "existing systems, and sustained throughput of over 175 TFlops/GPU (over 54% of hardware "
+            "peak). • Fully general attention: the system supports dense as well as sparse attention, "
+            "and it works with efficient attention kernels such as fused kernels.")
+
+
+def test_each_item_of_a_bulleted_list_is_a_sentence_of_its_own():
+    texts = [c.text for c in candidates([BULLETED])]
+    assert any(t.startswith("Communication reduction of over 10x") and "175 TFlops/GPU" in t for t in texts)
+    assert any(t.startswith("The system trains Transformer models with 4x") for t in texts)
+    assert not any("•" in t for t in texts)
+
+
+def test_items_numbered_in_brackets_are_sentences_of_their_own_but_not_a_line_reference():
+    text = ("The scheduler works in three steps, each on its own thread, and none of them waits for another "
+            "one to finish its work before it starts, so that the GPU is never idle and the batch is always "
+            "full: (1) The planner sorts the waiting requests by their arrival time and their length; "
+            "(2) The allocator reserves the memory of every request the planner picked for the batch; "
+            "(3) The runner launches one fused kernel for the whole batch of requests at once.")
+    texts = [c.text for c in candidates([text])]
+    assert "(2) The allocator reserves the memory of every request the planner picked for the batch;" in texts
+    assert not any("(1)" in t and "(2)" in t for t in texts)
+    one = "The dispatching einsum (Line 3) in the algorithm routes every token to its two best experts."
+    assert [c.text for c in candidates([one])] == [one]
+
+
+def test_a_sentence_after_a_variable_at_a_period_is_split_from_it():
+    # "M. In" is no initial: the formula's sentence and the claim after it are two sentences
+    text = ("The bubble time is O( K−1 M+K−1 ) amortized over the number of micro-steps M. In our "
+            "experiments, we found the bubble overhead to be negligible when M ≥ 4 × K.")
+    texts = [c.text for c in candidates([text])]
+    assert texts == ["In our experiments, we found the bubble overhead to be negligible when M ≥ 4 × K."]
+    # (the formula's own sentence, "O( K−1 M+K−1 )" with the fraction laid out flat, is no claim either)
+
+
+def test_a_run_in_heading_opens_the_sentence_after_it_and_is_not_quoted_alone():
+    text = ("The chunk size trades prefill efficiency for decode piggybacking in every batch. "
+            "3.3.3 Forward Prefetching. It issues the next all-gather before the current forward computation "
+            "starts, so the communication overlaps it.")
+    texts = [c.text for c in candidates([text])]
+    assert ("Forward Prefetching: It issues the next all-gather before the current forward computation "
+            "starts, so the communication overlaps it.") in texts
+    assert not any(t.startswith("3.3.3") for t in texts)
+
+
+def test_a_heading_does_not_open_a_pointer_and_a_caption_title_is_not_split_out():
+    text = ("Code completion. Figure 9(a) shows the performance of the system on the code completion task. "
+            "Request A Request B Figure 7. Storing the KV cache of two requests at the same time in the "
+            "system. requests and the latest tokens for generation phase requests as one sequence.")
+    texts = [c.text for c in candidates([text])]
+    assert texts == []

@@ -244,3 +244,41 @@ def test_a_pointer_lead_in_is_cut_and_the_claim_kept() -> None:
         "Ansor can match the performance of AutoTVM."
     assert prose.clean("As shown in Figure 3(b), the bubble shrinks with more micro-batches.") == \
         "The bubble shrinks with more micro-batches."
+
+
+@pytest.mark.parametrize(("sentence", "title"), [
+    ("3.3.3 Forward Prefetching.", "Forward Prefetching"),
+    ("The tile quantization effect.", "The tile quantization effect"),
+    ("Combat burstiness.", "Combat burstiness"),
+    ("Higher is better.", None),  # a statement: a verb of being
+    ("We do so.", None),
+    ("the tail of a sentence.", None),
+])
+def test_a_run_in_heading_standing_alone_is_told_from_a_short_statement(sentence: str,
+                                                                        title: str | None) -> None:
+    assert prose.heading(sentence) == title
+
+
+@pytest.mark.parametrize("sentence", [
+    "row-stationary dataflow enforced by the architecture.",  # a hyphenated lower-case word
+    "section, we introduce the performance tuner that fine-tunes the sampled programs.",
+])
+def test_a_sentence_starting_with_a_lower_case_word_is_a_fragment(sentence: str) -> None:
+    assert prose.kind(sentence) == prose.FRAGMENT
+
+
+def test_a_sentence_naming_a_system_in_lower_case_first_is_prose() -> None:
+    assert prose.kind("vLLM sets its default block size as 16 tokens for every model.") is None
+
+
+def test_a_bound_with_its_fraction_laid_out_flat_is_a_garbled_formula() -> None:
+    sentence = "This bubble time is O( K−1 M+K−1 ) amortized over the number of micro-steps."
+    assert prose.kind(sentence) == prose.FORMULA
+
+
+@pytest.mark.parametrize("sentence", [
+    "How to create a model instance without materializing any tensor storage, postponing its initialization.",
+    "(2) How to ensure accurate initialization of model parameters in line with the user's implementation.",
+])
+def test_a_question_put_without_its_question_mark_is_a_question(sentence: str) -> None:
+    assert prose.kind(sentence) == prose.QUESTION

@@ -330,6 +330,51 @@ class Candidate:
         return len(self.text.split())
 
 
+def quotable(sentence: str) -> bool:
+    """Whether a cleaned sentence may be quoted: 6-70 words, prose (prose.kind), no instruction."""
+    return (6 <= len(sentence.split()) <= 70 and prose.kind(sentence) is None
+            and not looks_like_instruction(sentence))
+
+
+# a sentence cut into parts when it is not quotable whole: one too long or short (kind None), a
+# fragment, a garbled formula (a formula's sentence and the next one glued at "M. In"); the kinds
+# told by how a sentence starts (a caption's "Figure 3:", a
+# footnote's mark, a pointer) are not cut, or their parts would lose what tells them
+_SPLIT_KINDS = frozenset({None, prose.FRAGMENT, prose.FORMULA})
+# a figure's or table's label closing a sentence ("... Figure 7."): the sentence after it is its caption
+_FIGURE_LABEL = re.compile(r"\b(?:Figure|Fig\.|Table|Tab\.)\s*\d+[a-z]?\.$")
+
+
+def sentences(text: str) -> list[str]:
+    """The sentences of a passage as an answer may quote them (prose.clean), in order.
+
+    A sentence that is not quotable whole is cut into its parts (prose.pieces: list items, two
+    sentences glued at a variable's period), each kept on its own. A run-in heading standing as a sentence of
+    its own ("3.3.3 Forward Prefetching.") is not kept but opens the sentence after it ("Forward
+    Prefetching: FSDP issues ..."), so that sentence names its subject. The text is unchanged beyond
+    that: every sentence is still found in its passage by its letters and digits (answering.cite).
+    """
+    out: list[str] = []
+    lead: str | None = None  # a run-in heading waiting for its first sentence
+    label = False  # whether the sentence before ended with a figure's label: this one is its caption
+    for s, e in sentence_spans(text, 0, len(text)):
+        whole = prose.clean(text[s:e])
+        parts = [whole]
+        if not label and not quotable(whole) and prose.kind(whole) in _SPLIT_KINDS:
+            parts = [prose.clean(text[a:b]) for a, b in prose.pieces(text, s, e)]
+        label = bool(_FIGURE_LABEL.search(text, s, e))
+        for part in parts:
+            title = prose.heading(part) if prose.kind(part) == prose.FRAGMENT else None
+            if title is not None:
+                lead = title
+                continue
+            if lead is not None and quotable(part):
+                part = f"{lead}: {part}"
+            lead = None
+            out.append(part)
+    return out
+
+
 def candidates(passages: list[str], stemmer: _Stemmer | None = None) -> list[Candidate]:
     """The prose sentences of the passages that may be quoted, each once.
 
@@ -342,10 +387,8 @@ def candidates(passages: list[str], stemmer: _Stemmer | None = None) -> list[Can
     keys: set[str] = set()
     for n, text in enumerate(passages, 1):
         previous: int | None = None  # the candidate index of the sentence just before, if prose
-        for pos, (s, e) in enumerate(sentence_spans(text, 0, len(text))):
-            sent = prose.clean(text[s:e])
-            ok = (6 <= len(sent.split()) <= 70 and prose.kind(sent) is None
-                  and not looks_like_instruction(sent))
+        for pos, sent in enumerate(sentences(text)):
+            ok = quotable(sent)
             words = set(re.findall(r"\w+", sent.lower()))
             key = " ".join(sorted(words))
             if ok and (key in keys or any(_near(words, w) for w in seen)):

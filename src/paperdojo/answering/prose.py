@@ -124,6 +124,9 @@ _WHERE_IT_IS = re.compile(r"\b(?:is|are)\s+(?:\w+\s+)?(?:described|discussed|pre
 _ROADMAP_VERB = re.compile(r"\bwe (?:\w+ )?(?:show|give|outline|describe|discuss|present|detail|explain|"
                            r"introduce|cover)\b", re.I)
 _SECTION_REF = re.compile(r"(?:Sections?|Sec\.|§|Appendix)\s*[A-Z]?\d")
+# a question put without its question mark, as a list of challenges does ("How to create a model
+# instance without materializing any tensor storage."): it names a problem, it claims nothing
+_HOW_TO = re.compile(r"^(?:\(?(?:\d{1,2}|[ivx]{1,4})\)\s+)?(?:How|What|Why|When|Where|Which|Whom?) to\b")
 _HEADING = re.compile(r"^(?:\d+(?:\.\d+)*|[IVX]+|[A-Z])\.?\s+[A-Z][^.!?]*\.?$")
 _NUMBER = re.compile(r"^[(\[]?[-+−~≈∼]?\d[\d.,]*(?:[eE][-+−]?\d+)?(?:[%×x]|[kKMGT]B?|ms|s)?[)\],;:]?$")
 _MATH_SYMBOLS = re.compile(r"[∈∉∑Σ∏√⌈⌉⌊⌋≤≥≠≈∀∃∂∇⊙⊗⊕⊤←→↦∞∫ΘΩ◦]|(?<!\d)×|−|\s[=<>]\s|\^")
@@ -175,7 +178,7 @@ def kind(sentence: str) -> str | None:
             len(_SECTION_REF.findall(s)) >= 2 and _ROADMAP_VERB.search(s)) or (
             len(words) <= 15 and _WHERE_IT_IS.search(s)):
         return POINTER
-    if s.rstrip("\"')”").endswith("?") or re.search(r"\?\s+(?:[•\-–]|\(?\d\)|[A-Z])", s):
+    if s.rstrip("\"')”").endswith("?") or re.search(r"\?\s+(?:[•\-–]|\(?\d\)|[A-Z])", s) or _HOW_TO.match(s):
         return QUESTION
     if _fragment(s, words):
         return FRAGMENT
@@ -236,6 +239,8 @@ def _formula(s: str, words: list[str]) -> bool:
     singles = sum(bool(_SINGLE.match(w)) and w.strip(",.;:)").lower() not in {"a", "i"} for w in words)
     # exponents and fractions laid out flat: "O(N 2d 2M−1 )", "√ 1 2N"
     garbled = len(re.findall(r"\b\w+\s\d\w*\s\d\w*\s?\)|\(\s?\w\s\d|[√∑Σ∏]\s?\d+\s\d+\w*", s))
+    # a bound whose fraction was laid out flat: "O( K−1 M+K−1 )" (typed, "O(" is never followed by a space)
+    garbled += len(re.findall(r"\b[OΘΩ]\(\s", s))
     # two lone letters in a row ("P j e sj", "( n p ) t", "f g You are ..."): a fraction or an
     # index laid out flat, or the labels of a figure
     garbled += len(re.findall(r"(?:^|\s)(?![ai]\s)[a-z]\s(?![ai](?:\s|$))[a-z](?=\s|$)", s))
@@ -247,8 +252,8 @@ def _formula(s: str, words: list[str]) -> bool:
 def _fragment(s: str, words: list[str]) -> bool:
     if len(words) < 5:
         return True
-    first = words[0].strip("\"'“(")
-    if first.isalpha() and first.islower():
+    first = words[0].strip("\"'“(,;:")
+    if first[:1].islower() and not any(c.isupper() for c in first):  # "row-stationary"; not "vLLM"
         return True  # the tail of a sentence cut by a figure or a column break
     if (_HEADING.match(s) or re.match(r"^[A-Z][\w ]{0,20}\d*:\s", s)) and len(words) <= 8:
         return True  # "7.2.2 Shared Parameters.", "Step 3: Correction kernel generation."
@@ -270,6 +275,77 @@ _MORE_ABBREVIATIONS = re.compile(r"(?:\b(?:seq|incl|min|max|avg|est|ca)|\.\w|\b[
 def _abbreviation_ends(piece: str) -> bool:
     """Whether `piece` (text up to a period) ends with an abbreviation, not a sentence."""
     return bool(ABBREVIATION.search(piece) or _MORE_ABBREVIATIONS.search(piece))
+
+
+# a list item's marker: a bullet ("•", "◦", "▪", a dash at an item's start) or a number or roman numeral
+# in brackets ("(1)", "2)", "(ii)", "iii)"); the parser runs a list into one paragraph ("... contributions:
+# • X trains ... • Y achieves ...")
+_BULLET = re.compile(r"(?:^|(?<=\s))[•◦▪](?=\s)|(?<=[.:;])\s[–-](?=\s[A-Z])")
+_ITEM_NUMBER = re.compile(r"(?:^|(?<=\s))\(?(?:\d{1,2}|[ivx]{1,4})\)(?=\s)")
+# a period where an abbreviation rule saw a name's initial, but a sentence ends: a single capital letter
+# (a variable: "micro-steps M. In our experiments ...") before a word that opens sentences, never a surname
+_LETTER_END = re.compile(r"(?<=\s[A-Z])\.\s+(?=(?:The|We|In|This|These|It|Our|For|To|As|Each|Thus|However|"
+                         r"Therefore|Here|When|Since|Finally|Moreover|Furthermore|Note|A|An)\s)")
+# what makes a short sentence a statement rather than a heading: a verb of being or having, a modal, or
+# a pronoun ("Higher is better.", "We do.")
+_STATEMENT_WORDS = frozenset(re.findall(r"\S+", "is are was were be been being has have had do does did can "
+                                       "could will would shall should may might must we it they this these "
+                                       "that which who our its their there here"))
+_SECTION_NUMBER = re.compile(r"^(?:\d+(?:\.\d+)*|[IVX]+|[A-Z](?:\.\d+)*)\.?\s+(?=[A-Z])")
+
+
+def pieces(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    """(start, end) of the parts of the sentence text[start:end] that may stand on their own: its
+    list items (a lead-in ending at a colon, then one part per bullet or numbered item; a bullet is
+    left out, an item's number kept: answering.extract lets the next item of a list follow a chosen
+    one), split too at a period after a lone capital letter followed by a word that opens sentences
+    ("... micro-steps M. In our experiments ..."). A period followed by a lower-case word (a caption
+    or a column's text glued into the sentence) is not split: the piece before it is as often the
+    caption's own text as the sentence (docs/measurements.md, h12bullet).
+    Numbered items are split only when there are two or more. Offsets index `text`; a sentence with
+    none of these is returned whole."""
+    cuts: list[tuple[int, int]] = []  # (where the piece before ends, where the next starts)
+    for m in _BULLET.finditer(text, start, end):
+        cuts.append((m.start(), m.end()))
+    numbers = [m for m in _ITEM_NUMBER.finditer(text, start, end)  # not the end of "(Line 3)"
+               if text[m.start()] == "("
+               or text.rfind("(", start, m.start()) <= text.rfind(")", start, m.start())]
+    if len(numbers) >= 2:
+        cuts += [(m.start(), m.start()) for m in numbers]  # the number kept: the next item follows its list
+    for m in _LETTER_END.finditer(text, start, end):
+        cuts.append((m.start() + 1, m.end()))
+    out, cursor = [], start
+    for a, b in sorted(cuts):
+        if a >= cursor:
+            out.append((cursor, a))
+            cursor = b
+    out.append((cursor, end))
+    spans = []
+    for s, e in out:
+        while s < e and text[s].isspace():
+            s += 1
+        while e > s and text[e - 1].isspace():
+            e -= 1
+        if e > s and any(c.isalnum() for c in text[s:e]):
+            spans.append((s, e))
+    return spans
+
+
+def heading(sentence: str) -> str | None:
+    """The run-in heading `sentence` is, without its section number and final period ("3.3.3 Forward
+    Prefetching." -> "Forward Prefetching", "The tile quantization effect." -> "The tile quantization
+    effect"), or None when it reads as a statement: up to eight words, starting with a capital letter
+    or a section number, no verb of being, modal or pronoun (_STATEMENT_WORDS), nothing but a period
+    or colon at its end."""
+    s = " ".join(sentence.split())
+    m = re.match(r"^(.*?)[.:]?$", s)
+    body = _SECTION_NUMBER.sub("", m.group(1) if m else s)
+    words = body.split()
+    if not 1 <= len(words) <= 8 or not words[0][:1].isupper() or not re.fullmatch(r"[\w\s\-/&',()]+", body):
+        return None
+    if any(w.lower().strip(",()'") in _STATEMENT_WORDS for w in words):
+        return None
+    return body
 
 
 def refers_back(sentence: str) -> bool:
@@ -329,7 +405,7 @@ def clean(sentence: str) -> str:
     s = _NOTE_LINK.sub("", s)  # a footnote's link; a link the sentence writes stays, shown as text
     s = _BREAK_HYPHEN.sub(lambda m: m.group(0) if m.group(2) in {"and", "or", "to"}
                           else m.group(1) + m.group(2), s)
-    s = re.sub(r"^[•\-–·]\s*", "", s)
+    s = re.sub(r"^[•\-–·◦▪]\s*", "", s)
     lead = _AS_SHOWN.match(s)
     if lead:  # "As shown in Figure 6, Ansor performs ...": the claim without the pointer
         s = s[lead.end()].upper() + s[lead.end() + 1 :]
