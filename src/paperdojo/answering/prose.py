@@ -19,7 +19,7 @@ import re
 
 from wordfreq import zipf_frequency
 
-from paperdojo.library.chunk import ABBREVIATION
+from paperdojo.library.chunk import ABBREVIATION, trimmed_spans
 
 PSEUDO_CODE = "pseudo-code"
 TABLE_ROW = "table row"  # also the labels and tick values of a figure that ran into the text
@@ -320,15 +320,7 @@ def pieces(text: str, start: int, end: int) -> list[tuple[int, int]]:
             out.append((cursor, a))
             cursor = b
     out.append((cursor, end))
-    spans = []
-    for s, e in out:
-        while s < e and text[s].isspace():
-            s += 1
-        while e > s and text[e - 1].isspace():
-            e -= 1
-        if e > s and any(c.isalnum() for c in text[s:e]):
-            spans.append((s, e))
-    return spans
+    return trimmed_spans(text, out)
 
 
 def heading(sentence: str) -> str | None:

@@ -34,6 +34,12 @@ def sentence_spans(text: str, start: int, end: int) -> list[tuple[int, int]]:
         spans.append((cursor, m.start()))
         cursor = m.end()
     spans.append((cursor, end))
+    return trimmed_spans(text, spans)
+
+
+def trimmed_spans(text: str, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """`spans` ((start, end) character offsets into `text`) without the white space at either end,
+    and without those left with no letter or digit."""
     out = []
     for s, e in spans:
         while s < e and text[s].isspace():
