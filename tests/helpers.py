@@ -112,6 +112,23 @@ SHARD = [[("h", "Abstract"), "We shard tensors over a device mesh.",
           "of border elements between neighbouring devices."]]
 
 
+def home_with_pdfs(root: Path, pdfs: list[Path], embedder):  # noqa: ANN001, ANN201
+    """A home under `root` (no reading list) with copies of `pdfs` ingested; returns (Settings, the
+    ingest report)."""
+    from conftest import make_settings
+
+    from paperdojo.library.ingest import ingest
+
+    folder = root / "pdfs"
+    folder.mkdir(parents=True, exist_ok=True)
+    for pdf in pdfs:
+        shutil.copyfile(pdf, folder / pdf.name)
+    settings = make_settings(root / "home")
+    settings.home.mkdir(parents=True)
+    settings.reading_list.write_text("")
+    return settings, ingest(settings, [folder], embedder=embedder)
+
+
 def two_paper_home(home: Path, embedder, reading_list: str = "", **settings_kw):  # noqa: ANN001, ANN201
     """A home with PIPE and SHARD ingested (ids "pipe" and "shard"); returns its Settings."""
     from conftest import make_settings

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import socket
 import subprocess
 import sys
@@ -13,7 +12,7 @@ from pathlib import Path
 
 import anyio
 import pytest
-from helpers import free_port, make_pdf, wait_for
+from helpers import free_port, home_with_pdfs, make_pdf, wait_for
 from mcp import Client, StdioServerParameters
 
 from paperdojo.answering.grounding import OMITTED
@@ -29,16 +28,8 @@ TOOLS = {"search_sections", "ask", "list_papers", "get_passage", "get_page_text"
 @pytest.fixture(scope="module")
 def gpipe_home(shared: Path, embedder, tmp_path_factory) -> Path:
     """A home whose index holds the shared GPipe PDF (and nothing else)."""
-    from conftest import make_settings
-
-    root = tmp_path_factory.mktemp("mcp")
-    pdfs = root / "pdfs"
-    pdfs.mkdir()
-    shutil.copy(shared / "corpus" / "extra" / "gpipe.pdf", pdfs / "gpipe.pdf")
-    settings = make_settings(root / "home")
-    settings.home.mkdir(parents=True)
-    settings.reading_list.write_text("")
-    report = ingest(settings, [pdfs], embedder=embedder)
+    gpipe = shared / "corpus" / "extra" / "gpipe.pdf"
+    settings, report = home_with_pdfs(tmp_path_factory.mktemp("mcp"), [gpipe], embedder)
     assert report.count("indexed") == 1
     return settings.home
 

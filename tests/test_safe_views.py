@@ -118,20 +118,15 @@ def test_a_link_the_paper_writes_is_quoted_as_visible_text(tmp_path, embedder, s
     taken out. Before, every URL was cut from quotes, leaving "... buffers <img src=" width=1> to ..."."""
     import html as html_lib
     import re
-    import shutil
+
+    from helpers import home_with_pdfs
 
     from paperdojo.answering.answer import Answerer
     from paperdojo.answering.retrieve import Retriever
     from paperdojo.library import store
-    from paperdojo.library.ingest import ingest
 
-    pdfs = tmp_path / "pdfs"
-    pdfs.mkdir()
-    shutil.copyfile(shared / "cases" / "html-in-paper-text" / "html_payload.pdf", pdfs / "html_payload.pdf")
-    settings = make_settings(tmp_path / "home")
-    settings.home.mkdir(parents=True)
-    settings.reading_list.write_text("")
-    ingest(settings, [pdfs], embedder=embedder)
+    settings, _ = home_with_pdfs(tmp_path, [shared / "cases" / "html-in-paper-text" / "html_payload.pdf"],
+                                 embedder)
     answerer = Answerer(Retriever(store.load_index(settings.index_dir), embedder))
     ans = answerer.answer("How does the heron allocator keep peak memory low?")
     url = "http://127.0.0.1:8899/body.png"
