@@ -16,6 +16,7 @@ unit-tested on real examples from them (tests/test_prose.py).
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 from wordfreq import zipf_frequency
 
@@ -150,6 +151,9 @@ def function_share(sentence: str) -> float:
     return sum(w in _FUNCTION for w in words) / max(1, len(words))
 
 
+# an answer asks the same sentence's kind up to three times (extract.sentences: whole and parts;
+# extract.quotable; candidates), over every sentence of its passages: cached by text
+@lru_cache(maxsize=65536)
 def kind(sentence: str) -> str | None:
     """The kind of non-prose `sentence` is (one of KINDS), or None when it reads as a prose claim.
 
