@@ -30,13 +30,6 @@ def homes(tmp_path, monkeypatch):
     return given, env
 
 
-def test_the_given_homes_file_is_read(homes):
-    given, env = homes
-    assert Settings.load(home=given).merge_chunks == 7
-    assert Settings.load().merge_chunks == 9  # no --home: $PAPERDOJO_HOME's
-    assert Settings.load(home=given, merge_chunks=3).merge_chunks == 3  # a flag wins
-
-
 @pytest.mark.parametrize(("content", "said"), [
     ('llm_provider = "openai\n', "is not valid TOML"),
     ('chunk_tokens = "many"\n', "chunk_tokens = 'many'"),
