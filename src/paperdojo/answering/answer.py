@@ -46,10 +46,12 @@ from paperdojo.answering.retrieve import (
     mark,
     plain_question,
     query_terms,
+    respelled,
     weighing_terms,
 )
 from paperdojo.answering.sentence_vectors import SentenceVectors
-from paperdojo.library.lexical import TOKEN, stems_of
+from paperdojo.library.chunk import heading_text
+from paperdojo.library.lexical import TOKEN, stem_sequence, stems_of
 from paperdojo.records import Chunk, Citation, Source
 from paperdojo.settings import Settings
 
@@ -242,7 +244,8 @@ class Answerer:
     def __init__(self, retriever: Retriever, min_similarity: float = 0.25, k: int = 5,
                  llm: LLM | None = None, passage_chars: int = 6000, min_support: float = 0.59,
                  sentences: SentenceVectors | None = None, min_similarity_held: float = 0.35,
-                 pdf_dir: Path | None = None, shortened: int = 5) -> None:
+                 pdf_dir: Path | None = None, shortened: int = 5, min_similarity_phrase: float = 0.40,
+                 phrase_terms: int = 3) -> None:
         self.retriever = retriever
         # the vectors of quotable sentences, remembered (and filled ahead by a long-lived process)
         self.sentences = sentences or SentenceVectors(retriever.embedder)
@@ -253,6 +256,10 @@ class Answerer:
         self.min_support = min_support  # coverage + 0.5 * cosine below this: refused (see `support`)
         self.min_similarity_held = min_similarity_held  # below this, refused unless every term is held
         self.shortened = shortened  # a term this long is held by a word it begins ("param": "parameters")
+        # below this cosine, a question of at most `phrase_terms` content terms is refused when the
+        # library holds one of its phrases nowhere (`absent_phrase`)
+        self.min_similarity_phrase = min_similarity_phrase
+        self.phrase_terms = phrase_terms
         self.k = k
         self.docs = retriever.index.manifest.get("docs", {})
         self.vocab = retriever.index.vocabulary  # lower-cased words of every chunk's text and title
@@ -277,7 +284,8 @@ class Answerer:
         return cls(retriever, settings.min_similarity, k, llm,
                    passage_budget(settings.llm_context_tokens, settings.llm_max_tokens), settings.min_support,
                    sentences, settings.min_similarity_held, settings.pdf_dir,
-                   shortened=settings.min_shortened_letters)
+                   shortened=settings.min_shortened_letters,
+                   min_similarity_phrase=settings.min_similarity_phrase, phrase_terms=settings.phrase_terms)
 
     def quotable_sentences(self) -> Iterator[str]:
         """Every sentence of the index an extractive answer may quote (extract.candidates of each
@@ -661,19 +669,51 @@ class Answerer:
 
         A pair with a word of a paper's name the query uses is no phrase: "ZeRO stage" is ZeRO's stage
         (the paper writes "stage 3 of ZeRO-DP"), "speculative decoding" stays one."""
+        terms = content_terms(self.retriever.stemmer, query)
+        return self.retriever.coverage(terms, hits, set(self.phrases(query)), shortened=self.shortened)
+
+    def phrases(self, query: str) -> list[tuple[str, str]]:
+        """The query's phrases (`content_pairs`, in order of the question) as the pairs `held` checks:
+        a pair with a word of a paper's name the query uses is none ("ZeRO stage")."""
         stemmer = self.retriever.stemmer
         terms = content_terms(stemmer, query)
         named = {stemmer.stemWord(w.lower()) for m in self.aliases.matches(query).values()
                  for w in TOKEN.findall(m.group())}
-        pairs = {p for p in content_pairs(stemmer, query, terms) if not named & set(p)}
-        return self.retriever.coverage(terms, hits, pairs, shortened=self.shortened)
+        return sorted(p for p in content_pairs(stemmer, query, terms) if not named & set(p))
+
+    def absent_phrase(self, query: str) -> str:
+        """The first phrase of a short query that no chunk of the library holds, as typed ("speculative
+        decoding", "early exit"), or "".
+
+        Short: at most `phrase_terms` content terms (a long question's word pairs are mostly its
+        wording, "glow pick"). Held: the two words in a row in a chunk's text or heading, a compound
+        in any spelling (`respelled`: "radix attention" is held by "RadixAttention"). Only the chunks
+        that hold the pair's rarer word are read (found by BM25, `Retriever.bm25_scores`)."""
+        stemmer = self.retriever.stemmer
+        terms = content_terms(stemmer, query)
+        if len(terms) > self.phrase_terms:
+            return ""
+        words = TOKEN.findall(query)
+        typed = {(stemmer.stemWord(a.lower()), stemmer.stemWord(b.lower())): f"{a} {b}"
+                 for a, b in zip(words, words[1:], strict=False)}
+        for pair in self.phrases(query):
+            rare = max(pair, key=self.retriever.idf)
+            rows = np.nonzero(self.retriever.bm25_scores(rare) > 0)[0]
+            if not any(pair in set(zip(seq, seq[1:], strict=False))
+                       for seq in (respelled(stemmer, stem_sequence(
+                           stemmer, heading_text(c.title, c.section) + " " + c.text), terms)
+                           for c in (self.retriever.chunks[int(i)] for i in rows))):
+                return typed.get(pair, " ".join(pair))
+        return ""
 
     def refusal(self, question: str, hits: list[Hit], query: str | None = None) -> str:
         """Why the papers do not cover the question, or "" when they do.
 
         In order: no passage at all; a specific name no indexed text holds; the best passage is far
         from the question (cosine < min_similarity), or not close (< min_similarity_held) and missing
-        some content term or phrase of the question (`held`); or too little support (`support` <
+        some content term or phrase of the question (`held`), or not close (< min_similarity_phrase)
+        and a short question's phrase is in no indexed text (`absent_phrase`: "speculative decoding",
+        whose two words SGLang has apart); or too little support (`support` <
         min_support: calibrated on dev.jsonl + dev2.jsonl, see docs/measurements.md).
         """
         if not hits:
@@ -688,6 +728,11 @@ class Answerer:
         if best < self.min_similarity_held and self.held(query or question, hits) < 1.0:
             return (f"the closest passage is only loosely related (similarity {best:.2f}) and does not hold "
                     "all of the question's terms and phrases")
+        if best < self.min_similarity_phrase:
+            phrase = self.absent_phrase(query or question)
+            if phrase:
+                return (f'no indexed text has "{phrase}" as a phrase, and the closest passage is only '
+                        f"loosely related (similarity {best:.2f})")
         support, coverage = self.support(query or question, hits)
         if support < self.min_support:
             return (f"the closest passages are only loosely related: the best one holds {coverage:.0%} of "
