@@ -245,7 +245,7 @@ class Answerer:
                  llm: LLM | None = None, passage_chars: int = 6000, min_support: float = 0.59,
                  sentences: SentenceVectors | None = None, min_similarity_held: float = 0.35,
                  pdf_dir: Path | None = None, shortened: int = 5, min_similarity_phrase: float = 0.40,
-                 phrase_terms: int = 3) -> None:
+                 phrase_terms: int = 3, held_common_share: float = 0.05) -> None:
         self.retriever = retriever
         # the vectors of quotable sentences, remembered (and filled ahead by a long-lived process)
         self.sentences = sentences or SentenceVectors(retriever.embedder)
@@ -260,6 +260,7 @@ class Answerer:
         # library holds one of its phrases nowhere (`absent_phrase`)
         self.min_similarity_phrase = min_similarity_phrase
         self.phrase_terms = phrase_terms
+        self.held_common_share = held_common_share  # `held` leaves out terms in more of the chunks
         self.k = k
         self.docs = retriever.index.manifest.get("docs", {})
         self.vocab = retriever.index.vocabulary  # lower-cased words of every chunk's text and title
@@ -285,7 +286,8 @@ class Answerer:
                    passage_budget(settings.llm_context_tokens, settings.llm_max_tokens), settings.min_support,
                    sentences, settings.min_similarity_held, settings.pdf_dir,
                    shortened=settings.min_shortened_letters,
-                   min_similarity_phrase=settings.min_similarity_phrase, phrase_terms=settings.phrase_terms)
+                   min_similarity_phrase=settings.min_similarity_phrase, phrase_terms=settings.phrase_terms,
+                   held_common_share=settings.held_common_share)
 
     def quotable_sentences(self) -> Iterator[str]:
         """Every sentence of the index an extractive answer may quote (extract.candidates of each
@@ -697,10 +699,13 @@ class Answerer:
     def held(self, query: str, hits: list[Hit]) -> float:
         """The best passage's IDF-weighted share (0..1) of the query's content terms and of its phrases
         (two content words in a row, `content_pairs`), each phrase held only as two words in a row.
+        A term in more than `held_common_share` of the chunks is not asked for: "cost" in "What is the
+        cost of ZeRO stage 3?" is the paper's "communication volume" (its phrases still are).
 
         A pair with a word of a paper's name the query uses is no phrase: "ZeRO stage" is ZeRO's stage
         (the paper writes "stage 3 of ZeRO-DP"), "speculative decoding" stays one."""
-        terms = content_terms(self.retriever.stemmer, query)
+        terms = {t for t in content_terms(self.retriever.stemmer, query)
+                 if self.retriever.share(t) <= self.held_common_share}
         return self.retriever.coverage(terms, hits, set(self.phrases(query)), shortened=self.shortened)
 
     def phrases(self, query: str) -> list[tuple[str, str]]:

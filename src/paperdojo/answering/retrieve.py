@@ -510,8 +510,9 @@ def weighing_terms(stemmer: Stemmer.Stemmer, question: str, terms: set[str] | No
 
 def content_pairs(stemmer: Stemmer.Stemmer, question: str, terms: set[str]) -> set[tuple[str, str]]:
     """The question's phrases as stemmed pairs: two words in a row that are both content `terms`
-    ("speculative decoding" -> ("specul", "decod")); a word between them (even "the") breaks a pair."""
-    words = stem_sequence(stemmer, question)
+    ("speculative decoding" -> ("specul", "decod")); a word between them (even "the", or a single
+    digit or letter BM25 drops, as in "level 3 cost") breaks a pair."""
+    words = [stemmer.stemWord(w) for w in re.findall(r"\w+", question.lower())]
     return {(a, b) for a, b in zip(words, words[1:], strict=False) if a != b and a in terms and b in terms}
 
 
