@@ -7,7 +7,10 @@ words of the question as a unit held only where the passage has the two words in
 the support is computed from it).
 Files: JSONL with either the eval format (`type` "unanswerable" for the unanswerable ones) or
 `{"question", "answerable"}` (bench/refusal_probe.jsonl: 28 short answerable questions about the 27
-shared PDFs and 14 about neighbouring topics, written for this check, in a style neither dev file has).
+shared PDFs and 14 about neighbouring topics, written for this check, in a style neither dev file has;
+bench/refusal_probe2.jsonl: 56 casual answerable questions and 19 on uncovered neighbouring topics).
+First printed: each file's refused and false refusals as `Answerer.refusal` decides them, whole and
+per fixed half (`half`: crc32 of the question, even A, odd B; probe2's half B is the untouched check).
 
     python bench/refusal_experiment.py --home H ../shared/eval/dev.jsonl ../shared/eval/dev2.jsonl \
         bench/refusal_probe.jsonl [--floor 0.38] [--support 0.59] [--phrases --weight 0.75] [--list]
