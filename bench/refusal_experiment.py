@@ -7,7 +7,10 @@ words of the question as a unit held only where the passage has the two words in
 the support is computed from it).
 Files: JSONL with either the eval format (`type` "unanswerable" for the unanswerable ones) or
 `{"question", "answerable"}` (bench/refusal_probe.jsonl: 28 short answerable questions about the 27
-shared PDFs and 14 about neighbouring topics, written for this check, in a style neither dev file has).
+shared PDFs and 14 about neighbouring topics, written for this check, in a style neither dev file has;
+bench/refusal_probe2.jsonl: 56 casual answerable questions and 19 on uncovered neighbouring topics).
+First printed: each file's refused and false refusals as `Answerer.refusal` decides them, whole and
+per fixed half (`half`: crc32 of the question, even A, odd B; probe2's half B is the untouched check).
 
     python bench/refusal_experiment.py --home H ../shared/eval/dev.jsonl ../shared/eval/dev2.jsonl \
         bench/refusal_probe.jsonl [--floor 0.38] [--support 0.59] [--phrases --weight 0.75] [--list]
@@ -22,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -36,6 +40,21 @@ class Row:
     coverage: float
     held: float  # `Answerer.held`: the best passage's share of the content terms and phrases
     score: float  # coverage (or `held`, with --phrases) + weight * cosine
+    reason: str = ""  # `Answerer.refusal` as `paperdojo ask` decides it ("" = answered)
+
+
+def half(question: str) -> str:
+    """The fixed half of a probe question: "A" when crc32 of its text is even, else "B"
+    (refusal_probe2.jsonl: tuned on A, B kept as the untouched check)."""
+    return "A" if zlib.crc32(question.encode("utf-8")) % 2 == 0 else "B"
+
+
+def decided(rows: list[Row]) -> str:
+    """Refused unanswerables and false refusals of `rows` by `Answerer.refusal` itself."""
+    u = [r for r in rows if not r.answerable]
+    a = [r for r in rows if r.answerable]
+    return (f"refused {sum(1 for r in u if r.reason)}/{len(u)}, "
+            f"false {sum(1 for r in a if r.reason)}/{len(a)}")
 
 
 def load(path: Path) -> list[tuple[str, bool]]:
@@ -81,6 +100,7 @@ def main() -> None:
     ap.add_argument("--list", action="store_true", help="every question's values, lowest score first")
     args = ap.parse_args()
 
+    from paperdojo.answering.answer import plain_question
     from paperdojo.answering.retrieve import content_terms
     from paperdojo.settings import Settings
     from paperdojo.workspace import Workspace
@@ -93,15 +113,21 @@ def main() -> None:
     rows: list[Row] = []
     for name in args.files:
         for question, answerable in load(Path(name)):
-            query, _ = answerer.standalone(question, None)
+            query, _ = answerer.standalone(plain_question(question), None)
             hits = answerer.passages(question, k=5)
             cosine = max(h.dense for h in hits)
             held = answerer.held(query, hits)
             coverage = held if args.phrases else answerer.retriever.coverage(
                 content_terms(answerer.retriever.stemmer, query), hits, shortened=answerer.shortened)
             rows.append(Row(Path(name).name, question, answerable, bool(answerer.unknown_names(question)),
-                            cosine, coverage, held, coverage + args.weight * cosine))
+                            cosine, coverage, held, coverage + args.weight * cosine,
+                            answerer.refusal(plain_question(question), hits, query)))
     files = list(dict.fromkeys(r.file for r in rows))
+    print("as `paperdojo ask` decides (Answerer.refusal):")
+    for f in files:
+        mine = [r for r in rows if r.file == f]
+        halves = "; ".join(f"half {h} {decided([r for r in mine if half(r.question) == h])}" for h in "AB")
+        print(f"  {f}: {decided(mine)} ({halves})")
     print(f"floor {floor}, held floor {held_floor}, threshold {threshold}, weight {args.weight}, "
           f"phrases {args.phrases}")
     for f in files:
@@ -115,8 +141,8 @@ def main() -> None:
     if args.list:
         for r in sorted(rows, key=lambda r: r.score):
             print(f"{r.score:.3f} cos {r.cosine:.2f} cov {r.coverage:.2f} held {r.held:.2f} "
-                  f"{'A' if r.answerable else 'U'}"
-                  f"{'n' if r.unknown else ' '} {r.file[:10]:10} {r.question[:70]}")
+                  f"{'A' if r.answerable else 'U'}{'n' if r.unknown else ' '}"
+                  f"{'R' if r.reason else ' '}{half(r.question)} {r.file[:10]:10} {r.question[:70]}")
 
 
 if __name__ == "__main__":

@@ -46,10 +46,12 @@ from paperdojo.answering.retrieve import (
     mark,
     plain_question,
     query_terms,
+    respelled,
     weighing_terms,
 )
 from paperdojo.answering.sentence_vectors import SentenceVectors
-from paperdojo.library.lexical import TOKEN, stems_of
+from paperdojo.library.chunk import heading_text
+from paperdojo.library.lexical import TOKEN, stem_sequence, stems_of
 from paperdojo.records import Chunk, Citation, Source
 from paperdojo.settings import Settings
 
@@ -242,7 +244,8 @@ class Answerer:
     def __init__(self, retriever: Retriever, min_similarity: float = 0.25, k: int = 5,
                  llm: LLM | None = None, passage_chars: int = 6000, min_support: float = 0.59,
                  sentences: SentenceVectors | None = None, min_similarity_held: float = 0.35,
-                 pdf_dir: Path | None = None, shortened: int = 5) -> None:
+                 pdf_dir: Path | None = None, shortened: int = 5, min_similarity_phrase: float = 0.40,
+                 phrase_terms: int = 3, held_common_share: float = 0.05) -> None:
         self.retriever = retriever
         # the vectors of quotable sentences, remembered (and filled ahead by a long-lived process)
         self.sentences = sentences or SentenceVectors(retriever.embedder)
@@ -253,6 +256,11 @@ class Answerer:
         self.min_support = min_support  # coverage + 0.5 * cosine below this: refused (see `support`)
         self.min_similarity_held = min_similarity_held  # below this, refused unless every term is held
         self.shortened = shortened  # a term this long is held by a word it begins ("param": "parameters")
+        # below this cosine, a question of at most `phrase_terms` content terms is refused when the
+        # library holds one of its phrases nowhere (`absent_phrase`)
+        self.min_similarity_phrase = min_similarity_phrase
+        self.phrase_terms = phrase_terms
+        self.held_common_share = held_common_share  # `held` leaves out terms in more of the chunks
         self.k = k
         self.docs = retriever.index.manifest.get("docs", {})
         self.vocab = retriever.index.vocabulary  # lower-cased words of every chunk's text and title
@@ -277,7 +285,9 @@ class Answerer:
         return cls(retriever, settings.min_similarity, k, llm,
                    passage_budget(settings.llm_context_tokens, settings.llm_max_tokens), settings.min_support,
                    sentences, settings.min_similarity_held, settings.pdf_dir,
-                   shortened=settings.min_shortened_letters)
+                   shortened=settings.min_shortened_letters,
+                   min_similarity_phrase=settings.min_similarity_phrase, phrase_terms=settings.phrase_terms,
+                   held_common_share=settings.held_common_share)
 
     def quotable_sentences(self) -> Iterator[str]:
         """Every sentence of the index an extractive answer may quote (extract.candidates of each
@@ -508,8 +518,39 @@ class Answerer:
 
     # ----------------------------------------------------------------- retrieval
     def retrieve(self, query: str, papers: set[str], filters: Filters | None, k: int) -> list[Hit]:
-        """Top passages; the papers the question names rank higher, each one near the top."""
-        return self.retriever.search(query, k, filters, papers=papers)
+        """Top passages; the papers the question names rank higher, each one near the top. A compound
+        the named papers spell apart is searched in their spelling too (`paper_spelling`)."""
+        return self.retriever.search(self.paper_spelling(query, papers), k, filters, papers=papers)
+
+    def paper_spelling(self, query: str, papers: set[str]) -> str:
+        """`query` with, in brackets, the split spelling of each joined word of 7+ letters that the
+        named `papers` never write joined but write as two words in a row, hyphenated or not: "How does
+        TVM do autotuning?" -> "How does TVM do autotuning? (auto tuning)" (TVM writes "auto-tuning";
+        BM25 splits at hyphens, so "autotuning" matched none of its passages). The query as given
+        when it names no paper or has no such word.
+
+        Only the named papers' spelling counts: the library-wide rule (a word also written hyphenated
+        anywhere is searched both ways) gave other words of the eval files a twin that pulled in other
+        passages (docs/measurements.md, "Hyphenated spellings in questions")."""
+        if not papers:
+            return query
+        stemmer = self.retriever.stemmer
+        inside = np.isin(self.retriever.chunk_doc, self.retriever.doc_numbers(papers))
+        extra: list[str] = []
+        for word in dict.fromkeys(w.lower() for w in TOKEN.findall(query) if len(w) >= 7 and w.isalpha()):
+            if (self.retriever.bm25_scores(word)[inside] > 0).any():
+                continue  # the paper writes it so
+            for i in range(3, len(word) - 2):
+                head, tail = word[:i], word[i:]
+                if head not in self.vocab or tail not in self.vocab:
+                    continue
+                pair = (stemmer.stemWord(head), stemmer.stemWord(tail))
+                rows = np.nonzero((self.retriever.bm25_scores(head) > 0) & inside)[0]
+                if any(pair in set(zip(seq, seq[1:], strict=False)) for seq in
+                       (stem_sequence(stemmer, self.retriever.chunks[int(r)].text) for r in rows)):
+                    extra.append(f"{head} {tail}")
+                    break
+        return f"{query} ({', '.join(extra)})" if extra else query
 
     def passages(self, question: str, k: int | None = None, filters: Filters | None = None) -> list[Hit]:
         """The passages a standalone question's answer draws on (what `eval` measures retrieval on)."""
@@ -658,22 +699,57 @@ class Answerer:
     def held(self, query: str, hits: list[Hit]) -> float:
         """The best passage's IDF-weighted share (0..1) of the query's content terms and of its phrases
         (two content words in a row, `content_pairs`), each phrase held only as two words in a row.
+        A term in more than `held_common_share` of the chunks is not asked for: "cost" in "What is the
+        cost of ZeRO stage 3?" is the paper's "communication volume" (its phrases still are).
 
         A pair with a word of a paper's name the query uses is no phrase: "ZeRO stage" is ZeRO's stage
         (the paper writes "stage 3 of ZeRO-DP"), "speculative decoding" stays one."""
+        terms = {t for t in content_terms(self.retriever.stemmer, query)
+                 if self.retriever.share(t) <= self.held_common_share}
+        return self.retriever.coverage(terms, hits, set(self.phrases(query)), shortened=self.shortened)
+
+    def phrases(self, query: str) -> list[tuple[str, str]]:
+        """The query's phrases (`content_pairs`, in order of the question) as the pairs `held` checks:
+        a pair with a word of a paper's name the query uses is none ("ZeRO stage")."""
         stemmer = self.retriever.stemmer
         terms = content_terms(stemmer, query)
         named = {stemmer.stemWord(w.lower()) for m in self.aliases.matches(query).values()
                  for w in TOKEN.findall(m.group())}
-        pairs = {p for p in content_pairs(stemmer, query, terms) if not named & set(p)}
-        return self.retriever.coverage(terms, hits, pairs, shortened=self.shortened)
+        return sorted(p for p in content_pairs(stemmer, query, terms) if not named & set(p))
+
+    def absent_phrase(self, query: str) -> str:
+        """The first phrase of a short query that no chunk of the library holds, as typed ("speculative
+        decoding", "early exit"), or "".
+
+        Short: at most `phrase_terms` content terms (a long question's word pairs are mostly its
+        wording, "glow pick"). Held: the two words in a row in a chunk's text or heading, a compound
+        in any spelling (`respelled`: "radix attention" is held by "RadixAttention"). Only the chunks
+        that hold the pair's rarer word are read (found by BM25, `Retriever.bm25_scores`)."""
+        stemmer = self.retriever.stemmer
+        terms = content_terms(stemmer, query)
+        if len(terms) > self.phrase_terms:
+            return ""
+        words = TOKEN.findall(query)
+        typed = {(stemmer.stemWord(a.lower()), stemmer.stemWord(b.lower())): f"{a} {b}"
+                 for a, b in zip(words, words[1:], strict=False)}
+        for pair in self.phrases(query):
+            rare = max(pair, key=self.retriever.idf)
+            rows = np.nonzero(self.retriever.bm25_scores(rare) > 0)[0]
+            if not any(pair in set(zip(seq, seq[1:], strict=False))
+                       for seq in (respelled(stemmer, stem_sequence(
+                           stemmer, heading_text(c.title, c.section) + " " + c.text), terms)
+                           for c in (self.retriever.chunks[int(i)] for i in rows))):
+                return typed.get(pair, " ".join(pair))
+        return ""
 
     def refusal(self, question: str, hits: list[Hit], query: str | None = None) -> str:
         """Why the papers do not cover the question, or "" when they do.
 
         In order: no passage at all; a specific name no indexed text holds; the best passage is far
         from the question (cosine < min_similarity), or not close (< min_similarity_held) and missing
-        some content term or phrase of the question (`held`); or too little support (`support` <
+        some content term or phrase of the question (`held`), or not close (< min_similarity_phrase)
+        and a short question's phrase is in no indexed text (`absent_phrase`: "speculative decoding",
+        whose two words SGLang has apart); or too little support (`support` <
         min_support: calibrated on dev.jsonl + dev2.jsonl, see docs/measurements.md).
         """
         if not hits:
@@ -688,6 +764,11 @@ class Answerer:
         if best < self.min_similarity_held and self.held(query or question, hits) < 1.0:
             return (f"the closest passage is only loosely related (similarity {best:.2f}) and does not hold "
                     "all of the question's terms and phrases")
+        if best < self.min_similarity_phrase:
+            phrase = self.absent_phrase(query or question)
+            if phrase:
+                return (f'no indexed text has "{phrase}" as a phrase, and the closest passage is only '
+                        f"loosely related (similarity {best:.2f})")
         support, coverage = self.support(query or question, hits)
         if support < self.min_support:
             return (f"the closest passages are only loosely related: the best one holds {coverage:.0%} of "

@@ -195,7 +195,9 @@ class Retriever:
 
         With `shortened` > 0 a term of at least that many letters is also held by a passage word it
         begins: a question's clipped word ("params", "vocab", "async") is the paper's long one
-        ("parameters", "vocabulary", "asynchronous"); 0: only the term itself."""
+        ("parameters", "vocabulary", "asynchronous"); 0: only the term itself. A compound counts in
+        any of its spellings (`respelled`): "autotuning" is held by "auto-tuning", "ping pong" by
+        "pingpong", "radix attention" by "RadixAttention"."""
         weights = {t: self.idf(t) for t in terms}
         pair_weights = {p: (self.idf(p[0]) + self.idf(p[1])) / 2 for p in pairs}
         total = sum(weights.values()) + sum(pair_weights.values())
@@ -204,7 +206,7 @@ class Retriever:
         best = 0.0
         for h in hits:
             text = heading_text(h.chunk.title, h.chunk.section) + " " + h.chunk.text
-            words = stem_sequence(self.stemmer, text)
+            words = respelled(self.stemmer, stem_sequence(self.stemmer, text), set(terms))
             held, adjacent = set(words), set(zip(words, words[1:], strict=False))
             if shortened:
                 held |= {t for t in weights if len(t) >= shortened and t not in held
@@ -450,8 +452,8 @@ def query_terms(stemmer: Stemmer.Stemmer, query: str) -> set[str]:
 
 # The words of asking rather than of the topic: question words, auxiliaries, pronouns, interview
 # phrasing ("walk me through", "explain", "compare") and chat framing ("ELI5:", "in one sentence",
-# "briefly", "pros and cons", "what's the catch", "the gist of"). General English, not taken from any
-# question set.
+# "briefly", "pros and cons", "what's the catch", "the gist of"; "quick q:", "ok so", "hey", contractions
+# typed without the apostrophe, "what's the trick"). General English, not taken from any question set.
 _ASKING = """
 what why how when where which who whom whose did does do done doing can could would should will shall may
 might must you your yours me my mine i we us our ours it its they them their this that these those he she
@@ -463,6 +465,8 @@ some any many much more most very only even well like there here than then so to
 been being has have had not no yes
 eli5 tldr fyi imo imho btw afaik pls please briefly nutshell summarize summarise summary sentence sentences
 simply layman interviewer pros cons overview tl dr catch gist deal
+ok okay quick hey hi hello lol hmm um uh whats hows whys thats doesnt dont isnt arent cant wont didnt im ur
+basically kinda sorta wanna gonna idk iirc tbh ngl trick tricks intuition
 """
 QUESTION_WORDS = frozenset(_ASKING.split())
 
@@ -506,9 +510,46 @@ def weighing_terms(stemmer: Stemmer.Stemmer, question: str, terms: set[str] | No
 
 def content_pairs(stemmer: Stemmer.Stemmer, question: str, terms: set[str]) -> set[tuple[str, str]]:
     """The question's phrases as stemmed pairs: two words in a row that are both content `terms`
-    ("speculative decoding" -> ("specul", "decod")); a word between them (even "the") breaks a pair."""
-    words = stem_sequence(stemmer, question)
+    ("speculative decoding" -> ("specul", "decod")); a word between them (even "the", or a single
+    digit or letter BM25 drops, as in "level 3 cost") breaks a pair."""
+    words = [stemmer.stemWord(w) for w in re.findall(r"\w+", question.lower())]
     return {(a, b) for a, b in zip(words, words[1:], strict=False) if a != b and a in terms and b in terms}
+
+
+_MIN_COMPOUND = 6  # letters of a compound respelled: "pingpong", "autotun"; never "inplace"-short joins
+
+
+def respelled(stemmer: Stemmer.Stemmer, words: list[str], terms: set[str]) -> list[str]:
+    """A passage's stemmed words (`stem_sequence`) with the compounds of the question's `terms`
+    spelled as the question spells them: two words in a row that make one term ("auto tuning",
+    "auto-tuning" for "autotuning") become that term; a word that is two terms joined ("pingpong"
+    for "ping pong", "radixattent" for "radix attention") becomes those two words. Joins are
+    compared as stems and as the stem of the joined stems ("auto"+"tune" -> "autotun").
+
+    Papers and casual questions spell one compound three ways (joined, hyphenated, spaced); BM25's
+    tokens split at hyphens (`lexical.TOKEN`), so a hyphenated compound is two words. Only compounds
+    of at least `_MIN_COMPOUND` letters count, so short words never merge by chance."""
+    def joins(a: str, b: str) -> set[str]:
+        return {a + b, stemmer.stemWord(a + b)}
+
+    split = {j: (a, b) for a in terms for b in terms if a != b and len(a + b) >= _MIN_COMPOUND
+             for j in joins(a, b) if j not in terms}
+    starts = {t[:i] for t in terms if len(t) >= _MIN_COMPOUND for i in range(2, len(t) - 1)}
+    if not split and not starts:
+        return words
+    out: list[str] = []
+    i = 0
+    while i < len(words):
+        w = words[i]
+        if i + 1 < len(words) and w in starts:
+            joined = joins(w, words[i + 1]) & terms
+            if joined:
+                out.append(joined.pop())
+                i += 2
+                continue
+        out.extend(split.get(w, (w,)))
+        i += 1
+    return out
 
 
 def mark(text: str, stems: set[str], stemmer: Stemmer.Stemmer, width: int = 320) -> str:
