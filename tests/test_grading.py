@@ -13,6 +13,7 @@ from paperdojo.study.grading import (
     contradictions,
     numbers,
     says_dont_know,
+    stated_numbers,
 )
 
 stem = Stemmer.Stemmer("english").stemWord
@@ -169,3 +170,37 @@ def test_concepts_are_noun_phrases_with_a_term_of_the_library():
         plain = {c.phrase for c in candidates(sentences, stem, set(), small)}
         assert "regular basis" in plain
         assert not {"TensorFlow MXNet Caffe", "roofline diagram roofline", "randomly walks"} & plain
+
+
+def test_dont_know_in_other_words():
+    for text in ["I can't remember what those annotations are for.", "Can't recall the formula, sorry.",
+                 "That's beyond what I know about FSDP, sorry.", "dunno", "No clue about those numbers.",
+                 "Not something I know - I'd have to check the paper.", "I'd rather not guess.",
+                 "I haven't read either paper closely enough to say.", "Never heard of it. Pass."]:
+        assert says_dont_know(text), text
+    for text in ["The kernel can't exploit the GPU's parallelism with blocks that small.",
+                 "It reads the input once, in a single pass.", "Each stage passes activations on."]:
+        assert not says_dont_know(text), text
+
+
+def test_numbers_written_against_their_unit_are_stated():
+    text = "adding one token raises the iteration time to 92.33ms from 69.8ms on 16GB GPUs"
+    assert numbers(text) == set()  # "92.33ms" is not read as a number with a unit of its own
+    assert {"92.33", "69.8", "16"} <= stated_numbers(text)
+    assert contradictions("It rose from 69.8 ms to 92.33 ms.", [text], stated_numbers(text), stem,
+                          Opposites.build(stem)) == []
+
+
+def test_a_denial_the_paper_makes_nearby_is_no_contradiction():
+    """A denial echoed by one of the nearest sentences ("without waiting") is the paper's own, even
+    when a sibling sentence states the same words without one; with no nearest sentence denying
+    anything it is still flagged (held-out graded answers, h13grade)."""
+    opposites = Opposites.build(stem)
+    claim = "The controller forwards the control message to the next worker without waiting for its kernels."
+    echo = "The controller forwards the control message to the next worker without waiting for the kernels."
+    sibling = "The GPU threads of the worker issue the kernels for the control message."
+    assert contradictions(claim, [sibling, echo], set(), stem, opposites) == []
+    assert contradictions(claim, [sibling], set(), stem, opposites) == ["a negation the paper does not make"]
+    implicit = "Tiling avoids writing the attention matrix to HBM."
+    assert contradictions("It never writes the attention matrix to HBM.", [implicit, "The attention matrix "
+                          "is written to HBM by the standard implementation."], set(), stem, opposites) == []

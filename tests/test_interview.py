@@ -347,3 +347,25 @@ def test_the_model_answer_quotes_no_figure_or_code_pointer(tmp_path, embedder):
     for pointer in ("pseudo-code shows", "figure shows", "tables show", "As shown in"):
         assert pointer not in model.text, model.text
     assert "Recomputing the forward pass halves the activation memory. [1]" in model.text, model.text
+
+
+def test_a_number_the_question_gives_is_no_contradiction(home):
+    """An answer may repeat a number the question states ("256 vs 257 tokens") even when the papers
+    never print it; a number found in neither still costs (held-out graded answers, h13grade)."""
+    _, grader = home
+    q = Question("q37", "Why does each pipeline stage recompute its forward pass when the batch is cut "
+                 "into 37 micro-batches?", ["pipe"], "Graph scheduling")
+    said = "With 37 micro-batches, each stage recomputes its forward pass during the backward pass."
+    invented = said.replace("37", "41")
+    assert not grader.grade(q, said).contradictions
+    assert grader.grade(q, invented).contradictions == [invented]
+
+
+def test_dont_know_in_other_words_scores_zero(home):
+    _, grader = home
+    q = Question("q", "Why does each pipeline stage recompute its forward pass during the backward pass?",
+                 ["pipe"], "Graph scheduling")
+    for text in ["Can't recall, sorry.", "That's beyond what I know about pipelines.", "dunno",
+                 "I haven't read that paper.", "No clue. Pass."]:
+        grade = grader.grade(q, text)
+        assert grade.score == 0.0 and "do not know" in grade.reasons[0], text

@@ -31,6 +31,7 @@ from paperdojo.study.grading import (
     contradictions,
     numbers,
     says_dont_know,
+    stated_numbers,
 )
 from paperdojo.study.rubric import Rubric, grade_with_model
 
@@ -252,7 +253,7 @@ class Grader:
         refs = hits[:4]
         sentences, where = [], []
         papers = {h.chunk.doc_id for h in hits}
-        numbers_seen = numbers(" ".join(c.text for c in self.retriever.chunks.of_docs(papers)))
+        numbers_seen = stated_numbers(" ".join(c.text for c in self.retriever.chunks.of_docs(papers)))
         seen: set[str] = set()
         for hit in hits:
             text = hit.chunk.text
@@ -320,7 +321,8 @@ class Grader:
         sent_vecs, clause_vecs = vecs[: len(sentences)], vecs[len(sentences) :]
         sims = sent_vecs @ ev.vecs.T  # (answer sentences, reference sentences)
         claims = np.array([claim_weight(s) for s in sentences])
-        found_in = self.contradicted(sentences, sims, claims, ev)
+        # a number the question itself gives ("256 vs 257 tokens") is no number foreign to the papers
+        found_in = self.contradicted(sentences, sims, claims, ev, ev.numbers | numbers(q.text))
         contradicted = [(sentences[i], found) for i, found in found_in.items()]
         ok = np.array([0.0 if i in found_in else 1.0 for i in range(len(sentences))])
         credit = np.clip((sims[:, ev.key] - self.sim_floor) / (self.sim_full - self.sim_floor), 0, 1)
@@ -370,18 +372,21 @@ class Grader:
         return grade
 
     def contradicted(self, sentences: list[str], sims: np.ndarray, claims: np.ndarray,
-                     ev: Evidence) -> dict[int, list[str]]:
+                     ev: Evidence, known_numbers: set[str] | None = None) -> dict[int, list[str]]:
         """The answer's sentences that contradict the papers: index -> reasons (grading.contradictions).
 
         `sims` is (len(sentences), len(ev.sentences)) cosines; a claim (claims[i] > 0) is checked
-        against those of its 3 nearest reference sentences that grading.checked_against keeps."""
+        against those of its 3 nearest reference sentences that grading.checked_against keeps.
+        `known_numbers` (default: the numbers of the question's papers, `ev.numbers`) are the numbers
+        an answer may state."""
+        known = ev.numbers if known_numbers is None else known_numbers
         out: dict[int, list[str]] = {}
         for i, s in enumerate(sentences):
             top = [(ev.sentences[j], float(sims[i, j])) for j in np.argsort(-sims[i])[:3]]
             near = checked_against(s, top, self.stem, self.same_claim, self.same_terms)
             if claims[i] == 0 or not near:
                 continue  # no reference sentence says nearly the same: nothing to contradict
-            found = contradictions(s, near, ev.numbers, self.stem, self.opposites)
+            found = contradictions(s, near, known, self.stem, self.opposites)
             if found:
                 out[i] = found
         return out
