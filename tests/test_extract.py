@@ -322,6 +322,19 @@ def test_a_run_in_heading_opens_the_sentence_after_it_and_is_not_quoted_alone():
     assert not any(t.startswith("3.3.3") for t in texts)
 
 
+def test_a_labelled_run_in_heading_opens_the_sentence_after_it():
+    # ORCA writes its challenges and solutions as "C1: ..." and "S2: ...": the heading names the subject
+    text = ("C1: Early-finished and late-joining requests. One major limitation of existing systems is "
+            "that the engine keeps a batch fixed until all its requests finish. S2: Selective batching. We "
+            "propose selective batching, a technique for batched execution of requests of different lengths.")
+    texts = [c.text for c in candidates([text])]
+    assert texts == [
+        "Early-finished and late-joining requests: One major limitation of existing systems is that the "
+        "engine keeps a batch fixed until all its requests finish.",
+        "Selective batching: We propose selective batching, a technique for batched execution of requests of "
+        "different lengths."]
+
+
 def test_a_heading_does_not_open_a_pointer_and_a_caption_title_is_not_split_out():
     text = ("Code completion. Figure 9(a) shows the performance of the system on the code completion task. "
             "Request A Request B Figure 7. Storing the KV cache of two requests at the same time in the "

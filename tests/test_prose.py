@@ -248,6 +248,14 @@ def test_a_pointer_lead_in_is_cut_and_the_claim_kept() -> None:
 
 @pytest.mark.parametrize(("sentence", "title"), [
     ("3.3.3 Forward Prefetching.", "Forward Prefetching"),
+    # a numbered label before the heading (ORCA's challenges and solutions, PET's steps)
+    ("C1: Early-finished and late-joining requests.", "Early-finished and late-joining requests"),
+    ("S2: Selective batching.", "Selective batching"),
+    ("Step 3: Correction kernel generation.", "Correction kernel generation"),
+    # a figure's, table's or question's label stays: those are no headings
+    ("Figure 3: An example of the batch.", None),
+    ("Table 2: Minimal sequence length.", None),
+    ("Question 3: What...", None),
     ("The tile quantization effect.", "The tile quantization effect"),
     ("Combat burstiness.", "Combat burstiness"),
     ("Higher is better.", None),  # a statement: a verb of being

@@ -296,6 +296,12 @@ _STATEMENT_WORDS = frozenset(re.findall(r"\S+", "is are was were be been being h
                                        "could will would shall should may might must we it they this these "
                                        "that which who our its their there here"))
 _SECTION_NUMBER = re.compile(r"^(?:\d+(?:\.\d+)*|[IVX]+|[A-Z](?:\.\d+)*)\.?\s+(?=[A-Z])")
+# a numbered label before a run-in heading: "C1: Early-finished ...", "S2: Selective batching.", "Step 3:
+# Correction kernel generation.", "Baseline 1: FasterTransformer."; not a figure's, table's or theorem's
+# label (those are captions, statements or code, told apart by `kind` first)
+_HEADING_LABEL = re.compile(r"^(?!(?:Figure|Fig|Table|Tab|Algorithm|Theorem|Lemma|Corollary|Definition|"
+                            r"Equation|Eq|Listing|Section|Appendix|Question|Answer|Example)\b)"
+                            r"(?:[A-Z][a-z]{0,11}\s?)?[A-Z]?\d{1,2}[a-z]?:\s+(?=[A-Z])")
 
 
 def pieces(text: str, start: int, end: int) -> list[tuple[int, int]]:
@@ -328,14 +334,15 @@ def pieces(text: str, start: int, end: int) -> list[tuple[int, int]]:
 
 
 def heading(sentence: str) -> str | None:
-    """The run-in heading `sentence` is, without its section number and final period ("3.3.3 Forward
-    Prefetching." -> "Forward Prefetching", "The tile quantization effect." -> "The tile quantization
-    effect"), or None when it reads as a statement: up to eight words, starting with a capital letter
-    or a section number, no verb of being, modal or pronoun (_STATEMENT_WORDS), nothing but a period
-    or colon at its end."""
+    """The run-in heading `sentence` is, without its section number or numbered label (`_HEADING_LABEL`)
+    and final period ("3.3.3 Forward Prefetching." -> "Forward Prefetching", "S2: Selective batching."
+    -> "Selective batching", "The tile quantization effect." -> "The tile quantization effect"), or
+    None when it reads as a statement: up to eight words, starting with a capital letter or a section
+    number, no verb of being, modal or pronoun (_STATEMENT_WORDS), nothing but a period or colon at its
+    end."""
     s = " ".join(sentence.split())
     m = re.match(r"^(.*?)[.:]?$", s)
-    body = _SECTION_NUMBER.sub("", m.group(1) if m else s)
+    body = _SECTION_NUMBER.sub("", _HEADING_LABEL.sub("", m.group(1) if m else s))
     words = body.split()
     if not 1 <= len(words) <= 8 or not words[0][:1].isupper() or not re.fullmatch(r"[\w\s\-/&',()]+", body):
         return None
