@@ -91,6 +91,8 @@ _ENDS_ON_OBJECT = re.compile(r"\b(?:of|for|about|with|to|in|on|from|behind|than|
 _BARE_COMPARISON = re.compile(r"\b(?:compare|similar|different|differ|better|worse|faster|slower|"
                               r"the same)\W*$", re.I)
 _NOT_TOPICS = QUESTION_WORDS | set(STOPWORDS_EN)
+# why a question that leans on an earlier one is refused in a chat without one (`Answerer.stream`)
+_NOTHING_BEFORE = "it leans on an earlier question, and there is none in this chat"
 _COMMON_SHARE = 0.25  # a term in more chunks than this (model, memory, training) names no topic of its own
 _NAME_SHARE = 0.5  # a name most passages of one paper hold stands for that paper (`Answerer.name_papers`)
 _COMPARE = re.compile(r"\b(compared?|comparing|comparison|differ|difference|versus|vs\.?|than|unlike|"
@@ -552,14 +554,25 @@ class Answerer:
                                                                        self.retriever.stemmer, 600),
                           h.score) for n, h in enumerate(hits, 1)]
         result = Answer(question, query, "", sources, stages=stages, notes=notes, interpreted=reading.follows)
-        reason = self.refusal(question, hits, query)
+        # a follow-up with no earlier question in this chat ("how does it scale?" as a chat's first
+        # question): without a subject of its own, whatever it found is about something else
+        orphan = not reading.follows and self.follows(question)
+        pointless = orphan and not self.subjects(question)
+        reason = _NOTHING_BEFORE if pointless else self.refusal(question, hits, query)
         at = 1 if reading.follows else 0  # after "Interpreted as", before the rewrite's notes
         notes[at:at] = self.absent_papers(question, refused=bool(reason))
-        if reason:
+        if orphan and not pointless:  # "and what about ZeRO?" in a new chat
+            notes.append("This reads as a follow-up (it leans on an earlier question), but there is no earlier "
+                         "question in this chat: " + ("ask it in full." if reason else
+                                                      "it was answered as it stands; ask it in full if you "
+                                                      "meant more."))
+        if pointless:
             result.refused, result.reason = True, reason
-            if not reading.follows and self.follows(question):  # "and how does ZeRO do it?" in a new chat
-                notes.append("This reads as a follow-up (it leans on an earlier question), but there is no "
-                             "earlier question in this chat: ask it in full.")
+            result.text = ("This question leans on an earlier one (\"it\", \"that\", \"why?\"), but this chat "
+                           "has no earlier question: ask it in full, naming the paper, system or technique "
+                           "it is about.")
+        elif reason:
+            result.refused, result.reason = True, reason
             result.nearest = find_sections(self.retriever, query, 5, filters)
             result.text = f"The papers in your library do not cover this: {reason}."
         elif self.llm is not None:
