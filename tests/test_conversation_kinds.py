@@ -73,6 +73,17 @@ def _sentences(text: str) -> set[str]:
     return {s.strip() for s in re.split(r"\s?\[\d+\]", text) if s.strip()}
 
 
+@pytest.mark.parametrize("why", ["why?", "Why is that?", "how come?", "ok, why?"])
+def test_a_bare_why_asks_why_of_the_topic_and_does_not_repeat(answerer, why):
+    conv = Conversation()
+    first = answerer.answer("How does Heron avoid wasting key-value cache memory?", conversation=conv)
+    assert not first.refused
+    second = answerer.answer(why, conversation=conv)
+    assert not second.refused
+    assert second.notes[0].startswith('Interpreted as: "Why does Heron avoid wasting key-value cache memory?"')
+    assert _sentences(second.text) and not _sentences(second.text) & _sentences(first.text), second.text
+
+
 @pytest.mark.parametrize("question", ["How does it scale?", "What are its limitations?", "why?",
                                       "What problem does it solve?", "and how does it do that?",
                                       "how does it handle long prompts?"])

@@ -91,6 +91,11 @@ _ENDS_ON_OBJECT = re.compile(r"\b(?:of|for|about|with|to|in|on|from|behind|than|
 _BARE_COMPARISON = re.compile(r"\b(?:compare|similar|different|differ|better|worse|faster|slower|"
                               r"the same)\W*$", re.I)
 _NOT_TOPICS = QUESTION_WORDS | set(STOPWORDS_EN)
+# a bare "why?" ("why is that?", "how come?") and a topic asked with "how <verb> ...", which "why" can ask
+_BARE_WHY = re.compile(r"^\W*(?:why(?:\s+(?:is|was|does|did)\s+(?:that|this|it)(?:\s+so)?|\s+so)?|how\s+come)\W*$",
+                       re.I)
+_HOW_TOPIC = re.compile(r"^\W*how\s+(?P<rest>(?:do|does|did|is|are|was|were|can|could|would|will)\s+.+?)\W*$",
+                        re.I)
 # why a question that leans on an earlier one is refused in a chat without one (`Answerer.stream`)
 _NOTHING_BEFORE = "it leans on an earlier question, and there is none in this chat"
 _COMMON_SHARE = 0.25  # a term in more chunks than this (model, memory, training) names no topic of its own
@@ -148,6 +153,7 @@ class Turn:
     question: str = ""  # the question as asked (or as the model rewrote it)
     topic: str = ""  # the standalone question the turn's topic comes from (itself, or what it followed)
     named: set[str] = field(default_factory=set)  # the papers that topic question names
+    said: set[str] = field(default_factory=set)  # the sentences the answer quoted (without their [n])
 
 
 @dataclass
@@ -344,7 +350,7 @@ class Answerer:
         compare?"). Words of conversation before it ("ok, and ...") are skipped."""
         question = _DISCOURSE.sub("", question) or question
         named, topic = self._subjects(question)
-        if not named and not topic:
+        if (not named and not topic) or _BARE_WHY.match(question):  # "why?", "how come?"
             return True
         subject = min(named + topic)
         opener = _OPENER.match(question)
@@ -444,8 +450,12 @@ class Answerer:
         """A follow-up without a subject of its own as a standalone question: its first "it", "its",
         "this" or "that" (not a dummy "it is hard to") replaced by the name of the topic's subject
         ("why does that reduce HBM accesses?" after a FlashAttention question: "Why does
-        FlashAttention reduce HBM accesses?"), else "<topic> — <follow-up>"."""
+        FlashAttention reduce HBM accesses?"), else "<topic> — <follow-up>". A bare "why?" ("why is
+        that?") asks why of the whole topic: "Why does GPipe ...?" after "How does GPipe ...?"."""
         asked = _CONJUNCTION.sub("", _DISCOURSE.sub("", question)).strip() or question
+        if _BARE_WHY.match(asked):  # "why is that?" asks why of the whole topic, not of its subject
+            how = _HOW_TOPIC.match(topic)  # "why?" after "How does GPipe keep memory low?"
+            return f"Why {how['rest']}?" if how else f"{_bare(topic)} — why?"
         names = " and ".join(dict.fromkeys(n.text for n in before))
         mentioned = any(re.search(re.escape(n.text), asked, re.I) for n in before)
         dummy = [m.span() for m in _DUMMY_IT.finditer(asked)]
@@ -578,8 +588,14 @@ class Answerer:
         elif self.llm is not None:
             yield from self.generate(result, asked, hits, stems)
         else:
+            # a follow-up that asks again without a subject or words of its own ("why?", "tell me
+            # more") is answered with what the last answer did not quote yet
+            last = conversation.last if conversation else None
+            bare = _BARE_WHY.match(_DISCOURSE.sub("", question) or question) or not self.own_words(question)
+            again = (last.said if last is not None and reading.follows and not self.subjects(question)
+                     and bare else set())
             result.text = self.extract(query, hits, stems, question,
-                                       reading.papers if reading.follows else None)
+                                       reading.papers if reading.follows else None, avoid=again)
             stages.append("extractive answer")
         if not result.refused:  # each cited sentence gets its own page, and the link opens it
             result.citations = cite(result.text, result.sources, self.page_map())
@@ -592,8 +608,11 @@ class Answerer:
         if conversation is not None:
             cited = {s.chunk.doc_id for s in result.cited} or papers
             topic = asked if asked != question else reading.topic
+            said = set() if result.refused else {t.strip() for t in CITATION.split(result.text)[::2] if t.strip()}
+            if reading.follows and conversation.last is not None and topic == conversation.last.topic:
+                said |= conversation.last.said  # "why?" then "tell me more": neither repeats the first
             conversation.turns.append(Turn(query, cited, asked if asked != question else query, topic=topic,
-                                           named=self.named_papers(topic)))
+                                           named=self.named_papers(topic), said=said))
         result.ms = (time.perf_counter() - started) * 1000
         yield result
 
@@ -708,17 +727,18 @@ class Answerer:
         return ""
 
     def extract(self, query: str, hits: list[Hit], stems: set[str], question: str = "",
-                named: set[str] | None = None) -> str:
+                named: set[str] | None = None, avoid: set[str] | None = None) -> str:
         """Query-focused prose sentences from the whole passages, each with its citation.
 
         `stems` are the query's stemmed terms (computed once per answer by the caller); sentences are
         weighed by its content terms, without the words of asking. The length limit follows the
         question as asked (`extract.budget`: 150 words, 250 for several parts); each passage's paper
         and the papers the query names (or `named`: those a follow-up was read as asking about) are
-        passed so a comparison quotes every side.
+        passed so a comparison quotes every side; the sentences in `avoid` are not quoted again.
         """
         terms = weighing_terms(self.retriever.stemmer, query, stems)
         return extract(query, [h.chunk.text for h in hits], terms, self.retriever.stemmer,
                        self.sentences, self.selection, papers=[h.chunk.doc_id for h in hits],
                        words=budget(question or query, self.selection),
-                       named=self.named_papers(query) if named is None else named)
+                       named=self.named_papers(query) if named is None else named,
+                       avoid={" ".join(t.split()) for t in avoid or ()})
