@@ -101,3 +101,14 @@ def test_a_follow_up_naming_its_subject_in_a_new_chat_is_answered_with_a_note(an
     ans = answerer.answer(question, conversation=Conversation())
     assert not ans.refused and {s.chunk.doc_id for s in ans.cited} == {"ibis"}
     assert any("no earlier question in this chat" in n for n in ans.notes), ans.notes
+
+
+@pytest.mark.parametrize("follow_up", ["what's the difference with Ibis?", "is Ibis better?",
+                                       "what is the difference between that and Ibis?", "Ibis versus?",
+                                       "and how does Ibis compare?", "is Ibis better at this?"])
+def test_a_comparison_follow_up_naming_one_side_quotes_both(answerer, follow_up):
+    conv = Conversation()
+    answerer.answer("How does Heron manage the key-value cache?", conversation=conv)
+    ans = answerer.answer(follow_up, conversation=conv)
+    assert ans.interpreted and not ans.refused
+    assert {s.chunk.doc_id for s in ans.cited} == {"heron", "ibis"}, ans.text

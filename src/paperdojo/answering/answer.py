@@ -61,7 +61,7 @@ _SENTENCE_START = re.compile(r"(?:^|(?<!\be\.g)(?<!\bi\.e)(?<!\bvs)[.?!:])[\s\"'
 # a word that points back to something said before: a personal pronoun, or this/that/these/those used
 # as a pronoun (after a verb, a preposition or a question word), not as "the system that pages ..."
 _BACK = re.compile(r"\b(it|its|they|them|their|he|she|his|her|which ones?|the former|the latter)\b|"
-                   r"(?:^|\b(?:is|are|was|were|does|do|did|about|with|to|of|for|from|on|in|than|like|and|"
+                   r"(?:^|\b(?:is|are|was|were|does|do|did|about|with|to|of|for|from|on|in|at|between|than|like|and|"
                    r"but|so|why|how|what|then|after|before|by|compare|explain)\s+)(this|that|these|those)\b",
                    re.I)
 # "it" that points at nothing: "why is it a problem for X to ...", "it is hard to ...", "makes it possible"
@@ -101,7 +101,7 @@ _NOTHING_BEFORE = "it leans on an earlier question, and there is none in this ch
 _COMMON_SHARE = 0.25  # a term in more chunks than this (model, memory, training) names no topic of its own
 _NAME_SHARE = 0.5  # a name most passages of one paper hold stands for that paper (`Answerer.name_papers`)
 _COMPARE = re.compile(r"\b(compared?|comparing|comparison|differ|difference|versus|vs\.?|than|unlike|"
-                      r"both|similar|the same)\b", re.I)
+                      r"both|similar|the same|better|worse|faster|slower|cheaper)\b", re.I)
 
 
 @dataclass
@@ -352,7 +352,6 @@ class Answerer:
         named, topic = self._subjects(question)
         if (not named and not topic) or _BARE_WHY.match(question):  # "why?", "how come?"
             return True
-        subject = min(named + topic)
         opener = _OPENER.match(question)
         rest = question[opener.end():] if opener else ""
         if opener and len(rest.split()) <= 4 and not re.match(
@@ -361,7 +360,11 @@ class Answerer:
         dummy = [m.span() for m in _DUMMY_IT.finditer(question)]
         back = next((m for m in _BACK.finditer(question)
                      if not any(a <= m.start() < b for a, b in dummy)), None)
-        if back is not None and back.start() < subject:
+        # neither a word of comparison ("difference", "versus") nor the words pointing back ("between
+        # that") is a subject: "what is the difference between that and vLLM?" points back first
+        skip = [m.span() for m in _COMPARE.finditer(question)] + ([back.span()] if back else [])
+        subject = min([i for i in named + topic if not any(a <= i < b for a, b in skip)] or named + topic)
+        if back is not None and back.start() <= subject:
             return True
         # a short question that ends on a pronoun for its topic and has at most a verb of its own
         # besides paper names: "and how does ZeRO do it?", "how does Shard handle that?"
@@ -370,6 +373,11 @@ class Answerer:
             return True
         if len(question.split()) <= _SHORT and (_ENDS_ON_OBJECT.search(question)
                                                 or _BARE_COMPARISON.search(question)):
+            return True
+        # a short comparison that names one side at most and says nothing else of its own ("what's the
+        # difference with vLLM?", "vLLM versus?"): the other side is the last question's
+        if (len(question.split()) <= _SHORT and _COMPARE.search(question)
+                and len(self.subjects(question)) <= 1 and not self.own_words(question)):
             return True
         # a short question whose verb's subject is a pronoun ("what features does it use?")
         subject_pronoun = _AUX_PRONOUN.search(question)
@@ -434,12 +442,14 @@ class Answerer:
         return Reading(f"{rewritten} {question}", new_papers, rewritten, follows=topic, rewritten=rewritten)
 
     def own_words(self, question: str) -> list[str]:
-        """The words a follow-up says besides names, words of asking, openers and comparison words:
-        its own content ("reuse" in "how does SGLang reuse it?"; none in "and how does vLLM compare?")."""
+        """The words a follow-up says besides names, words of asking, openers, comparison words and
+        words pointing back ("between that"): its own content ("reuse" in "how does SGLang reuse it?";
+        none in "and how does vLLM compare?")."""
         question = _DISCOURSE.sub("", question) or question
         _, content = self._subjects(question)
         skip = [m.span() for m in _COMPARE.finditer(question)]
         skip += [(n.start, n.end) for n in self.subjects(question)]
+        skip += [m.span() for m in _BACK.finditer(question)]  # "between that", "with these"
         opener = _OPENER.match(question)
         if opener:
             skip.append(opener.span())
