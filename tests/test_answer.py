@@ -208,6 +208,24 @@ def test_cli_chat_new_starts_over(setup, monkeypatch, capsys):
     assert "this chat has no earlier question" in " ".join(out.split())
 
 
+@pytest.mark.parametrize("line", ["/help", "/nwe", "/Exit", "/quit now"])
+def test_cli_chat_slash_lines_are_commands_not_questions(setup, monkeypatch, capsys, line):
+    """A line starting with "/" is a command: /help and a mistyped one list the commands, /quit and
+    /exit end the chat; none is asked of the papers (it was, and refused with unrelated sections)."""
+    settings, _ = setup
+    monkeypatch.setenv("PAPERDOJO_READING_LIST", str(settings.reading_list))
+    lines = iter([line, "How does Pipe save activation memory?", ""])
+    monkeypatch.setattr("builtins.input", lambda _: next(lines))
+    assert main(["--home", str(settings.home), "chat"]) == 0
+    captured = capsys.readouterr()
+    out, said = " ".join(captured.out.split()), " ".join(captured.err.split())  # answers; the console's lines
+    assert "do not cover" not in out + said and "Nearest sections" not in out + said
+    ends = line.split()[0].lower() in ("/exit", "/quit")
+    assert ("Sources" in out) != ends  # after /quit nothing more is asked
+    if not ends:
+        assert said.count("/new starts a new chat") == 2 and ("no command /nwe" in said) == (line == "/nwe")
+
+
 @pytest.mark.parametrize("follow_up", ["and how does Shard handle it?", "so what does Shard do about this?",
                                        "how does Shard handle that?"])
 def test_follow_up_naming_a_paper_with_a_pronoun_for_the_topic(setup, follow_up):
