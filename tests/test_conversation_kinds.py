@@ -112,3 +112,22 @@ def test_a_comparison_follow_up_naming_one_side_quotes_both(answerer, follow_up)
     ans = answerer.answer(follow_up, conversation=conv)
     assert ans.interpreted and not ans.refused
     assert {s.chunk.doc_id for s in ans.cited} == {"heron", "ibis"}, ans.text
+
+
+def test_a_plain_question_in_a_library_of_one_short_paper_is_answered(tmp_path, embedder):
+    """In a library of one short paper every word is in most passages, so `follows` finds no topic
+    word; a question without a pronoun or an opener still does not lean on anything: answered, no note."""
+    pdfs = tmp_path / "pdfs"
+    pdfs.mkdir()
+    make_pdf(pdfs / "grebe.pdf", [[("h", "Abstract"), "The grebe allocator pools pinned host buffers.",
+                                   "It hands each transfer a buffer of the right size class."]],
+             header=None, title_meta="Grebe: Pinned Buffer Pools")
+    settings = make_settings(tmp_path / "home")
+    settings.home.mkdir()
+    settings.reading_list.write_text("")
+    ingest(settings, [pdfs], embedder=embedder)
+    one = Answerer(Retriever(store.load_index(settings.index_dir), embedder), k=4)
+    for conv in (Conversation(), None):
+        ans = one.answer("What does the grebe allocator pool?", conversation=conv)
+        assert not ans.refused and "pinned host buffers" in ans.text and not ans.notes, (ans.text, ans.notes)
+        assert one.answer("What are its limitations?", conversation=Conversation() if conv else None).refused

@@ -203,6 +203,20 @@ def _bare(question: str) -> str:
     return rest[:1].upper() + rest[1:] if rest else bare
 
 
+def _leans_back(question: str) -> bool:
+    """Whether a question's own words lean on an earlier one: a bare "why?", a pronoun for its subject
+    ("how does it scale?", not a dummy "it is hard to"), an opener ("and what about ZeRO?") or no
+    content word at all. `Answerer.follows` also counts words most passages hold as no topic, which in
+    a library of one short paper is every word ("What does the grebe allocator pool?")."""
+    question = _DISCOURSE.sub("", question) or question
+    if _BARE_WHY.match(question) or _OPENER.match(question):
+        return True
+    dummy = [m.span() for m in _DUMMY_IT.finditer(question)]
+    if any(not any(a <= m.start() < b for a, b in dummy) for m in _BACK.finditer(question)):
+        return True
+    return not [w for w in TOKEN.findall(question.lower()) if w not in _NOT_TOPICS]
+
+
 def _without(text: str, names: list[Named]) -> str:
     """`text` with the spans of `names` (found in it, in order) left out."""
     bounds = [0] + [x for n in names for x in (n.start, n.end)] + [len(text)]
@@ -576,7 +590,7 @@ class Answerer:
         result = Answer(question, query, "", sources, stages=stages, notes=notes, interpreted=reading.follows)
         # a follow-up with no earlier question in this chat ("how does it scale?" as a chat's first
         # question): without a subject of its own, whatever it found is about something else
-        orphan = not reading.follows and self.follows(question)
+        orphan = not reading.follows and self.follows(question) and _leans_back(question)
         pointless = orphan and not self.subjects(question)
         reason = _NOTHING_BEFORE if pointless else self.refusal(question, hits, query)
         at = 1 if reading.follows else 0  # after "Interpreted as", before the rewrite's notes
