@@ -58,8 +58,8 @@ def answerer(tmp_path_factory, embedder):
     root = tmp_path_factory.mktemp("kinds")
     pdfs = root / "pdfs"
     pdfs.mkdir()
-    make_pdf(pdfs / "heron.pdf", HERON, header=None, title_meta="Heron: Paged Key-Value Caches for LLM Serving")
-    make_pdf(pdfs / "ibis.pdf", IBIS, header=None, title_meta="Ibis: Iteration-Level Scheduling for LLM Serving")
+    make_pdf(pdfs / "heron.pdf", HERON, header=None, title_meta="Heron: Paged Key-Value Caches")
+    make_pdf(pdfs / "ibis.pdf", IBIS, header=None, title_meta="Ibis: Iteration-Level Scheduling")
     settings = make_settings(root / "home")
     settings.home.mkdir()
     settings.reading_list.write_text("")
@@ -80,7 +80,8 @@ def test_a_bare_why_asks_why_of_the_topic_and_does_not_repeat(answerer, why):
     assert not first.refused
     second = answerer.answer(why, conversation=conv)
     assert not second.refused
-    assert second.notes[0].startswith('Interpreted as: "Why does Heron avoid wasting key-value cache memory?"')
+    spelled = 'Interpreted as: "Why does Heron avoid wasting key-value cache memory?"'
+    assert second.notes[0].startswith(spelled)
     assert _sentences(second.text) and not _sentences(second.text) & _sentences(first.text), second.text
 
 

@@ -63,15 +63,14 @@ def test_an_ocr_layer_of_any_shape_is_read_once(tmp_path, shape):
 
 # --------------------------------------------------------------------- rotated-page-highlight
 SENTENCE = "The ibex profiler samples hardware counters every millisecond and attributes stalls."
+UPRIGHT = [[("h", "Tilted Again"), SENTENCE, "Operator fusion keeps intermediate tensors in registers."]]
 
 
 def _page_with(path: Path, transform: str) -> Path:
     """A one-page PDF with SENTENCE, then changed by `transform`: "inherited" (/Rotate 90 on the page
     tree, not the page), "minus90" (/Rotate -90), "450" (/Rotate 450), "userunit" (/UserUnit 2),
     "media-offset" (a media box not at the origin, the content moved with it)."""
-    plain = make_pdf(path.with_suffix(".plain.pdf"), [[("h", "Tilted Again"), SENTENCE,
-                                                       "Operator fusion keeps intermediate tensors in registers."]],
-                     header=None)
+    plain = make_pdf(path.with_suffix(".plain.pdf"), UPRIGHT, header=None)
     writer = pypdf.PdfWriter(clone_from=pypdf.PdfReader(plain))
     page = writer.pages[0]
     if transform == "inherited":
@@ -97,9 +96,7 @@ def _centre(image, boxes) -> tuple[float, float]:  # noqa: ANN001 - a PIL image
 @pytest.mark.parametrize(("transform", "turn"), [("inherited", 90), ("minus90", 270), ("450", 90),
                                                  ("userunit", 0), ("media-offset", 0)])
 def test_highlight_follows_every_way_of_writing_the_page_transform(tmp_path, transform, turn):
-    upright = make_pdf(tmp_path / "upright.pdf", [[("h", "Tilted Again"), SENTENCE,
-                                                   "Operator fusion keeps intermediate tensors in registers."]],
-                       header=None)
+    upright = make_pdf(tmp_path / "upright.pdf", UPRIGHT, header=None)
     image0, (boxes0,) = render_with_boxes(upright, 1, [SENTENCE])
     u, v = _centre(image0, boxes0)
     path = _page_with(tmp_path / f"{transform}.pdf", transform)
@@ -125,7 +122,8 @@ def test_run_in_headings_of_other_words_and_numbering(tmp_path, heading):
 def test_a_key_sentence_two_pages_after_its_section_starts_is_cited_on_its_page(tmp_path, embedder):
     """The section starts at the bottom of p. 1 and runs over p. 2 to p. 3, where the key sentence is:
     the citation, the source's page and its link all say p. 3."""
-    filler = [f"Stage {i} of the schedule waits for the stage before it to hand over activations." for i in range(40)]
+    filler = [f"Stage {i} of the schedule waits for the stage before it to hand over activations."
+              for i in range(40)]
     pages = [[("h", "1 Introduction"), *filler[:30], ("h", "2 Rebalancing Micro-batches"),
               "Pipeline stages run at different speeds, so some accelerators idle."],
              filler[:44],
@@ -163,12 +161,16 @@ def _only_our_elements(markdown: str) -> None:
     for tag, attrs in found:
         assert tag not in {"img", "script", "iframe", "object", "embed"}, (tag, markdown)
         if tag == "a":
-            assert (attrs.get("href") or "").startswith(("/gradio_api/file=", "#", "file://")), (attrs, markdown)
+            ours = ("/gradio_api/file=", "#", "file://")
+            assert (attrs.get("href") or "").startswith(ours), (attrs, markdown)
         assert not any(k.startswith("on") for k in attrs), (tag, attrs)
 
 
-@pytest.mark.parametrize("name", ['<img src=x onerror=alert(1)>.pdf', "![pixel](http:__tracker.test_p.png).pdf",
-                                  "[click me](javascript:alert(1)).pdf", "<script>alert(1)<_script>.pdf"])
+MARKUP_NAMES = ['<img src=x onerror=alert(1)>.pdf', "![pixel](http:__tracker.test_p.png).pdf",
+                "[click me](javascript:alert(1)).pdf", "<script>alert(1)<_script>.pdf"]
+
+
+@pytest.mark.parametrize("name", MARKUP_NAMES)
 def test_markup_in_an_untitled_papers_file_name_is_text_in_every_view(tmp_path, embedder, name):
     """A PDF without a title is called by its file name; a name that is markup stays text in the
     answer, the search listing and the Library."""
@@ -180,8 +182,9 @@ def test_markup_in_an_untitled_papers_file_name_is_text_in_every_view(tmp_path, 
     settings.home.mkdir()
     settings.reading_list.write_text("")
     (tmp_path / "pdfs").mkdir()
-    make_pdf(tmp_path / "pdfs" / name, [[("h", "Abstract"), "The grebe allocator pools pinned host buffers.",
-                                         "It hands each transfer a buffer of the right size class."]], header=None)
+    grebe = [[("h", "Abstract"), "The grebe allocator pools pinned host buffers.",
+              "It hands each transfer a buffer of the right size class."]]
+    make_pdf(tmp_path / "pdfs" / name, grebe, header=None)
     ingest(settings, [tmp_path / "pdfs"], embedder=embedder)
     ws = Workspace(settings)
     ans = ws.ask("What does the grebe allocator pool?")

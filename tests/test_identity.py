@@ -227,7 +227,8 @@ def test_the_same_paper_saved_again_is_indexed_once(tmp_path, embedder, how):
     assert statuses[0][1] == indexed.id
     assert {c.doc_id for c in store.load_index(settings.index_dir).chunks} == {indexed.id}
     assert ingest.ingest(settings, [folder], embedder=embedder).embedded_docs == 0  # stable
-    other = _saved_again(original, tmp_path / "upload-9f3e.pdf", "compressed" if how == "metadata" else "metadata")
+    other = _saved_again(original, tmp_path / "upload-9f3e.pdf",
+                         "compressed" if how == "metadata" else "metadata")
     added = ingest.add(settings, str(other), embedder=embedder)
     assert added.known and added.paper.id == indexed.id and "nothing added" in added.message
     assert len(catalog.load_catalog(settings)) == 2  # the folder's two files, nothing more
@@ -241,7 +242,8 @@ def test_papers_that_differ_in_a_few_words_are_two(tmp_path, embedder):
     folder.mkdir()
     pages = paper_pages("pelican pipelines")
     make_pdf(folder / "v1.pdf", pages)
-    make_pdf(folder / "v2.pdf", [pages[0], [*pages[1][:-1], "Sentence 11 of page 2 says 42 percent."], *pages[2:]])
+    revised = [*pages[1][:-1], "Sentence 11 of page 2 says 42 percent."]
+    make_pdf(folder / "v2.pdf", [pages[0], revised, *pages[2:]])
     report = ingest.ingest(settings, [folder], embedder=embedder)
     assert [d.status for d in report.docs] == ["indexed", "indexed"]
 

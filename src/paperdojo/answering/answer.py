@@ -92,8 +92,8 @@ _BARE_COMPARISON = re.compile(r"\b(?:compare|similar|different|differ|better|wor
                               r"the same)\W*$", re.I)
 _NOT_TOPICS = QUESTION_WORDS | set(STOPWORDS_EN)
 # a bare "why?" ("why is that?", "how come?") and a topic asked with "how <verb> ...", which "why" can ask
-_BARE_WHY = re.compile(r"^\W*(?:why(?:\s+(?:is|was|does|did)\s+(?:that|this|it)(?:\s+so)?|\s+so)?|how\s+come)\W*$",
-                       re.I)
+_BARE_WHY = re.compile(r"^\W*(?:why(?:\s+(?:is|was|does|did)\s+(?:that|this|it)(?:\s+so)?|\s+so)?"
+                       r"|how\s+come)\W*$", re.I)
 _HOW_TOPIC = re.compile(r"^\W*how\s+(?P<rest>(?:do|does|did|is|are|was|were|can|could|would|will)\s+.+?)\W*$",
                         re.I)
 # why a question that leans on an earlier one is refused in a chat without one (`Answerer.stream`)
@@ -596,15 +596,15 @@ class Answerer:
         at = 1 if reading.follows else 0  # after "Interpreted as", before the rewrite's notes
         notes[at:at] = self.absent_papers(question, refused=bool(reason))
         if orphan and not pointless:  # "and what about ZeRO?" in a new chat
-            notes.append("This reads as a follow-up (it leans on an earlier question), but there is no earlier "
-                         "question in this chat: " + ("ask it in full." if reason else
+            notes.append("This reads as a follow-up (it leans on an earlier question), but there is no "
+                         "earlier question in this chat: " + ("ask it in full." if reason else
                                                       "it was answered as it stands; ask it in full if you "
                                                       "meant more."))
         if pointless:
             result.refused, result.reason = True, reason
-            result.text = ("This question leans on an earlier one (\"it\", \"that\", \"why?\"), but this chat "
-                           "has no earlier question: ask it in full, naming the paper, system or technique "
-                           "it is about.")
+            result.text = ("This question leans on an earlier one (\"it\", \"that\", \"why?\"), but this "
+                           "chat has no earlier question: ask it in full, naming the paper, system or "
+                           "technique it is about.")
         elif reason:
             result.refused, result.reason = True, reason
             result.nearest = find_sections(self.retriever, query, 5, filters)
@@ -632,7 +632,8 @@ class Answerer:
         if conversation is not None:
             cited = {s.chunk.doc_id for s in result.cited} or papers
             topic = asked if asked != question else reading.topic
-            said = set() if result.refused else {t.strip() for t in CITATION.split(result.text)[::2] if t.strip()}
+            pieces = CITATION.split(result.text)[::2]  # the text between the [n] marks
+            said = set() if result.refused else {t.strip() for t in pieces if t.strip()}
             if reading.follows and conversation.last is not None and topic == conversation.last.topic:
                 said |= conversation.last.said  # "why?" then "tell me more": neither repeats the first
             conversation.turns.append(Turn(query, cited, asked if asked != question else query, topic=topic,

@@ -663,7 +663,8 @@ def _same_text(run: _Run) -> None:
         if same != paper.id:
             log.info("%s has the same text as %s: indexed once, as %s", paper.id, same, same)
             run.statuses[paper.id] = paper_status(
-                paper, "duplicate", f"the same text as {same} (another copy of its PDF): indexed once, as {same}",
+                paper, "duplicate",
+                f"the same text as {same} (another copy of its PDF): indexed once, as {same}",
                 file=status.file, sha256=status.sha256, same_as=same)
             del run.parts[paper.id]
 
