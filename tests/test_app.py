@@ -598,7 +598,8 @@ def test_the_new_question_stays_in_sight(app):
 
 def test_the_ask_draft_comes_back_after_a_reload(app):
     """A question typed and not asked survives a reload (it was lost; the Interview's draft was not);
-    once asked, a reload brings back an empty box, not the old question."""
+    once asked, a reload brings back an empty box, not the old question; New chat keeps a typed question
+    (it emptied the box)."""
     from playwright.sync_api import expect, sync_playwright
 
     url, _ = app
@@ -619,4 +620,9 @@ def test_the_ask_draft_comes_back_after_a_reload(app):
         page.wait_for_selector("#question textarea")
         page.wait_for_timeout(3000)
         expect(page.locator("#question textarea")).to_have_value("")
+        page.fill("#question textarea", "and how does MLIR do it?")  # New chat keeps what is typed
+        with page.expect_response(lambda r: "/gradio_api/" in r.url and r.request.method == "POST"):
+            page.click("#new-chat")  # the reset's answer from the server, then the box
+        page.wait_for_timeout(1500)
+        expect(page.locator("#question textarea")).to_have_value("and how does MLIR do it?")
         browser.close()

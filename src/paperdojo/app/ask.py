@@ -193,8 +193,9 @@ def build(ws: Workspace) -> AskTab:
         None, js=SCROLL_TO_QUESTION)
 
     def reset() -> tuple:
-        """A new conversation: no history, no follow-up context, no sources."""
-        return [], "", Conversation(), [], gr.update(choices=[], value=None), "", None, 0
+        """A new conversation: no history, no follow-up context, no sources; a question typed and not
+        asked yet stays in its box (it is the new chat's first question, more often than not)."""
+        return [], gr.update(), Conversation(), [], gr.update(choices=[], value=None), "", None, 0
 
     gr.on([new_chat.click, chat.clear], reset, None, outputs, show_progress="hidden")
     def on_pick_source(choice, turns, turn):  # noqa: ANN001, ANN202 - Gradio's values
