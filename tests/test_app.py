@@ -594,3 +594,35 @@ def test_the_new_question_stays_in_sight(app):
             assert chat["y"] + 30 <= last["y"] <= chat["y"] + chat["height"] - 20, (width, last, chat)
             page.close()
         browser.close()
+
+
+def test_the_ask_draft_comes_back_after_a_reload(app):
+    """A question typed and not asked survives a reload (it was lost; the Interview's draft was not);
+    once asked, a reload brings back an empty box, not the old question; New chat keeps a typed question
+    (it emptied the box)."""
+    from playwright.sync_api import expect, sync_playwright
+
+    url, _ = app
+    draft = "How does TVM group <b>operators</b> for fusion, and why"
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
+        page = browser.new_page(viewport={"width": 1400, "height": 900})
+        page.goto(url)
+        page.fill("#question textarea", draft)
+        page.wait_for_timeout(1500)
+        page.reload()
+        expect(page.locator("#question textarea")).to_have_value(draft, timeout=30000)
+        page.locator("#question textarea").press("Enter")
+        expect(page.locator("#chat")).to_contain_text("[1", timeout=60000)
+        expect(page.locator("#question textarea")).to_have_value("")
+        page.wait_for_timeout(1500)
+        page.reload()
+        page.wait_for_selector("#question textarea")
+        page.wait_for_timeout(3000)
+        expect(page.locator("#question textarea")).to_have_value("")
+        page.fill("#question textarea", "and how does MLIR do it?")  # New chat keeps what is typed
+        with page.expect_response(lambda r: "/gradio_api/" in r.url and r.request.method == "POST"):
+            page.click("#new-chat")  # the reset's answer from the server, then the box
+        page.wait_for_timeout(1500)
+        expect(page.locator("#question textarea")).to_have_value("and how does MLIR do it?")
+        browser.close()

@@ -194,6 +194,60 @@ def test_same_content_is_one_paper_whatever_path(tmp_path, embedder):
     assert {c.doc_id for c in index.chunks} == {"pelican"}
 
 
+def _saved_again(src, dest, how: str):
+    """`src` written again by another program: the same pages and words, other bytes."""
+    import pypdf
+
+    writer = pypdf.PdfWriter(clone_from=pypdf.PdfReader(src))
+    if how == "metadata":  # a reference manager stamping its own producer and title
+        writer.add_metadata({"/Producer": "Zotero", "/Title": "pelican pipelines (annotated)"})
+    elif how == "compressed":
+        writer.compress_identical_objects(remove_duplicates=True, remove_unreferenced=True)
+        for page in writer.pages:
+            page.compress_content_streams()
+    writer.write(dest)
+    assert ingest.sha256_file(dest) != ingest.sha256_file(src)
+    return dest
+
+
+@pytest.mark.parametrize("how", ["metadata", "compressed"])
+def test_the_same_paper_saved_again_is_indexed_once(tmp_path, embedder, how):
+    """A copy of a paper written again by another program (new metadata, recompressed streams: other
+    bytes, the same text) is the same content: in one batch, and added later, it is indexed once and
+    its passages are not listed twice (h13break: three copies of otter.pdf were three papers)."""
+    settings = _home(tmp_path)
+    folder = tmp_path / "pdfs"
+    folder.mkdir()
+    original = make_pdf(folder / "pelican.pdf", paper_pages("pelican pipelines"))
+    _saved_again(original, folder / "pelican (saved again).pdf", how)
+    report = ingest.ingest(settings, [folder], embedder=embedder)
+    statuses = sorted((d.status, d.same_as) for d in report.docs)
+    assert [s for s, _ in statuses] == ["duplicate", "indexed"]
+    indexed = next(d for d in report.docs if d.status == "indexed")
+    assert statuses[0][1] == indexed.id
+    assert {c.doc_id for c in store.load_index(settings.index_dir).chunks} == {indexed.id}
+    assert ingest.ingest(settings, [folder], embedder=embedder).embedded_docs == 0  # stable
+    other = _saved_again(original, tmp_path / "upload-9f3e.pdf",
+                         "compressed" if how == "metadata" else "metadata")
+    added = ingest.add(settings, str(other), embedder=embedder)
+    assert added.known and added.paper.id == indexed.id and "nothing added" in added.message
+    assert len(catalog.load_catalog(settings)) == 2  # the folder's two files, nothing more
+    assert {c.doc_id for c in store.load_index(settings.index_dir).chunks} == {indexed.id}
+
+
+def test_papers_that_differ_in_a_few_words_are_two(tmp_path, embedder):
+    """Text alike but not the same (a revised version's changed number) stays two papers."""
+    settings = _home(tmp_path)
+    folder = tmp_path / "pdfs"
+    folder.mkdir()
+    pages = paper_pages("pelican pipelines")
+    make_pdf(folder / "v1.pdf", pages)
+    revised = [*pages[1][:-1], "Sentence 11 of page 2 says 42 percent."]
+    make_pdf(folder / "v2.pdf", [pages[0], revised, *pages[2:]])
+    report = ingest.ingest(settings, [folder], embedder=embedder)
+    assert [d.status for d in report.docs] == ["indexed", "indexed"]
+
+
 def test_a_link_to_a_known_file_adds_nothing(tmp_path, embedder):
     """`add` of a URL whose download is a paper already indexed: no second entry, no second copy."""
     pdf = make_pdf(tmp_path / "srv.pdf", paper_pages("heron allocators"))

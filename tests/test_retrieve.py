@@ -203,8 +203,9 @@ def test_marks_skip_the_words_of_asking():
 
 
 def test_two_copies_of_a_paper_give_each_passage_once(tmp_path, embedder):
-    """The same text in two PDFs (another version, a re-scan: other bytes, so two papers): search and
-    answers list each passage once, from the better-ranked copy."""
+    """The same passages in two PDFs (a later version that adds a sentence at its end: other text,
+    so two papers; the exact same text is one paper, tests/test_identity.py): search and answers
+    list each passage once, from the better-ranked copy."""
     from helpers import PIPE, make_pdf
 
     from paperdojo.library.ingest import ingest
@@ -213,12 +214,13 @@ def test_two_copies_of_a_paper_give_each_passage_once(tmp_path, embedder):
     pdfs = tmp_path / "pdfs"
     pdfs.mkdir()
     make_pdf(pdfs / "pipe.pdf", PIPE, header=None, title_meta="Pipe: Micro-Batch Pipelining")
-    make_pdf(pdfs / "pipe-v2.pdf", PIPE, header=None, title_meta="Pipe: Micro-Batch Pipelining (v2)")
+    later = [[*PIPE[0], ("h", "3 Erratum"), "The second version corrects a typo in the first figure."]]
+    make_pdf(pdfs / "pipe-v2.pdf", later, header=None, title_meta="Pipe: Micro-Batch Pipelining (v2)")
     (tmp_path / "papers.toml").write_text("")
     s = Settings(home=tmp_path, reading_list=tmp_path / "papers.toml", parse_workers=0)
     ingest(s, [pdfs], embedder=embedder)
     index = store.load_index(s.index_dir)
-    assert len({c.doc_id for c in index.chunks}) == 2  # two papers, the same text
+    assert len({c.doc_id for c in index.chunks}) == 2  # two papers, the same passages
     hits = Retriever(index, embedder).search("Why recompute the forward pass during the backward pass?", k=6)
     texts = [" ".join(h.chunk.text.split()) for h in hits]
     assert hits and len(texts) == len(set(texts))

@@ -45,6 +45,18 @@ def test_a_bad_file_or_value_is_named(homes, content, said):
     assert main(["--home", str(given), "papers"]) == 2
 
 
+@pytest.mark.parametrize("command", [["papers"], ["ask", "How does GPipe keep memory low?"], ["search", "x"]])
+def test_a_home_that_is_a_file_is_said_to_be_one(tmp_path, monkeypatch, capsys, command):
+    """`--home notes.txt` (a file): the error says the home is a file, not an errno about a
+    paperdojo.toml inside it."""
+    monkeypatch.delenv("PAPERDOJO_CONFIG", raising=False)
+    home = tmp_path / "notes.txt"
+    home.write_text("my notes")
+    assert main(["--home", str(home), *command]) == 2
+    said = " ".join(capsys.readouterr().err.split())
+    assert f"the home {home} is a file, not a folder" in said and "Errno" not in said
+
+
 def test_an_unknown_key_is_warned_about(homes, caplog):
     given, _ = homes
     (given / "paperdojo.toml").write_text("merge_chunk = 3\nmerge_chunks = 4\n")

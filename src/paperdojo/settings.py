@@ -54,6 +54,9 @@ def _check_config_file(path: Path, known: set[str]) -> None:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         return
+    except NotADirectoryError as exc:  # --home names a file: say that, not the settings file's errno
+        raise ValueError(f"the home {path.parent} is a file, not a folder: give --home (or "
+                         "PAPERDOJO_HOME) the folder that holds index/ and ingest/") from exc
     except (OSError, UnicodeDecodeError) as exc:
         raise ValueError(f"cannot read the settings file {path}: {exc}") from exc
     except tomllib.TOMLDecodeError as exc:

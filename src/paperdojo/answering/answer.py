@@ -63,7 +63,7 @@ _SENTENCE_START = re.compile(r"(?:^|(?<!\be\.g)(?<!\bi\.e)(?<!\bvs)[.?!:])[\s\"'
 # a word that points back to something said before: a personal pronoun, or this/that/these/those used
 # as a pronoun (after a verb, a preposition or a question word), not as "the system that pages ..."
 _BACK = re.compile(r"\b(it|its|they|them|their|he|she|his|her|which ones?|the former|the latter)\b|"
-                   r"(?:^|\b(?:is|are|was|were|does|do|did|about|with|to|of|for|from|on|in|than|like|and|"
+                   r"(?:^|\b(?:is|are|was|were|does|do|did|about|with|to|of|for|from|on|in|at|between|than|like|and|"
                    r"but|so|why|how|what|then|after|before|by|compare|explain)\s+)(this|that|these|those)\b",
                    re.I)
 # "it" that points at nothing: "why is it a problem for X to ...", "it is hard to ...", "makes it possible"
@@ -93,10 +93,17 @@ _ENDS_ON_OBJECT = re.compile(r"\b(?:of|for|about|with|to|in|on|from|behind|than|
 _BARE_COMPARISON = re.compile(r"\b(?:compare|similar|different|differ|better|worse|faster|slower|"
                               r"the same)\W*$", re.I)
 _NOT_TOPICS = QUESTION_WORDS | set(STOPWORDS_EN)
+# a bare "why?" ("why is that?", "how come?") and a topic asked with "how <verb> ...", which "why" can ask
+_BARE_WHY = re.compile(r"^\W*(?:why(?:\s+(?:is|was|does|did)\s+(?:that|this|it)(?:\s+so)?|\s+so)?"
+                       r"|how\s+come)\W*$", re.I)
+_HOW_TOPIC = re.compile(r"^\W*how\s+(?P<rest>(?:do|does|did|is|are|was|were|can|could|would|will)\s+.+?)\W*$",
+                        re.I)
+# why a question that leans on an earlier one is refused in a chat without one (`Answerer.stream`)
+_NOTHING_BEFORE = "it leans on an earlier question, and there is none in this chat"
 _COMMON_SHARE = 0.25  # a term in more chunks than this (model, memory, training) names no topic of its own
 _NAME_SHARE = 0.5  # a name most passages of one paper hold stands for that paper (`Answerer.name_papers`)
 _COMPARE = re.compile(r"\b(compared?|comparing|comparison|differ|difference|versus|vs\.?|than|unlike|"
-                      r"both|similar|the same)\b", re.I)
+                      r"both|similar|the same|better|worse|faster|slower|cheaper)\b", re.I)
 
 
 @dataclass
@@ -148,6 +155,7 @@ class Turn:
     question: str = ""  # the question as asked (or as the model rewrote it)
     topic: str = ""  # the standalone question the turn's topic comes from (itself, or what it followed)
     named: set[str] = field(default_factory=set)  # the papers that topic question names
+    said: set[str] = field(default_factory=set)  # the sentences the answer quoted (without their [n])
 
 
 @dataclass
@@ -195,6 +203,20 @@ def _bare(question: str) -> str:
     bare = question.strip().rstrip("?.!; ")
     rest = _CONJUNCTION.sub("", bare)
     return rest[:1].upper() + rest[1:] if rest else bare
+
+
+def _leans_back(question: str) -> bool:
+    """Whether a question's own words lean on an earlier one: a bare "why?", a pronoun for its subject
+    ("how does it scale?", not a dummy "it is hard to"), an opener ("and what about ZeRO?") or no
+    content word at all. `Answerer.follows` also counts words most passages hold as no topic, which in
+    a library of one short paper is every word ("What does the grebe allocator pool?")."""
+    question = _DISCOURSE.sub("", question) or question
+    if _BARE_WHY.match(question) or _OPENER.match(question):
+        return True
+    dummy = [m.span() for m in _DUMMY_IT.finditer(question)]
+    if any(not any(a <= m.start() < b for a, b in dummy) for m in _BACK.finditer(question)):
+        return True
+    return not [w for w in TOKEN.findall(question.lower()) if w not in _NOT_TOPICS]
 
 
 def _without(text: str, names: list[Named]) -> str:
@@ -352,9 +374,8 @@ class Answerer:
         compare?"). Words of conversation before it ("ok, and ...") are skipped."""
         question = _DISCOURSE.sub("", question) or question
         named, topic = self._subjects(question)
-        if not named and not topic:
+        if (not named and not topic) or _BARE_WHY.match(question):  # "why?", "how come?"
             return True
-        subject = min(named + topic)
         opener = _OPENER.match(question)
         rest = question[opener.end():] if opener else ""
         if opener and len(rest.split()) <= 4 and not re.match(
@@ -363,7 +384,11 @@ class Answerer:
         dummy = [m.span() for m in _DUMMY_IT.finditer(question)]
         back = next((m for m in _BACK.finditer(question)
                      if not any(a <= m.start() < b for a, b in dummy)), None)
-        if back is not None and back.start() < subject:
+        # neither a word of comparison ("difference", "versus") nor the words pointing back ("between
+        # that") is a subject: "what is the difference between that and vLLM?" points back first
+        skip = [m.span() for m in _COMPARE.finditer(question)] + ([back.span()] if back else [])
+        subject = min([i for i in named + topic if not any(a <= i < b for a, b in skip)] or named + topic)
+        if back is not None and back.start() <= subject:
             return True
         # a short question that ends on a pronoun for its topic and has at most a verb of its own
         # besides paper names: "and how does ZeRO do it?", "how does Shard handle that?"
@@ -372,6 +397,11 @@ class Answerer:
             return True
         if len(question.split()) <= _SHORT and (_ENDS_ON_OBJECT.search(question)
                                                 or _BARE_COMPARISON.search(question)):
+            return True
+        # a short comparison that names one side at most and says nothing else of its own ("what's the
+        # difference with vLLM?", "vLLM versus?"): the other side is the last question's
+        if (len(question.split()) <= _SHORT and _COMPARE.search(question)
+                and len(self.subjects(question)) <= 1 and not self.own_words(question)):
             return True
         # a short question whose verb's subject is a pronoun ("what features does it use?")
         subject_pronoun = _AUX_PRONOUN.search(question)
@@ -436,12 +466,14 @@ class Answerer:
         return Reading(f"{rewritten} {question}", new_papers, rewritten, follows=topic, rewritten=rewritten)
 
     def own_words(self, question: str) -> list[str]:
-        """The words a follow-up says besides names, words of asking, openers and comparison words:
-        its own content ("reuse" in "how does SGLang reuse it?"; none in "and how does vLLM compare?")."""
+        """The words a follow-up says besides names, words of asking, openers, comparison words and
+        words pointing back ("between that"): its own content ("reuse" in "how does SGLang reuse it?";
+        none in "and how does vLLM compare?")."""
         question = _DISCOURSE.sub("", question) or question
         _, content = self._subjects(question)
         skip = [m.span() for m in _COMPARE.finditer(question)]
         skip += [(n.start, n.end) for n in self.subjects(question)]
+        skip += [m.span() for m in _BACK.finditer(question)]  # "between that", "with these"
         opener = _OPENER.match(question)
         if opener:
             skip.append(opener.span())
@@ -452,8 +484,12 @@ class Answerer:
         """A follow-up without a subject of its own as a standalone question: its first "it", "its",
         "this" or "that" (not a dummy "it is hard to") replaced by the name of the topic's subject
         ("why does that reduce HBM accesses?" after a FlashAttention question: "Why does
-        FlashAttention reduce HBM accesses?"), else "<topic> — <follow-up>"."""
+        FlashAttention reduce HBM accesses?"), else "<topic> — <follow-up>". A bare "why?" ("why is
+        that?") asks why of the whole topic: "Why does GPipe ...?" after "How does GPipe ...?"."""
         asked = _CONJUNCTION.sub("", _DISCOURSE.sub("", question)).strip() or question
+        if _BARE_WHY.match(asked):  # "why is that?" asks why of the whole topic, not of its subject
+            how = _HOW_TOPIC.match(topic)  # "why?" after "How does GPipe keep memory low?"
+            return f"Why {how['rest']}?" if how else f"{_bare(topic)} — why?"
         names = " and ".join(dict.fromkeys(n.text for n in before))
         mentioned = any(re.search(re.escape(n.text), asked, re.I) for n in before)
         dummy = [m.span() for m in _DUMMY_IT.finditer(asked)]
@@ -593,21 +629,38 @@ class Answerer:
                                                                        self.retriever.stemmer, 600),
                           h.score) for n, h in enumerate(hits, 1)]
         result = Answer(question, query, "", sources, stages=stages, notes=notes, interpreted=reading.follows)
-        reason = self.refusal(question, hits, query)
+        # a follow-up with no earlier question in this chat ("how does it scale?" as a chat's first
+        # question): without a subject of its own, whatever it found is about something else
+        orphan = not reading.follows and self.follows(question) and _leans_back(question)
+        pointless = orphan and not self.subjects(question)
+        reason = _NOTHING_BEFORE if pointless else self.refusal(question, hits, query)
         at = 1 if reading.follows else 0  # after "Interpreted as", before the rewrite's notes
         notes[at:at] = self.absent_papers(question, refused=bool(reason))
-        if reason:
+        if orphan and not pointless:  # "and what about ZeRO?" in a new chat
+            notes.append("This reads as a follow-up (it leans on an earlier question), but there is no "
+                         "earlier question in this chat: " + ("ask it in full." if reason else
+                                                      "it was answered as it stands; ask it in full if you "
+                                                      "meant more."))
+        if pointless:
             result.refused, result.reason = True, reason
-            if not reading.follows and self.follows(question):  # "and how does ZeRO do it?" in a new chat
-                notes.append("This reads as a follow-up (it leans on an earlier question), but there is no "
-                             "earlier question in this chat: ask it in full.")
+            result.text = ("This question leans on an earlier one (\"it\", \"that\", \"why?\"), but this "
+                           "chat has no earlier question: ask it in full, naming the paper, system or "
+                           "technique it is about.")
+        elif reason:
+            result.refused, result.reason = True, reason
             result.nearest = find_sections(self.retriever, query, 5, filters)
             result.text = f"The papers in your library do not cover this: {reason}."
         elif self.llm is not None:
             yield from self.generate(result, asked, hits, stems)
         else:
+            # a follow-up that asks again without a subject or words of its own ("why?", "tell me
+            # more") is answered with what the last answer did not quote yet
+            last = conversation.last if conversation else None
+            bare = _BARE_WHY.match(_DISCOURSE.sub("", question) or question) or not self.own_words(question)
+            again = (last.said if last is not None and reading.follows and not self.subjects(question)
+                     and bare else set())
             result.text = self.extract(query, hits, stems, question,
-                                       reading.papers if reading.follows else None)
+                                       reading.papers if reading.follows else None, avoid=again)
             stages.append("extractive answer")
         if not result.refused:  # each cited sentence gets its own page, and the link opens it
             result.citations = cite(result.text, result.sources, self.page_map())
@@ -620,8 +673,12 @@ class Answerer:
         if conversation is not None:
             cited = {s.chunk.doc_id for s in result.cited} or papers
             topic = asked if asked != question else reading.topic
+            pieces = CITATION.split(result.text)[::2]  # the text between the [n] marks
+            said = set() if result.refused else {t.strip() for t in pieces if t.strip()}
+            if reading.follows and conversation.last is not None and topic == conversation.last.topic:
+                said |= conversation.last.said  # "why?" then "tell me more": neither repeats the first
             conversation.turns.append(Turn(query, cited, asked if asked != question else query, topic=topic,
-                                           named=self.named_papers(topic)))
+                                           named=self.named_papers(topic), said=said))
         result.ms = (time.perf_counter() - started) * 1000
         yield result
 
@@ -776,17 +833,18 @@ class Answerer:
         return ""
 
     def extract(self, query: str, hits: list[Hit], stems: set[str], question: str = "",
-                named: set[str] | None = None) -> str:
+                named: set[str] | None = None, avoid: set[str] | None = None) -> str:
         """Query-focused prose sentences from the whole passages, each with its citation.
 
         `stems` are the query's stemmed terms (computed once per answer by the caller); sentences are
         weighed by its content terms, without the words of asking. The length limit follows the
         question as asked (`extract.budget`: 150 words, 250 for several parts); each passage's paper
         and the papers the query names (or `named`: those a follow-up was read as asking about) are
-        passed so a comparison quotes every side.
+        passed so a comparison quotes every side; the sentences in `avoid` are not quoted again.
         """
         terms = weighing_terms(self.retriever.stemmer, query, stems)
         return extract(query, [h.chunk.text for h in hits], terms, self.retriever.stemmer,
                        self.sentences, self.selection, papers=[h.chunk.doc_id for h in hits],
                        words=budget(question or query, self.selection),
-                       named=self.named_papers(query) if named is None else named)
+                       named=self.named_papers(query) if named is None else named,
+                       avoid={" ".join(t.split()) for t in avoid or ()})

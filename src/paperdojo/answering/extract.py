@@ -421,13 +421,15 @@ def _near(a: set[str], b: set[str]) -> bool:
 
 def extract(query: str, passages: list[str], stems: set[str], stemmer: _Stemmer, encoder: _Encoder,
             how: Selection | None = None, papers: list[str] | None = None, words: int | None = None,
-            named: set[str] | None = None) -> str:
+            named: set[str] | None = None, avoid: set[str] | None = None) -> str:
     """The extractive answer to `query` from `passages` (best first).
 
     `stems`: the query's stemmed content terms (without the words of asking: "how", "why" would
     weigh sentences that happen to hold them); `papers`: the paper of each passage (None: one
     paper); `named`: the papers the question names; `words`: the length limit, citation marks
-    included (default `budget(query)`). Returns "" when there are no passages.
+    included (default `budget(query)`); `avoid`: sentences not to quote (what the last answer of a
+    conversation said, for a follow-up that asks again), unless nothing else is left. Returns "" when
+    there are no passages.
     """
     how = how or Selection()
     limit = words or budget(query, how)
@@ -501,6 +503,10 @@ def extract(query: str, passages: list[str], stems: set[str], stemmer: _Stemmer,
             for paper in sorted(named & set(papers), key=papers.index):
                 seeds.append([scores[i] if papers[c.n - 1] == paper else -math.inf
                               for i, c in enumerate(cands)])
+    said = {i for i, c in enumerate(cands) if avoid and " ".join(c.text.split()) in avoid}
+    if said and len(said) < len(cands):
+        scores = [-math.inf if i in said else x for i, x in enumerate(scores)]
+        seeds = [[-math.inf if i in said else x for i, x in enumerate(row)] for row in seeds]
     chosen = _choose(cands, scores, vectors, idf, total, papers if several else None, limit, how, seeds)
     if how.define_first and defining & set(chosen):  # the definition leads, with what it refers back to
         best = max(defining & set(chosen), key=scores.__getitem__)

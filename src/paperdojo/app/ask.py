@@ -55,6 +55,8 @@ class AskTab:
     paper_filter: gr.Dropdown
     category_filter: gr.Dropdown
     examples: gr.Dataset  # "Try one": questions about the indexed papers (see example_samples)
+    question: gr.Textbox
+    draft: gr.BrowserState  # the question being typed, kept in the browser: back after a reload
 
 
 def example_samples(ws: Workspace) -> list[list[str]]:
@@ -150,6 +152,9 @@ def build(ws: Workspace) -> AskTab:
     """The Ask tab's components and events (inside a gr.Blocks and gr.Tabs context)."""
     with gr.Tab("Ask", id="ask"), gr.Row(equal_height=False):
         conversation = gr.State(None)
+        # {"text": ...}, never "": Gradio's BrowserState does not store a falsy value (an asked
+        # question's empty box would leave the old draft in the browser's storage)
+        draft = gr.BrowserState({"text": ""}, storage_key="paperdojo-ask-draft")
         answer_sources = gr.State([])  # each answer's source records, oldest first
         shown_turn = gr.State(0)  # the answer whose sources the radio lists
         with gr.Column(scale=5):
@@ -188,8 +193,9 @@ def build(ws: Workspace) -> AskTab:
         None, js=SCROLL_TO_QUESTION)
 
     def reset() -> tuple:
-        """A new conversation: no history, no follow-up context, no sources."""
-        return [], "", Conversation(), [], gr.update(choices=[], value=None), "", None, 0
+        """A new conversation: no history, no follow-up context, no sources; a question typed and not
+        asked yet stays in its box (it is the new chat's first question, more often than not)."""
+        return [], gr.update(), Conversation(), [], gr.update(choices=[], value=None), "", None, 0
 
     gr.on([new_chat.click, chat.clear], reset, None, outputs, show_progress="hidden")
     def on_pick_source(choice, turns, turn):  # noqa: ANN001, ANN202 - Gradio's values
@@ -198,4 +204,14 @@ def build(ws: Workspace) -> AskTab:
     cite.input(on_pick_source, [cite, answer_sources, shown_turn], [card, page], concurrency_id="cpu")
     pick.change(lambda value, turns: show_citation(ws, value, turns), [pick, answer_sources],
                [cite, card, page, shown_turn], concurrency_id="cpu", show_progress="hidden")
-    return AskTab(paper_filter, category_filter, examples.dataset)
+    # the question as typed, in the browser's storage (emptied when it is asked): a reload, a closed
+    # tab or a restarted app gives it back (`restore_draft`) instead of losing it
+    question.change(lambda text: {"text": text or ""}, question, draft, queue=False, show_progress="hidden")
+    return AskTab(paper_filter, category_filter, examples.dataset, question, draft)
+
+
+def restore_draft(draft: dict | None) -> dict:
+    """On a page load: the question box gets back what was typed and not asked (`draft`, the browser's
+    {"text": ...}), or stays as it is."""
+    text = (draft or {}).get("text") if isinstance(draft, dict) else None
+    return gr.update(value=text) if isinstance(text, str) and text else gr.update()

@@ -66,6 +66,7 @@ def build_app(ws: Workspace, multi_user: bool | None = None) -> gr.Blocks:
             return safe.text(ws.live_status())
 
         demo.load(header, None, status, queue=False, show_progress="hidden")
+        demo.load(ask.restore_draft, asking.draft, asking.question, queue=False, show_progress="hidden")
         demo.load(follow, seen, outputs)
         gr.Timer(10).tick(follow, seen, outputs, show_progress="hidden", concurrency_limit=None)
     return demo

@@ -50,6 +50,9 @@ def stream_answer(ws, question: str, filters=None, k: int | None = None,  # noqa
     raise RuntimeError("the answer stream ended without an answer")
 
 
+_CHAT_COMMANDS = "/new starts a new chat, /help shows this; /quit, an empty line or Ctrl-D ends."
+
+
 def cmd_chat(args: argparse.Namespace) -> int:
     """A conversation in the terminal: follow-up questions keep the previous topic and papers."""
     from paperdojo.answering.answer import Conversation
@@ -59,7 +62,7 @@ def cmd_chat(args: argparse.Namespace) -> int:
     ws.check_filters(filters_of(args))  # a missing or broken index, or a typo in a filter, said first
     conversation = Conversation()
     console.print("Ask about the papers; a question that leans on the last one (\"how does it scale?\") "
-                  "keeps its context. /new starts a new chat; an empty line or Ctrl-D ends.")
+                  "keeps its context. " + _CHAT_COMMANDS)
     while True:
         try:
             question = input("\n? ").strip()
@@ -67,9 +70,16 @@ def cmd_chat(args: argparse.Namespace) -> int:
             return 0
         if not question:
             return 0
-        if question.lower() in ("/new", "/clear", "/reset"):
+        command = question.split()[0].lower() if question.startswith("/") else ""
+        if command in ("/new", "/clear", "/reset"):
             conversation.reset()
             console.print("new chat: the next question is answered on its own")
+            continue
+        if command in ("/quit", "/exit", "/q"):
+            return 0
+        if command:  # "/help", "/nwe": a command, not a question for the papers
+            console.print(("" if command in ("/help", "/?") else f"no command {escape(command)}: ")
+                          + _CHAT_COMMANDS)
             continue
         try:
             stream_answer(ws, question, filters_of(args), args.k, conversation)

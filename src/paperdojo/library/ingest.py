@@ -35,9 +35,13 @@ from paperdojo.library.sources import Plan, resolve
 from paperdojo.library.workers import watch_parent
 from paperdojo.records import DocumentError, ParsedDoc
 from paperdojo.settings import Settings
-from paperdojo.util import atomic_write_json, read_json, sha256_file
+from paperdojo.util import atomic_write_json, read_json, sha256_file, sha256_text
 
 log = logging.getLogger(__name__)
+# characters of parsed text (spaces folded) below which two papers with the same text are not called
+# copies of one document (`_same_text`): an empty scan or a one-line cover page says nothing; the
+# paper of a few sentences (tests) has more
+_SAME_TEXT_MIN = 200
 Progress = Callable[[str, int, int, str], None]  # stage, done, total, what
 # Another runner of the parse -> chunk -> embed stage (library/ray_ingest.py): given the settings and
 # the (paper, file) jobs, yields per paper (ParsedDoc, chunks, vectors) or the exception that failed it
@@ -59,7 +63,7 @@ class DocStatus:
     title: str
     category: str
     origin: str
-    status: str  # indexed | failed | missing | duplicate (the same file as `same_as`, indexed once)
+    status: str  # indexed | failed | missing | duplicate (the same file or text as `same_as`, indexed once)
     reason: str = ""
     file: str = ""
     sha256: str = ""
@@ -537,6 +541,13 @@ def _reuse_parts(run: _Run, selected: list[Paper], files: dict[str, Path]) -> li
         key = store.part_key(sha + "\n" + paper.title, run.fp)
         part = None if run.rebuild else store.load_part(index_dir, paper.id, key)
         known = (run.previous or {}).get("docs", {}).get(paper.id, {})
+        same_as = (run.previous or {}).get("docs", {}).get(known.get("same_as", ""), {})
+        if (not part and not run.rebuild and known.get("status") == "duplicate" and known.get("sha256") == sha
+                and known["same_as"] in files and same_as.get("status") == "indexed"
+                and same_as.get("sha256") == sha256_file(files[known["same_as"]])):
+            # the same text as a paper still here, unchanged (`_same_text`): said again, not parsed again
+            run.statuses[paper.id] = DocStatus(**known)
+            continue
         if not part and not run.rebuild and known.get("status") == "failed" and known.get("key") == key:
             # the same file under the same settings failed to parse before (its own fault, e.g.
             # image-only with OCR off, encrypted, broken): say so again without parsing (or OCR) it
@@ -623,6 +634,7 @@ def _publish(run: _Run, embedder: Embedder, cache: EmbeddingCache) -> None:
     for pid, why in run.refused.items():
         if pid in run.statuses and run.statuses[pid].status == "indexed":
             run.statuses[pid].warnings.append(f"kept the cached copy; refused {why}")
+    _same_text(run)
     report.docs = [run.statuses[p.id] for p in run.papers if p.id in run.statuses]
     topics.fill_categories(settings, run.papers, report.docs, parts, embedder)
     _write_if_changed(settings, report, run.previous, parts, run.fp, run.rebuild, embedder)
@@ -632,6 +644,29 @@ def _publish(run: _Run, embedder: Embedder, cache: EmbeddingCache) -> None:
                          for d in report.docs if d.status == "indexed" for c in parts[d.id][1]])
     cache.close()
     store.prune_parts(settings.index_dir, {d.id: d.key for d in report.docs if d.status == "indexed"})
+
+
+def _same_text(run: _Run) -> None:
+    """A paper whose parsed text is an earlier paper's (in catalog order) is a duplicate of it: the same
+    document saved again (other bytes: a viewer's re-save, another producer, new metadata) is indexed
+    once, as a second copy of the same file is. Texts shorter than `_SAME_TEXT_MIN` characters (an
+    empty scan, a cover page) prove nothing and are left alone."""
+    first: dict[str, str] = {}  # sha256 of the text, spaces and case folded -> the paper indexed with it
+    for paper in run.papers:
+        status = run.statuses.get(paper.id)
+        if status is None or status.status != "indexed" or paper.id not in run.parts:
+            continue
+        text = " ".join(run.parts[paper.id][0].text.split()).casefold()
+        if len(text) < _SAME_TEXT_MIN:
+            continue
+        same = first.setdefault(sha256_text(text), paper.id)
+        if same != paper.id:
+            log.info("%s has the same text as %s: indexed once, as %s", paper.id, same, same)
+            run.statuses[paper.id] = paper_status(
+                paper, "duplicate",
+                f"the same text as {same} (another copy of its PDF): indexed once, as {same}",
+                file=status.file, sha256=status.sha256, same_as=same)
+            del run.parts[paper.id]
 
 
 def _carry_over(settings: Settings, papers: list[Paper], only_ids: set[str], previous: dict | None,
@@ -793,7 +828,8 @@ def add(settings: Settings, spec: str, category: str | None = None, title: str |
         _forget_cached(settings, paper.id)
         same = catalog.find(catalog.load_catalog(settings), status.same_as) or paper
         return Added(same, docs.get(same.id, status), True,
-                     f"{spec} is the same file as {same.id} ({same.title or 'no title'}): nothing added")
+                     f"{spec} is the same {'file' if status.reason.startswith('the same file') else 'paper'} "
+                     f"as {same.id} ({same.title or 'no title'}): nothing added")
     label = f"{paper.id} ({paper.title or status.title or 'no title'})"
     if known:
         message = f"already in the library as {label}: {status.status}"
