@@ -60,6 +60,8 @@ _NAMED = re.compile(r"\b[A-Za-z][\w\-]*[A-Z0-9][\w\-]*\b|\b[A-Z][a-z]{2,}\b")
 # not "e.g.", "i.e.", "vs."), quotes and brackets aside. A capital there is the sentence's, not a
 # name's ("... yet ZeRO says it fails. Reconcile these claims.")
 _SENTENCE_START = re.compile(r"(?:^|(?<!\be\.g)(?<!\bi\.e)(?<!\bvs)[.?!:])[\s\"'“‘(\[]*$")
+# a sentence's end: ".", "?" or "!" before a space (not "e.g.", "i.e.", "vs.")
+_SENTENCE_END = re.compile(r"(?<!\be\.g\.)(?<!\bi\.e\.)(?<!\bvs\.)(?<=[.?!])\s+")
 # a word that points back to something said before: a personal pronoun, or this/that/these/those used
 # as a pronoun (after a verb, a preposition or a question word), not as "the system that pages ..."
 _BACK = re.compile(r"\b(it|its|they|them|their|he|she|his|her|which ones?|the former|the latter)\b|"
@@ -335,14 +337,36 @@ class Answerer:
                          + ("" if refused else "; the passages below come from papers that mention it"))
         return notes
 
+    def scenario_words(self, question: str) -> set[str]:
+        """The lower-cased words (`TOKEN`) of a question's scenario that no indexed text holds: words
+        only in the statements before its last asking sentence (one ending with "?"), and in no chunk's
+        text or title. "I'm onboarding a new teammate to our MoE code. In plain words, how would you
+        explain GShard's random routing?" sets the scene with "onboarding", "teammate"; the topic is
+        what the asking sentence names. Empty for a question of one sentence, or with no "?": then
+        every word may be the topic. A word the asking sentences use as well is not scenario."""
+        sentences = [s for s in _SENTENCE_END.split(question.strip()) if s]
+        asking = [i for i, s in enumerate(sentences) if s.rstrip().endswith("?")]
+        if not asking or len(sentences) < 2:
+            return set()
+        scene = {w.lower() for i, s in enumerate(sentences[: asking[-1]]) if i not in asking
+                 for w in TOKEN.findall(s)}
+        asked = {w.lower() for i in asking for w in TOKEN.findall(sentences[i])}
+        asked |= {w.lower() for s in sentences[asking[-1] + 1:] for w in TOKEN.findall(s)}
+        return {w for w in scene - asked if w not in self.vocab}
+
     def unknown_names(self, question: str) -> list[str]:
-        """Specific names in the question (acronyms, proper nouns) that no indexed text contains."""
+        """Specific names in the question (acronyms, proper nouns) that no indexed text contains; a
+        name only in the question's scenario (`scenario_words`: "keyed by URL prefix. What is the
+        analogous structure in SGLang?") is the scene, not the topic, and is left out."""
         out = []
+        scene = self.scenario_words(question)
         for m in _NAMED.finditer(question):
             w = m.group()
             base = re.sub(r"('s|-style|-based|-like)$", "", w)
             if (w.istitle() and _SENTENCE_START.search(question[: m.start()])) or w.lower() in QUESTION_WORDS:
                 continue  # "Explain ...", "... claims. Reconcile them", "ELI5: ...": words of asking
+            if scene and all(t.lower() in scene for t in TOKEN.findall(base)):
+                continue
             parts = [p for p in base.split("-") if p]
             singular = base[:-1] if len(base) > 3 and base.endswith("s") else base  # "ReduceScatters"
             if (base.lower() not in self.vocab and singular.lower() not in self.vocab
@@ -749,9 +773,16 @@ class Answerer:
         best passage's IDF-weighted share of the question's content terms (`Retriever.coverage`) and
         support = coverage + 0.5 * the best cosine. Unanswerable questions that name nothing unknown
         still leave their specific terms uncovered ("attention sinks", "compute_at")."""
-        coverage = self.retriever.coverage(content_terms(self.retriever.stemmer, query), hits,
-                                           shortened=self.shortened)
+        coverage = self.retriever.coverage(self.topic_terms(query), hits, shortened=self.shortened)
         return coverage + 0.5 * max(h.dense for h in hits), coverage
+
+    def topic_terms(self, query: str) -> set[str]:
+        """The query's stemmed content terms (`content_terms`) without those of its scenario that no
+        chunk holds (`scenario_words`): no passage can hold them, and they are not what is asked."""
+        stemmer = self.retriever.stemmer
+        scene = {stemmer.stemWord(w) for w in self.scenario_words(query)}
+        return {t for t in content_terms(stemmer, query)
+                if t not in scene or self.retriever.share(t) > 0}
 
     def held(self, query: str, hits: list[Hit]) -> float:
         """The best passage's IDF-weighted share (0..1) of the query's content terms and of its phrases
@@ -761,15 +792,14 @@ class Answerer:
 
         A pair with a word of a paper's name the query uses is no phrase: "ZeRO stage" is ZeRO's stage
         (the paper writes "stage 3 of ZeRO-DP"), "speculative decoding" stays one."""
-        terms = {t for t in content_terms(self.retriever.stemmer, query)
-                 if self.retriever.share(t) <= self.held_common_share}
+        terms = {t for t in self.topic_terms(query) if self.retriever.share(t) <= self.held_common_share}
         return self.retriever.coverage(terms, hits, set(self.phrases(query)), shortened=self.shortened)
 
     def phrases(self, query: str) -> list[tuple[str, str]]:
         """The query's phrases (`content_pairs`, in order of the question) as the pairs `held` checks:
         a pair with a word of a paper's name the query uses is none ("ZeRO stage")."""
         stemmer = self.retriever.stemmer
-        terms = content_terms(stemmer, query)
+        terms = self.topic_terms(query)
         named = {stemmer.stemWord(w.lower()) for m in self.aliases.matches(query).values()
                  for w in TOKEN.findall(m.group())}
         return sorted(p for p in content_pairs(stemmer, query, terms) if not named & set(p))
