@@ -9,6 +9,7 @@ the parsed pages of the document (read per document from the live index generati
 from __future__ import annotations
 
 import bisect
+import functools
 import re
 import unicodedata
 from collections.abc import Container, Iterable, Mapping
@@ -34,13 +35,18 @@ def alnum_stream(text: str, skip: Container[int] = ()) -> tuple[str, list[int]]:
     return "".join(chars), index
 
 
-def normalized(text: str) -> tuple[str, list[int]]:
+@functools.lru_cache(maxsize=1024)
+def normalized(text: str) -> tuple[str, tuple[int, ...]]:
     """Lowercased letters and digits of `text` (what prose.clean takes out of a sentence skipped:
-    citation marks, author-year references, links), and each one's index."""
+    citation marks, author-year references, links), and each one's index.
+
+    Cached by text: an answer locates each of its sentences in the window of the chunk it quotes,
+    so one window was normalized once per sentence (12 ms of a 155 ms answer, dev2.jsonl, session 13)."""
     skip: set[int] = set()
     for start, end in reference_spans(text):
         skip.update(range(start, end))
-    return alnum_stream(text, skip)
+    chars, index = alnum_stream(text, skip)
+    return chars, tuple(index)
 
 
 def cited_sentences(answer: str) -> list[tuple[str, list[int]]]:
