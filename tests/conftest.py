@@ -49,6 +49,21 @@ def shared() -> Path:
 
 
 @pytest.fixture(scope="session")
+def refusal_answerer(shared, embedder, tmp_path_factory):
+    """The Answerer of a home of four shared PDFs (TVM, SGLang, ZeRO, FlashAttention-3), ingested once
+    a run: the library of the refusal tests (test_refusal_casual.py, test_refusal_framing.py)."""
+    from helpers import home_with_pdfs
+
+    from paperdojo.workspace import Workspace
+
+    pdfs = [shared / "corpus" / "pdf" / "tvm.pdf"] + [shared / "corpus" / "extra" / f"{n}.pdf"
+                                                      for n in ("sglang", "zero", "flashattention-3")]
+    settings, report = home_with_pdfs(tmp_path_factory.mktemp("refusal"), pdfs, embedder)
+    assert report.count("indexed") == 4
+    return Workspace(settings).answerer()
+
+
+@pytest.fixture(scope="session")
 def postgres_server():
     """A real PostgreSQL server (tests/postgres.py) for the session, stopped at the end."""
     from postgres import PostgresServer, pg_bin

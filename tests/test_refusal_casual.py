@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import pytest
 import Stemmer
-from helpers import home_with_pdfs
 
 from paperdojo.answering.retrieve import content_pairs, content_terms, respelled
 from paperdojo.library.lexical import stem_sequence
@@ -43,23 +42,12 @@ def test_a_digit_breaks_a_phrase():
     assert (STEM.stemWord("cache"), STEM.stemWord("hold")) in pairs
 
 
-@pytest.fixture(scope="module")
-def answerer(shared, embedder, tmp_path_factory):
-    from paperdojo.workspace import Workspace
-
-    pdfs = [shared / "corpus" / "pdf" / "tvm.pdf"] + [shared / "corpus" / "extra" / f"{n}.pdf"
-                                                      for n in ("sglang", "zero", "flashattention-3")]
-    settings, report = home_with_pdfs(tmp_path_factory.mktemp("casual"), pdfs, embedder)
-    assert report.count("indexed") == 4
-    return Workspace(settings).answerer()
-
-
-def test_paper_spelling_of_a_joined_word(answerer):
+def test_paper_spelling_of_a_joined_word(refusal_answerer):
     # TVM writes "auto-tuning" (BM25 splits it); the question's joined word alone matches none of its
     # passages
     question = "ok so how does tvm do autotuning"
-    assert answerer.paper_spelling(question, {"tvm"}) == question + " (auto tuning)"
-    assert answerer.paper_spelling(question, set()) == question  # no paper named: as asked
+    assert refusal_answerer.paper_spelling(question, {"tvm"}) == question + " (auto tuning)"
+    assert refusal_answerer.paper_spelling(question, set()) == question  # no paper named: as asked
 
 
 @pytest.mark.parametrize("question", [
@@ -67,12 +55,12 @@ def test_paper_spelling_of_a_joined_word(answerer):
     "quick q: what's ping-pong scheduling in flashattention 3",  # FlashAttention-3 writes pingpong
     "hey what does zero stage 3 cost",        # "cost": the paper's "volume"
 ])
-def test_casual_answerable_questions_are_answered(answerer, question):
-    answer = answerer.answer(question)
+def test_casual_answerable_questions_are_answered(refusal_answerer, question):
+    answer = refusal_answerer.answer(question)
     assert not answer.refused, answer.reason
 
 
-def test_a_short_phrase_no_paper_holds_is_refused(answerer):
+def test_a_short_phrase_no_paper_holds_is_refused(refusal_answerer):
     # SGLang writes "speculative" (API speculative execution) and "decoding", never together
-    answer = answerer.answer("tl;dr speculative decoding?")
+    answer = refusal_answerer.answer("tl;dr speculative decoding?")
     assert answer.refused and '"speculative decoding"' in answer.reason
