@@ -208,17 +208,25 @@ def _bare(question: str) -> str:
 
 
 def _leans_back(question: str) -> bool:
-    """Whether a question's own words lean on an earlier one: a bare "why?", a pronoun for its subject
-    ("how does it scale?", not a dummy "it is hard to"), an opener ("and what about ZeRO?") or no
-    content word at all. `Answerer.follows` also counts words most passages hold as no topic, which in
-    a library of one short paper is every word ("What does the grebe allocator pool?")."""
+    """Whether a question's own words lean on an earlier one: a bare "why?", a pronoun before any word
+    of its own topic ("how does it scale?", not a dummy "it is hard to", not "why does each stage
+    recompute its forward pass?"), an opener ("and what about ZeRO?") or no content word at all.
+    `Answerer.follows` also counts words most passages hold as no topic, which in a library of one
+    short paper is every word ("What does the grebe allocator pool?")."""
     question = _DISCOURSE.sub("", question) or question
     if _BARE_WHY.match(question) or _OPENER.match(question):
         return True
-    dummy = [m.span() for m in _DUMMY_IT.finditer(question)]
-    if any(not any(a <= m.start() < b for a, b in dummy) for m in _BACK.finditer(question)):
+    # a pronoun leans back only before the question's first content word ("how does it scale?", "what
+    # are its limitations?"); after one it points inside the question ("why does each pipeline stage
+    # recompute its forward pass?"), unless it is a short question's subject ("what features does it use?")
+    first = next((m.start() for m in TOKEN.finditer(question.lower()) if m.group() not in _NOT_TOPICS), None)
+    if first is None:
         return True
-    return not [w for w in TOKEN.findall(question.lower()) if w not in _NOT_TOPICS]
+    dummy = [m.span() for m in _DUMMY_IT.finditer(question)]
+    if any(m.start() <= first and not any(a <= m.start() < b for a, b in dummy)
+           for m in _BACK.finditer(question)):
+        return True
+    return _AUX_PRONOUN.search(question) is not None and len(question.split()) <= _SHORT
 
 
 def _without(text: str, names: list[Named]) -> str:
