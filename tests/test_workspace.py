@@ -254,12 +254,13 @@ def test_a_category_change_relabels_the_index_without_fetching_or_reindexing(tmp
     generation's vectors are the old file, hard-linked), and the Library, the filters and the
     interview topics follow at once, for an indexed and a failed paper alike; a later ingest finds
     nothing to write."""
+    import pytest
     from helpers import LocalServer, Route
 
     from paperdojo.answering.retrieve import Filters
     from paperdojo.app.common import filter_choices
     from paperdojo.app.interview import topic_choices
-    from paperdojo.library import catalog
+    from paperdojo.library import catalog, store
 
     settings, ws = _serving_pipe(tmp_path, embedder)
     with LocalServer() as srv:
@@ -292,3 +293,7 @@ def test_a_category_change_relabels_the_index_without_fetching_or_reindexing(tmp
     assert not answer.refused and {s.chunk.doc_id for s in answer.sources} == {"pipe"}
     assert not ws.answerer().answer(q, Filters(categories={"Someday"})).sources
     assert not ws.run_ingest(only=["pipe"]).wrote_index  # the relabelled index matches the catalog
+    # another process's ingest writes: nothing changes
+    with store.writer_lock(settings.index_dir), pytest.raises(store.IndexBusy):
+        ws.set_category("pipe", "Elsewhere")
+    assert {p.id: p.category for p in catalog.load_catalog(settings)}["pipe"] == "Pipeline drills"

@@ -495,13 +495,14 @@ class Workspace:
         parsed or embedded), then loaded, so filters, the Library, interview topics and mastery
         follow at once (milliseconds; a full re-index retried every failed download, ~11 s offline).
         Raises catalog.CatalogError for an unknown id or an empty name, IndexBusy while an ingest
-        runs or on a read-only server (nothing written)."""
+        of this workspace or another process runs or on a read-only server (nothing written then)."""
         self.check_writable()
         if not self.ingest_lock.acquire(blocking=False):
             raise store.IndexBusy("an ingest is already running; wait for it to finish")
         try:
-            paper = catalog.set_category(self.settings, paper_id, category)
-            relabelled = store.relabel(self.settings.index_dir, paper.id, paper.category)
+            with store.writer_lock(self.settings.index_dir):  # IndexBusy while another process ingests
+                paper = catalog.set_category(self.settings, paper_id, category)
+                relabelled = store.relabel(self.settings.index_dir, paper.id, paper.category)
         finally:
             self.ingest_lock.release()
         if relabelled is not None:
