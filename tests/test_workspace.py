@@ -245,3 +245,55 @@ def test_the_live_status_reads_the_newest_generation_without_loading_it(shared, 
     header = ws.live_status()
     assert header.startswith("2 papers,") and ws.generation == served  # nothing was loaded for it
     assert ws.view().message == header and ws.generation != served
+
+
+def test_a_category_change_relabels_the_index_without_fetching_or_reindexing(tmp_path, embedder):
+    """Workspace.set_category (the Library tab's and `papers --set-category`'s call) writes the
+    choice and relabels the live generation: no download is tried again (a re-index retried every
+    failed download: ~11 s on the 27-paper home offline), no index file is rewritten (the new
+    generation's vectors are the old file, hard-linked), and the Library, the filters and the
+    interview topics follow at once, for an indexed and a failed paper alike; a later ingest finds
+    nothing to write."""
+    import pytest
+    from helpers import LocalServer, Route
+
+    from paperdojo.answering.retrieve import Filters
+    from paperdojo.app.common import filter_choices
+    from paperdojo.app.interview import topic_choices
+    from paperdojo.library import catalog, store
+
+    settings, ws = _serving_pipe(tmp_path, embedder)
+    with LocalServer() as srv:
+        gone = srv.routes["/gone.pdf"] = Route(status=503)
+        junk = ws.add(srv.url("/gone.pdf")).paper.id
+        assert {d.id: d.status for d in ws.view().papers}[junk] == "failed" and gone.hits
+        settings.retry_failed_after_s = 0  # a re-index would try that download again now
+        tried = gone.hits
+        before = ws.view()
+        vectors = settings.index_dir / before.generation / "vectors.npy"
+        inode = vectors.stat().st_ino
+        started = time.perf_counter()
+        moved = ws.set_category("pipe", "  Pipeline   drills ")
+        took = time.perf_counter() - started
+        ws.set_category(junk, "Someday")
+        assert gone.hits == tried  # nothing fetched
+    assert took < 5, took  # milliseconds here; generous for a loaded CI machine
+    assert moved.category == "Pipeline drills"
+    after = ws.view()
+    assert after.generation != before.generation
+    assert (settings.index_dir / after.generation / "vectors.npy").stat().st_ino == inode  # not rewritten
+    assert {d.id: d.category for d in after.papers} == {"pipe": "Pipeline drills", junk: "Someday"}
+    assert {p.id: p.category for p in catalog.load_catalog(settings)} == {"pipe": "Pipeline drills",
+                                                                          junk: "Someday"}
+    assert "Pipeline drills" in filter_choices(ws, after)[1]["choices"]
+    assert topic_choices(ws, after)["choices"] == ["Pipeline drills"]  # the interview drills it now
+    assert "Pipeline drills" not in topic_choices(ws, before)["choices"]  # the old view keeps its own
+    q = "How does Pipe save activation memory across pipeline stages?"
+    answer = ws.answerer().answer(q, Filters(categories={"pipeline DRILLS"}))  # the filter follows
+    assert not answer.refused and {s.chunk.doc_id for s in answer.sources} == {"pipe"}
+    assert not ws.answerer().answer(q, Filters(categories={"Someday"})).sources
+    assert not ws.run_ingest(only=["pipe"]).wrote_index  # the relabelled index matches the catalog
+    # another process's ingest writes: nothing changes
+    with store.writer_lock(settings.index_dir), pytest.raises(store.IndexBusy):
+        ws.set_category("pipe", "Elsewhere")
+    assert {p.id: p.category for p in catalog.load_catalog(settings)}["pipe"] == "Pipeline drills"

@@ -164,13 +164,14 @@ def retry(ws: Workspace, paper_id: str, progress: gr.Progress) -> tuple:
     return refreshed(ws, msg)
 
 
-def set_category(ws: Workspace, paper_id: str | None, category: str | None, progress: gr.Progress) -> tuple:
-    """Move a paper to another category (typed or picked) and re-index: the same outputs as `rebuild`."""
+def set_category(ws: Workspace, paper_id: str | None, category: str | None) -> tuple:
+    """Move a paper to another category (typed or picked; Workspace.set_category relabels the index,
+    milliseconds): the same outputs as `rebuild`."""
     if not paper_id:
         msg = "Pick a paper first (or click its row)."
         return refreshed(ws, msg)
     try:
-        paper = ws.set_category(paper_id, category or "", progress=progress_adapter(progress))
+        paper = ws.set_category(paper_id, category or "")
     except (catalog.CatalogError, store.IndexProblem, ingest.IngestError) as exc:
         return refreshed(ws, f"⚠️ {safe.text(exc)}")
     msg = f"{safe.strong(paper.id)} is now in {safe.em(paper.category)}"
@@ -263,8 +264,8 @@ def build(ws: Workspace, updates: list[gr.components.Component]) -> tuple[gr.Dat
     def on_rebuild(progress=gr.Progress()):  # noqa: ANN001, ANN202, B008
         return rebuild(ws, progress)
 
-    def on_set_category(paper_id, category, progress=gr.Progress()):  # noqa: ANN001, ANN202, B008
-        return set_category(ws, paper_id, category, progress)
+    def on_set_category(paper_id, category):  # noqa: ANN001, ANN202
+        return set_category(ws, paper_id, category)
 
     def on_remove(paper_id, progress=gr.Progress()):  # noqa: ANN001, ANN202, B008
         return remove(ws, paper_id, progress)

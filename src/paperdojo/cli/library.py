@@ -14,7 +14,7 @@ from rich.table import Table
 
 from paperdojo.cli.common import settings_of, workspace
 from paperdojo.cli.output import STATUS_STYLE, console, out, with_progress
-from paperdojo.library import catalog, ingest
+from paperdojo.library import ingest
 from paperdojo.settings import Settings
 
 
@@ -89,12 +89,12 @@ def _print_folders(folders: Sequence) -> None:  # watch.FolderStatus
 def cmd_papers(args: argparse.Namespace) -> int:
     """`paperdojo papers`: every catalog paper with its status and, for a failure, why, then
     the watched folders' coverage; --json for the statuses as JSON. --set-category ID NAME first moves
-    a paper and re-indexes (catalog.CatalogError for an unknown id)."""
+    a paper (Workspace.set_category: the live index is relabelled, not rebuilt; catalog.CatalogError
+    for an unknown id)."""
     settings = settings_of(args)
     if args.set_category:
         paper_id, category = args.set_category
-        paper = catalog.set_category(settings, paper_id, category)
-        run_ingest(settings)  # the index's manifest follows (every paper's part is reused)
+        paper = workspace(settings).set_category(paper_id, category)  # the live index follows
         console.print(f"[bold]{paper.id}[/] is now in {escape(paper.category)!r}")
     ws = workspace(settings)
     statuses = ws.papers()

@@ -276,6 +276,50 @@ def write_generation(index_dir: Path, manifest: dict, chunks: Iterable[Chunk], v
     return final
 
 
+def _link_or_copy(src: str, dest: str) -> None:
+    """Hard-link `src` at `dest` (a generation's files are never changed in place), or copy it where
+    the file system cannot link."""
+    try:
+        os.link(src, dest)
+    except OSError:
+        shutil.copy2(src, dest)
+
+
+def relabel(index_dir: Path, doc_id: str, category: str) -> Path | None:
+    """Make a new generation that is the live one with paper `doc_id` in `category`: its files are
+    hard-linked (nothing parsed, embedded or re-indexed: milliseconds), only the manifest changes.
+
+    A category lives only in the manifest's `docs` (retrieval filters and interview topics read it
+    there), so this is all a category change needs. The caller holds `writer_lock(index_dir)` (with
+    its catalog write inside, so an ingest never sees one without the other). Returns the new
+    generation's folder, the live one when the paper is already in `category`, or None when there
+    is no index or the paper is not in it (the catalog alone holds its category then). Raises
+    IndexCorrupt for an unreadable manifest.
+    """
+    live = current_generation(index_dir)
+    manifest = read_manifest(index_dir)
+    if live is None or manifest is None or doc_id not in manifest.get("docs", {}):
+        return None
+    if manifest["docs"][doc_id].get("category") == category:
+        return live
+    number = int(live.name.split("-")[1]) + 1
+    tmp = index_dir / f".tmp-gen-{os.getpid()}-{int(time.time())}"
+    shutil.rmtree(tmp, ignore_errors=True)
+    try:
+        shutil.copytree(live, tmp, copy_function=_link_or_copy)
+        docs = {**manifest["docs"], doc_id: {**manifest["docs"][doc_id], "category": category}}
+        (tmp / "manifest.json").unlink()  # a link to the live manifest: replaced, not written through
+        atomic_write_json(tmp / "manifest.json", {**manifest, "docs": docs})
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    final = index_dir / f"gen-{number:06d}"
+    os.replace(tmp, final)
+    atomic_write_text(index_dir / "CURRENT", final.name + "\n")
+    shutil.rmtree(live, ignore_errors=True)
+    return final
+
+
 def _fsync(path: Path) -> None:
     with open(path, "rb") as fh:
         os.fsync(fh.fileno())
