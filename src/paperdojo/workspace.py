@@ -469,13 +469,9 @@ class Workspace:
         like `paperdojo watch`); IndexBusy while another ingest of this workspace or another process
         runs, or when the app serves read-only."""
         self.check_writable()
-        if not self.ingest_lock.acquire(blocking=False):
-            raise store.IndexBusy("an ingest is already running; wait for it to finish")
-        try:
+        with self._ingesting():
             report = ingest.ingest(self.settings, pdf_dirs or [], only, progress=progress,
                                    embedder=self.embedder, forget_missing=forget_missing)
-        finally:
-            self.ingest_lock.release()
         if switch:
             self.answerer()  # switch to the generation the ingest wrote before the caller reads counts
         return report
@@ -497,14 +493,9 @@ class Workspace:
         Raises catalog.CatalogError for an unknown id or an empty name, IndexBusy while an ingest
         of this workspace or another process runs or on a read-only server (nothing written then)."""
         self.check_writable()
-        if not self.ingest_lock.acquire(blocking=False):
-            raise store.IndexBusy("an ingest is already running; wait for it to finish")
-        try:
-            with store.writer_lock(self.settings.index_dir):  # IndexBusy while another process ingests
-                paper = catalog.set_category(self.settings, paper_id, category)
-                relabelled = store.relabel(self.settings.index_dir, paper.id, paper.category)
-        finally:
-            self.ingest_lock.release()
+        with self._ingesting(), store.writer_lock(self.settings.index_dir):  # IndexBusy: another process
+            paper = catalog.set_category(self.settings, paper_id, category)
+            relabelled = store.relabel(self.settings.index_dir, paper.id, paper.category)
         if relabelled is not None:
             self.answerer()  # switch to the relabelled generation before the caller reads the Library
         return paper
@@ -563,13 +554,9 @@ class Workspace:
         client types names no file of this machine; ValueError). Raises IndexBusy while another
         ingest runs or when the app serves read-only."""
         self.check_writable()
-        if not self.ingest_lock.acquire(blocking=False):
-            raise store.IndexBusy("an ingest is already running; wait for it to finish")
-        try:
+        with self._ingesting():
             added = ingest.add(self.settings, spec, category, progress=progress, embedder=self.embedder,
                                local_files=local_files)
-        finally:
-            self.ingest_lock.release()
         self.reload()
         return added
 
@@ -577,6 +564,17 @@ class Workspace:
     def read_only(self) -> bool:
         """True when this process must not write to the home's index (settings.app_read_only)."""
         return self.settings.app_read_only
+
+    @contextlib.contextmanager
+    def _ingesting(self) -> Iterator[None]:
+        """Hold this workspace's ingest lock for a write to its index (an ingest, an add, a category
+        change); IndexBusy at once when another holds it."""
+        if not self.ingest_lock.acquire(blocking=False):
+            raise store.IndexBusy("an ingest is already running; wait for it to finish")
+        try:
+            yield
+        finally:
+            self.ingest_lock.release()
 
     def check_writable(self) -> None:
         """IndexBusy saying how to update the index when this process serves it read-only."""

@@ -267,6 +267,12 @@ def write_generation(index_dir: Path, manifest: dict, chunks: Iterable[Chunk], v
                 "files": {f: sha256_file(tmp / f) for f in files},
                 "sizes": {f: (tmp / f).stat().st_size for f in files}}
     atomic_write_json(tmp / "manifest.json", manifest)
+    return _make_current(index_dir, tmp, number)
+
+
+def _make_current(index_dir: Path, tmp: Path, number: int) -> Path:
+    """Move the finished generation folder `tmp` to gen-<number>, point CURRENT at it (readers switch
+    on their next load) and remove the older generations; returns the new folder."""
     final = index_dir / f"gen-{number:06d}"
     os.replace(tmp, final)
     atomic_write_text(index_dir / "CURRENT", final.name + "\n")
@@ -313,11 +319,7 @@ def relabel(index_dir: Path, doc_id: str, category: str) -> Path | None:
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    final = index_dir / f"gen-{number:06d}"
-    os.replace(tmp, final)
-    atomic_write_text(index_dir / "CURRENT", final.name + "\n")
-    shutil.rmtree(live, ignore_errors=True)
-    return final
+    return _make_current(index_dir, tmp, number)
 
 
 def _fsync(path: Path) -> None:
