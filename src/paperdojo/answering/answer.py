@@ -46,12 +46,10 @@ from paperdojo.answering.retrieve import (
     mark,
     plain_question,
     query_terms,
-    respelled,
     weighing_terms,
 )
 from paperdojo.answering.sentence_vectors import SentenceVectors
-from paperdojo.library.chunk import heading_text
-from paperdojo.library.lexical import TOKEN, stem_sequence, stems_of
+from paperdojo.library.lexical import TOKEN, stems_of
 from paperdojo.records import Chunk, Citation, Source
 from paperdojo.settings import Settings
 
@@ -614,8 +612,7 @@ class Answerer:
                     continue
                 pair = (stemmer.stemWord(head), stemmer.stemWord(tail))
                 rows = np.nonzero((self.retriever.bm25_scores(head) > 0) & inside)[0]
-                if any(pair in set(zip(seq, seq[1:], strict=False)) for seq in
-                       (stem_sequence(stemmer, self.retriever.chunks[int(r)].text) for r in rows)):
+                if self.retriever.holds_pair(pair, rows):
                     extra.append(f"{head} {tail}")
                     break
         return f"{query} ({', '.join(extra)})" if extra else query
@@ -830,10 +827,7 @@ class Answerer:
         for pair in self.phrases(query):
             rare = max(pair, key=self.retriever.idf)
             rows = np.nonzero(self.retriever.bm25_scores(rare) > 0)[0]
-            if not any(pair in set(zip(seq, seq[1:], strict=False))
-                       for seq in (respelled(stemmer, stem_sequence(
-                           stemmer, heading_text(c.title, c.section) + " " + c.text), terms)
-                           for c in (self.retriever.chunks[int(i)] for i in rows))):
+            if not self.retriever.holds_pair(pair, rows, terms, headings=True):
                 return typed.get(pair, " ".join(pair))
         return ""
 

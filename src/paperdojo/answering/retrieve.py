@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -219,6 +220,21 @@ class Retriever:
     def bm25_scores(self, query: str) -> np.ndarray:
         """BM25 score of every chunk for `query`: float32 [n]."""
         return lex.scores(self.bm25, lex.tokens([query], self.stemmer)[0], self.n)
+
+    def holds_pair(self, pair: tuple[str, str], rows: Sequence[int] | np.ndarray,
+                   terms: set[str] | None = None, headings: bool = False) -> bool:
+        """Whether a chunk at one of `rows` has the stemmed `pair` as two words in a row: in its text,
+        with `headings` in its title and section heading too, and with `terms` a compound of those
+        terms in any spelling (`respelled`)."""
+        for r in rows:
+            chunk = self.chunks[int(r)]
+            text = heading_text(chunk.title, chunk.section) + " " + chunk.text if headings else chunk.text
+            words = stem_sequence(self.stemmer, text)
+            if terms is not None:
+                words = respelled(self.stemmer, words, terms)
+            if pair in zip(words, words[1:], strict=False):
+                return True
+        return False
 
     def search(self, query: str, k: int = 5, filters: Filters | None = None, pool: int = 50,
                papers: set[str] | frozenset[str] = frozenset()) -> list[Hit]:
