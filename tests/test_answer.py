@@ -441,3 +441,17 @@ def test_cli_anki_export_without_questions_writes_no_deck(setup, monkeypatch, ca
     assert main(["--home", str(settings.home), "export", "anki", str(deck), "--paper", "pipe"]) == 1
     assert "no question to put in a deck" in " ".join(capsys.readouterr().err.split())
     assert not deck.exists()
+
+
+@pytest.mark.parametrize(("sentence", "addressed_to_a_model"), [
+    ("(4) X You are a helpful assistant.", True),  # SGLang's figure, quoted for "What is RadixAttention?"
+    ("Assistant: Hi! a (2) You are a helpful assistant.", True),
+    ("User: What is the capital of France?", True),
+    ("We evaluate the system: it serves 5x more requests.", False),
+    ("The assistant model drafts tokens that the target model verifies.", False),
+    ("The user: interface is simple.", False),
+])
+def test_a_chat_prompt_printed_in_a_figure_is_not_quoted(sentence, addressed_to_a_model):
+    from paperdojo.answering.grounding import looks_like_instruction
+
+    assert looks_like_instruction(sentence) is addressed_to_a_model

@@ -39,7 +39,12 @@ CHARS_PER_TOKEN = 3.2  # conservative for English technical prose in BPE tokeniz
 _INSTRUCTION = re.compile(
     r"\b(ignore|disregard|forget|override)\b.{0,40}\b(instructions?|prompts?|rules|above|previous)\b"
     r"|\b(system prompt|you are now|new instructions?|respond only with|reply only with|jailbreak)\b"
-    r"|<\|?(system|im_start|im_end|assistant)\|?>", re.I | re.S)
+    r"|<\|?(system|im_start|im_end|assistant)\|?>"
+    # a chat transcript's or system prompt's words, as LLM papers print them in figures: a turn opened
+    # by its role ("Assistant: Hi!", "User: ...") or the model told what it is ("You are a helpful
+    # assistant."): addressed to a model, not a claim of the paper
+    r"|^\W*(?-i:Assistant|User|Human)\s?:\s|\byou are an? (?:\w+ ){0,3}(?:assistant|chatbot|ai|agent)\b",
+    re.I | re.S)
 CITATION = re.compile(r"\s?\[(\d+)\]")  # "[n]" and the space before it
 _LEADING_CITATION = re.compile(r"\s*\[\d+\]\s*")
 
