@@ -170,6 +170,11 @@ def test_prose_claims_pass(sentence: str) -> None:
     ("This paper presents ZeRO, a memory optimizer.", False),
     ("Iteration-level scheduling returns finished requests to the client immediately.", False),
     ("Its sampling rate can be arbitrarily adjusted to enlarge the receptive field.", True),
+    # "This work" is the paper, but "This worker" / "This workload" are things said before (the survey)
+    ("This worker then broadcasts the checkpoint data to other GPUs.", True),
+    ("This workload is dominated by memory-bound kernels.", True),
+    ("This work presents a scheduler for LLM serving.", False),
+    ("This section introduces RadixAttention, a technique for KV cache reuse.", False),
 ])
 def test_refers_back(sentence: str, back: bool) -> None:
     assert prose.refers_back(sentence) is back
@@ -225,6 +230,32 @@ def test_clean_keeps_a_link_the_sentence_writes() -> None:
     assert prose.clean("We use PyTorch1https://pytorch.org for all runs.") == "We use PyTorch for all runs."
     assert prose.clean("2 https://github.com/google-research/bert From Figure 3, we observe it.") == \
         "From Figure 3, we observe it."
+
+
+@pytest.mark.parametrize("sentence", [
+    # outline sentences that say what the thing they introduce is (SGLang, Timeloop, LLVM, FSDP)
+    "This section introduces RadixAttention, a novel technique for automatic and systematic KV cache reuse "
+    "during runtime.",
+    "This paper presents Timeloop, an infrastructure for evaluating and exploring the architecture design "
+    "space of deep neural network (DNN) accelerators.",
+    "This paper describes LLVM (Low Level Virtual Machine), a compiler framework designed to support "
+    "transparent, lifelong program analysis and transformation.",
+    "This paper presents PyTorch Fully Sharded Data Parallel (FSDP), which enables the training of "
+    "large-scale models by sharding model parameters.",
+])
+def test_an_outline_sentence_defining_its_subject_is_a_claim(sentence: str) -> None:
+    assert prose.kind(sentence) is None
+    assert not prose.refers_back(sentence)  # "This section" points at the section, not a sentence
+
+
+@pytest.mark.parametrize("sentence", [
+    "This section describes the implementation of the CPU backend.",
+    "This section introduces systems and techniques for optimizing the collective communication performance "
+    "of distributed LLM training.",
+    "This section describes TVM by using an example to walk through its components.",
+])
+def test_an_outline_sentence_naming_only_what_comes_is_a_pointer(sentence: str) -> None:
+    assert prose.kind(sentence) == prose.POINTER
 
 
 @pytest.mark.parametrize("sentence", [

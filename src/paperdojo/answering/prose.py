@@ -114,6 +114,14 @@ _SELF_OUTLINE = re.compile(
     r"appendix)\b.{0,40}\b(?:describe|discuss|present|cover|show|detail|explain|introduce|organiz|evaluat)"
     r"|^The (?:rest|remainder) of (?:this|the) paper|\b(?:proof|details?) (?:is|are) (?:given |shown )?in "
     r"(?:Sec|Section|§|Appendix)", re.I)
+# an outline sentence that says what the thing it introduces is ("This paper presents Timeloop, an
+# infrastructure for ...", "This section introduces RadixAttention, a novel technique for ...", "This
+# paper describes LLVM (Low Level Virtual Machine), a compiler framework ..."): the abstract's and a
+# section's definition of its subject, a claim and no pointer. The thing named within six words of
+# the verb, then an appositive ("a/an ...") or a relative clause ("which ...")
+_OUTLINE_DEFINES = re.compile(
+    r"\b(?:introduc|present|propos|describ)(?:es|ed|e|s)?\s+(?:the design of\s+)?(?:[\w\-’'.()]+\s+){0,6}?"
+    r"[\w\-’'()]+\s*(?:,|—|–|\s-)\s*(?:(?:a|an)\s|which\s)", re.I)
 _OUTLINE_VERB = re.compile(
     r"\b(?:we )?(?:describe|discuss|present|detail|explain|introduce|cover|evaluate)s?\b",
                            re.I)
@@ -137,7 +145,8 @@ _BACK_REFERENCE = re.compile(
     r"Consequently|Additionally|Similarly|Still|Yet|Otherwise|Then|Finally|In turn|In this case|"
     r"In contrast|On the other hand|Unfortunately|Fortunately|Again|Here),?\s+)?"
     r"(?i:This|These|Those|That|It|Its|They|Their|Them|Such|Both|He|She|The former|The latter|"
-    r"The same|Doing so|Each of these|All of these|None of these)\b(?!\s+(?:paper|work|article|thesis))")
+    r"The same|Doing so|Each of these|All of these|None of these)\b"
+    r"(?!\s+(?:paper|work|article|thesis|section|subsection|chapter|appendix)\b)")
 
 
 def _words(sentence: str) -> list[str]:
@@ -177,7 +186,8 @@ def kind(sentence: str) -> str | None:
         return FORMULA
     if _table_row(words, share):
         return TABLE_ROW
-    if _POINTER_START.match(s) or _ARTIFACT_POINTER.match(s) or _SELF_OUTLINE.search(s) or (
+    if _POINTER_START.match(s) or _ARTIFACT_POINTER.match(s) or (
+            _SELF_OUTLINE.search(s) and not _OUTLINE_DEFINES.search(s)) or (
             len(words) <= 25 and _SECTION_REF.search(s) and _OUTLINE_VERB.search(s)) or (
             len(_SECTION_REF.findall(s)) >= 2 and _ROADMAP_VERB.search(s)) or (
             len(words) <= 15 and _WHERE_IT_IS.search(s)):
