@@ -51,7 +51,8 @@ def shared() -> Path:
 @pytest.fixture(scope="session")
 def refusal_answerer(shared, embedder, tmp_path_factory):
     """The Answerer of a home of four shared PDFs (TVM, SGLang, ZeRO, FlashAttention-3), ingested once
-    a run: the library of the refusal tests (test_refusal_casual.py, test_refusal_framing.py)."""
+    a run: the library of the refusal tests (test_refusal_casual.py, test_refusal_framing.py) and of
+    test_definitions.py."""
     from helpers import home_with_pdfs
 
     from paperdojo.workspace import Workspace

@@ -231,6 +231,11 @@ def test_a_sentence_defining_the_term_is_told_from_one_using_it():
     # a term's generic head may be left out: "a roofline, which is ..." defines "roofline model"
     assert defines("It compares the result to a roofline, which is estimated from the peak.",
                    "roofline model")
+    # a one-word common noun narrowed by the word before it names a kind of it, not the thing asked
+    assert not defines("The affine dialect is a simplified polyhedral representation.", "dialect")
+    assert not defines("Finally, the LLVM dialect is a leaf dialect for translation.", "dialect")
+    assert defines("A dialect is a namespace of operations, types and attributes.", "dialect")
+    assert defines("The classic roofline model is a bound on attainable throughput.", "roofline model")
 
 
 def test_a_definition_question_is_answered_first_by_the_definition(embedder):

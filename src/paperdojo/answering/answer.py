@@ -23,7 +23,7 @@ import Stemmer
 from bm25s.stopwords import STOPWORDS_EN
 
 from paperdojo.answering.cite import PageMap, cite
-from paperdojo.answering.extract import Selection, budget, candidates, extract
+from paperdojo.answering.extract import Selection, budget, candidates, defines, definition_term, extract
 from paperdojo.answering.grounding import (
     CITATION,
     build_prompt,
@@ -205,6 +205,11 @@ def _bare(question: str) -> str:
     return rest[:1].upper() + rest[1:] if rest else bare
 
 
+def _defining(hit: Hit, term: str) -> bool:
+    """Whether one of the quotable sentences of `hit` defines `term` (extract.defines)."""
+    return any(defines(c.text, term) for c in candidates([hit.chunk.text]))
+
+
 def _leans_back(question: str) -> bool:
     """Whether a question's own words lean on an earlier one: a bare "why?", a pronoun before any word
     of its own topic ("how does it scale?", not a dummy "it is hard to", not "why does each stage
@@ -275,8 +280,10 @@ class Answerer:
                  llm: LLM | None = None, passage_chars: int = 6000, min_support: float = 0.59,
                  sentences: SentenceVectors | None = None, min_similarity_held: float = 0.35,
                  pdf_dir: Path | None = None, shortened: int = 5, min_similarity_phrase: float = 0.40,
-                 phrase_terms: int = 3, held_common_share: float = 0.05) -> None:
+                 phrase_terms: int = 3, held_common_share: float = 0.05, define_pool: int = 20) -> None:
         self.retriever = retriever
+        # a definition question whose top 2 passages define nothing looks this deep for one that does
+        self.define_pool = define_pool
         # the vectors of quotable sentences, remembered (and filled ahead by a long-lived process)
         self.sentences = sentences or SentenceVectors(retriever.embedder)
         self.llm = llm  # None: extractive answers
@@ -317,7 +324,7 @@ class Answerer:
                    sentences, settings.min_similarity_held, settings.pdf_dir,
                    shortened=settings.min_shortened_letters,
                    min_similarity_phrase=settings.min_similarity_phrase, phrase_terms=settings.phrase_terms,
-                   held_common_share=settings.held_common_share)
+                   held_common_share=settings.held_common_share, define_pool=settings.define_pool)
 
     def quotable_sentences(self) -> Iterator[str]:
         """Every sentence of the index an extractive answer may quote (extract.candidates of each
@@ -585,8 +592,27 @@ class Answerer:
     # ----------------------------------------------------------------- retrieval
     def retrieve(self, query: str, papers: set[str], filters: Filters | None, k: int) -> list[Hit]:
         """Top passages; the papers the question names rank higher, each one near the top. A compound
-        the named papers spell apart is searched in their spelling too (`paper_spelling`)."""
-        return self.retriever.search(self.paper_spelling(query, papers), k, filters, papers=papers)
+        the named papers spell apart is searched in their spelling too (`paper_spelling`).
+
+        A question asking what a term is ("What is RadixAttention?", extract.definition_term) whose
+        top 2 passages define nothing gets, first, the best passage of the top `define_pool` (of the
+        named papers, if it names any) with a sentence that defines the term (extract.defines): a
+        paper names its technique most often in its evaluation and appendix, and says what it is once
+        (docs/measurements.md, "Definition questions draw on the defining passage")."""
+        query = self.paper_spelling(query, papers)
+        hits = self.retriever.search(query, k, filters, papers=papers)
+        term = definition_term(query) if self.define_pool > k else ""
+        if not term or not hits or any(_defining(h, term) for h in hits[:2]):
+            return hits
+        wider = self.retriever.search(query, self.define_pool, filters, papers=papers)
+        found = next((h for h in wider if (not papers or h.chunk.doc_id in papers) and _defining(h, term)),
+                     None)
+        if found is None:
+            return hits
+        span = (found.chunk.doc_id, found.chunk.char_start, found.chunk.char_end)
+        rest = [h for h in hits if not (h.chunk.doc_id == span[0] and h.chunk.char_start < span[2]
+                                        and span[1] < h.chunk.char_end)]
+        return ([found] + rest)[:k]
 
     def paper_spelling(self, query: str, papers: set[str]) -> str:
         """`query` with, in brackets, the split spelling of each joined word of 7+ letters that the

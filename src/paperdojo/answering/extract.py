@@ -134,6 +134,12 @@ _DEFINING_BEFORE = re.compile(
     r"|\b(?:a|an)\s+(?:[\w\-]+\s+){0,5}?[\w\-]+,\s*(?:(?:a|an|the)\s+)?)[" + _QUOTES + r"]?$", re.I)
 
 
+# before a one-word common noun: a word that narrows it to a kind of it ("the affine dialect", "the LLVM
+# dialect"), not a determiner, a possessive or punctuation
+_NARROWED = re.compile(r"(?<![\w\-'’])(?!(?:the|a|an|each|every|any|this|that|these|those|our|its|their|"
+                       r"such|one|no)\s+$)[A-Za-z][\w\-]*\s+$", re.I)
+
+
 def definition_term(question: str) -> str:
     """The term a question asks the meaning of ("What is a roofline model?" -> "roofline model",
     "Define re-materialization" -> "re-materialization", "What does SSA stand for?" -> "SSA"), or ""
@@ -173,16 +179,20 @@ def defines(sentence: str, term: str) -> bool:
     "refers to", "denotes", "stands for" or ", a ..."; the term anywhere followed by ", which is",
     ", defined as", "(i.e. ..." or its acronym in parentheses; the term in parentheses after its
     expansion ("Static Single Assignment (SSA)"); the term named by "we call / term / refer to ... as",
-    "known as", or after an appositive head ("a new attention algorithm, X")."""
+    "known as", or after an appositive head ("a new attention algorithm, X"). A one-word common noun
+    right after a word that narrows it ("the affine dialect is ...") is not defined (`_NARROWED`)."""
     pattern = _term_pattern(term)
     if pattern is None:
         return False
+    one_noun = term.islower() and len(re.findall(r"\w+", term)) == 1
     for m in pattern.finditer(sentence):
         if (re.search(r"\w[\w\-]*\s*\(\s*$", sentence[: m.start()])
                 and re.match(r"\s*\)", sentence[m.end():])):
             return True  # its expansion: "Fully Sharded Data Parallel (FSDP)"
         after = sentence[m.end():]
         before = sentence[: m.start()]
+        if one_noun and _NARROWED.search(before):
+            continue  # "The affine dialect is a ..." defines the affine dialect, not what a dialect is
         if ((_DEFINING_AFTER.match(after) and not _OBJECT.search(before)) or _APPOSITIVE.match(after)
                 or _DEFINING_BEFORE.search(before)):
             return True
