@@ -138,6 +138,10 @@ class Settings(BaseSettings):
     # (dev-029 from rank 3 to 1), dev2, heldout, heldout2 unchanged; 0 turns it off
     # (docs/measurements.md, "Definition questions draw on the defining passage")
     define_pool: int = 20
+    # a question asking for limitations ("What are the drawbacks of TASO?") gets first the best passage of
+    # its paper's section on them ("Limitations", "Discussion"; for "future work" also "Future work"),
+    # which ranked 9th-46th (Answerer.limits_lead; docs/measurements.md, "Limitation questions")
+    limits_first: bool = True
     # refuse below this coverage + 0.5 * cosine (answering.answer.Answerer.support); calibrated on the
     # 12 unanswerable and 100 answerable questions of dev.jsonl + dev2.jsonl (docs/measurements.md)
     min_support: float = 0.59

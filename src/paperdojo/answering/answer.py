@@ -23,7 +23,15 @@ import Stemmer
 from bm25s.stopwords import STOPWORDS_EN
 
 from paperdojo.answering.cite import PageMap, cite
-from paperdojo.answering.extract import Selection, budget, candidates, defines, definition_term, extract
+from paperdojo.answering.extract import (
+    Selection,
+    budget,
+    candidates,
+    defines,
+    definition_term,
+    extract,
+    parts,
+)
 from paperdojo.answering.grounding import (
     CITATION,
     build_prompt,
@@ -205,6 +213,28 @@ def _bare(question: str) -> str:
     return rest[:1].upper() + rest[1:] if rest else bare
 
 
+# a question asking what is wrong with something ("What are the limitations of X?", "the downsides"),
+# or what is left to do ("What future work does X leave open?")
+_LIMITS_ASKED = re.compile(
+    r"\b(?:limitations?|drawbacks?|downsides?|weakness(?:es)?|shortcomings?|caveats?|disadvantages?|pitfalls?)\b"
+    r"|\bfalls? short\b|\bopen (?:problems?|questions?)\b", re.I)
+_FUTURE_ASKED = re.compile(r"\bfuture (?:work|directions?|research)\b", re.I)
+# the sections a paper gives to them ("5 Limitations and Future Directions", "7 Discussion"); a
+# conclusion's "future work" answers the second kind only
+_LIMITS_SECTION = re.compile(r"\blimitations?\b|\bdiscussion\b|\bcaveats?\b|\bshortcomings?\b|"
+                             r"\bopen (?:problems?|questions?)\b", re.I)
+_FUTURE_SECTION = re.compile(r"\bfuture (?:work|directions?|research)\b|\boutlooks?\b", re.I)
+
+
+def _first_asked(question: str) -> str:
+    """The first part (extract.parts) of a question's first asking sentence (one ending with "?"; the
+    first sentence when none does): "A limitation question: DistServe moves KV caches ... When does
+    that transfer become a problem, and how ...?" -> "When does that transfer become a problem"."""
+    sentences = [s for s in _SENTENCE_END.split(question.strip()) if s.strip()] or [question]
+    asking = next((s for s in sentences if s.rstrip().endswith("?")), sentences[0])
+    return parts(asking)[0]
+
+
 def _defining(hit: Hit, term: str) -> bool:
     """Whether one of the quotable sentences of `hit` defines `term` (extract.defines)."""
     return any(defines(c.text, term) for c in candidates([hit.chunk.text]))
@@ -280,10 +310,13 @@ class Answerer:
                  llm: LLM | None = None, passage_chars: int = 6000, min_support: float = 0.59,
                  sentences: SentenceVectors | None = None, min_similarity_held: float = 0.35,
                  pdf_dir: Path | None = None, shortened: int = 5, min_similarity_phrase: float = 0.40,
-                 phrase_terms: int = 3, held_common_share: float = 0.05, define_pool: int = 20) -> None:
+                 phrase_terms: int = 3, held_common_share: float = 0.05, define_pool: int = 20,
+                 limits_first: bool = True) -> None:
         self.retriever = retriever
         # a definition question whose top 2 passages define nothing looks this deep for one that does
         self.define_pool = define_pool
+        self.limits_first = limits_first  # a question asking for limitations: their section leads
+        self._limit_rows: dict[tuple[str, str], list[int]] | None = None
         # the vectors of quotable sentences, remembered (and filled ahead by a long-lived process)
         self.sentences = sentences or SentenceVectors(retriever.embedder)
         self.llm = llm  # None: extractive answers
@@ -324,7 +357,8 @@ class Answerer:
                    sentences, settings.min_similarity_held, settings.pdf_dir,
                    shortened=settings.min_shortened_letters,
                    min_similarity_phrase=settings.min_similarity_phrase, phrase_terms=settings.phrase_terms,
-                   held_common_share=settings.held_common_share, define_pool=settings.define_pool)
+                   held_common_share=settings.held_common_share, define_pool=settings.define_pool,
+                   limits_first=settings.limits_first)
 
     def quotable_sentences(self) -> Iterator[str]:
         """Every sentence of the index an extractive answer may quote (extract.candidates of each
@@ -601,6 +635,10 @@ class Answerer:
         (docs/measurements.md, "Definition questions draw on the defining passage")."""
         query = self.paper_spelling(query, papers)
         hits = self.retriever.search(query, k, filters, papers=papers)
+        first = _first_asked(query)
+        if self.limits_first and hits and (_LIMITS_ASKED.search(first) or _FUTURE_ASKED.search(first)):
+            future = not _LIMITS_ASKED.search(first)
+            return self.limits_lead(query, hits, papers, filters, k, future)
         term = definition_term(query) if self.define_pool > k else ""
         if not term or not hits or any(_defining(h, term) for h in hits[:2]):
             return hits
@@ -613,6 +651,46 @@ class Answerer:
         rest = [h for h in hits if not (h.chunk.doc_id == span[0] and h.chunk.char_start < span[2]
                                         and span[1] < h.chunk.char_end)]
         return ([found] + rest)[:k]
+
+    def limits_lead(self, query: str, hits: list[Hit], papers: set[str], filters: Filters | None,
+                    k: int, future: bool = False) -> list[Hit]:
+        """`hits` for a question asking for limitations ("What are the limitations of FlashAttention?",
+        "the downsides of X"), with the best passage of a section the paper gives to them (a title
+        with "Limitations", "Discussion", `_LIMITS_SECTION`; with `future`, for a question asking
+        for future work, also "Future work", `_FUTURE_SECTION`) first: of the named papers, else of
+        the top passage's paper. A paper names itself on every page, so such a section ranked 9th to
+        46th (docs/measurements.md, "Limitation questions"). `hits` unchanged when one of the top 2
+        already is one, or the paper has no such section."""
+        kinds = (_LIMITS_SECTION, _FUTURE_SECTION) if future else (_LIMITS_SECTION,)
+        if any(kind.search(h.chunk.section) for h in hits[:2] for kind in kinds):
+            return hits
+        docs = papers or {hits[0].chunk.doc_id}
+        keep = self.retriever.mask(filters)
+        found = self.limit_rows()
+        rows = np.array([i for d in sorted(docs) for kind in kinds for i in found.get((d, kind.pattern), [])
+                         if keep[i]], dtype=np.int64)
+        if not len(rows):
+            return hits
+        dense = self.retriever.vectors[rows] @ self.retriever.embedder.encode([query])[0]
+        lexical = self.retriever.bm25_scores(query)[rows]
+        score = dense + self.retriever.bm25_weight * lexical / max(float(lexical.max()), 1e-9)
+        best = int(rows[int(np.argmax(score))])
+        chunk = self.retriever.chunks[best]
+        lead = Hit(chunk, hits[0].score, float(dense[int(np.argmax(score))]))
+        rest = [h for h in hits if not (h.chunk.doc_id == chunk.doc_id and h.chunk.char_start < chunk.char_end
+                                        and chunk.char_start < h.chunk.char_end)]
+        return ([lead] + rest)[:k]
+
+    def limit_rows(self) -> dict[tuple[str, str], list[int]]:
+        """(paper id, section pattern) -> the chunk numbers of the paper's sections on limitations
+        (`_LIMITS_SECTION`) and on future work (`_FUTURE_SECTION`), found once."""
+        if self._limit_rows is None:
+            self._limit_rows = {}
+            for i, chunk in enumerate(self.retriever.chunks):
+                for kind in (_LIMITS_SECTION, _FUTURE_SECTION):
+                    if kind.search(chunk.section):
+                        self._limit_rows.setdefault((chunk.doc_id, kind.pattern), []).append(i)
+        return self._limit_rows
 
     def paper_spelling(self, query: str, papers: set[str]) -> str:
         """`query` with, in brackets, the split spelling of each joined word of 7+ letters that the

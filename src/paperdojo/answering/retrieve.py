@@ -469,7 +469,9 @@ def query_terms(stemmer: Stemmer.Stemmer, query: str) -> set[str]:
 # The words of asking rather than of the topic: question words, auxiliaries, pronouns, interview
 # phrasing ("walk me through", "explain", "compare") and chat framing ("ELI5:", "in one sentence",
 # "briefly", "pros and cons", "what's the catch", "the gist of"; "quick q:", "ok so", "hey", contractions
-# typed without the apostrophe, "what's the trick"). General English, not taken from any question set.
+# typed without the apostrophe, "what's the trick"), and the words asking for what is wrong with a thing
+# ("the drawbacks of X", "its downsides"), which papers seldom write: "What are the drawbacks of TASO?" was
+# refused. General English, not taken from any question set.
 _ASKING = """
 what why how when where which who whom whose did does do done doing can could would should will shall may
 might must you your yours me my mine i we us our ours it its they them their this that these those he she
@@ -483,6 +485,8 @@ eli5 tldr fyi imo imho btw afaik pls please briefly nutshell summarize summarise
 simply layman interviewer pros cons overview tl dr catch gist deal
 ok okay quick hey hi hello lol hmm um uh whats hows whys thats doesnt dont isnt arent cant wont didnt im ur
 basically kinda sorta wanna gonna idk iirc tbh ngl trick tricks intuition
+drawback drawbacks downside downsides weakness weaknesses shortcoming shortcomings disadvantage disadvantages
+pitfall pitfalls
 """
 QUESTION_WORDS = frozenset(_ASKING.split())
 
