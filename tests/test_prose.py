@@ -16,6 +16,10 @@ NON_PROSE = [
      "t.placeholder((8, 8)) k = t.reduce_axis((0, 8))", prose.PSEUDO_CODE),
     ("d0 + s0)> %2 = mulf %0, %1: f32 // Affine load/store can have affine expressions as subscripts.",
      prose.PSEUDO_CODE),
+    # shell commands of an artifact appendix (PET)
+    ("The following command lines measure the inference latency of TASO: • Load TASO environment • cd "
+     "$PET HOME/taso-ae •./run e2e.sh PET.", prose.PSEUDO_CODE),
+    ("To reproduce the results, run pip install -r requirements.txt and then the script.", prose.PSEUDO_CODE),
     # table rows and figure text run into the page (FlashAttention-3, FlashAttention, vLLM)
     ("Method Baseline FP16 FlashAttention-2 FP16 FlashAttention-3 FP16 RMSE 3.2e-4 1.9e-4 1.9e-4",
      prose.TABLE_ROW),

@@ -72,3 +72,32 @@ def test_a_question_asking_for_limitations_draws_first_on_their_section(heron, q
             assert heron.passages(question)[0].chunk.section != "4 Limitations"
         finally:
             heron.limits_first = True
+
+
+@pytest.mark.parametrize(("question", "papers"), [
+    ("How does SGLang differ from TVM?", ["sglang", "tvm"]),
+    ("ZeRO vs FlashAttention-3?", ["zero", "flashattention-3"]),
+    ("Explain SGLang.", ["sglang"]),
+])
+def test_a_question_that_only_names_papers_draws_first_on_their_abstracts(refusal_answerer, question, papers):
+    """Nothing asked of the papers but what they are: each one's abstract leads, in the order named
+    (Answerer.overview_lead); before, the top passages for "differ" were evaluation text."""
+    answer = refusal_answerer.answer(question)
+    assert not answer.refused, answer.text
+    lead = [(s.chunk.doc_id, s.chunk.section) for s in answer.sources[: len(papers)]]
+    assert lead == [(p, "Abstract") for p in papers]
+    assert not refusal_answerer.overview_asked("How does SGLang's runtime differ from TVM's?")  # asks more
+
+
+def test_acknowledgements_and_artifact_appendices_rank_below_content(refusal_answerer):
+    """Back matter (retrieve.BACK_MATTER) gets `back_matter_prior` (< 0); other sections do not."""
+    from paperdojo.answering.retrieve import BACK_MATTER
+
+    assert all(BACK_MATTER.match(t) for t in ("Acknowledgments", "11 Acknowledgement", "A Artifact Appendix",
+                                              "ACKNOWLEDGEMENTS", "Artifact evaluation"))
+    assert not any(BACK_MATTER.match(t) for t in ("A Appendix", "3 Artifact-free design", "4 Evaluation"))
+    retriever = refusal_answerer.retriever
+    back = [i for i, c in enumerate(retriever.chunks) if BACK_MATTER.match(c.section)]
+    assert back and all(retriever.prior[i] < 0 for i in back)
+    assert not any(retriever.prior[i] < 0 for i, c in enumerate(retriever.chunks)
+                   if not BACK_MATTER.match(c.section))

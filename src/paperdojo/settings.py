@@ -98,6 +98,10 @@ class Settings(BaseSettings):
     index_type: Literal["auto", "flat", "hnsw", "ivfpq"] = "auto"  # auto: by corpus size (store.index_kind)
     bm25_weight: float = 0.5  # fused score = cosine + bm25_weight * BM25 / best BM25 of the query
     intro_prior: float = 0.05  # added to abstract/introduction passages (overview answers)
+    # added to acknowledgements and artifact appendices (retrieve.BACK_MATTER): "What is the difference
+    # between TASO and PET?" drew on PET's artifact appendix (shell commands, "This experiment reproduces
+    # Figure 13"), which names both more than any section (docs/measurements.md, "Back matter")
+    back_matter_prior: float = -0.3
     compound_intro_boost: float = 0.5  # the prior grows by this share per extra part of a question
     neighbour_weight: float = 0.2  # a chunk gains this share of its better neighbour's score (same section)
     paper_boost: float = 0.1  # added to the passages of the papers a question names (by id or title)
@@ -142,6 +146,10 @@ class Settings(BaseSettings):
     # its paper's section on them ("Limitations", "Discussion"; for "future work" also "Future work"),
     # which ranked 9th-46th (Answerer.limits_lead; docs/measurements.md, "Limitation questions")
     limits_first: bool = True
+    # a question that names papers or systems and asks nothing else of them ("How does Orca differ from
+    # vLLM?", "TVM vs Ansor?") gets first each one's abstract (Answerer.overview_lead; docs/measurements.md,
+    # "Questions that only name their papers")
+    overview_first: bool = True
     # refuse below this coverage + 0.5 * cosine (answering.answer.Answerer.support); calibrated on the
     # 12 unanswerable and 100 answerable questions of dev.jsonl + dev2.jsonl (docs/measurements.md)
     min_support: float = 0.59

@@ -43,6 +43,7 @@ from paperdojo.answering.grounding import (
 from paperdojo.answering.llm import LLM, LLMError, from_settings
 from paperdojo.answering.names import PaperNames
 from paperdojo.answering.retrieve import (
+    INTRO,
     QUESTION_WORDS,
     Filters,
     Hit,
@@ -110,8 +111,9 @@ _HOW_TOPIC = re.compile(r"^\W*how\s+(?P<rest>(?:do|does|did|is|are|was|were|can|
 _NOTHING_BEFORE = "it leans on an earlier question, and there is none in this chat"
 _COMMON_SHARE = 0.25  # a term in more chunks than this (model, memory, training) names no topic of its own
 _NAME_SHARE = 0.5  # a name most passages of one paper hold stands for that paper (`Answerer.name_papers`)
-_COMPARE = re.compile(r"\b(compared?|comparing|comparison|differ|difference|versus|vs\.?|than|unlike|"
-                      r"both|similar|the same|better|worse|faster|slower|cheaper)\b", re.I)
+_COMPARE = re.compile(r"\b(compared?|comparing|comparison|differ|differs|differences?|different|between|"
+                      r"contrast|versus|vs\.?|than|unlike|both|similar|similarit(?:y|ies)|the same|better|"
+                      r"worse|faster|slower|cheaper)\b", re.I)
 
 
 @dataclass
@@ -226,6 +228,16 @@ _LIMITS_SECTION = re.compile(r"\blimitations?\b|\bdiscussion\b|\bcaveats?\b|\bsh
 _FUTURE_SECTION = re.compile(r"\bfuture (?:work|directions?|research)\b|\boutlooks?\b", re.I)
 
 
+def _leading(lead: list[Hit], hits: list[Hit], k: int) -> list[Hit]:
+    """The top `k` of `lead` then `hits` without those overlapping a lead passage's text."""
+    def overlaps(h: Hit, x: Hit) -> bool:
+        return (h.chunk.doc_id == x.chunk.doc_id and x.chunk.char_start < h.chunk.char_end
+                and h.chunk.char_start < x.chunk.char_end)
+
+    rest = [h for h in hits if not any(overlaps(h, x) for x in lead)]
+    return (lead + rest)[:k]
+
+
 def _first_asked(question: str) -> str:
     """The first part (extract.parts) of a question's first asking sentence (one ending with "?"; the
     first sentence when none does): "A limitation question: DistServe moves KV caches ... When does
@@ -311,12 +323,14 @@ class Answerer:
                  sentences: SentenceVectors | None = None, min_similarity_held: float = 0.35,
                  pdf_dir: Path | None = None, shortened: int = 5, min_similarity_phrase: float = 0.40,
                  phrase_terms: int = 3, held_common_share: float = 0.05, define_pool: int = 20,
-                 limits_first: bool = True) -> None:
+                 limits_first: bool = True, overview_first: bool = True) -> None:
         self.retriever = retriever
         # a definition question whose top 2 passages define nothing looks this deep for one that does
         self.define_pool = define_pool
         self.limits_first = limits_first  # a question asking for limitations: their section leads
         self._limit_rows: dict[tuple[str, str], list[int]] | None = None
+        self.overview_first = overview_first  # a question naming papers and asking nothing else of them
+        self._overview_rows: dict[str, int] | None = None
         # the vectors of quotable sentences, remembered (and filled ahead by a long-lived process)
         self.sentences = sentences or SentenceVectors(retriever.embedder)
         self.llm = llm  # None: extractive answers
@@ -358,7 +372,7 @@ class Answerer:
                    shortened=settings.min_shortened_letters,
                    min_similarity_phrase=settings.min_similarity_phrase, phrase_terms=settings.phrase_terms,
                    held_common_share=settings.held_common_share, define_pool=settings.define_pool,
-                   limits_first=settings.limits_first)
+                   limits_first=settings.limits_first, overview_first=settings.overview_first)
 
     def quotable_sentences(self) -> Iterator[str]:
         """Every sentence of the index an extractive answer may quote (extract.candidates of each
@@ -628,29 +642,38 @@ class Answerer:
         """Top passages; the papers the question names rank higher, each one near the top. A compound
         the named papers spell apart is searched in their spelling too (`paper_spelling`).
 
-        A question asking what a term is ("What is RadixAttention?", extract.definition_term) whose
-        top 2 passages define nothing gets, first, the best passage of the top `define_pool` (of the
-        named papers, if it names any) with a sentence that defines the term (extract.defines): a
-        paper names its technique most often in its evaluation and appendix, and says what it is once
-        (docs/measurements.md, "Definition questions draw on the defining passage")."""
+        Three kinds of question get a passage of their own first, where the ranking for their few
+        words misses it: limitations (`limits_lead`), a definition (`definition_lead`), and a
+        question that only names papers (`overview_lead`), in that order of precedence."""
         query = self.paper_spelling(query, papers)
         hits = self.retriever.search(query, k, filters, papers=papers)
+        if not hits:
+            return hits
         first = _first_asked(query)
-        if self.limits_first and hits and (_LIMITS_ASKED.search(first) or _FUTURE_ASKED.search(first)):
-            future = not _LIMITS_ASKED.search(first)
-            return self.limits_lead(query, hits, papers, filters, k, future)
+        if self.limits_first and (_LIMITS_ASKED.search(first) or _FUTURE_ASKED.search(first)):
+            return self.limits_lead(query, hits, papers, filters, k, future=not _LIMITS_ASKED.search(first))
         term = definition_term(query) if self.define_pool > k else ""
-        if not term or not hits or any(_defining(h, term) for h in hits[:2]):
+        defined = self.definition_lead(query, term, hits, papers, filters, k) if term else None
+        if defined is not None:
+            return defined
+        if self.overview_first and self.overview_asked(query):
+            return self.overview_lead(query, hits, filters, k)
+        return hits
+
+    def definition_lead(self, query: str, term: str, hits: list[Hit], papers: set[str],
+                        filters: Filters | None, k: int) -> list[Hit] | None:
+        """`hits` for a question asking what `term` is ("What is RadixAttention?", extract.definition_term)
+        when one of the top 2 defines it; else with, first, the best passage of the top `define_pool`
+        (of the named papers, if it names any) with a sentence that defines the term (extract.defines):
+        a paper names its technique most often in its evaluation and appendix, and says what it is
+        once (docs/measurements.md, "Definition questions draw on the defining passage"). None when no
+        passage of the pool defines it."""
+        if any(_defining(h, term) for h in hits[:2]):
             return hits
         wider = self.retriever.search(query, self.define_pool, filters, papers=papers)
         found = next((h for h in wider if (not papers or h.chunk.doc_id in papers) and _defining(h, term)),
                      None)
-        if found is None:
-            return hits
-        span = (found.chunk.doc_id, found.chunk.char_start, found.chunk.char_end)
-        rest = [h for h in hits if not (h.chunk.doc_id == span[0] and h.chunk.char_start < span[2]
-                                        and span[1] < h.chunk.char_end)]
-        return ([found] + rest)[:k]
+        return None if found is None else _leading([found], hits, k)
 
     def limits_lead(self, query: str, hits: list[Hit], papers: set[str], filters: Filters | None,
                     k: int, future: bool = False) -> list[Hit]:
@@ -674,12 +697,54 @@ class Answerer:
         dense = self.retriever.vectors[rows] @ self.retriever.embedder.encode([query])[0]
         lexical = self.retriever.bm25_scores(query)[rows]
         score = dense + self.retriever.bm25_weight * lexical / max(float(lexical.max()), 1e-9)
-        best = int(rows[int(np.argmax(score))])
-        chunk = self.retriever.chunks[best]
-        lead = Hit(chunk, hits[0].score, float(dense[int(np.argmax(score))]))
-        rest = [h for h in hits if not (h.chunk.doc_id == chunk.doc_id and h.chunk.char_start < chunk.char_end
-                                        and chunk.char_start < h.chunk.char_end)]
-        return ([lead] + rest)[:k]
+        best = int(np.argmax(score))
+        lead = Hit(self.retriever.chunks[int(rows[best])], hits[0].score, float(dense[best]))
+        return _leading([lead], hits, k)
+
+    def overview_asked(self, question: str) -> bool:
+        """Whether the question names indexed papers or systems and asks nothing else of them
+        (`own_words` empty): "How does Orca differ from vLLM?", "TVM vs Ansor?", "Explain SGLang.".
+        An acronym in capitals that names no paper of the library is a concept asked about, not a
+        system: "why is GSPMD SPMD and not MPMD?" asks about SPMD and MPMD (both stand for GSPMD's
+        and GShard's passages, `subjects`)."""
+        named = self.subjects(question)
+        if not named or self.own_words(question):
+            return False
+        return not any(word.isupper() and not self.aliases.find(word)
+                       for n in named for word in re.findall(r"[\w\-]+", n.text))
+
+    def overview_lead(self, question: str, hits: list[Hit], filters: Filters | None, k: int) -> list[Hit]:
+        """`hits` with, first, the overview (the abstract, else the first introduction passage) of
+        each paper the question names, in the order named, up to k - 2 of them: a question that names
+        systems and asks nothing more of them ("How does Orca differ from vLLM?") is answered by what
+        each one is; the top passages for its few words were evaluation text (docs/measurements.md,
+        "Questions that only name their papers")."""
+        keep = self.retriever.mask(filters)
+        found = self.overview_rows()
+        rows: list[int] = []
+        for named in self.subjects(question):
+            for doc_id in sorted(named.papers):
+                row = found.get(doc_id)
+                if row is not None and keep[row] and row not in rows:
+                    rows.append(row)
+        rows = rows[: max(k - 2, 1)]
+        if not rows:
+            return hits
+        return _leading([Hit(self.retriever.chunks[r], hits[0].score, hits[0].dense) for r in rows], hits, k)
+
+    def overview_rows(self) -> dict[str, int]:
+        """Paper id -> the chunk number of its overview: the first chunk of its abstract, else of its
+        introduction (retrieve.INTRO), found once."""
+        if self._overview_rows is None:
+            self._overview_rows = {}
+            abstract: dict[str, int] = {}
+            for i, chunk in enumerate(self.retriever.chunks):
+                if chunk.section.strip().lower() == "abstract":
+                    abstract.setdefault(chunk.doc_id, i)
+                elif INTRO.match(chunk.section):
+                    self._overview_rows.setdefault(chunk.doc_id, i)
+            self._overview_rows.update(abstract)
+        return self._overview_rows
 
     def limit_rows(self) -> dict[tuple[str, str], list[int]]:
         """(paper id, section pattern) -> the chunk numbers of the paper's sections on limitations

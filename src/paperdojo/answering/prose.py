@@ -68,6 +68,11 @@ _CODE_WORDS = re.compile(
     r"\b(?:end (?:for|if|while|function|procedure)|for \w+ (?:in|=|←)|while .{1,40} do\b|return\b|"
     r"require:|ensure:|input:|output:|lambda \w|def \w+\()|←|:=", re.I)
 _CODE_SHAPE = re.compile(r"\w\.\w+\(|\w\[[^\]]*\]|\b\w+\s?=\s?\w+\(|%\w+\s?=|#\w+\s?=|\{\s|\s\}|;\s*$|//")
+# a shell command inside a sentence, as an artifact appendix lists them ("• cd $PET_HOME/pet-ae •
+# ./run e2e.sh"): a script run from the current folder, an environment variable, cd into a path,
+# pip install, git clone, python/bash running a file
+_SHELL = re.compile(r"(?:^|[\s•(])\./[\w\-]+(?:\.(?:sh|py))?\b|\$[A-Z][A-Z_]{2,}\b|\bcd\s+[$~/]|"
+                    r"\bpip3? install\b|\bgit clone\b|\bpython3? [\w\-/]+\.py\b|\bbash [\w\-/]+\.sh\b")
 _CAPTION_START = re.compile(r"^(?:Figure|Fig\.|Table|Tab\.|Algorithm|Alg\.|Listing)\s*[A-Z]?\d+[a-z]?"
                             r"(?:\([a-z]\))?\s*[:.|]")
 _CAPTION_INSIDE = re.compile(r"\b(?:Figure|Fig\.|Table|Algorithm|Listing)\s\d+[a-z]?:\s")
@@ -221,7 +226,7 @@ def _pseudo_code(s: str) -> bool:
     shapes = len(_CODE_SHAPE.findall(s))
     if numbered >= 2 or (numbered and keywords) or re.match(r"^\d{1,2}:\s", s):
         return True
-    if keywords >= 2 or shapes >= 2:
+    if keywords >= 2 or shapes >= 2 or _SHELL.search(s):
         return True
     return bool(keywords and shapes) or bool(re.match(r"^(?:Algorithm|Procedure)\s+\d", s))
 

@@ -35,6 +35,12 @@ logging.getLogger("bm25s").setLevel(logging.WARNING)  # bm25s sets DEBUG on its 
 
 
 INTRO = re.compile(r"^(abstract|introduction|(1|i)(\.\d+)*\.?\s)", re.I)  # "1.1 Our Approach", "I. INTRO"
+# back matter about the paper rather than its subject: thanks and funding, and the artifact appendix of
+# systems venues (how to install and run the code: "cd $PET_HOME/pet-ae", "This experiment reproduces
+# Figure 13"), which names the paper's systems and baselines more often than any other section
+BACK_MATTER = re.compile(r"^(?:[A-Z]?\d*(?:\.\d+)*\.?\s*)?(?:acknowledge?ments?|"
+                         r"artifact (?:appendix|evaluation|description)|"
+                         r"reproducibility (?:checklist|statement))\b", re.I)
 
 
 class EmptyQuery(ValueError):
@@ -113,7 +119,8 @@ class Retriever:
                  reranker: str = "", rerank_pool: int = 20, intro_prior: float = 0.05,
                  compound_boost: float = 0.5, merge_chunks: int = 2, neighbour_weight: float = 0.2,
                  paper_boost: float = 0.1, merge_pool: int = 3, exact_dense: bool = False,
-                 lexical_candidates: int = 3000, max_query_chars: int = 4000) -> None:
+                 lexical_candidates: int = 3000, max_query_chars: int = 4000,
+                 back_matter_prior: float = -0.3) -> None:
         """`exact_dense` scores every chunk's vector even with an ANN index (the reference of
         `paperdojo bench --only scale`: its recall@10 is measured against this). With an ANN index,
         the `lexical_candidates` best BM25 chunks are scored exactly too (measured by the scale bench,
@@ -143,8 +150,9 @@ class Retriever:
         self.bm25 = index.bm25  # built at ingest, postings memory-mapped
         self.same_next = self.chunk_section[:-1] == self.chunk_section[1:]
         intro = np.array([bool(INTRO.match(name)) for name in index.section_names], dtype=bool)
-        self.prior = intro_prior * intro[self.chunk_section].astype(np.float32) if self.n \
-            else np.zeros(0, dtype=np.float32)
+        back = np.array([bool(BACK_MATTER.match(name)) for name in index.section_names], dtype=bool)
+        self.prior = (intro_prior * intro[self.chunk_section] + back_matter_prior * back[self.chunk_section]
+                      ).astype(np.float32) if self.n else np.zeros(0, dtype=np.float32)
         docs = index.manifest.get("docs", {})
         self.category = {doc_id: d.get("category", "") for doc_id, d in docs.items()}
         self.doc_category = np.array([self.category.get(d, "").lower() for d in index.doc_ids], dtype=object)
@@ -152,14 +160,15 @@ class Retriever:
     @classmethod
     def from_settings(cls, index: LoadedIndex, embedder: Embedder, settings: Settings,
                       exact_dense: bool = False) -> Retriever:
-        """The retriever the settings describe (fusion weight, reranker, introduction prior)."""
+        """The retriever the settings describe (fusion weight, reranker, introduction and back-matter
+        priors)."""
         embedder = embedder.matching(index.manifest.get("model", ""))
         return cls(index, embedder, settings.bm25_weight, settings.reranker,
                    intro_prior=settings.intro_prior, compound_boost=settings.compound_intro_boost,
                    merge_chunks=settings.merge_chunks, neighbour_weight=settings.neighbour_weight,
                    paper_boost=settings.paper_boost, exact_dense=exact_dense,
                    lexical_candidates=settings.lexical_candidates,
-                   max_query_chars=settings.max_question_chars)
+                   max_query_chars=settings.max_question_chars, back_matter_prior=settings.back_matter_prior)
 
     def mask(self, filters: Filters | None) -> np.ndarray:
         """A boolean array over the index's chunks (shape (n,)): True where a chunk belongs
@@ -486,7 +495,8 @@ simply layman interviewer pros cons overview tl dr catch gist deal
 ok okay quick hey hi hello lol hmm um uh whats hows whys thats doesnt dont isnt arent cant wont didnt im ur
 basically kinda sorta wanna gonna idk iirc tbh ngl trick tricks intuition
 drawback drawbacks downside downsides weakness weaknesses shortcoming shortcomings disadvantage disadvantages
-pitfall pitfalls
+pitfall pitfalls difference differences differ differs different between contrast similar similarity
+similarities
 """
 QUESTION_WORDS = frozenset(_ASKING.split())
 
