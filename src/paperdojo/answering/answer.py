@@ -734,28 +734,36 @@ class Answerer:
 
     def overview_rows(self) -> dict[str, int]:
         """Paper id -> the chunk number of its overview: the first chunk of its abstract, else of its
-        introduction (retrieve.INTRO), found once."""
+        introduction (retrieve.INTRO), found once from the index's section names (no chunk is read)."""
         if self._overview_rows is None:
-            self._overview_rows = {}
-            abstract: dict[str, int] = {}
-            for i, chunk in enumerate(self.retriever.chunks):
-                if chunk.section.strip().lower() == "abstract":
-                    abstract.setdefault(chunk.doc_id, i)
-                elif INTRO.match(chunk.section):
-                    self._overview_rows.setdefault(chunk.doc_id, i)
-            self._overview_rows.update(abstract)
+            self._overview_rows = self._first_rows(INTRO)
+            self._overview_rows.update(self._first_rows(re.compile(r"^\s*abstract\s*$", re.I)))
         return self._overview_rows
 
     def limit_rows(self) -> dict[tuple[str, str], list[int]]:
         """(paper id, section pattern) -> the chunk numbers of the paper's sections on limitations
-        (`_LIMITS_SECTION`) and on future work (`_FUTURE_SECTION`), found once."""
+        (`_LIMITS_SECTION`) and on future work (`_FUTURE_SECTION`), found once from the index's
+        section names (no chunk is read)."""
         if self._limit_rows is None:
             self._limit_rows = {}
-            for i, chunk in enumerate(self.retriever.chunks):
-                for kind in (_LIMITS_SECTION, _FUTURE_SECTION):
-                    if kind.search(chunk.section):
-                        self._limit_rows.setdefault((chunk.doc_id, kind.pattern), []).append(i)
+            doc_ids = self.retriever.index.doc_ids
+            for kind in (_LIMITS_SECTION, _FUTURE_SECTION):
+                for row in self._section_rows(kind):
+                    key = (doc_ids[int(self.retriever.chunk_doc[row])], kind.pattern)
+                    self._limit_rows.setdefault(key, []).append(int(row))
         return self._limit_rows
+
+    def _section_rows(self, pattern: re.Pattern[str]) -> np.ndarray:
+        """The chunk numbers (ascending) whose section's name `pattern` finds."""
+        names = self.retriever.index.section_names
+        found = np.array([bool(pattern.search(name)) for name in names], dtype=bool)
+        return np.flatnonzero(found[self.retriever.chunk_section]) if len(found) else np.zeros(0, np.int64)
+
+    def _first_rows(self, pattern: re.Pattern[str]) -> dict[str, int]:
+        """Paper id -> its first chunk whose section's name `pattern` matches at the start."""
+        rows = self._section_rows(re.compile(r"^(?:" + pattern.pattern + ")", pattern.flags))
+        docs, first = np.unique(self.retriever.chunk_doc[rows], return_index=True)
+        return {self.retriever.index.doc_ids[int(d)]: int(rows[i]) for d, i in zip(docs, first, strict=True)}
 
     def paper_spelling(self, query: str, papers: set[str]) -> str:
         """`query` with, in brackets, the split spelling of each joined word of 7+ letters that the
