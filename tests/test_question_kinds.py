@@ -78,6 +78,10 @@ def test_a_question_asking_for_limitations_draws_first_on_their_section(heron, q
     ("How does SGLang differ from TVM?", ["sglang", "tvm"]),
     ("ZeRO vs FlashAttention-3?", ["zero", "flashattention-3"]),
     ("Explain SGLang.", ["sglang"]),
+    # words about a paper as a whole: its problem, idea, insights (this one was refused: "insights",
+    # "behind" held by no passage)
+    ("What are the key insights behind FlashAttention-3?", ["flashattention-3"]),
+    ("What problem does ZeRO solve?", ["zero"]),
 ])
 def test_a_question_that_only_names_papers_draws_first_on_their_abstracts(refusal_answerer, question, papers):
     """Nothing asked of the papers but what they are: each one's abstract leads, in the order named
@@ -87,6 +91,7 @@ def test_a_question_that_only_names_papers_draws_first_on_their_abstracts(refusa
     lead = [(s.chunk.doc_id, s.chunk.section) for s in answer.sources[: len(papers)]]
     assert lead == [(p, "Abstract") for p in papers]
     assert not refusal_answerer.overview_asked("How does SGLang's runtime differ from TVM's?")  # asks more
+    assert refusal_answerer.answer("What problem does Medusa solve?").refused  # no indexed paper's name
 
 
 def test_acknowledgements_and_artifact_appendices_rank_below_content(refusal_answerer):

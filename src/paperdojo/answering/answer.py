@@ -228,6 +228,14 @@ _LIMITS_SECTION = re.compile(r"\blimitations?\b|\bdiscussion\b|\bcaveats?\b|\bsh
 _FUTURE_SECTION = re.compile(r"\bfuture (?:work|directions?|research)\b|\boutlooks?\b", re.I)
 
 
+# words that ask about a paper as a whole: its problem, motivation, idea, insight, contribution, goal
+_PAPER_LEVEL = re.compile(
+    r"problems?|solve[sd]?|solving|tackle[sd]?|address(?:es|ed)?|motivat(?:ion|ions|e|es|ed)|ideas?|key|main|"
+    r"central|insights?|contributions?|contribute[sd]?|novelty|novel|goals?|purpose|aims?|takeaways?|lessons?|"
+    r"paper|behind|big|picture|high-level|overall|essence|point|significance|important|importance|matters?|"
+    r"trying|tries|try|achieve[sd]?|propose[sd]?|introduce[sd]?|summary|summarize|summarise", re.I)
+
+
 def _leading(lead: list[Hit], hits: list[Hit], k: int) -> list[Hit]:
     """The top `k` of `lead` then `hits` without those overlapping a lead passage's text."""
     def overlaps(h: Hit, x: Hit) -> bool:
@@ -703,12 +711,14 @@ class Answerer:
 
     def overview_asked(self, question: str) -> bool:
         """Whether the question names indexed papers or systems and asks nothing else of them
-        (`own_words` empty): "How does Orca differ from vLLM?", "TVM vs Ansor?", "Explain SGLang.".
+        (`own_words` empty, or words about a paper as a whole, `_PAPER_LEVEL`: "What problem does Orca
+        solve?", "What are the key insights behind FlashAttention?"): "How does Orca differ from vLLM?",
+        "TVM vs Ansor?", "Explain SGLang.".
         An acronym in capitals that names no paper of the library is a concept asked about, not a
         system: "why is GSPMD SPMD and not MPMD?" asks about SPMD and MPMD (both stand for GSPMD's
         and GShard's passages, `subjects`)."""
         named = self.subjects(question)
-        if not named or self.own_words(question):
+        if not named or any(not _PAPER_LEVEL.fullmatch(w) for w in self.own_words(question)):
             return False
         return not any(word.isupper() and not self.aliases.find(word)
                        for n in named for word in re.findall(r"[\w\-]+", n.text))
@@ -1011,7 +1021,8 @@ class Answerer:
     def refusal(self, question: str, hits: list[Hit], query: str | None = None) -> str:
         """Why the papers do not cover the question, or "" when they do.
 
-        In order: no passage at all; a specific name no indexed text holds; the best passage is far
+        In order: no passage at all (a question about indexed papers as a whole, `overview_asked`, is
+        never refused); a specific name no indexed text holds; the best passage is far
         from the question (cosine < min_similarity), or not close (< min_similarity_held) and missing
         some content term or phrase of the question (`held`), or not close (< min_similarity_phrase)
         and a short question's phrase is in no indexed text (`absent_phrase`: "speculative decoding",
@@ -1020,6 +1031,8 @@ class Answerer:
         """
         if not hits:
             return "nothing in the library matches (check the paper and category filters)"
+        if self.overview_first and self.overview_asked(question):
+            return ""  # about indexed papers as a whole ("What problem does Orca solve?"): covered
         unknown = self.unknown_names(question)
         if unknown:
             names = ", ".join(sorted(set(unknown)))
