@@ -41,6 +41,10 @@ def test_a_list_of_terms_is_no_claim():
     assert claim_weight("blackbox auto-tuning, predefined cost model, runtime measurement data, XGBoost") == 0
     assert claim_weight("The cost model is trained on the runtimes measured during the search.") == 1
     assert claim_weight("Yes.") == 0
+    # a terse statement is half a claim at least; the same terms as a list or without a function word none
+    assert claim_weight("Smaller chunks reduce arithmetic intensity, so prefill efficiency goes down.") == 0.5
+    assert claim_weight("chunk size, arithmetic intensity, prefill efficiency, so smaller chunks") < 0.1
+    assert claim_weight("residual state memory activation partitioning constant-size buffers") == 0
 
 
 def test_contradictions():

@@ -9,6 +9,7 @@ import sqlite3
 import sys
 from collections import Counter
 
+import numpy as np
 import pexpect
 import pytest
 from helpers import PIPE_QUESTION, two_paper_home
@@ -21,6 +22,7 @@ from paperdojo.study.interview import (
     Grader,
     Question,
     all_questions,
+    beyond_topic,
     generated_questions,
     generic_heading,
     load_bank,
@@ -369,3 +371,23 @@ def test_dont_know_in_other_words_scores_zero(home):
                  "I haven't read that paper.", "No clue. Pass."]:
         grade = grader.grade(q, text)
         assert grade.score == 0.0 and "do not know" in grade.reasons[0], text
+
+
+def test_closeness_beyond_the_papers_topic(home):
+    """A claim is compared with the key sentences also without their common direction, the mean
+    vector of the question's papers (interview.beyond_topic; h14grade): what two sentences share
+    only by being about the same paper does not count there."""
+    _, grader = home
+    topic = np.array([1.0, 0.0, 0.0])
+    a = np.array([[0.8, 0.6, 0.0]])  # the paper's topic plus one point
+    b = np.array([[0.8, 0.0, 0.6]])  # the same topic plus another point
+    assert float(a[0] @ b[0]) > 0.6 and float(beyond_topic(a, topic)[0] @ beyond_topic(b, topic)[0]) < 1e-6
+    assert np.allclose(beyond_topic(a, None), a) and np.allclose(beyond_topic(a, topic), [[0.0, 1.0, 0.0]])
+    q = Question("q", "Why does each pipeline stage recompute its forward pass during the backward pass?",
+                 ["pipe"], "Graph scheduling")
+    ev = grader.evidence(q)
+    rows = grader.retriever.chunks.rows_of_docs({"pipe"})
+    assert rows and all(grader.retriever.chunks[r].doc_id == "pipe" for r in rows)
+    mean = np.asarray(grader.retriever.vectors[np.array(rows)]).mean(axis=0)
+    assert ev.topic is not None and np.allclose(ev.topic, mean / np.linalg.norm(mean), atol=1e-5)
+    assert ev.key_beyond is not None and np.allclose(ev.key_beyond @ ev.topic, 0.0, atol=1e-5)

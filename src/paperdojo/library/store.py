@@ -475,6 +475,16 @@ class ChunkTable(Sequence[Chunk]):
         marks = ",".join("?" * len(ids))
         return [_chunk(r) for r in sorted(self._select(f"doc_id IN ({marks})", ids))] if ids else []
 
+    def rows_of_docs(self, doc_ids: Iterable[str]) -> list[int]:
+        """The row numbers (= vector rows) of every chunk of these documents, in index order."""
+        ids = sorted(set(doc_ids))
+        if not ids:
+            return []
+        marks = ",".join("?" * len(ids))
+        with self._lock:
+            return sorted(r[0] for r in self._db.execute(f"SELECT id FROM chunks WHERE doc_id IN ({marks})",
+                                                         ids).fetchall())
+
     def within(self, doc_id: str, char_start: int, char_end: int) -> list[Chunk]:
         """The chunks of `doc_id` that lie inside [char_start, char_end), by start offset."""
         rows = self._select("doc_id = ? AND char_start >= ? AND char_end <= ?",

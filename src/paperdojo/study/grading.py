@@ -80,12 +80,25 @@ class Opposites:
         return cls(pairs)
 
 
+# a terse statement: this many words or more, at most one comma and a function word, reads as half a
+# claim at least ("Smaller chunks reduce arithmetic intensity, so prefill efficiency goes down.": one
+# function word in ten); a list of terms is cut by commas and has none (h14grade, measurements.md)
+TERSE_WORDS, TERSE_COMMAS, TERSE_WEIGHT = 6, 1, 0.5
+
+
 def claim_weight(sentence: str) -> float:
     """How much a sentence reads as a claim (0-1): prose holds ~35-50% function words, a list of
-    terms ~0-10%. Linear from 10% (0) to 25% (1); a sentence of fewer than 4 words is no claim."""
-    if len(WORD.findall(sentence)) < 4:
+    terms ~0-10%. Linear from 10% (0) to 25% (1); a sentence of fewer than 4 words is no claim. A
+    terse statement (TERSE_WORDS words or more, at most TERSE_COMMAS commas, a function word) weighs
+    at least TERSE_WEIGHT."""
+    words = WORD.findall(sentence)
+    if len(words) < 4:
         return 0.0
-    return min(1.0, max(0.0, (function_share(sentence) - 0.10) / 0.15))
+    weight = min(1.0, max(0.0, (function_share(sentence) - 0.10) / 0.15))
+    if len(words) >= TERSE_WORDS and sentence.count(",") <= TERSE_COMMAS and \
+            any(w.lower() in FUNCTION_WORDS for w in words):
+        weight = max(weight, TERSE_WEIGHT)
+    return weight
 
 
 def says_dont_know(text: str) -> bool:
