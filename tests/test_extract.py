@@ -236,6 +236,11 @@ def test_a_sentence_defining_the_term_is_told_from_one_using_it():
     assert not defines("Finally, the LLVM dialect is a leaf dialect for translation.", "dialect")
     assert defines("A dialect is a namespace of operations, types and attributes.", "dialect")
     assert defines("The classic roofline model is a bound on attainable throughput.", "roofline model")
+    # an adverbial "As a result, X ..." is no appositive head; a hyphenated modifier names a variant
+    term = "FlashAttention"
+    assert not defines("As a result, FlashAttention is faster than standard attention.", term)
+    assert not defines("We implement block-sparse FlashAttention, a sparse attention algorithm.", term)
+    assert defines("We propose a new attention algorithm, FlashAttention, that is IO-aware.", term)
 
 
 def test_a_definition_question_is_answered_first_by_the_definition(embedder):

@@ -131,13 +131,19 @@ _DEFINING_BEFORE = re.compile(
     r"(?:\b(?:call|calls|called|term|terms|termed|name|names|named|dub|dubs|dubbed|coin|coined|known\s+as|"
     r"refer(?:s|red)?\s+to\s+(?:[\w\-]+\s+){0,4}?as|denote[sd]?\s+(?:[\w\-]+\s+){0,4}?(?:as|by))\s+"
     r"(?:(?:it|this|these|them|that|the|a|an|[\w\-]+)\s+){0,3}?"
-    r"|\b(?:a|an)\s+(?:[\w\-]+\s+){0,5}?[\w\-]+,\s*(?:(?:a|an|the)\s+)?)[" + _QUOTES + r"]?$", re.I)
+    r"|(?<!\bas\s)(?<!\bin\s)(?<!\bfor\s)(?<!\bat\s)(?<!\bon\s)(?<!\bby\s)(?<!\bto\s)(?<!\bof\s)"
+    r"\b(?:a|an)\s+(?:[\w\-]+\s+){0,5}?[\w\-]+,\s*(?:(?:a|an|the)\s+)?)[" + _QUOTES + r"]?$", re.I)
 
 
 # before a one-word common noun: a word that narrows it to a kind of it ("the affine dialect", "the LLVM
 # dialect"), not a determiner, a possessive or punctuation
 _NARROWED = re.compile(r"(?<![\w\-'’])(?!(?:the|a|an|each|every|any|this|that|these|those|our|its|their|"
                        r"such|one|no)\s+$)[A-Za-z][\w\-]*\s+$", re.I)
+
+
+# before any term: a hyphenated lower-case modifier ("block-sparse FlashAttention, a sparse attention
+# algorithm ..." defines block-sparse FlashAttention)
+_NARROWED_NAME = re.compile(r"(?<![\w\-])[a-z]+-[a-z][\w\-]*\s+$")
 
 
 def definition_term(question: str) -> str:
@@ -179,8 +185,10 @@ def defines(sentence: str, term: str) -> bool:
     "refers to", "denotes", "stands for" or ", a ..."; the term anywhere followed by ", which is",
     ", defined as", "(i.e. ..." or its acronym in parentheses; the term in parentheses after its
     expansion ("Static Single Assignment (SSA)"); the term named by "we call / term / refer to ... as",
-    "known as", or after an appositive head ("a new attention algorithm, X"). A one-word common noun
-    right after a word that narrows it ("the affine dialect is ...") is not defined (`_NARROWED`)."""
+    "known as", or after an appositive head ("a new attention algorithm, X"; not an adverbial "As a
+    result, X"). A one-word common noun right after a word that narrows it ("the affine dialect is ...")
+    and any term right after a hyphenated modifier ("block-sparse FlashAttention, a ...") are not
+    defined (`_NARROWED`, `_NARROWED_NAME`)."""
     pattern = _term_pattern(term)
     if pattern is None:
         return False
@@ -191,7 +199,7 @@ def defines(sentence: str, term: str) -> bool:
             return True  # its expansion: "Fully Sharded Data Parallel (FSDP)"
         after = sentence[m.end():]
         before = sentence[: m.start()]
-        if one_noun and _NARROWED.search(before):
+        if (one_noun and _NARROWED.search(before)) or _NARROWED_NAME.search(before):
             continue  # "The affine dialect is a ..." defines the affine dialect, not what a dialect is
         if ((_DEFINING_AFTER.match(after) and not _OBJECT.search(before)) or _APPOSITIVE.match(after)
                 or _DEFINING_BEFORE.search(before)):
