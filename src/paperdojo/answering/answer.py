@@ -376,9 +376,26 @@ class Answerer:
             parts = [p for p in base.split("-") if p]
             singular = base[:-1] if len(base) > 3 and base.endswith("s") else base  # "ReduceScatters"
             if (base.lower() not in self.vocab and singular.lower() not in self.vocab
-                    and not all(p.lower() in self.vocab for p in parts)):
+                    and not all(p.lower() in self.vocab for p in parts)
+                    and not ("_" in base and self.spelled_apart(base))):
                 out.append(base)
         return out
+
+    def spelled_apart(self, name: str) -> bool:
+        """Whether an identifier joined by underscores ("x86_64", "conv3_2") stands in some chunk's
+        text with its parts in a row, apart or hyphenated ("x86 64", "conv3 2"): pdftotext turns an
+        underscore set in a PDF into a space, so the paper spells the name it prints that way. Only
+        the chunks holding the name's rarest part (by BM25) are read; False when no part of two or
+        more letters or digits is a BM25 term (`TOKEN`)."""
+        parts = [p for p in re.split(r"[_\-]+", name) if p]
+        indexed = [p for p in parts if TOKEN.fullmatch(p) and self.retriever.share(
+            self.retriever.stemmer.stemWord(p.lower())) > 0]
+        if len(parts) < 2 or not indexed:
+            return False
+        rare = max(indexed, key=lambda p: self.retriever.idf(self.retriever.stemmer.stemWord(p.lower())))
+        apart = re.compile(r"(?<![\w\-])" + r"[\s_\-]+".join(map(re.escape, parts)) + r"(?![\w\-]*\w)", re.I)
+        rows = np.nonzero(self.retriever.bm25_scores(rare) > 0)[0]
+        return any(apart.search(self.retriever.chunks[int(r)].text) for r in rows)
 
     def _subjects(self, question: str) -> tuple[list[int], list[int]]:
         """(where the question names papers of the library, where its content words outside those
