@@ -27,3 +27,21 @@ def test_only_parts_that_are_bm25_terms_choose_the_chunks_read(refusal_answerer)
     assert refusal_answerer.spelled_apart("H100_80GB")  # "H100 80GB", 18 times
     assert not refusal_answerer.spelled_apart("x_8")  # no part of two characters: nothing to look up
     assert not refusal_answerer.spelled_apart("SXM5")  # one part: no underscore name
+
+
+def test_a_misspelled_or_british_word_is_searched_in_the_papers_spelling(refusal_answerer):
+    a = refusal_answerer
+    assert a.spelling("tensorise") == "tensorize"  # TVM's spelling
+    assert a.spelling("memroy") == "memory"  # two letters swapped
+    assert a.spelling("paralel") == "parallel"  # a letter dropped
+    assert a.respelled("how does tvm tensorise for a custom gemm unit") == (
+        "how does tvm tensorise for a custom gemm unit (tensorize)")
+
+
+def test_real_words_and_names_are_no_typos(refusal_answerer):
+    a = refusal_answerer
+    assert a.spelling("automaton") == ""  # English (Zipf 2.7), though one edit from "automation"
+    assert a.spelling("pushdown") == ""  # nothing indexed one edit away
+    question = "How does Medusa use extra decoding heads?"
+    assert a.respelled(question) == question  # capitalised names are never respelled
+    assert a.answer("We run a chatbot. How does Medusa add extra decoding heads to an LLM?").refused
