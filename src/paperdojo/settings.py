@@ -158,6 +158,14 @@ class Settings(BaseSettings):
     # answer's derived terms (extract.Selection.derived); 4 also let "grad", "link", "cross" match
     # other words (heldout.jsonl: a false refusal passing the threshold by 0.001). docs/measurements.md
     min_shortened_letters: int = 5
+    # a query word of at least `respell_letters` letters in no indexed text, and rare in English (wordfreq
+    # Zipf < `respell_max_zipf`: "libary" 1.5, "diffrence" 1.6; real words such as "automaton" 2.7 and
+    # "grads" 2.9 are left alone), is also searched as the indexed word one edit away (a letter dropped,
+    # added, changed or two swapped) that is at least `respell_margin` Zipf more common ("library" 4.9);
+    # a British spelling ("tensorise", "neighbouring") as the American one the papers use. h14held3
+    respell_letters: int = 5
+    respell_max_zipf: float = 2.0
+    respell_margin: float = 2.0
 
     # language model (none by default: answers are extractive)
     llm_provider: Literal["extractive", "openai", "ollama", "llamacpp"] = "extractive"

@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 import Stemmer
 from bm25s.stopwords import STOPWORDS_EN
+from wordfreq import zipf_frequency
 
 from paperdojo.answering.cite import PageMap, cite
 from paperdojo.answering.extract import (
@@ -207,6 +208,22 @@ class Named:
     papers: frozenset[str]
 
 
+_LOWER_WORD = re.compile(r"(?<![\w\-])[a-z]+(?![\w\-])")  # a lower-case word, not part of a name or compound
+_LETTERS = "abcdefghijklmnopqrstuvwxyz"
+
+
+def _one_edit(word: str) -> set[str]:
+    """The strings one edit from `word` (Norvig's spelling corrector): a letter dropped, two swapped,
+    one changed, one added."""
+    splits = [(word[:i], word[i:]) for i in range(len(word) + 1)]
+    out = {a + b[1:] for a, b in splits if b}
+    out |= {a + b[1] + b[0] + b[2:] for a, b in splits if len(b) > 1}
+    out |= {a + c + b[1:] for a, b in splits if b for c in _LETTERS}
+    out |= {a + c + b for a, b in splits for c in _LETTERS}
+    out.discard(word)
+    return out
+
+
 def _bare(question: str) -> str:
     """A question without its closing punctuation and its opening conjunction ("And how does X
     ...?" typed as a continuation but standing alone), to continue it."""
@@ -331,7 +348,8 @@ class Answerer:
                  sentences: SentenceVectors | None = None, min_similarity_held: float = 0.35,
                  pdf_dir: Path | None = None, shortened: int = 5, min_similarity_phrase: float = 0.40,
                  phrase_terms: int = 3, held_common_share: float = 0.05, define_pool: int = 20,
-                 limits_first: bool = True, overview_first: bool = True) -> None:
+                 limits_first: bool = True, overview_first: bool = True,
+                 respelling: tuple[int, float, float] = (5, 2.0, 2.0)) -> None:
         self.retriever = retriever
         # a definition question whose top 2 passages define nothing looks this deep for one that does
         self.define_pool = define_pool
@@ -339,6 +357,9 @@ class Answerer:
         self._limit_rows: dict[tuple[str, str], list[int]] | None = None
         self.overview_first = overview_first  # a question naming papers and asking nothing else of them
         self._overview_rows: dict[str, int] | None = None
+        # (letters, Zipf below which, Zipf margin): when a query word is searched in the library's
+        # spelling as well (`respelled`); settings.py says why
+        self.respelling = respelling
         # the vectors of quotable sentences, remembered (and filled ahead by a long-lived process)
         self.sentences = sentences or SentenceVectors(retriever.embedder)
         self.llm = llm  # None: extractive answers
@@ -380,7 +401,8 @@ class Answerer:
                    shortened=settings.min_shortened_letters,
                    min_similarity_phrase=settings.min_similarity_phrase, phrase_terms=settings.phrase_terms,
                    held_common_share=settings.held_common_share, define_pool=settings.define_pool,
-                   limits_first=settings.limits_first, overview_first=settings.overview_first)
+                   limits_first=settings.limits_first, overview_first=settings.overview_first,
+                   respelling=(settings.respell_letters, settings.respell_max_zipf, settings.respell_margin))
 
     def quotable_sentences(self) -> Iterator[str]:
         """Every sentence of the index an extractive answer may quote (extract.candidates of each
@@ -439,9 +461,26 @@ class Answerer:
             parts = [p for p in base.split("-") if p]
             singular = base[:-1] if len(base) > 3 and base.endswith("s") else base  # "ReduceScatters"
             if (base.lower() not in self.vocab and singular.lower() not in self.vocab
-                    and not all(p.lower() in self.vocab for p in parts)):
+                    and not all(p.lower() in self.vocab for p in parts)
+                    and not ("_" in base and self.spelled_apart(base))):
                 out.append(base)
         return out
+
+    def spelled_apart(self, name: str) -> bool:
+        """Whether an identifier joined by underscores ("x86_64", "conv3_2") stands in some chunk's
+        text with its parts in a row, apart or hyphenated ("x86 64", "conv3 2"): pdftotext turns an
+        underscore set in a PDF into a space, so the paper spells the name it prints that way. Only
+        the chunks holding the name's rarest part (by BM25) are read; False when no part of two or
+        more letters or digits is a BM25 term (`TOKEN`)."""
+        parts = [p for p in re.split(r"[_\-]+", name) if p]
+        indexed = [p for p in parts if TOKEN.fullmatch(p) and self.retriever.share(
+            self.retriever.stemmer.stemWord(p.lower())) > 0]
+        if len(parts) < 2 or not indexed:
+            return False
+        rare = max(indexed, key=lambda p: self.retriever.idf(self.retriever.stemmer.stemWord(p.lower())))
+        apart = re.compile(r"(?<![\w\-])" + r"[\s_\-]+".join(map(re.escape, parts)) + r"(?![\w\-]*\w)", re.I)
+        rows = np.nonzero(self.retriever.bm25_scores(rare) > 0)[0]
+        return any(apart.search(self.retriever.chunks[int(r)].text) for r in rows)
 
     def _subjects(self, question: str) -> tuple[list[int], list[int]]:
         """(where the question names papers of the library, where its content words outside those
@@ -502,9 +541,41 @@ class Answerer:
                 and not any(n < subject_pronoun.start() for n in named))
 
     def standalone(self, question: str, conversation: Conversation | None) -> tuple[str, set[str]]:
-        """The query to search and the papers to draw on, carrying a follow-up's context."""
+        """The query to search and the papers to draw on, carrying a follow-up's context, with the
+        library's spelling of the words it misspells (`respelled`)."""
         reading = self.read(question, conversation)
-        return reading.query, reading.papers
+        return self.respelled(reading.query), reading.papers
+
+    def respelled(self, query: str) -> str:
+        """`query` with, in brackets, the library's spelling of each lower-case word of it that no
+        indexed text holds (`spelling`): "whats the diffrence vs glow's own standard libary" ->
+        "... libary (difference library)". The query as given when it has no such word. The words stay
+        as typed too, so a name no paper has is still unknown (`unknown_names` reads the question)."""
+        letters = self.respelling[0]
+        fixes = [self.spelling(w) for w in dict.fromkeys(_LOWER_WORD.findall(query))
+                 if len(w) >= letters and w not in self.vocab]
+        fixes = list(dict.fromkeys(f for f in fixes if f))
+        return f"{query} ({' '.join(fixes)})" if fixes else query
+
+    def spelling(self, word: str) -> str:
+        """The indexed word `word` (lower-case, in no indexed text) stands for, or "": its American
+        spelling when the library holds that ("tensorise" -> "tensorize", "neighbouring" ->
+        "neighboring"); else, when `word` is rare in English (wordfreq Zipf below the second of
+        `respelling`), the indexed word one edit away (Damerau: a letter dropped, added, changed or
+        two swapped) at least the third of `respelling` Zipf more common, the one in most chunks
+        ("libary" -> "library"). Common English words, however rare in the papers, are no typos."""
+        american = [re.sub(r"is(?=(?:e|es|ed|ing|ation|ations|er|ers)$)", "iz", word),
+                    word.replace("our", "or")]
+        held = [w for w in american if w != word and w in self.vocab]
+        if held:
+            return held[0]
+        _, rare, margin = self.respelling
+        typed = zipf_frequency(word, "en")
+        if typed >= rare:
+            return ""
+        stem = self.retriever.stemmer.stemWord
+        near = [w for w in _one_edit(word) if w in self.vocab and zipf_frequency(w, "en") >= typed + margin]
+        return max(near, key=lambda w: (self.retriever.share(stem(w)), w), default="")
 
     def read(self, question: str, conversation: Conversation | None) -> Reading:
         """How to answer `question` in a conversation: on its own unless it cannot stand alone, when
@@ -831,7 +902,7 @@ class Answerer:
         notes: list[str] = []
         question = plain_question(question)
         reading = self.read(question, conversation)
-        query, papers = reading.query, reading.papers
+        query, papers = self.respelled(reading.query), reading.papers
         asked, rewrite_stage = self.rewrite(question, query, conversation, notes)
         if asked != question:
             query = asked
