@@ -1,0 +1,92 @@
+"""More inputs of the kinds of ../shared/cases (session 14, h14break), built by the tests: a paper's
+abstract page and its PDF on a proceedings site (one identity), and a home whose path holds a space
+or parentheses (every link to a cached PDF stays one link). Each kind's correct behaviour is the
+cases README's; each test here failed before its fix."""
+
+from __future__ import annotations
+
+import urllib.parse
+
+import pytest
+from conftest import make_settings
+from markdown_it import MarkdownIt
+
+from paperdojo.library import catalog, ingest
+from paperdojo.library.identity import canonical_source
+from paperdojo.library.sources import resolve
+
+# --------------------------------------------------------------------- same paper, another way in
+VENUE_PAIRS = [
+    ("https://openreview.net/forum?id=Xb2QdDu1LQ", "https://openreview.net/pdf?id=Xb2QdDu1LQ"),
+    ("openreview.net/forum?id=Xb2QdDu1LQ&noteId=abc", "https://openreview.net/attachment?id=Xb2QdDu1LQ&name=pdf"),
+    ("https://aclanthology.org/2020.acl-main.463/", "https://aclanthology.org/2020.acl-main.463.pdf"),
+    ("https://aclanthology.org/P19-1001", "http://aclanthology.org/P19-1001.pdf"),
+    ("https://proceedings.mlr.press/v139/kim21a.html", "https://proceedings.mlr.press/v139/kim21a/kim21a.pdf"),
+    ("https://papers.nips.cc/paper_files/paper/2022/hash/67d57c32e20fd0a7a302cb81d36e40d5-Abstract-Conference.html",
+     "https://papers.nips.cc/paper_files/paper/2022/file/67d57c32e20fd0a7a302cb81d36e40d5-Paper-Conference.pdf"),
+    ("https://proceedings.neurips.cc/paper/2020/hash/1457c0d6bfcb4967418bfb8ac142f64a-Abstract.html",
+     "https://proceedings.neurips.cc/paper/2020/file/1457c0d6bfcb4967418bfb8ac142f64a-Paper.pdf"),
+]
+
+
+@pytest.mark.parametrize(("page", "pdf"), VENUE_PAIRS)
+def test_a_proceedings_abstract_page_and_its_pdf_are_one_paper(tmp_path, page, pdf):
+    """A reading list that has a paper by its abstract page (OpenReview forum, ACL Anthology, PMLR,
+    NeurIPS) names the same paper when its PDF link is added, and the page is fetched as that PDF
+    (the abstract page itself is a landing page, refused by fetch)."""
+    assert canonical_source(page) == canonical_source(pdf)
+    assert resolve(page).kind == "pdf" and canonical_source(resolve(page).url or "") == canonical_source(page)
+    settings = make_settings(tmp_path / "home")
+    settings.home.mkdir()
+    settings.reading_list.write_text(f'[[paper]]\nid = "venue-paper"\ntitle = "A Venue Paper"\n'
+                                     f'category = "c"\nlink = "{page}"\n')
+    paper = ingest.add_source(settings, pdf)
+    assert paper.id == "venue-paper" and paper.origin == "reading-list"
+    assert not [p for p in catalog.load_catalog(settings) if p.origin == "user"]
+
+
+@pytest.mark.parametrize("link", ["https://openreview.net/group?id=ICLR.cc/2024/Conference",
+                                  "https://aclanthology.org/events/acl-2020/", "https://proceedings.mlr.press/v139/",
+                                  "https://proceedings.neurips.cc/paper/2020/file/"
+                                  "1457c0d6bfcb4967418bfb8ac142f64a-Supplemental.pdf"])
+def test_a_proceedings_listing_or_supplement_is_not_a_paper_key(link):
+    assert canonical_source(link).startswith("url:")
+
+
+# --------------------------------------------------------------------- html-in-paper-text: links
+def test_links_to_a_cached_pdf_survive_a_home_path_with_spaces_and_parentheses(tmp_path, embedder):
+    """The Interview's "Missed" concept links and the source cards open the cached PDF at its page
+    even when the home is "my home (2024)": the Markdown link [..](/gradio_api/file=/.. my home ..)
+    ended at the space and showed as raw text."""
+    from helpers import make_pdf
+    from test_field_variants import _only_our_elements
+
+    from paperdojo.answering.retrieve import Hit
+    from paperdojo.app.common import answer_markdown, source_card
+    from paperdojo.app.interview import grade_markdown
+    from paperdojo.study.interview import Concept, Grade
+    from paperdojo.workspace import Workspace
+
+    settings = make_settings(tmp_path / "my home (2024)")
+    settings.home.mkdir()
+    settings.reading_list.write_text("")
+    (tmp_path / "pdfs").mkdir()
+    make_pdf(tmp_path / "pdfs" / "kestrel.pdf", [[("h", "Abstract"), "The kestrel scheduler packs small "
+                                                  "kernels onto idle streams to keep utilization high."]],
+             header=None, title_meta="Kestrel: Packing Kernels")
+    ingest.ingest(settings, [tmp_path / "pdfs"], embedder=embedder)
+    ws = Workspace(settings)
+    ans = ws.ask("How does the kestrel scheduler keep utilization high?")
+    assert not ans.refused
+    chunk = ans.sources[0].chunk
+    grade = Grade(4.0, [], [Concept("idle streams", Hit(chunk, 0.9, 0.9))], 0.4, [], ans)
+    from paperdojo.app.ask import sources_of
+
+    for markdown in (grade_markdown(grade, ws), source_card(sources_of(ws, ans)[0]), answer_markdown(ans)):
+        html = MarkdownIt("commonmark", {"html": True}).render(markdown)
+        assert "](/gradio_api" not in html and "my home" not in html.replace("my%20home", ""), html
+        _only_our_elements(markdown)
+    html = MarkdownIt("commonmark", {"html": True}).render(grade_markdown(grade, ws))
+    href = html.split('href="')[1].split('"')[0]
+    path = urllib.parse.unquote(href.removeprefix("/gradio_api/file=").split("#")[0])
+    assert path == str(ws.pdf_path("kestrel")) and href.endswith("#page=1")
