@@ -83,6 +83,11 @@ def test_browser_ask_search_upload(app, shared, tmp_path):
             "b => document.querySelector('#page-image img')?.getAttribute('src') !== b", arg=before,
             timeout=15000)
         page.screenshot(path=str(ARTIFACTS / "2-citation.png"), full_page=True)
+        page.reload()  # the chat, its sources and its [n] links come back (they were lost)
+        expect(page.locator("#chat")).to_contain_text("injective", timeout=30000)
+        expect(page.locator("#sources label").nth(1)).to_be_visible(timeout=15000)
+        page.locator("#chat a.cite").nth(1).click()
+        expect(page.locator("#source-card")).to_contain_text("[", timeout=15000)
 
         page.get_by_role("tab", name="Search").click()
         page.fill("#topic textarea", "operator fusion of injective operators")

@@ -175,6 +175,30 @@ class Conversation:
         """Start over: the next question is answered on its own."""
         self.turns.clear()
 
+    def to_dict(self) -> dict:
+        """The conversation as JSON-able data (sets as sorted lists), read back by `from_dict`: a chat
+        kept across a page reload follows up as it did before."""
+        return {"turns": [{"query": t.query, "papers": sorted(t.papers), "question": t.question,
+                           "topic": t.topic, "named": sorted(t.named), "said": sorted(t.said)}
+                          for t in self.turns]}
+
+    @classmethod
+    def from_dict(cls, data: object) -> Conversation:
+        """A conversation from `to_dict`'s data; what is not a turn of that shape is skipped (data
+        kept by a browser may be old or altered), so the result is always usable."""
+        turns: list[Turn] = []
+        for t in (data.get("turns") if isinstance(data, dict) else None) or []:
+            if not isinstance(t, dict) or not isinstance(t.get("query"), str):
+                continue
+
+            def strings(key: str, turn: dict = t) -> set[str]:
+                value = turn.get(key)
+                return {v for v in value if isinstance(v, str)} if isinstance(value, list) else set()
+
+            turns.append(Turn(t["query"], strings("papers"), str(t.get("question") or ""),
+                              str(t.get("topic") or ""), strings("named"), strings("said")))
+        return cls(turns)
+
 
 @dataclass
 class Reading:
