@@ -90,3 +90,31 @@ def test_links_to_a_cached_pdf_survive_a_home_path_with_spaces_and_parentheses(t
     href = html.split('href="')[1].split('"')[0]
     path = urllib.parse.unquote(href.removeprefix("/gradio_api/file=").split("#")[0])
     assert path == str(ws.pdf_path("kestrel")) and href.endswith("#page=1")
+
+
+# --------------------------------------------------------------------- a follow-up chain, small library
+def test_tell_me_more_after_why_never_quotes_the_chat_again(tmp_path, embedder):
+    """In a library of two short papers "why?" then "tell me more" (and "go on") quoted the first
+    answer's sentences again, word for word: now each says something new or says there is nothing
+    more; a follow-up with a word of its own ("and pipelining?") is still answered."""
+    import re
+
+    from helpers import two_paper_home
+
+    from paperdojo.answering.answer import NOTHING_MORE, Conversation
+    from paperdojo.workspace import Workspace
+
+    ws = Workspace(two_paper_home(tmp_path / "home", embedder))
+    conv, said = Conversation(), []
+    chain = ["Why does each pipeline stage recompute its forward pass?", "why?", "tell me more", "go on"]
+    for question in chain:
+        *_, ans = ws.answerer().stream(question, conversation=conv)
+        sentences = [t.strip() for t in re.split(r"\[\d+\]", ans.text) if t.strip()]
+        if ans.refused:
+            assert ans.text == NOTHING_MORE and question in ("tell me more", "go on")
+        else:
+            assert not set(sentences) & set(said), (question, ans.text)
+        said += [] if ans.refused else sentences
+    assert len(said) >= 3
+    *_, ans = ws.answerer().stream("and pipelining?", conversation=conv)
+    assert not ans.refused and "ipelin" in ans.text

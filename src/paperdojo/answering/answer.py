@@ -148,6 +148,12 @@ class Answer:
                 "citations": [c.to_json() for c in self.citations]}  # each cited sentence and its page
 
 
+# a follow-up that asks again ("why?", "tell me more") when the earlier answers of the chat quoted
+# every sentence of the passages found: said instead of the same sentences again
+NOTHING_MORE = ("Your papers say nothing more on this than the answers above: ask about another side "
+                "of it, or start a new chat")
+
+
 @dataclass
 class Turn:
     query: str  # what was searched
@@ -714,6 +720,14 @@ class Answerer:
                      and bare else set())
             result.text = self.extract(query, hits, stems, question,
                                        reading.papers if reading.follows else None, avoid=again)
+            if again and not result.text:  # every sentence found was quoted already in this chat
+                if any(len(w) > 2 and w.lower() not in _NOT_TOPICS for w in TOKEN.findall(question)):
+                    # a word of its own, common in a small library ("and pipelining?"): on that, again
+                    result.text = self.extract(query, hits, stems, question,
+                                               reading.papers if reading.follows else None)
+                else:  # "tell me more", "go on", "why?": the same sentences again would say nothing
+                    result.refused = True
+                    result.text = NOTHING_MORE
             stages.append("extractive answer")
         if not result.refused:  # each cited sentence gets its own page, and the link opens it
             result.citations = cite(result.text, result.sources, self.page_map())
