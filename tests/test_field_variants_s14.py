@@ -118,3 +118,19 @@ def test_tell_me_more_after_why_never_quotes_the_chat_again(tmp_path, embedder):
     assert len(said) >= 3
     *_, ans = ws.answerer().stream("and pipelining?", conversation=conv)
     assert not ans.refused and "ipelin" in ans.text
+
+
+# --------------------------------------------------------------------- ingest-while-serving: a relabel
+def test_a_category_set_in_the_library_reaches_the_interview_at_once(tmp_path, embedder):
+    """The Library's "Set category" (and every Library action) gives the Interview's categories of the
+    new generation with its other outputs: the browser showed the old list until the next 10 s check."""
+    from helpers import two_paper_home
+
+    from paperdojo.app import library
+    from paperdojo.workspace import Workspace
+
+    ws = Workspace(two_paper_home(tmp_path / "home", embedder))
+    *_, status, topics = library.set_category(ws, "pipe", "Pipelines and stages")
+    assert "Pipelines and stages" in topics["choices"] and "2 papers" in status
+    *_, topics = library.remove(ws, None, None)  # no paper picked: the same outputs
+    assert "Pipelines and stages" in topics["choices"]

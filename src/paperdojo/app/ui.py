@@ -44,7 +44,8 @@ def build_app(ws: Workspace, multi_user: bool | None = None) -> gr.Blocks:
             asking = ask.build(ws, multi_user)
             search.build(ws, asking.paper_filter, asking.category_filter)
             topics = interview.build(ws, multi_user)
-            table, lib_summary = library.build(ws, [asking.paper_filter, asking.category_filter, status])
+            table, lib_summary = library.build(ws, [asking.paper_filter, asking.category_filter, status,
+                                                    topics])
         seen = gr.State("")  # the generation this browser session shows
         outputs = [seen, status, asking.paper_filter, asking.category_filter, table, lib_summary,
                    topics, asking.examples]
