@@ -134,3 +134,32 @@ def test_a_category_set_in_the_library_reaches_the_interview_at_once(tmp_path, e
     assert "Pipelines and stages" in topics["choices"] and "2 papers" in status
     *_, topics = library.remove(ws, None, None)  # no paper picked: the same outputs
     assert "Pipelines and stages" in topics["choices"]
+
+
+def test_a_moved_home_says_to_drop_a_failed_paper_in_its_own_folder(tmp_path, embedder):
+    """A failure's reason is written at ingest with the home's path; after the home was copied or
+    moved ("cp -r home elsewhere"), the Library and `papers` named the old home's folder."""
+    import shutil
+
+    from helpers import LocalServer, Route, make_pdf
+
+    from paperdojo.app.library import summary
+    from paperdojo.workspace import Workspace
+
+    settings = make_settings(tmp_path / "old")
+    settings.home.mkdir()
+    (tmp_path / "pdfs").mkdir()
+    make_pdf(tmp_path / "pdfs" / "grebe.pdf", [[("h", "Abstract"), "The grebe allocator pools buffers."]])
+    with LocalServer() as srv:
+        srv.routes["/gone.pdf"] = Route(status=404)
+        settings.reading_list.write_text(f'[[paper]]\nid = "gone"\ntitle = "Gone"\ncategory = "c"\n'
+                                         f'link = "{srv.url("/gone.pdf")}"\n')
+        ingest.ingest(settings, [tmp_path / "pdfs"], embedder=embedder)
+    old = next(d for d in Workspace(settings).papers() if d.id == "gone")
+    assert old.status == "failed" and f"drop it at {settings.pdf_dir / 'gone.pdf'}" in old.reason
+    shutil.copytree(settings.home, tmp_path / "new home")
+    moved = Workspace(make_settings(tmp_path / "new home", reading_list=settings.reading_list))
+    reason = next(d for d in moved.papers() if d.id == "gone").reason
+    assert f"drop it at {moved.settings.pdf_dir / 'gone.pdf'}" in reason
+    assert str(tmp_path / "old") not in reason
+    assert str(tmp_path / "old") not in summary(moved)
