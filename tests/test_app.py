@@ -129,6 +129,34 @@ def test_browser_ask_search_upload(app, shared, tmp_path):
     assert first_words < 1.0, f"first streamed words after {first_words:.2f} s"
 
 
+def test_new_chat_while_an_answer_streams_stays_empty(app, shared):
+    """New chat pressed while an answer is still coming in: the chat stays empty, and so does the
+    chat kept for a reload (the answer's next items brought the old chat back into the new one)."""
+    from playwright.sync_api import expect, sync_playwright
+
+    url, _ = app
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page.goto(url)
+        page.wait_for_selector("#question textarea")
+        page.fill("#question textarea", dev_question(shared, "dev-002"))
+        page.click("#ask-button")
+        page.wait_for_function(
+            "() => { const m = document.querySelectorAll('#chat [data-testid=\"bot\"]');"
+            " return m.length && m[m.length - 1].innerText.replace('…', '').trim().length > 5; }",
+            timeout=30000)
+        page.click("#new-chat")
+        page.wait_for_timeout(6000)  # the answer had seconds of items left to stream
+        expect(page.locator("#chat [data-testid='bot']")).to_have_count(0)
+        expect(page.locator("#sources label")).to_have_count(0)
+        page.reload()
+        page.wait_for_selector("#question textarea")
+        page.wait_for_timeout(3000)
+        expect(page.locator("#chat [data-testid='bot']")).to_have_count(0)
+        browser.close()
+
+
 def test_load_ten_users(app):
     """Ten users ask at once through Gradio's queue: all get answers; latency is reported."""
     from gradio_client import Client

@@ -226,11 +226,20 @@ def build(ws: Workspace, multi_user: bool = False) -> AskTab:
             pick = gr.Textbox(elem_id="cite-pick", label="cited sentence picked", show_label=False,
                               container=False)
 
-    def on_ask(message, history, conv, papers, categories, turns):  # noqa: ANN001, ANN202 - Gradio's values
-        yield from ask(ws, message, history, conv, papers, categories, turns)
+    # which chat this session shows: New chat / Clear count it up (in place: a State's object is the
+    # session's own), and an answer still being written for an earlier chat stops before its next
+    # item, which would bring that chat back into the new one
+    chat_number = gr.State({"n": 0})
+
+    def on_ask(message, history, conv, papers, categories, turns, number):  # noqa: ANN001, ANN202
+        mine = number["n"]
+        for item in ask(ws, message, history, conv, papers, categories, turns):
+            if number["n"] != mine:
+                return
+            yield item
 
     outputs = [chat, question, conversation, answer_sources, cite, card, page, shown_turn]
-    inputs = [question, chat, conversation, paper_filter, category_filter, answer_sources]
+    inputs = [question, chat, conversation, paper_filter, category_filter, answer_sources, chat_number]
     def save(history, conv, turns, request: gr.Request):  # noqa: ANN001, ANN202 - Gradio's values
         try:
             return chat_snapshot(ws.user_for(request.username, multi_user), history, conv, turns)
@@ -246,13 +255,16 @@ def build(ws: Workspace, multi_user: bool = False) -> AskTab:
     from_example.then(None, js=SCROLL_TO_QUESTION)
     from_example.then(save, *kept, show_progress="hidden")
 
-    def reset() -> tuple:
+    def reset(number: dict) -> tuple:
         """A new conversation: no history, no follow-up context, no sources; a question typed and not
         asked yet stays in its box (it is the new chat's first question, more often than not)."""
+        number["n"] += 1
         return [], gr.update(), Conversation(), [], gr.update(choices=[], value=None), "", None, 0
 
-    gr.on([new_chat.click, chat.clear], reset, None, outputs, show_progress="hidden").then(
-        save, *kept, show_progress="hidden")
+    # an answer still streaming is stopped: its next items brought the old chat back into the new one
+    gr.on([new_chat.click, chat.clear], reset, chat_number, outputs, show_progress="hidden",
+          cancels=[asked, from_example]).then(save, *kept, show_progress="hidden")
+
     def on_pick_source(choice, turns, turn):  # noqa: ANN001, ANN202 - Gradio's values
         return show_source(ws, choice, turns[turn] if 0 <= turn < len(turns or []) else [])
 
