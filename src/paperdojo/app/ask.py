@@ -201,6 +201,11 @@ def build(ws: Workspace, multi_user: bool = False) -> AskTab:
         answer_sources = gr.State([])  # each answer's source records, oldest first
         saved_chat = gr.BrowserState(EMPTY_CHAT, storage_key="paperdojo-ask-chat")
         shown_turn = gr.State(0)  # the answer whose sources the radio lists
+        # which chat this session shows: New chat / Clear count it up (in place: a State's object is
+        # the session's own), and an answer still being written for an earlier chat stops before its
+        # next item, which would bring that chat back into the new one. Made inside the tab: a State
+        # made beside the tabs became a tab of its own to Gradio (the Interview tab read "Search")
+        chat_number = gr.State({"n": 0})
         with gr.Column(scale=5):
             gr.Markdown(safe.text(ws.answer_mode()), elem_id="answer-mode")
             chat = gr.Chatbot(label="Answers", height=520, elem_id="chat", buttons=["copy"], autoscroll=False)
@@ -226,11 +231,6 @@ def build(ws: Workspace, multi_user: bool = False) -> AskTab:
             pick = gr.Textbox(elem_id="cite-pick", label="cited sentence picked", show_label=False,
                               container=False)
 
-    # which chat this session shows: New chat / Clear count it up (in place: a State's object is the
-    # session's own), and an answer still being written for an earlier chat stops before its next
-    # item, which would bring that chat back into the new one
-    chat_number = gr.State({"n": 0})
-
     def on_ask(message, history, conv, papers, categories, turns, number):  # noqa: ANN001, ANN202
         mine = number["n"]
         for item in ask(ws, message, history, conv, papers, categories, turns):
@@ -240,6 +240,7 @@ def build(ws: Workspace, multi_user: bool = False) -> AskTab:
 
     outputs = [chat, question, conversation, answer_sources, cite, card, page, shown_turn]
     inputs = [question, chat, conversation, paper_filter, category_filter, answer_sources, chat_number]
+
     def save(history, conv, turns, request: gr.Request):  # noqa: ANN001, ANN202 - Gradio's values
         try:
             return chat_snapshot(ws.user_for(request.username, multi_user), history, conv, turns)
