@@ -83,6 +83,11 @@ def test_browser_ask_search_upload(app, shared, tmp_path):
             "b => document.querySelector('#page-image img')?.getAttribute('src') !== b", arg=before,
             timeout=15000)
         page.screenshot(path=str(ARTIFACTS / "2-citation.png"), full_page=True)
+        page.reload()  # the chat, its sources and its [n] links come back (they were lost)
+        expect(page.locator("#chat")).to_contain_text("injective", timeout=30000)
+        expect(page.locator("#sources label").nth(1)).to_be_visible(timeout=15000)
+        page.locator("#chat a.cite").nth(1).click()
+        expect(page.locator("#source-card")).to_contain_text("[", timeout=15000)
 
         page.get_by_role("tab", name="Search").click()
         page.fill("#topic textarea", "operator fusion of injective operators")
@@ -122,6 +127,34 @@ def test_browser_ask_search_upload(app, shared, tmp_path):
         page.screenshot(path=str(ARTIFACTS / "5-search-upload.png"), full_page=True)
         browser.close()
     assert first_words < 1.0, f"first streamed words after {first_words:.2f} s"
+
+
+def test_new_chat_while_an_answer_streams_stays_empty(app, shared):
+    """New chat pressed while an answer is still coming in: the chat stays empty, and so does the
+    chat kept for a reload (the answer's next items brought the old chat back into the new one)."""
+    from playwright.sync_api import expect, sync_playwright
+
+    url, _ = app
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page.goto(url)
+        page.wait_for_selector("#question textarea")
+        page.fill("#question textarea", dev_question(shared, "dev-002"))
+        page.click("#ask-button")
+        page.wait_for_function(
+            "() => { const m = document.querySelectorAll('#chat [data-testid=\"bot\"]');"
+            " return m.length && m[m.length - 1].innerText.replace('…', '').trim().length > 5; }",
+            timeout=30000)
+        page.click("#new-chat")
+        page.wait_for_timeout(6000)  # the answer had seconds of items left to stream
+        expect(page.locator("#chat [data-testid='bot']")).to_have_count(0)
+        expect(page.locator("#sources label")).to_have_count(0)
+        page.reload()
+        page.wait_for_selector("#question textarea")
+        page.wait_for_timeout(3000)
+        expect(page.locator("#chat [data-testid='bot']")).to_have_count(0)
+        browser.close()
 
 
 def test_load_ten_users(app):

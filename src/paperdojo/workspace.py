@@ -456,7 +456,9 @@ class Workspace:
         out = []
         for paper in catalog.load_catalog(self.settings):
             if paper.id in docs:
-                out.append(ingest.DocStatus(**docs[paper.id]))
+                status = ingest.DocStatus(**docs[paper.id])
+                status.reason = ingest.in_this_home(status.reason, self.settings.pdf_dir)
+                out.append(status)
             else:
                 out.append(ingest.paper_status(paper, "missing", "not ingested yet: run `paperdojo ingest`"))
         return out

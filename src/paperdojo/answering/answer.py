@@ -159,6 +159,12 @@ class Answer:
                 "citations": [c.to_json() for c in self.citations]}  # each cited sentence and its page
 
 
+# a follow-up that asks again ("why?", "tell me more") when the earlier answers of the chat quoted
+# every sentence of the passages found: said instead of the same sentences again
+NOTHING_MORE = ("Your papers say nothing more on this than the answers above: ask about another side "
+                "of it, or start a new chat")
+
+
 @dataclass
 class Turn:
     query: str  # what was searched
@@ -185,6 +191,30 @@ class Conversation:
     def reset(self) -> None:
         """Start over: the next question is answered on its own."""
         self.turns.clear()
+
+    def to_dict(self) -> dict:
+        """The conversation as JSON-able data (sets as sorted lists), read back by `from_dict`: a chat
+        kept across a page reload follows up as it did before."""
+        return {"turns": [{"query": t.query, "papers": sorted(t.papers), "question": t.question,
+                           "topic": t.topic, "named": sorted(t.named), "said": sorted(t.said)}
+                          for t in self.turns]}
+
+    @classmethod
+    def from_dict(cls, data: object) -> Conversation:
+        """A conversation from `to_dict`'s data; what is not a turn of that shape is skipped (data
+        kept by a browser may be old or altered), so the result is always usable."""
+        turns: list[Turn] = []
+        for t in (data.get("turns") if isinstance(data, dict) else None) or []:
+            if not isinstance(t, dict) or not isinstance(t.get("query"), str):
+                continue
+
+            def strings(key: str, turn: dict = t) -> set[str]:
+                value = turn.get(key)
+                return {v for v in value if isinstance(v, str)} if isinstance(value, list) else set()
+
+            turns.append(Turn(t["query"], strings("papers"), str(t.get("question") or ""),
+                              str(t.get("topic") or ""), strings("named"), strings("said")))
+        return cls(turns)
 
 
 @dataclass
@@ -948,6 +978,14 @@ class Answerer:
                      and bare else set())
             result.text = self.extract(query, hits, stems, question,
                                        reading.papers if reading.follows else None, avoid=again)
+            if again and not result.text:  # every sentence found was quoted already in this chat
+                if any(len(w) > 2 and w.lower() not in _NOT_TOPICS for w in TOKEN.findall(question)):
+                    # a word of its own, common in a small library ("and pipelining?"): on that, again
+                    result.text = self.extract(query, hits, stems, question,
+                                               reading.papers if reading.follows else None)
+                else:  # "tell me more", "go on", "why?": the same sentences again would say nothing
+                    result.refused = True
+                    result.text = NOTHING_MORE
             stages.append("extractive answer")
         if not result.refused:  # each cited sentence gets its own page, and the link opens it
             result.citations = cite(result.text, result.sources, self.page_map())

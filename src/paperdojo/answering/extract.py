@@ -446,8 +446,8 @@ def extract(query: str, passages: list[str], stems: set[str], stemmer: _Stemmer,
     weigh sentences that happen to hold them); `papers`: the paper of each passage (None: one
     paper); `named`: the papers the question names; `words`: the length limit, citation marks
     included (default `budget(query)`); `avoid`: sentences not to quote (what the last answer of a
-    conversation said, for a follow-up that asks again), unless nothing else is left. Returns "" when
-    there are no passages.
+    conversation said, for a follow-up that asks again). Returns "" when there are no passages, or
+    when every sentence they hold is in `avoid` (the answer repeated everything before).
     """
     how = how or Selection()
     limit = words or budget(query, how)
@@ -522,7 +522,9 @@ def extract(query: str, passages: list[str], stems: set[str], stemmer: _Stemmer,
                 seeds.append([scores[i] if papers[c.n - 1] == paper else -math.inf
                               for i, c in enumerate(cands)])
     said = {i for i, c in enumerate(cands) if avoid and " ".join(c.text.split()) in avoid}
-    if said and len(said) < len(cands):
+    if said and len(said) == len(cands):  # all quoted already: quoting them again says nothing new
+        return ""
+    if said:
         scores = [-math.inf if i in said else x for i, x in enumerate(scores)]
         seeds = [[-math.inf if i in said else x for i, x in enumerate(row)] for row in seeds]
     chosen = _choose(cands, scores, vectors, idf, total, papers if several else None, limit, how, seeds)

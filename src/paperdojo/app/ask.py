@@ -57,6 +57,8 @@ class AskTab:
     examples: gr.Dataset  # "Try one": questions about the indexed papers (see example_samples)
     question: gr.Textbox
     draft: gr.BrowserState  # the question being typed, kept in the browser: back after a reload
+    saved_chat: gr.BrowserState  # the chat, its follow-up context and sources (`chat_snapshot`)
+    chat_outputs: list[gr.components.Component]  # what `restore_chat`'s items fill, in order
 
 
 def example_samples(ws: Workspace) -> list[list[str]]:
@@ -148,15 +150,62 @@ def ask(ws: Workspace, message: str, history: list, conversation: Conversation |
            source_card(first) if first else "", page_image(ws, first), turn)
 
 
-def build(ws: Workspace) -> AskTab:
-    """The Ask tab's components and events (inside a gr.Blocks and gr.Tabs context)."""
+# answers whose source records a kept chat holds (older ones keep their text; their [n] links then
+# show nothing): a browser keeps about 5 MB per site, an answer's records take 10-40 kB
+KEPT_SOURCES = 40
+EMPTY_CHAT: dict = {"user": "", "history": [], "conversation": {}, "turns": []}
+
+
+def chat_snapshot(user: str, history: list, conversation: Conversation | None,
+                  turns: list[list[dict]] | None) -> dict:
+    """What the browser keeps of `user`'s chat after each answer (Gradio BrowserState): the messages
+    as shown, the follow-up context (`Conversation.to_dict`) and each answer's source records (those
+    of the last KEPT_SOURCES answers; older ones [] so each [n] link still names its own answer)."""
+    turns = list(turns or [])
+    kept = [t if i >= len(turns) - KEPT_SOURCES else [] for i, t in enumerate(turns)]
+    return {"user": user, "history": list(history or []),
+            "conversation": (conversation or Conversation()).to_dict(), "turns": kept}
+
+
+def restore_chat(ws: Workspace, saved: dict | None, user: str) -> tuple:
+    """On a page load: `user`'s chat as the browser kept it (`chat_snapshot`), with the last answer's
+    sources, card and page shown again; nothing changes when the browser kept none, or kept another
+    account's (a shared browser). Items: (chat, conversation, turns, sources radio, card, page, turn)."""
+    keep = gr.update()
+    if not isinstance(saved, dict) or saved.get("user") != user or not saved.get("history"):
+        return keep, keep, keep, keep, keep, keep, keep
+    # each message as the Chatbot gave it ({"role", "content"}: a string, or Gradio 6's list of parts)
+    history = [m for m in saved["history"] if isinstance(m, dict) and m.get("role") in ("user", "assistant")
+               and isinstance(m.get("content"), str | list)]
+    turns = [t if isinstance(t, list) else [] for t in saved.get("turns") or []]
+    conversation = Conversation.from_dict(saved.get("conversation"))
+    if not turns or not turns[-1]:
+        nothing = gr.update(choices=[], value=None)
+        return history, conversation, turns, nothing, "", None, max(len(turns) - 1, 0)
+    sources = turns[-1]
+    cited = {s["n"] for s in sources if s.get("cites")}
+    first = next((s for s in sources if s["n"] in cited), sources[0])
+    opts = choices(sources, cited)
+    return (history, conversation, turns, gr.update(choices=opts, value=opts[sources.index(first)]),
+            source_card(first), page_image(ws, first), len(turns) - 1)
+
+
+def build(ws: Workspace, multi_user: bool = False) -> AskTab:
+    """The Ask tab's components and events (inside a gr.Blocks and gr.Tabs context); with
+    `multi_user`, the chat a browser keeps is tagged with the logged-in account (`chat_snapshot`)."""
     with gr.Tab("Ask", id="ask"), gr.Row(equal_height=False):
         conversation = gr.State(None)
         # {"text": ...}, never "": Gradio's BrowserState does not store a falsy value (an asked
         # question's empty box would leave the old draft in the browser's storage)
         draft = gr.BrowserState({"text": ""}, storage_key="paperdojo-ask-draft")
         answer_sources = gr.State([])  # each answer's source records, oldest first
+        saved_chat = gr.BrowserState(EMPTY_CHAT, storage_key="paperdojo-ask-chat")
         shown_turn = gr.State(0)  # the answer whose sources the radio lists
+        # which chat this session shows: New chat / Clear count it up (in place: a State's object is
+        # the session's own), and an answer still being written for an earlier chat stops before its
+        # next item, which would bring that chat back into the new one. Made inside the tab: a State
+        # made beside the tabs became a tab of its own to Gradio (the Interview tab read "Search")
+        chat_number = gr.State({"n": 0})
         with gr.Column(scale=5):
             gr.Markdown(safe.text(ws.answer_mode()), elem_id="answer-mode")
             chat = gr.Chatbot(label="Answers", height=520, elem_id="chat", buttons=["copy"], autoscroll=False)
@@ -182,22 +231,41 @@ def build(ws: Workspace) -> AskTab:
             pick = gr.Textbox(elem_id="cite-pick", label="cited sentence picked", show_label=False,
                               container=False)
 
-    def on_ask(message, history, conv, papers, categories, turns):  # noqa: ANN001, ANN202 - Gradio's values
-        yield from ask(ws, message, history, conv, papers, categories, turns)
+    def on_ask(message, history, conv, papers, categories, turns, number):  # noqa: ANN001, ANN202
+        mine = number["n"]
+        for item in ask(ws, message, history, conv, papers, categories, turns):
+            if number["n"] != mine:
+                return
+            yield item
 
     outputs = [chat, question, conversation, answer_sources, cite, card, page, shown_turn]
-    inputs = [question, chat, conversation, paper_filter, category_filter, answer_sources]
-    gr.on([send.click, question.submit], on_ask, inputs, outputs, concurrency_id="cpu",
-          api_name="ask").then(None, js=SCROLL_TO_QUESTION)
-    examples.load_input_event.then(on_ask, inputs, outputs, concurrency_id="cpu").then(
-        None, js=SCROLL_TO_QUESTION)
+    inputs = [question, chat, conversation, paper_filter, category_filter, answer_sources, chat_number]
 
-    def reset() -> tuple:
+    def save(history, conv, turns, request: gr.Request):  # noqa: ANN001, ANN202 - Gradio's values
+        try:
+            return chat_snapshot(ws.user_for(request.username, multi_user), history, conv, turns)
+        except ValueError:  # an account removed while its session was open: nothing is kept
+            return gr.update()
+
+    kept = ([chat, conversation, answer_sources], saved_chat)
+    asked = gr.on([send.click, question.submit], on_ask, inputs, outputs, concurrency_id="cpu",
+                  api_name="ask")
+    asked.then(None, js=SCROLL_TO_QUESTION)
+    asked.then(save, *kept, show_progress="hidden")
+    from_example = examples.load_input_event.then(on_ask, inputs, outputs, concurrency_id="cpu")
+    from_example.then(None, js=SCROLL_TO_QUESTION)
+    from_example.then(save, *kept, show_progress="hidden")
+
+    def reset(number: dict) -> tuple:
         """A new conversation: no history, no follow-up context, no sources; a question typed and not
         asked yet stays in its box (it is the new chat's first question, more often than not)."""
+        number["n"] += 1
         return [], gr.update(), Conversation(), [], gr.update(choices=[], value=None), "", None, 0
 
-    gr.on([new_chat.click, chat.clear], reset, None, outputs, show_progress="hidden")
+    # an answer still streaming is stopped: its next items brought the old chat back into the new one
+    gr.on([new_chat.click, chat.clear], reset, chat_number, outputs, show_progress="hidden",
+          cancels=[asked, from_example]).then(save, *kept, show_progress="hidden")
+
     def on_pick_source(choice, turns, turn):  # noqa: ANN001, ANN202 - Gradio's values
         return show_source(ws, choice, turns[turn] if 0 <= turn < len(turns or []) else [])
 
@@ -207,7 +275,8 @@ def build(ws: Workspace) -> AskTab:
     # the question as typed, in the browser's storage (emptied when it is asked): a reload, a closed
     # tab or a restarted app gives it back (`restore_draft`) instead of losing it
     question.change(lambda text: {"text": text or ""}, question, draft, queue=False, show_progress="hidden")
-    return AskTab(paper_filter, category_filter, examples.dataset, question, draft)
+    return AskTab(paper_filter, category_filter, examples.dataset, question, draft, saved_chat,
+                  [chat, conversation, answer_sources, cite, card, page, shown_turn])
 
 
 def restore_draft(draft: dict | None) -> dict:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import html
 import logging
 import re
+import urllib.parse
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
@@ -168,8 +169,10 @@ def citation_pdf_href(ws: Workspace, ans: Answer) -> Callable[[int], str]:
 
 
 def file_link(path: Path | None, page: int) -> str:
-    """The app's URL of a cached PDF opened at `page` ("" when the PDF is not cached)."""
-    return f"/gradio_api/file={path}#page={page}" if path else ""
+    """The app's URL of a cached PDF opened at `page` ("" when the PDF is not cached), its path
+    percent-encoded: a home whose path holds a space or a parenthesis ("~/My Papers (2024)") ended a
+    Markdown link early, which then showed as its raw text, and left a space in an HTML href."""
+    return f"/gradio_api/file={urllib.parse.quote(str(path))}#page={page}" if path else ""
 
 
 def source_record(ws: Workspace, n: int, chunk: Chunk, passage: str, cites: list[dict] | None = None) -> dict:

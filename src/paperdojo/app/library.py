@@ -11,6 +11,7 @@ import gradio as gr
 
 from paperdojo.app import safe
 from paperdojo.app.common import filter_choices, status_line
+from paperdojo.app.interview import topic_choices
 from paperdojo.library import catalog, fetch, ingest, parse, store, topics
 from paperdojo.records import DocumentError
 from paperdojo.settings import Settings
@@ -54,9 +55,12 @@ def summary(ws: Workspace, view: LibraryView | None = None) -> str:
 
 def refreshed(ws: Workspace, message: str) -> tuple:
     """The outputs of a Library action after it: (rows, message, paper filter, category filter,
-    header status), all read from one generation (the newest)."""
+    header status, Interview categories), all read from one generation (the newest). The Interview's
+    categories follow at once: a category set here was missing from its dropdown until the app's
+    next 10 s check."""
     view = ws.view()
-    return library_rows(ws, view), message, *filter_choices(ws, view), status_line(ws, view)
+    return (library_rows(ws, view), message, *filter_choices(ws, view), status_line(ws, view),
+            topic_choices(ws, view))
 
 
 def summary_text(papers: list[ingest.DocStatus], settings: Settings, read_only: bool = False) -> str:
@@ -113,7 +117,7 @@ def stage_upload(tmp: Path, ws: Workspace) -> str:
 
 
 def rebuild(ws: Workspace, progress: gr.Progress) -> tuple:
-    """Build or update the whole index: (rows, message, paper filter, category filter, status)."""
+    """Build or update the whole index: `refreshed`'s outputs (rows, message, filters, status, topics)."""
     try:
         report = ws.run_ingest(ws.settings.app_pdf_dirs, progress=progress_adapter(progress))
     except store.IndexProblem as exc:
@@ -222,7 +226,8 @@ def folders_markdown(ws: Workspace) -> str:
 
 
 def build(ws: Workspace, updates: list[gr.components.Component]) -> tuple[gr.Dataframe, gr.Markdown]:
-    """The Library tab; `updates` (paper filter, category filter, header status) follow each change.
+    """The Library tab; `updates` (paper filter, category filter, header status, Interview categories)
+    follow each change (`refreshed`).
 
     Returns the table and the summary (counts), which the app refreshes on each page load and when
     a new index generation is served.

@@ -41,10 +41,11 @@ def build_app(ws: Workspace, multi_user: bool | None = None) -> gr.Blocks:
 
             demo.load(logged_in, None, who)
         with gr.Tabs():
-            asking = ask.build(ws)
+            asking = ask.build(ws, multi_user)
             search.build(ws, asking.paper_filter, asking.category_filter)
             topics = interview.build(ws, multi_user)
-            table, lib_summary = library.build(ws, [asking.paper_filter, asking.category_filter, status])
+            table, lib_summary = library.build(ws, [asking.paper_filter, asking.category_filter, status,
+                                                    topics])
         seen = gr.State("")  # the generation this browser session shows
         outputs = [seen, status, asking.paper_filter, asking.category_filter, table, lib_summary,
                    topics, asking.examples]
@@ -67,6 +68,16 @@ def build_app(ws: Workspace, multi_user: bool | None = None) -> gr.Blocks:
 
         demo.load(header, None, status, queue=False, show_progress="hidden")
         demo.load(ask.restore_draft, asking.draft, asking.question, queue=False, show_progress="hidden")
+
+        def restore_chat(saved: dict | None, request: gr.Request) -> tuple:
+            """The chat this browser kept for the user (ask.restore_chat), back after a reload."""
+            try:
+                user = ws.user_for(request.username, multi_user)
+            except ValueError:  # an account removed while its session was open: nothing to restore
+                return (gr.update(),) * len(asking.chat_outputs)
+            return ask.restore_chat(ws, saved, user)
+
+        demo.load(restore_chat, asking.saved_chat, asking.chat_outputs, show_progress="hidden")
         demo.load(follow, seen, outputs)
         gr.Timer(10).tick(follow, seen, outputs, show_progress="hidden", concurrency_limit=None)
     return demo

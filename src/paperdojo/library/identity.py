@@ -3,7 +3,8 @@
 Two ways in name the same paper when they share either:
 
 - the canonical source (`canonical_source`): an arXiv id without its version, a HAL id without its
-  version, a DOI (lower-cased; arXiv's own DOIs become the arXiv id), else the normalized URL
+  version, a DOI (lower-cased; arXiv's own DOIs become the arXiv id), a proceedings site's paper key
+  (OpenReview, ACL Anthology, PMLR, NeurIPS: abstract page and PDF alike), else the normalized URL
   (scheme and host lower-cased, default port, fragment, tracking parameters and trailing slash
   dropped);
 - the sha256 of the file (`content_index`, `paper_with_content`), whichever path brought it (the
@@ -169,6 +170,51 @@ def hal_id(link: str) -> str | None:
     return match.group(1).lower() if match else None
 
 
+# proceedings that give each paper an abstract page and a PDF under one key (the paper's own id in
+# the path or the query): (canonical prefix, host test, key pattern over path + "?" + query,
+# the PDF's URL from the key). Written from the sites' link forms as of 2026: OpenReview
+# (forum?id=X, pdf?id=X, attachment?id=X&name=pdf), ACL Anthology (2020.acl-main.1/ and .pdf),
+# PMLR (v139/x21a.html and v139/x21a/x21a.pdf), NeurIPS (hash/H-Abstract*.html and file/H-Paper*.pdf,
+# the PDF's URL built in `venue_source`).
+_VENUES: list[tuple[str, re.Pattern[str], re.Pattern[str], str]] = [
+    ("openreview", re.compile(r"(^|\.)openreview\.net$"),
+     re.compile(r"^/(?:forum|pdf|attachment|revisions)/?\?(?:.*&)?id=([A-Za-z0-9_\-]+)"),
+     "https://openreview.net/pdf?id={key}"),
+    ("acl", re.compile(r"^(www\.)?aclanthology\.org$|^aclweb\.org$|^www\.aclweb\.org$"),
+     re.compile(r"^(?:/anthology)?/([A-Za-z0-9]+(?:[.\-][A-Za-z0-9]+)+?)(?:\.pdf)?/?(?:\?|$)"),
+     "https://aclanthology.org/{key}.pdf"),
+    ("pmlr", re.compile(r"^proceedings\.mlr\.press$"),
+     re.compile(r"^/(v\d+)/([a-z0-9\-_]+?)(?:\.html|/\2\.pdf)/?(?:\?|$)", re.I),
+     "https://proceedings.mlr.press/{key}/{name}/{name}.pdf"),
+    ("neurips", re.compile(r"^(papers\.nips\.cc|proceedings\.neurips\.cc)$"),
+     re.compile(r"^/paper(?:_files/paper)?/(\d{4})/(?:hash|file)/([0-9a-f]{32})-(?:Abstract|Paper)",
+                re.I), ""),
+]
+
+
+def venue_source(link: str) -> tuple[str, str | None] | None:
+    """(identity, PDF link) of a paper on a proceedings site whose abstract page and PDF share a key
+    (`_VENUES`): "openreview:X", "acl:2020.acl-main.1", "pmlr:v139/x21a", "neurips:2022/<hash>";
+    the PDF link is None when it cannot be told from the link. None for any other link."""
+    url = urlparse(link.strip())
+    host = (url.hostname or "").lower()
+    where = url.path + ("?" + url.query if url.query else "")
+    for name, hosts, key, pdf in _VENUES:
+        if not hosts.search(host) or not (m := key.search(where)):
+            continue
+        if name == "pmlr":
+            key_of = f"pmlr:{m.group(1).lower()}/{m.group(2).lower()}"
+            return key_of, pdf.format(key=m.group(1), name=m.group(2))
+        if name == "neurips":  # the PDF is the abstract page's name with Paper for Abstract
+            page = re.sub(r"/hash/([0-9a-f]{32})-Abstract(.*)\.html$", r"/file/\1-Paper\2.pdf", url.path,
+                          flags=re.I)
+            return (f"neurips:{m.group(1)}/{m.group(2).lower()}",
+                    f"https://{host}{page}" if page.endswith(".pdf") else None)
+        ident = m.group(1) if name == "openreview" else m.group(1).lower()  # OpenReview's: case counts
+        return f"{name}:{ident}", pdf.format(key=m.group(1))
+    return None
+
+
 def normalized_url(link: str) -> str:
     """`link` with scheme and host lower-cased, default port, fragment, tracking parameters
     (utm_*, fbclid, ...) and a trailing slash dropped, and the query sorted.
@@ -190,7 +236,9 @@ def normalized_url(link: str) -> str:
 
 def canonical_source(link: str) -> str | None:
     """The identity of what a link names: "arxiv:2201.12023", "hal:hal-01828312",
-    "doi:10.1145/3373376.3378508" or "url:https://host/path"; None for an empty or unusable link.
+    "doi:10.1145/3373376.3378508", a proceedings site's key ("openreview:X", `venue_source`: its
+    abstract page and its PDF are one paper) or "url:https://host/path"; None for an empty or
+    unusable link.
 
     Versions are dropped (arXiv v3, HAL v2): a new revision of a paper is the same paper. http and
     https name the same document.
@@ -204,6 +252,8 @@ def canonical_source(link: str) -> str | None:
         return f"hal:{hid}"
     if doi := doi_of(link):
         return f"doi:{doi}"
+    if venue := venue_source(link):
+        return venue[0]
     try:
         return f"url:{normalized_url(link)}"
     except ValueError:

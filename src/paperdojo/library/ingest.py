@@ -53,6 +53,16 @@ class IngestError(Exception):
     """The run as a whole cannot go on (a bad flag, an unknown paper id)."""
 
 
+_DROP_AT = re.compile(r"(drop it at )(\S+?)([^/\\\s]+\.pdf)\b")
+
+
+def in_this_home(reason: str, pdf_dir: Path) -> str:
+    """A stored failure reason with each "drop it at <folder>/<id>.pdf" pointing into `pdf_dir` (the
+    running home's PDF folder): a reason is written at ingest with the home's path of that time, so a
+    home moved or copied elsewhere named a folder the app no longer reads."""
+    return _DROP_AT.sub(lambda m: m.group(1) + str(pdf_dir / m.group(3)), reason)
+
+
 @dataclass
 class DocStatus:
     """One paper's state in an index generation, as the Library and `papers` show it: status

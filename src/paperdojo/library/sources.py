@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass
 from urllib.parse import urlparse
 
-from paperdojo.library.identity import arxiv_id, doi_of, with_scheme
+from paperdojo.library.identity import arxiv_id, doi_of, venue_source, with_scheme
 
 __all__ = ["Plan", "arxiv_id", "resolve"]
 
@@ -77,6 +77,8 @@ def resolve(link: str, kind: str | None = None, open_copy: str | None = None) ->
             pdf = f"{url.scheme}://{host}{path}/document"
             return Plan("pdf", pdf, page_url=pdf)
         return Plan("pdf", link, page_url=link)
+    if (venue := venue_source(link)) and venue[1]:  # a proceedings site's abstract page: its PDF
+        return Plan("pdf", venue[1], page_url=venue[1])
     if (url.hostname or "").lower() in {"doi.org", "dx.doi.org", "www.doi.org"}:
         # a DOI leads to the publisher's page: the PDF when it is open, else a landing page that
         # fetch.py refuses with what to do
