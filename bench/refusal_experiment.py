@@ -40,7 +40,9 @@ class Row:
     coverage: float
     held: float  # `Answerer.held`: the best passage's share of the content terms and phrases
     score: float  # coverage (or `held`, with --phrases) + weight * cosine
-    reason: str = ""  # `Answerer.refusal` as `paperdojo ask` decides it ("" = answered)
+    reason: str = ""  # `Answerer.refusal` with the grasp floor off ("" = answered)
+    grasp: float = 0.0  # `Answerer.grasp`: refused below the grasp floor when `reason` is ""
+    unheld: str = ""  # the specific words no top passage holds (`Answerer.unheld`)
 
 
 def half(question: str) -> str:
@@ -49,12 +51,35 @@ def half(question: str) -> str:
     return "A" if zlib.crc32(question.encode("utf-8")) % 2 == 0 else "B"
 
 
-def decided(rows: list[Row]) -> str:
-    """Refused unanswerables and false refusals of `rows` by `Answerer.refusal` itself."""
+def decided(rows: list[Row], grasp_floor: float = 0.0) -> str:
+    """Refused unanswerables and false refusals of `rows` by `Answerer.refusal` itself (its last
+    rule, the grasp floor, applied at `grasp_floor`)."""
     u = [r for r in rows if not r.answerable]
     a = [r for r in rows if r.answerable]
-    return (f"refused {sum(1 for r in u if r.reason)}/{len(u)}, "
-            f"false {sum(1 for r in a if r.reason)}/{len(a)}")
+    return (f"refused {sum(1 for r in u if refused(r, grasp_floor))}/{len(u)}, "
+            f"false {sum(1 for r in a if refused(r, grasp_floor))}/{len(a)}")
+
+
+def refused(row: Row, grasp_floor: float) -> bool:
+    """Whether `Answerer.refusal` refuses the row with its grasp floor at `grasp_floor`."""
+    return bool(row.reason) or row.grasp < grasp_floor
+
+
+TIE = 0.005  # grasp values closer than this are not told apart by the floor (`calibrate_grasp`)
+
+
+def calibrate_grasp(rows: list[Row]) -> float:
+    """The grasp floor that refuses the most unanswerables among `rows` not refused otherwise with no
+    answerable among them refused: the midpoint between the lowest answerable's grasp and the highest
+    unanswerable's below it, an unanswerable within `TIE` of the answerable (or of one such) counted
+    with it; 0 when none is below. Not `calibrate`'s refused - false: a floor that buys two refusals
+    with one false refusal is not wanted (h14refuse, docs/measurements.md)."""
+    open_ = [r for r in rows if not r.reason]
+    top = min((r.grasp for r in open_ if r.answerable), default=float("inf"))
+    below = sorted((r.grasp for r in open_ if not r.answerable and r.grasp < top), reverse=True)
+    while below and top - below[0] < TIE:
+        top = below.pop(0)
+    return (below[0] + top) / 2 if below else 0.0
 
 
 def load(path: Path) -> list[tuple[str, bool]]:
@@ -98,6 +123,11 @@ def main() -> None:
     ap.add_argument("--weight", type=float, default=0.5, help="weight of the best cosine in the score")
     ap.add_argument("--phrases", action="store_true", help="coverage counts adjacent content-word pairs")
     ap.add_argument("--list", action="store_true", help="every question's values, lowest score first")
+    ap.add_argument("--grasp-floor", type=float, default=None,
+                    help="refuse below this `Answerer.grasp` (default: the settings' min_grasp)")
+    ap.add_argument("--floors", default="", help="comma-separated grasp floors: each file's figures at each")
+    ap.add_argument("--choose", nargs="*", default=None,
+                    help="files (whole) the grasp floor is calibrated on, with refusal_probe2's half A")
     args = ap.parse_args()
 
     from paperdojo.answering.answer import plain_question
@@ -107,6 +137,9 @@ def main() -> None:
 
     settings = Settings(home=Path(args.home))
     answerer = Workspace(settings).answerer()
+    grasp_floor = settings.min_grasp if args.grasp_floor is None else args.grasp_floor
+    from paperdojo.answering.answer import Grasp
+    answerer.grasping = Grasp(settings.unheld_zipf, settings.unheld_weight, 0.0)  # the floor applied here
     floor = settings.min_similarity if args.floor is None else args.floor
     held_floor = settings.min_similarity_held if args.held_floor is None else args.held_floor
     threshold = settings.min_support if args.support is None else args.support
@@ -119,15 +152,31 @@ def main() -> None:
             held = answerer.held(query, hits)
             coverage = held if args.phrases else answerer.retriever.coverage(
                 content_terms(answerer.retriever.stemmer, query), hits, shortened=answerer.shortened)
+            grasp, words = answerer.grasp(query, hits)
+            if answerer.names_a_paper(plain_question(question)):
+                grasp = float("inf")  # `refusal` does not apply the grasp floor to a named paper's question
             rows.append(Row(Path(name).name, question, answerable, bool(answerer.unknown_names(question)),
                             cosine, coverage, held, coverage + args.weight * cosine,
-                            answerer.refusal(plain_question(question), hits, query)))
+                            answerer.refusal(plain_question(question), hits, query), grasp,
+                            " ".join(words[:3])))
     files = list(dict.fromkeys(r.file for r in rows))
-    print("as `paperdojo ask` decides (Answerer.refusal):")
-    for f in files:
-        mine = [r for r in rows if r.file == f]
-        halves = "; ".join(f"half {h} {decided([r for r in mine if half(r.question) == h])}" for h in "AB")
-        print(f"  {f}: {decided(mine)} ({halves})")
+    if args.choose is not None:
+        chosen = [r for r in rows if r.file in {Path(c).name for c in args.choose}
+                  or (r.file == "refusal_probe2.jsonl" and half(r.question) == "A")]
+        grasp_floor = calibrate_grasp(chosen)
+        print(f"grasp floor calibrated on {' + '.join(args.choose)} + refusal_probe2 half A: "
+              f"{grasp_floor:.3f}")
+    for floor_now, label in ((0.0, "without the grasp floor"),
+                             (grasp_floor, f"grasp floor {grasp_floor:.3f}")):
+        print(f"as `paperdojo ask` decides (Answerer.refusal), {label}:")
+        for f in files:
+            mine = [r for r in rows if r.file == f]
+            halves = "; ".join(f"half {h} {decided([r for r in mine if half(r.question) == h], floor_now)}"
+                               for h in "AB")
+            print(f"  {f}: {decided(mine, floor_now)} ({halves})")
+    for value in [float(v) for v in args.floors.split(",") if v]:
+        print(f"grasp floor {value:.3f}: " + "; ".join(
+            f"{f} {decided([r for r in rows if r.file == f], value)}" for f in files))
     print(f"floor {floor}, held floor {held_floor}, threshold {threshold}, weight {args.weight}, "
           f"phrases {args.phrases}")
     for f in files:
@@ -140,7 +189,8 @@ def main() -> None:
         print(f"calibrated on {'+'.join(on)}: threshold {t:.3f} -> {got}")
     if args.list:
         for r in sorted(rows, key=lambda r: r.score):
-            print(f"{r.score:.3f} cos {r.cosine:.2f} cov {r.coverage:.2f} held {r.held:.2f} "
+            print(f"{r.score:.3f} grasp {r.grasp:.3f} cos {r.cosine:.2f} cov {r.coverage:.2f} "
+                  f"held {r.held:.2f} unheld '{r.unheld}' "
                   f"{'A' if r.answerable else 'U'}{'n' if r.unknown else ' '}"
                   f"{'R' if r.reason else ' '}{half(r.question)} {r.file[:10]:10} {r.question[:70]}")
 

@@ -153,6 +153,19 @@ class Settings(BaseSettings):
     # refuse below this coverage + 0.5 * cosine (answering.answer.Answerer.support); calibrated on the
     # 12 unanswerable and 100 answerable questions of dev.jsonl + dev2.jsonl (docs/measurements.md)
     min_support: float = 0.59
+    # refusal by `Answerer.grasp` (best cosine + `held` - unheld_weight x the IDF share of the asking
+    # sentences' specific words that no top passage holds, each weighed by how far its wordfreq Zipf
+    # frequency is below unheld_zipf), for a question that names no paper of the library: questions near
+    # a covered topic whose asked-for thing is in no passage ("a pushdown automaton" near SGLang's FSM
+    # decoding, "salient weight channels" near quantization). Chosen on dev.jsonl + dev2.jsonl +
+    # bench/refusal_probe2.jsonl's half A + bench/heldout.jsonl: zipf 5.0 (everyday English, "big",
+    # "find", weighs nothing); the weight 0.3 in the middle of the run of weights (0.2-0.5) that refuse
+    # the most there; the floor the highest with no answerable refused (dev2-055 at 0.600, the next
+    # pair at 0.611: an unanswerable and held-014, answerable, which no floor tells apart). 0: off.
+    # (docs/measurements.md, h14refuse)
+    unheld_zipf: float = 5.0
+    unheld_weight: float = 0.3
+    min_grasp: float = 0.605
     # refusal's coverage (`Retriever.coverage`): a question's term of at least this many letters is
     # also held by a passage word it begins ("params" by "parameters"); 0: off. 5 as the extractive
     # answer's derived terms (extract.Selection.derived); 4 also let "grad", "link", "cross" match

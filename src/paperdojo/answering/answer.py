@@ -42,7 +42,7 @@ from paperdojo.answering.grounding import (
     rewrite_messages,
 )
 from paperdojo.answering.llm import LLM, LLMError, from_settings
-from paperdojo.answering.names import PaperNames
+from paperdojo.answering.names import PaperNames, paper_names
 from paperdojo.answering.retrieve import (
     INTRO,
     QUESTION_WORDS,
@@ -111,6 +111,7 @@ _HOW_TOPIC = re.compile(r"^\W*how\s+(?P<rest>(?:do|does|did|is|are|was|were|can|
 # why a question that leans on an earlier one is refused in a chat without one (`Answerer.stream`)
 _NOTHING_BEFORE = "it leans on an earlier question, and there is none in this chat"
 _COMMON_SHARE = 0.25  # a term in more chunks than this (model, memory, training) names no topic of its own
+_NAME_ZIPF = 3.0  # a paper name's word rarer in English names it (`names_a_paper`): "megatron" 2.8
 _NAME_SHARE = 0.5  # a name most passages of one paper hold stands for that paper (`Answerer.name_papers`)
 _COMPARE = re.compile(r"\b(compared?|comparing|comparison|differ|differs|differences?|different|between|"
                       r"contrast|versus|vs\.?|than|unlike|both|similar|similarit(?:y|ies)|the same|better|"
@@ -226,6 +227,19 @@ class Reading:
     topic: str  # the standalone question this one's topic comes from
     follows: str = ""  # the previous question it continues ("" when it stands alone)
     rewritten: str = ""  # a follow-up spelled out as a standalone question (what "Interpreted as" shows)
+
+
+@dataclass(frozen=True)
+class Grasp:
+    """How `Answerer.grasp` reads whether the passages speak to a question (settings.py says what
+    each value was chosen on): `zipf`, the wordfreq Zipf frequency at and above which a word is
+    everyday English and weighs nothing when no passage holds it (5.0: about once in 100,000 words,
+    "big", "find", "make"); `weight`, of the unheld specific words against the best cosine + `held`;
+    `floor`, below which the question is refused."""
+
+    zipf: float = 5.0
+    weight: float = 0.3
+    floor: float = 0.0  # 0: never refused by this rule (the settings give the calibrated value)
 
 
 @dataclass(frozen=True)
@@ -379,7 +393,7 @@ class Answerer:
                  pdf_dir: Path | None = None, shortened: int = 5, min_similarity_phrase: float = 0.40,
                  phrase_terms: int = 3, held_common_share: float = 0.05, define_pool: int = 20,
                  limits_first: bool = True, overview_first: bool = True,
-                 respelling: tuple[int, float, float] = (5, 2.0, 2.0)) -> None:
+                 respelling: tuple[int, float, float] = (5, 2.0, 2.0), grasping: Grasp | None = None) -> None:
         self.retriever = retriever
         # a definition question whose top 2 passages define nothing looks this deep for one that does
         self.define_pool = define_pool
@@ -404,6 +418,7 @@ class Answerer:
         self.min_similarity_phrase = min_similarity_phrase
         self.phrase_terms = phrase_terms
         self.held_common_share = held_common_share  # `held` leaves out terms in more of the chunks
+        self.grasping = grasping or Grasp()  # how `grasp` weighs the specific words no passage holds
         self.k = k
         self.docs = retriever.index.manifest.get("docs", {})
         self.vocab = retriever.index.vocabulary  # lower-cased words of every chunk's text and title
@@ -411,6 +426,7 @@ class Answerer:
         self.absent = PaperNames(self.docs, indexed=False)
         self._pages: PageMap | None = None
         self._title_words: dict[str, set[str]] | None = None  # a title's words -> its papers (`name_papers`)
+        self._name_words: set[str] | None = None  # words of the indexed papers' names (`names_a_paper`)
         self.pdf_dir = pdf_dir  # the home's PDF copies, which source links open (`page_url`)
 
     def page_map(self) -> PageMap | None:
@@ -432,7 +448,8 @@ class Answerer:
                    min_similarity_phrase=settings.min_similarity_phrase, phrase_terms=settings.phrase_terms,
                    held_common_share=settings.held_common_share, define_pool=settings.define_pool,
                    limits_first=settings.limits_first, overview_first=settings.overview_first,
-                   respelling=(settings.respell_letters, settings.respell_max_zipf, settings.respell_margin))
+                   respelling=(settings.respell_letters, settings.respell_max_zipf, settings.respell_margin),
+                   grasping=Grasp(settings.unheld_zipf, settings.unheld_weight, settings.min_grasp))
 
     def quotable_sentences(self) -> Iterator[str]:
         """Every sentence of the index an extractive answer may quote (extract.candidates of each
@@ -722,6 +739,19 @@ class Answerer:
             else:
                 out.append(n)
         return out
+
+    def names_a_paper(self, question: str) -> bool:
+        """Whether the question names an indexed paper: by one of its names (`named_papers`), or by a
+        word of one (answering.names.paper_names: its id and its title's head) that is not everyday
+        English (wordfreq Zipf below `_NAME_ZIPF`): "megatron" (of "Megatron-LM", 2.8) in "why does
+        megatron move the layer norm", though three papers share it; not "ring" or "attention"."""
+        if self.named_papers(question) or self.named_papers(question.replace("-", " ")):
+            return True  # "ZeRO-R", "ZeRO-DP": ZeRO's parts, which its name's pattern leaves out whole
+        if self._name_words is None:
+            self._name_words = {w for doc_id, doc in self.docs.items() if doc.get("status") == "indexed"
+                                for name in paper_names(doc_id, doc) for w in re.findall(r"\w+", name.lower())
+                                if zipf_frequency(w, "en") < _NAME_ZIPF}
+        return any(w.lower() in self._name_words for w in TOKEN.findall(question))
 
     def name_papers(self, name: str) -> set[str]:
         """The indexed papers a system's name as written ("vLLM", "Megatron") stands for: the papers
@@ -1127,6 +1157,52 @@ class Answerer:
                 return typed.get(pair, " ".join(pair))
         return ""
 
+    def unheld(self, query: str, hits: list[Hit]) -> tuple[float, list[str]]:
+        """The specific words the query asks with that no passage of `hits` holds: (their weight as a
+        share of the query's content terms, 0..`Grasp.zipf`, and the words as typed, heaviest first).
+
+        Each topic term (`topic_terms`) weighs its IDF in the library; a term of an asking sentence
+        (`asked_terms`) that no passage holds (text or heading, any spelling of a compound, a clipped
+        word; `Retriever.held_anywhere`) counts its IDF times how far the typed word is below everyday
+        English (`Grasp.zipf` minus its wordfreq Zipf frequency, at least 0). The asked-for thing of
+        an uncovered question is a specific word the nearest passages lack ("pushdown automaton",
+        "salient", "adapter", "linux"); the wording of a covered one that the paper says otherwise is
+        mostly everyday English ("big", "stay", "behind"), which weighs little or nothing. Divided by
+        the IDF of all topic terms."""
+        stemmer = self.retriever.stemmer
+        terms = self.topic_terms(query)
+        total = sum(self.retriever.idf(t) for t in terms)
+        if not total:
+            return 0.0, []
+        asked = terms & self.asked_terms(query)
+        missing = asked - self.retriever.held_anywhere(terms, hits, self.shortened)
+        typed: dict[str, str] = {}
+        for w in TOKEN.findall(query):
+            typed.setdefault(stemmer.stemWord(w.lower()), w.lower())
+        weights = {typed.get(t, t): self.retriever.idf(t)
+                   * max(0.0, self.grasping.zipf - zipf_frequency(typed.get(t, t), "en")) for t in missing}
+        words = [w for w, v in sorted(weights.items(), key=lambda kv: -kv[1]) if v > 0]
+        return sum(weights.values()) / total, words
+
+    def asked_terms(self, query: str) -> set[str]:
+        """The stemmed words of the query's asking sentences (those ending with "?"); of the whole
+        query when it is one sentence or none ends with "?". The statements around them set the
+        scene in the asker's words ("Your 13B chat model OOMs while serving even though the weights
+        fit comfortably."), which a paper need not use."""
+        stemmer = self.retriever.stemmer
+        sentences = [x for x in _SENTENCE_END.split(query.strip()) if x]
+        asking = [x for x in sentences if x.rstrip().endswith("?")]
+        chosen = asking if asking and len(sentences) > 1 else [query]
+        return {stemmer.stemWord(w.lower()) for x in chosen for w in TOKEN.findall(x)}
+
+    def grasp(self, query: str, hits: list[Hit]) -> tuple[float, list[str]]:
+        """How well the passages read as speaking to the question: the best cosine + `held` (the best
+        passage's share of the terms and phrases) - `Grasp.weight` x `unheld` (the specific words
+        no passage holds), with those words. Below `Grasp.floor`: refused (`refusal`)."""
+        missing, words = self.unheld(query, hits)
+        best = max(h.dense for h in hits)
+        return best + self.held(query, hits) - self.grasping.weight * missing, words
+
     def refusal(self, question: str, hits: list[Hit], query: str | None = None) -> str:
         """Why the papers do not cover the question, or "" when they do.
 
@@ -1136,7 +1212,10 @@ class Answerer:
         some content term or phrase of the question (`held`), or not close (< min_similarity_phrase)
         and a short question's phrase is in no indexed text (`absent_phrase`: "speculative decoding",
         whose two words SGLang has apart); or too little support (`support` <
-        min_support: calibrated on dev.jsonl + dev2.jsonl, see docs/measurements.md).
+        min_support: calibrated on dev.jsonl + dev2.jsonl, see docs/measurements.md); or the passages
+        do not read as answering it (`grasp` < `Grasp.floor`: close, but the question's specific
+        words are in none of them, "a context-free grammar ... a pushdown automaton" near SGLang's
+        regular-expression decoding), for a question that names no paper of the library.
         """
         if not hits:
             return "nothing in the library matches (check the paper and category filters)"
@@ -1161,6 +1240,13 @@ class Answerer:
         if support < self.min_support:
             return (f"the closest passages are only loosely related: the best one holds {coverage:.0%} of "
                     f"the question's specific terms (similarity {best:.2f})")
+        if self.names_a_paper(question):  # asked about a paper it names: its words may differ from the
+            return ""  # asker's ("rewrites" for TASO's "substitutions"), and it is in the library
+        grasp, words = self.grasp(query or question, hits)
+        if grasp < self.grasping.floor:
+            lacking = f" (none has {', '.join(repr(w) for w in words[:3])})" if words else ""
+            return (f"the closest passages do not speak to what is asked{lacking}: they hold "
+                    f"{coverage:.0%} of the question's specific terms (similarity {best:.2f})")
         return ""
 
     def extract(self, query: str, hits: list[Hit], stems: set[str], question: str = "",

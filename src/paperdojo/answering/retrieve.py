@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import logging
 import re
+import threading
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -149,6 +151,11 @@ class Retriever:
         self.stemmer = lex.stemmer()
         self.bm25 = index.bm25  # built at ingest, postings memory-mapped
         self.same_next = self.chunk_section[:-1] == self.chunk_section[1:]
+        # a passage's words for a question's terms (`_passage_words`), remembered: refusal reads the
+        # same top passages for the same terms twice (support's coverage, then `held_anywhere`)
+        self._words: OrderedDict[tuple[str, frozenset[str], int],
+                                 tuple[set[str], set[tuple[str, str]]]] = OrderedDict()
+        self._words_lock = threading.Lock()  # the app answers from several threads
         intro = np.array([bool(INTRO.match(name)) for name in index.section_names], dtype=bool)
         back = np.array([bool(BACK_MATTER.match(name)) for name in index.section_names], dtype=bool)
         self.prior = (intro_prior * intro[self.chunk_section] + back_matter_prior * back[self.chunk_section]
@@ -215,16 +222,41 @@ class Retriever:
             return 1.0
         best = 0.0
         for h in hits:
-            text = heading_text(h.chunk.title, h.chunk.section) + " " + h.chunk.text
-            words = respelled(self.stemmer, stem_sequence(self.stemmer, text), set(terms))
-            held, adjacent = set(words), set(zip(words, words[1:], strict=False))
-            if shortened:
-                held |= {t for t in weights if len(t) >= shortened and t not in held
-                         and any(w.startswith(t) for w in held)}
+            held, adjacent = self._passage_words(h, terms, shortened)
             got = (sum(w for t, w in weights.items() if t in held)
                    + sum(w for p, w in pair_weights.items() if p in adjacent))
             best = max(best, got / total)
         return best
+
+    def held_anywhere(self, terms: set[str], hits: list[Hit], shortened: int = 0) -> set[str]:
+        """The stemmed `terms` that some passage of `hits` holds (heading included), in the sense of
+        `coverage`: any spelling of a compound, and with `shortened` a clipped word."""
+        held: set[str] = set()
+        for h in hits:
+            held |= self._passage_words(h, terms, shortened)[0] & terms
+        return held
+
+    def _passage_words(self, hit: Hit, terms: set[str],
+                       shortened: int) -> tuple[set[str], set[tuple[str, str]]]:
+        """A passage's stemmed words (heading included, compounds of `terms` respelled, and each term
+        of at least `shortened` letters that begins one of them) and its stemmed words in a row; the
+        last `_PASSAGE_WORDS_KEPT` are remembered (callers must not change the sets)."""
+        text = heading_text(hit.chunk.title, hit.chunk.section) + " " + hit.chunk.text
+        key = (text, frozenset(terms), shortened)
+        with self._words_lock:
+            if key in self._words:
+                self._words.move_to_end(key)
+                return self._words[key]
+        words = respelled(self.stemmer, stem_sequence(self.stemmer, text), set(terms))
+        held, adjacent = set(words), set(zip(words, words[1:], strict=False))
+        if shortened:
+            held |= {t for t in terms if len(t) >= shortened and t not in held
+                     and any(w.startswith(t) for w in held)}
+        with self._words_lock:
+            self._words[key] = (held, adjacent)
+            if len(self._words) > _PASSAGE_WORDS_KEPT:
+                self._words.popitem(last=False)
+        return held, adjacent
 
     def bm25_scores(self, query: str) -> np.ndarray:
         """BM25 score of every chunk for `query`: float32 [n]."""
@@ -546,6 +578,7 @@ def content_pairs(stemmer: Stemmer.Stemmer, question: str, terms: set[str]) -> s
     return {(a, b) for a, b in zip(words, words[1:], strict=False) if a != b and a in terms and b in terms}
 
 
+_PASSAGE_WORDS_KEPT = 64  # passages x term sets `Retriever._passage_words` remembers
 _MIN_COMPOUND = 6  # letters of a compound respelled: "pingpong", "autotun"; never "inplace"-short joins
 
 
