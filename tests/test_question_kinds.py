@@ -18,7 +18,8 @@ from paperdojo.library import store
 
 def test_a_definition_question_draws_first_on_the_passage_defining_the_term(refusal_answerer):
     """'What is RadixAttention?': SGLang's evaluation and appendix name RadixAttention more often than
-    the section that says what it is; the passage defining it leads (Answerer.retrieve, `define_pool`)."""
+    the section that says what it is; the passage defining it leads (leads.Leads.definition_lead,
+    `define_pool`)."""
 
     top = refusal_answerer.passages("What is RadixAttention?")[0]
     assert top.chunk.doc_id == "sglang"
@@ -67,11 +68,11 @@ def test_a_question_asking_for_limitations_draws_first_on_their_section(heron, q
     assert answer.sources[0].chunk.section == "4 Limitations"
     assert "static and known at compile time" in answer.text
     if "limitation" not in question:  # the question shares no word with the section's title
-        heron.limits_first = False
+        heron.leads.limits_first = False
         try:
             assert heron.passages(question)[0].chunk.section != "4 Limitations"
         finally:
-            heron.limits_first = True
+            heron.leads.limits_first = True
 
 
 @pytest.mark.parametrize(("question", "papers"), [
@@ -85,7 +86,7 @@ def test_a_question_asking_for_limitations_draws_first_on_their_section(heron, q
 ])
 def test_a_question_that_only_names_papers_draws_first_on_their_abstracts(refusal_answerer, question, papers):
     """Nothing asked of the papers but what they are: each one's abstract leads, in the order named
-    (Answerer.overview_lead); before, the top passages for "differ" were evaluation text."""
+    (leads.Leads.overview_lead); before, the top passages for "differ" were evaluation text."""
     answer = refusal_answerer.answer(question)
     assert not answer.refused, answer.text
     lead = [(s.chunk.doc_id, s.chunk.section) for s in answer.sources[: len(papers)]]

@@ -138,17 +138,17 @@ class Settings(BaseSettings):
     # No question of dev, dev2, heldout or the two refusal probes moves (docs/measurements.md, h13refuse)
     held_common_share: float = 0.05
     # a definition question ("What is X?") whose top 2 passages define nothing looks this deep for a
-    # passage with a sentence defining X, which then leads (Answerer.retrieve). 20: dev MRR 0.884 -> 0.900
-    # (dev-029 from rank 3 to 1), dev2, heldout, heldout2 unchanged; 0 turns it off
+    # passage with a sentence defining X, which then leads (leads.Leads.definition_lead). 20: dev MRR
+    # 0.884 -> 0.900 (dev-029 from rank 3 to 1), dev2, heldout, heldout2 unchanged; 0 turns it off
     # (docs/measurements.md, "Definition questions draw on the defining passage")
     define_pool: int = 20
     # a question asking for limitations ("What are the drawbacks of TASO?") gets first the best passage of
     # its paper's section on them ("Limitations", "Discussion"; for "future work" also "Future work"),
-    # which ranked 9th-46th (Answerer.limits_lead; docs/measurements.md, "Limitation questions")
+    # which ranked 9th-46th (leads.Leads.limits_lead; docs/measurements.md, "Limitation questions")
     limits_first: bool = True
     # a question that names papers or systems and asks nothing else of them ("How does Orca differ from
-    # vLLM?", "TVM vs Ansor?") gets first each one's abstract (Answerer.overview_lead; docs/measurements.md,
-    # "Questions that only name their papers")
+    # vLLM?", "TVM vs Ansor?") gets first each one's abstract (leads.Leads.overview_lead;
+    # docs/measurements.md, "Questions that only name their papers")
     overview_first: bool = True
     # refuse below this coverage + 0.5 * cosine (answering.answer.Answerer.support); calibrated on the
     # 12 unanswerable and 100 answerable questions of dev.jsonl + dev2.jsonl (docs/measurements.md)

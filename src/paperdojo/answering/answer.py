@@ -28,10 +28,7 @@ from paperdojo.answering.extract import (
     Selection,
     budget,
     candidates,
-    defines,
-    definition_term,
     extract,
-    parts,
 )
 from paperdojo.answering.grounding import (
     CITATION,
@@ -41,10 +38,10 @@ from paperdojo.answering.grounding import (
     passage_budget,
     rewrite_messages,
 )
+from paperdojo.answering.leads import PAPER_LEVEL, SENTENCE_END, Leads
 from paperdojo.answering.llm import LLM, LLMError, from_settings
 from paperdojo.answering.names import PaperNames, paper_names
 from paperdojo.answering.retrieve import (
-    INTRO,
     QUESTION_WORDS,
     Filters,
     Hit,
@@ -68,8 +65,6 @@ _NAMED = re.compile(r"\b[A-Za-z][\w\-]*[A-Z0-9][\w\-]*\b|\b[A-Z][a-z]{2,}\b")
 # not "e.g.", "i.e.", "vs."), quotes and brackets aside. A capital there is the sentence's, not a
 # name's ("... yet ZeRO says it fails. Reconcile these claims.")
 _SENTENCE_START = re.compile(r"(?:^|(?<!\be\.g)(?<!\bi\.e)(?<!\bvs)[.?!:])[\s\"'“‘(\[]*$")
-# a sentence's end: ".", "?" or "!" before a space (not "e.g.", "i.e.", "vs.")
-_SENTENCE_END = re.compile(r"(?<!\be\.g\.)(?<!\bi\.e\.)(?<!\bvs\.)(?<=[.?!])\s+")
 # a word that points back to something said before: a personal pronoun, or this/that/these/those used
 # as a pronoun (after a verb, a preposition or a question word), not as "the system that pages ..."
 _BACK = re.compile(r"\b(it|its|they|them|their|he|she|his|her|which ones?|the former|the latter)\b|"
@@ -276,51 +271,6 @@ def _bare(question: str) -> str:
     return rest[:1].upper() + rest[1:] if rest else bare
 
 
-# a question asking what is wrong with something ("What are the limitations of X?", "the downsides"),
-# or what is left to do ("What future work does X leave open?")
-_LIMITS_ASKED = re.compile(
-    r"\b(?:limitations?|drawbacks?|downsides?|weakness(?:es)?|shortcomings?|caveats?|disadvantages?|pitfalls?)\b"
-    r"|\bfalls? short\b|\bopen (?:problems?|questions?)\b", re.I)
-_FUTURE_ASKED = re.compile(r"\bfuture (?:work|directions?|research)\b", re.I)
-# the sections a paper gives to them ("5 Limitations and Future Directions", "7 Discussion"); a
-# conclusion's "future work" answers the second kind only
-_LIMITS_SECTION = re.compile(r"\blimitations?\b|\bdiscussion\b|\bcaveats?\b|\bshortcomings?\b|"
-                             r"\bopen (?:problems?|questions?)\b", re.I)
-_FUTURE_SECTION = re.compile(r"\bfuture (?:work|directions?|research)\b|\boutlooks?\b", re.I)
-
-
-# words that ask about a paper as a whole: its problem, motivation, idea, insight, contribution, goal
-_PAPER_LEVEL = re.compile(
-    r"problems?|solve[sd]?|solving|tackle[sd]?|address(?:es|ed)?|motivat(?:ion|ions|e|es|ed)|ideas?|key|main|"
-    r"central|insights?|contributions?|contribute[sd]?|novelty|novel|goals?|purpose|aims?|takeaways?|lessons?|"
-    r"paper|behind|big|picture|high-level|overall|essence|point|significance|important|importance|matters?|"
-    r"trying|tries|try|achieve[sd]?|propose[sd]?|introduce[sd]?|summary|summarize|summarise", re.I)
-
-
-def _leading(lead: list[Hit], hits: list[Hit], k: int) -> list[Hit]:
-    """The top `k` of `lead` then `hits` without those overlapping a lead passage's text."""
-    def overlaps(h: Hit, x: Hit) -> bool:
-        return (h.chunk.doc_id == x.chunk.doc_id and x.chunk.char_start < h.chunk.char_end
-                and h.chunk.char_start < x.chunk.char_end)
-
-    rest = [h for h in hits if not any(overlaps(h, x) for x in lead)]
-    return (lead + rest)[:k]
-
-
-def _first_asked(question: str) -> str:
-    """The first part (extract.parts) of a question's first asking sentence (one ending with "?"; the
-    first sentence when none does): "A limitation question: DistServe moves KV caches ... When does
-    that transfer become a problem, and how ...?" -> "When does that transfer become a problem"."""
-    sentences = [s for s in _SENTENCE_END.split(question.strip()) if s.strip()] or [question]
-    asking = next((s for s in sentences if s.rstrip().endswith("?")), sentences[0])
-    return parts(asking)[0]
-
-
-def _defining(hit: Hit, term: str) -> bool:
-    """Whether one of the quotable sentences of `hit` defines `term` (extract.defines)."""
-    return any(defines(c.text, term) for c in candidates([hit.chunk.text]))
-
-
 def _leans_back(question: str) -> bool:
     """Whether a question's own words lean on an earlier one: a bare "why?", a pronoun before any word
     of its own topic ("how does it scale?", not a dummy "it is hard to", not "why does each stage
@@ -395,12 +345,8 @@ class Answerer:
                  limits_first: bool = True, overview_first: bool = True,
                  respelling: tuple[int, float, float] = (5, 2.0, 2.0), grasping: Grasp | None = None) -> None:
         self.retriever = retriever
-        # a definition question whose top 2 passages define nothing looks this deep for one that does
-        self.define_pool = define_pool
-        self.limits_first = limits_first  # a question asking for limitations: their section leads
-        self._limit_rows: dict[tuple[str, str], list[int]] | None = None
-        self.overview_first = overview_first  # a question naming papers and asking nothing else of them
-        self._overview_rows: dict[str, int] | None = None
+        # the passage that leads for a definition, a limitation or a names-only question
+        self.leads = Leads(retriever, define_pool, limits_first, overview_first)
         # (letters, Zipf below which, Zipf margin): when a query word is searched in the library's
         # spelling as well (`respelled`); settings.py says why
         self.respelling = respelling
@@ -482,7 +428,7 @@ class Answerer:
         explain GShard's random routing?" sets the scene with "onboarding", "teammate"; the topic is
         what the asking sentence names. Empty for a question of one sentence, or with no "?": then
         every word may be the topic. A word the asking sentences use as well is not scenario."""
-        sentences = [s for s in _SENTENCE_END.split(question.strip()) if s]
+        sentences = [s for s in SENTENCE_END.split(question.strip()) if s]
         asking = [i for i, s in enumerate(sentences) if s.rstrip().endswith("?")]
         if not asking or len(sentences) < 2:
             return set()
@@ -782,129 +728,29 @@ class Answerer:
         the named papers spell apart is searched in their spelling too (`paper_spelling`).
 
         Three kinds of question get a passage of their own first, where the ranking for their few
-        words misses it: limitations (`limits_lead`), a definition (`definition_lead`), and a
-        question that only names papers (`overview_lead`), in that order of precedence."""
+        words misses it (answering.leads): limitations, a definition, and a question that only names
+        papers (`overview_asked`)."""
         query = self.paper_spelling(query, papers)
         hits = self.retriever.search(query, k, filters, papers=papers)
-        if not hits:
-            return hits
-        first = _first_asked(query)
-        if self.limits_first and (_LIMITS_ASKED.search(first) or _FUTURE_ASKED.search(first)):
-            return self.limits_lead(query, hits, papers, filters, k, future=not _LIMITS_ASKED.search(first))
-        term = definition_term(query) if self.define_pool > k else ""
-        defined = self.definition_lead(query, term, hits, papers, filters, k) if term else None
-        if defined is not None:
-            return defined
-        if self.overview_first and self.overview_asked(query):
-            return self.overview_lead(query, hits, filters, k)
-        return hits
 
-    def definition_lead(self, query: str, term: str, hits: list[Hit], papers: set[str],
-                        filters: Filters | None, k: int) -> list[Hit] | None:
-        """`hits` for a question asking what `term` is ("What is RadixAttention?", extract.definition_term)
-        when one of the top 2 defines it; else with, first, the best passage of the top `define_pool`
-        (of the named papers, if it names any) with a sentence that defines the term (extract.defines):
-        a paper names its technique most often in its evaluation and appendix, and says what it is
-        once (docs/measurements.md, "Definition questions draw on the defining passage"). None when no
-        passage of the pool defines it."""
-        if any(_defining(h, term) for h in hits[:2]):
-            return hits
-        wider = self.retriever.search(query, self.define_pool, filters, papers=papers)
-        found = next((h for h in wider if (not papers or h.chunk.doc_id in papers) and _defining(h, term)),
-                     None)
-        return None if found is None else _leading([found], hits, k)
+        def overview() -> list[frozenset[str]] | None:
+            return [n.papers for n in self.subjects(query)] if self.overview_asked(query) else None
 
-    def limits_lead(self, query: str, hits: list[Hit], papers: set[str], filters: Filters | None,
-                    k: int, future: bool = False) -> list[Hit]:
-        """`hits` for a question asking for limitations ("What are the limitations of FlashAttention?",
-        "the downsides of X"), with the best passage of a section the paper gives to them (a title
-        with "Limitations", "Discussion", `_LIMITS_SECTION`; with `future`, for a question asking
-        for future work, also "Future work", `_FUTURE_SECTION`) first: of the named papers, else of
-        the top passage's paper. A paper names itself on every page, so such a section ranked 9th to
-        46th (docs/measurements.md, "Limitation questions"). `hits` unchanged when one of the top 2
-        already is one, or the paper has no such section."""
-        kinds = (_LIMITS_SECTION, _FUTURE_SECTION) if future else (_LIMITS_SECTION,)
-        if any(kind.search(h.chunk.section) for h in hits[:2] for kind in kinds):
-            return hits
-        docs = papers or {hits[0].chunk.doc_id}
-        keep = self.retriever.mask(filters)
-        found = self.limit_rows()
-        rows = np.array([i for d in sorted(docs) for kind in kinds for i in found.get((d, kind.pattern), [])
-                         if keep[i]], dtype=np.int64)
-        if not len(rows):
-            return hits
-        dense = self.retriever.vectors[rows] @ self.retriever.embedder.encode([query])[0]
-        lexical = self.retriever.bm25_scores(query)[rows]
-        score = dense + self.retriever.bm25_weight * lexical / max(float(lexical.max()), 1e-9)
-        best = int(np.argmax(score))
-        lead = Hit(self.retriever.chunks[int(rows[best])], hits[0].score, float(dense[best]))
-        return _leading([lead], hits, k)
+        return self.leads.lead(query, hits, papers, filters, k, overview)
 
     def overview_asked(self, question: str) -> bool:
         """Whether the question names indexed papers or systems and asks nothing else of them
-        (`own_words` empty, or words about a paper as a whole, `_PAPER_LEVEL`: "What problem does Orca
+        (`own_words` empty, or words about a paper as a whole, `PAPER_LEVEL`: "What problem does Orca
         solve?", "What are the key insights behind FlashAttention?"): "How does Orca differ from vLLM?",
         "TVM vs Ansor?", "Explain SGLang.".
         An acronym in capitals that names no paper of the library is a concept asked about, not a
         system: "why is GSPMD SPMD and not MPMD?" asks about SPMD and MPMD (both stand for GSPMD's
         and GShard's passages, `subjects`)."""
         named = self.subjects(question)
-        if not named or any(not _PAPER_LEVEL.fullmatch(w) for w in self.own_words(question)):
+        if not named or any(not PAPER_LEVEL.fullmatch(w) for w in self.own_words(question)):
             return False
         return not any(word.isupper() and not self.aliases.find(word)
                        for n in named for word in re.findall(r"[\w\-]+", n.text))
-
-    def overview_lead(self, question: str, hits: list[Hit], filters: Filters | None, k: int) -> list[Hit]:
-        """`hits` with, first, the overview (the abstract, else the first introduction passage) of
-        each paper the question names, in the order named, up to k - 2 of them: a question that names
-        systems and asks nothing more of them ("How does Orca differ from vLLM?") is answered by what
-        each one is; the top passages for its few words were evaluation text (docs/measurements.md,
-        "Questions that only name their papers")."""
-        keep = self.retriever.mask(filters)
-        found = self.overview_rows()
-        rows: list[int] = []
-        for named in self.subjects(question):
-            for doc_id in sorted(named.papers):
-                row = found.get(doc_id)
-                if row is not None and keep[row] and row not in rows:
-                    rows.append(row)
-        rows = rows[: max(k - 2, 1)]
-        if not rows:
-            return hits
-        return _leading([Hit(self.retriever.chunks[r], hits[0].score, hits[0].dense) for r in rows], hits, k)
-
-    def overview_rows(self) -> dict[str, int]:
-        """Paper id -> the chunk number of its overview: the first chunk of its abstract, else of its
-        introduction (retrieve.INTRO), found once from the index's section names (no chunk is read)."""
-        if self._overview_rows is None:
-            self._overview_rows = self._first_rows(INTRO)
-            self._overview_rows.update(self._first_rows(re.compile(r"^\s*abstract\s*$", re.I)))
-        return self._overview_rows
-
-    def limit_rows(self) -> dict[tuple[str, str], list[int]]:
-        """(paper id, section pattern) -> the chunk numbers of the paper's sections on limitations
-        (`_LIMITS_SECTION`) and on future work (`_FUTURE_SECTION`), found once from the index's
-        section names (no chunk is read)."""
-        if self._limit_rows is None:
-            self._limit_rows = {}
-            doc_ids = self.retriever.index.doc_ids
-            for kind in (_LIMITS_SECTION, _FUTURE_SECTION):
-                for row in self._section_rows(kind):
-                    key = (doc_ids[int(self.retriever.chunk_doc[row])], kind.pattern)
-                    self._limit_rows.setdefault(key, []).append(int(row))
-        return self._limit_rows
-
-    def _section_rows(self, pattern: re.Pattern[str]) -> np.ndarray:
-        """The chunk numbers (ascending) whose section's name `pattern` finds."""
-        names = self.retriever.index.section_names
-        found = np.array([bool(pattern.search(name)) for name in names], dtype=bool)
-        return np.flatnonzero(found[self.retriever.chunk_section]) if len(found) else np.zeros(0, np.int64)
-
-    def _first_rows(self, pattern: re.Pattern[str]) -> dict[str, int]:
-        """Paper id -> its first chunk whose section's name `pattern` matches at the start."""
-        rows = self._section_rows(re.compile(r"^(?:" + pattern.pattern + ")", pattern.flags))
-        docs, first = np.unique(self.retriever.chunk_doc[rows], return_index=True)
-        return {self.retriever.index.doc_ids[int(d)]: int(rows[i]) for d, i in zip(docs, first, strict=True)}
 
     def paper_spelling(self, query: str, papers: set[str]) -> str:
         """`query` with, in brackets, the split spelling of each joined word of 7+ letters that the
@@ -1190,7 +1036,7 @@ class Answerer:
         scene in the asker's words ("Your 13B chat model OOMs while serving even though the weights
         fit comfortably."), which a paper need not use."""
         stemmer = self.retriever.stemmer
-        sentences = [x for x in _SENTENCE_END.split(query.strip()) if x]
+        sentences = [x for x in SENTENCE_END.split(query.strip()) if x]
         asking = [x for x in sentences if x.rstrip().endswith("?")]
         chosen = asking if asking and len(sentences) > 1 else [query]
         return {stemmer.stemWord(w.lower()) for x in chosen for w in TOKEN.findall(x)}
@@ -1219,7 +1065,7 @@ class Answerer:
         """
         if not hits:
             return "nothing in the library matches (check the paper and category filters)"
-        if self.overview_first and self.overview_asked(question):
+        if self.leads.overview_first and self.overview_asked(question):
             return ""  # about indexed papers as a whole ("What problem does Orca solve?"): covered
         unknown = self.unknown_names(question)
         if unknown:
