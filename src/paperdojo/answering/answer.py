@@ -24,12 +24,7 @@ from bm25s.stopwords import STOPWORDS_EN
 from wordfreq import zipf_frequency
 
 from paperdojo.answering.cite import PageMap, cite
-from paperdojo.answering.extract import (
-    Selection,
-    budget,
-    candidates,
-    extract,
-)
+from paperdojo.answering.extract import Selection, asking_sentences, budget, candidates, extract
 from paperdojo.answering.grounding import (
     CITATION,
     build_prompt,
@@ -38,7 +33,7 @@ from paperdojo.answering.grounding import (
     passage_budget,
     rewrite_messages,
 )
-from paperdojo.answering.leads import PAPER_LEVEL, SENTENCE_END, Leads
+from paperdojo.answering.leads import PAPER_LEVEL, Leads
 from paperdojo.answering.llm import LLM, LLMError, from_settings
 from paperdojo.answering.names import PaperNames, paper_names
 from paperdojo.answering.retrieve import (
@@ -428,8 +423,7 @@ class Answerer:
         explain GShard's random routing?" sets the scene with "onboarding", "teammate"; the topic is
         what the asking sentence names. Empty for a question of one sentence, or with no "?": then
         every word may be the topic. A word the asking sentences use as well is not scenario."""
-        sentences = [s for s in SENTENCE_END.split(question.strip()) if s]
-        asking = [i for i, s in enumerate(sentences) if s.rstrip().endswith("?")]
+        sentences, asking = asking_sentences(question)
         if not asking or len(sentences) < 2:
             return set()
         scene = {w.lower() for i, s in enumerate(sentences[: asking[-1]]) if i not in asking
@@ -1036,9 +1030,8 @@ class Answerer:
         scene in the asker's words ("Your 13B chat model OOMs while serving even though the weights
         fit comfortably."), which a paper need not use."""
         stemmer = self.retriever.stemmer
-        sentences = [x for x in SENTENCE_END.split(query.strip()) if x]
-        asking = [x for x in sentences if x.rstrip().endswith("?")]
-        chosen = asking if asking and len(sentences) > 1 else [query]
+        sentences, asking = asking_sentences(query)
+        chosen = [sentences[i] for i in asking] if asking and len(sentences) > 1 else [query]
         return {stemmer.stemWord(w.lower()) for x in chosen for w in TOKEN.findall(x)}
 
     def grasp(self, query: str, hits: list[Hit]) -> tuple[float, list[str]]:

@@ -282,6 +282,17 @@ def several_parts(question: str) -> bool:
     return any(_ASKING.search(q[: m.start()]) for m in _PARTS.finditer(q))
 
 
+# a sentence's end: ".", "?" or "!" before a space (not "e.g.", "i.e.", "vs.")
+SENTENCE_END = re.compile(r"(?<!\be\.g\.)(?<!\bi\.e\.)(?<!\bvs\.)(?<=[.?!])\s+")
+
+
+def asking_sentences(question: str) -> tuple[list[str], list[int]]:
+    """The question's sentences (`SENTENCE_END`), and the positions of those that ask (end with "?"):
+    "Your 13B model OOMs. Why?" -> (["Your 13B model OOMs.", "Why?"], [1])."""
+    sentences = [s for s in SENTENCE_END.split(question.strip()) if s.strip()]
+    return sentences, [i for i, s in enumerate(sentences) if s.rstrip().endswith("?")]
+
+
 def parts(question: str) -> list[str]:
     """The question's parts, in order: it is cut where a further question clause starts (the
     boundaries `several_parts` counts: "..., and why ...", "? What ..."); [question] when it has one."""

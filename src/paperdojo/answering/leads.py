@@ -15,12 +15,8 @@ from collections.abc import Callable
 
 import numpy as np
 
-from paperdojo.answering.extract import candidates, defines, definition_term, parts
+from paperdojo.answering.extract import asking_sentences, candidates, defines, definition_term, parts
 from paperdojo.answering.retrieve import INTRO, Filters, Hit, Retriever
-
-# a sentence's end: ".", "?" or "!" before a space (not "e.g.", "i.e.", "vs.")
-SENTENCE_END = re.compile(r"(?<!\be\.g\.)(?<!\bi\.e\.)(?<!\bvs\.)(?<=[.?!])\s+")
-
 
 # a question asking what is wrong with something ("What are the limitations of X?", "the downsides"),
 # or what is left to do ("What future work does X leave open?")
@@ -57,9 +53,10 @@ def first_asked(question: str) -> str:
     """The first part (extract.parts) of a question's first asking sentence (one ending with "?"; the
     first sentence when none does): "A limitation question: DistServe moves KV caches ... When does
     that transfer become a problem, and how ...?" -> "When does that transfer become a problem"."""
-    sentences = [s for s in SENTENCE_END.split(question.strip()) if s.strip()] or [question]
-    asking = next((s for s in sentences if s.rstrip().endswith("?")), sentences[0])
-    return parts(asking)[0]
+    sentences, asking = asking_sentences(question)
+    if not sentences:
+        return parts(question)[0]
+    return parts(sentences[asking[0] if asking else 0])[0]
 
 
 def _defining(hit: Hit, term: str) -> bool:
